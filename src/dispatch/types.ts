@@ -1,0 +1,187 @@
+/**
+ * The optimizer's data model: a plain problem in, a plain plan out (VROOM style).
+ *
+ * Everything here is pure data. The optimizer is generic over the place type `P` so that the same code
+ * serves the MDRP harness (planar metres) and the live service (lat/lng); it only ever looks at places
+ * through the TravelModel.
+ *
+ * Times are seconds on the snapshot's own timeline (the MDRP harness uses minutes-of-day × 60, the live
+ * service epoch seconds). Durations are seconds too.
+ */
+
+/** Planar coordinates in metres, used only for spatial pruning (grids, rings). */
+export interface PlanarPoint {
+  readonly x: number;
+  readonly y: number;
+}
+
+/** How long it takes to go from one place to another. Never hard-coded inside the algorithm. */
+export interface TravelModel<P> {
+  /** Travel time in seconds from a to b (already rounded the way the model's world rounds it). */
+  seconds(a: P, b: P): number;
+  /** Projection to planar metres for spatial pruning; distances there approximate real ones. */
+  planar(p: P): PlanarPoint;
+  /** An upper bound of speed in metres per second, so pruning by planar distance never drops a reachable pair. */
+  readonly maxSpeedMps: number;
+}
+
+export type DeliveryOption = 'express' | 'standard' | 'scheduled';
+
+export interface OrderRequest<P> {
+  readonly id: string;
+  /** Orders with the same pickupId (store/restaurant) may be bundled. */
+  readonly pickupId: string;
+  readonly pickup: P;
+  readonly dropoff: P;
+  readonly placedAt: number;
+  /** When the order is (or is expected to be) ready for pickup. */
+  readonly readyAt: number;
+  /** False when readyAt is only an estimate (ready time not yet revealed). */
+  readonly readyKnown: boolean;
+  readonly option: DeliveryOption;
+  /** Target delivery time: lateness is measured against it. */
+  readonly promisedBy: number;
+  /** Scheduled deliveries: drop-off should fall inside [from, to]. */
+  readonly window?: { readonly from: number; readonly to: number };
+  /** Capacity units (items/size); 1 when unknown. */
+  readonly size: number;
+  /** A dispatcher pinned this order to a courier: the optimizer must not change it. */
+  readonly pinnedCourierId?: string;
+  /** Couriers who rejected or let an offer for this order expire: never offer it to them again. */
+  readonly declinedBy: readonly string[];
+  /** Higher is more urgent (dispatcher override); 0 by default. */
+  readonly priority?: number;
+}
+
+export type CourierStatus = 'idle' | 'busy' | 'paused' | 'offline';
+
+export interface CourierState<P> {
+  readonly id: string;
+  /** Where the courier is now (idle) or will be when its committed route ends (busy). */
+  readonly position: P;
+  /** When the courier is at `position` and free to start new work (≤ now when idle). */
+  readonly freeAt: number;
+  /** A courier must pick up before its shift ends (it may drop off after). */
+  readonly shiftEnd: number;
+  readonly shiftStart: number;
+  /** Capacity units the courier can carry at once. */
+  readonly capacity: number;
+  readonly status: CourierStatus;
+  /** Orders delivered or committed so far in this shift: drives the guaranteed-pay top-up cost. */
+  readonly ordersThisShift: number;
+}
+
+/** Service times at stops (MDRP: the courier spends half before and half after the pickup/drop-off instant). */
+export interface ServiceTimes {
+  readonly pickupS: number;
+  readonly dropoffS: number;
+}
+
+/** Courier pay rules, used for the cost side of the knob. */
+export interface PayRules {
+  readonly perOrder: number;
+  readonly guaranteedPerHour: number;
+}
+
+export interface Snapshot<P> {
+  readonly now: number;
+  readonly orders: readonly OrderRequest<P>[];
+  readonly couriers: readonly CourierState<P>[];
+  readonly travel: TravelModel<P>;
+  readonly service: ServiceTimes;
+  readonly pay: PayRules;
+  /** Seed for any randomized step: same snapshot + policy + seed → same plan. */
+  readonly seed?: number;
+}
+
+export interface Stop<P> {
+  readonly kind: 'pickup' | 'dropoff';
+  readonly orderIds: readonly string[];
+  readonly place: P;
+  /** Arrival at the stop. */
+  readonly arriveAt: number;
+  /** The pickup/drop-off instant (MDRP: max(arrival + half service, ready) at pickups). */
+  readonly serviceAt: number;
+  /** When the courier leaves the stop. */
+  readonly departAt: number;
+}
+
+/** The two sides of the knob for one assignment, in comparable units. */
+export interface CostBreakdown {
+  /** Sum over orders of (drop-off − placement), seconds. */
+  readonly clickToDoorS: number;
+  /** Sum over orders of max(0, drop-off − promisedBy), seconds. */
+  readonly latenessS: number;
+  /** Courier seconds spent travelling to and through the route. */
+  readonly travelS: number;
+  /** Courier seconds waiting at the pickup for the food. */
+  readonly waitS: number;
+  /** Weighted total the optimizer minimised (policy units). */
+  readonly total: number;
+}
+
+export interface Assignment<P> {
+  readonly courierId: string;
+  /** Orders in delivery sequence. */
+  readonly orderIds: readonly string[];
+  readonly stops: readonly Stop<P>[];
+  readonly cost: CostBreakdown;
+  /** Why this courier: the best alternative courier for the same bundle and its cost. */
+  readonly runnerUp?: { readonly courierId: string; readonly total: number };
+  readonly pinned: boolean;
+}
+
+export type UnassignedReason =
+  | 'no_courier_in_reach'
+  | 'waiting_to_bundle'
+  | 'not_ready_soon_enough'
+  | 'would_be_late_anyway'
+  | 'all_couriers_declined'
+  | 'pinned_courier_unavailable'
+  | 'over_capacity'
+  | 'round_budget_exhausted';
+
+export interface Unassigned {
+  readonly orderId: string;
+  readonly reason: UnassignedReason;
+}
+
+export interface Plan<P> {
+  readonly assignments: readonly Assignment<P>[];
+  readonly unassigned: readonly Unassigned[];
+  readonly summary: {
+    readonly orders: number;
+    readonly couriers: number;
+    readonly assigned: number;
+    readonly bundles: number;
+    readonly totalCost: number;
+    readonly solveMs: number;
+    /** True if the time budget cut the improvement phase short. */
+    readonly truncated: boolean;
+  };
+}
+
+/**
+ * The explicit time-vs-cost knob and the other tunables. `timeWeight` in [0, 1]: 1 cares only about
+ * delivery time, 0 only about courier cost; the individual weights below are scaled by it.
+ */
+export interface Policy {
+  /** Wall-clock budget for one round. */
+  readonly maxMs: number;
+  /** The knob: 0 = cheapest, 1 = fastest. */
+  readonly timeWeight: number;
+  /** Weight per second of click-to-door (time side). */
+  readonly clickToDoorWeight: number;
+  /** Extra weight per second past the promised time (time side). */
+  readonly latenessWeight: number;
+  /** Weight per courier second travelling or waiting (cost side). */
+  readonly courierSecondWeight: number;
+  /** Largest bundle the policy allows (no fixed cap in the algorithm). */
+  readonly maxBundleSize: number;
+  /** Commitment rule: do not lock a courier to an order whose pickup is further ahead than this. */
+  readonly commitHorizonS: number;
+  /** Only couriers within this travel time of a pickup are candidates. */
+  readonly candidateRadiusS: number;
+  /** Candidate couriers kept per bundle after pruning. */
+  readonly candidatesPerBundle: number;
+}
