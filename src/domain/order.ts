@@ -1,0 +1,404 @@
+/**
+ * The order and its lifecycle, pure: no I/O, no clock (times are passed in, epoch milliseconds).
+ *
+ *   placed → ready → offered → assigned → at_pickup → picked_up → at_dropoff → delivered
+ *
+ * - `placed → offered` is also legal: dispatch may run ahead of readiness (the optimizer sees
+ *   `readyKnown: false`); `ready` on an order already in flight only updates its ready time.
+ * - A rejected or expired offer puts the order back to `ready` (or `placed` when readiness is not
+ *   known yet) and adds the courier to `declinedBy`, so it is never offered to them again.
+ * - Cancel before pickup → `cancelled`; after pickup the goods are with the courier, so a cancel turns
+ *   into a return (`returning` → `returned`), never a silent cancel.
+ * - `failed` (with a reason) where something can actually fail: no courier found, store cannot
+ *   prepare it, customer unreachable, courier incident.
+ * Every applied event increments `version` by exactly one; anything else throws `OrderError`.
+ */
+import type { DeliveryOption } from '../dispatch/types.js';
+
+export type { DeliveryOption };
+
+export const ORDER_STATUSES = [
+  'placed',
+  'ready',
+  'offered',
+  'assigned',
+  'at_pickup',
+  'picked_up',
+  'at_dropoff',
+  'delivered',
+  'cancelled',
+  'returning',
+  'returned',
+  'failed',
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ['delivered', 'cancelled', 'returned', 'failed'];
+/** Statuses in which the order waits in the open pool for a courier. */
+export const OPEN_STATUSES: readonly OrderStatus[] = ['placed', 'ready'];
+/** Statuses in which a courier is bound to the order. */
+export const ACTIVE_STATUSES: readonly OrderStatus[] = ['assigned', 'at_pickup', 'picked_up', 'at_dropoff', 'returning'];
+
+export type Role = 'courier' | 'store' | 'customer' | 'dispatcher' | 'admin' | 'system';
+
+export interface Actor {
+  readonly role: Role;
+  readonly id: string;
+}
+
+export interface Place {
+  readonly lat: number;
+  readonly lng: number;
+  readonly address?: string;
+}
+
+export interface TimeWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What a store sends; everything the order is created from (and compared on for idempotency). */
+export interface OrderInput {
+  readonly externalId: string;
+  readonly pickup: Place;
+  readonly dropoff: Place;
+  readonly items: number;
+  /** Capacity units; defaults to 1. */
+  readonly size?: number;
+  /** Placement time (epoch ms); defaults to the time the service receives it. */
+  readonly placedAt?: number;
+  /** Estimated ready time (epoch ms); defaults to placement time. */
+  readonly readyAt?: number;
+  readonly option: DeliveryOption;
+  /** Required for `scheduled`, refused otherwise. */
+  readonly window?: TimeWindow;
+  /** Delivery PIN the customer tells the courier (optional proof of delivery). */
+  readonly pin?: string;
+}
+
+export interface Order {
+  readonly id: string;
+  readonly storeId: string;
+  readonly externalId: string;
+  readonly status: OrderStatus;
+  readonly version: number;
+  readonly pickup: Place;
+  readonly dropoff: Place;
+  readonly items: number;
+  readonly size: number;
+  readonly placedAt: number;
+  readonly readyAt: number;
+  readonly readyKnown: boolean;
+  readonly option: DeliveryOption;
+  readonly window: TimeWindow | null;
+  readonly promisedBy: number;
+  readonly pin: string | null;
+  readonly courierId: string | null;
+  readonly offerId: string | null;
+  readonly declinedBy: readonly string[];
+  /** Why it was cancelled, returned or failed. */
+  readonly reason: string | null;
+  readonly updatedAt: number;
+}
+
+export const FAILURE_REASONS = [
+  'no_courier',
+  'store_cannot_fulfil',
+  'customer_unreachable',
+  'address_not_found',
+  'courier_incident',
+  'damaged',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** A command against an order; `applyOrderEvent` decides if it is legal in the current status. */
+export type OrderEventInput =
+  | { readonly type: 'ready'; readonly readyAt?: number }
+  | { readonly type: 'offered'; readonly offerId: string; readonly courierId: string; readonly expiresAt: number }
+  | { readonly type: 'offer_rejected'; readonly offerId: string; readonly courierId: string; readonly reason: string }
+  | { readonly type: 'offer_expired'; readonly offerId: string; readonly courierId: string }
+  | { readonly type: 'accepted'; readonly offerId: string; readonly courierId: string }
+  | { readonly type: 'arrived_pickup'; readonly auto?: boolean }
+  | { readonly type: 'picked_up' }
+  | { readonly type: 'arrived_dropoff'; readonly auto?: boolean }
+  | { readonly type: 'delivered'; readonly proof?: DeliveryProof }
+  | { readonly type: 'cancelled'; readonly reason?: string }
+  | { readonly type: 'returned' }
+  | { readonly type: 'failed'; readonly reason: FailureReason; readonly note?: string };
+
+export type OrderEventType = OrderEventInput['type'] | 'placed' | 'return_started';
+
+export interface DeliveryProof {
+  readonly pin?: string;
+  readonly photoRef?: string;
+}
+
+/** One row of the append-only history. */
+export interface OrderEvent {
+  readonly orderId: string;
+  readonly version: number;
+  readonly type: OrderEventType;
+  readonly actor: Actor;
+  readonly at: number;
+  readonly data: Record<string, unknown>;
+}
+
+export type OrderErrorCode =
+  | 'illegal_transition'
+  | 'offer_mismatch'
+  | 'not_your_order'
+  | 'pin_mismatch'
+  | 'invalid_order';
+
+export class OrderError extends Error {
+  constructor(
+    readonly code: OrderErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'OrderError';
+  }
+}
+
+/** Which commands each status accepts (the whole state machine in one table). */
+const LEGAL: Record<OrderStatus, readonly OrderEventInput['type'][]> = {
+  placed: ['ready', 'offered', 'cancelled', 'failed'],
+  ready: ['ready', 'offered', 'cancelled', 'failed'],
+  offered: ['ready', 'offer_rejected', 'offer_expired', 'accepted', 'cancelled'],
+  assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed'],
+  at_pickup: ['ready', 'picked_up', 'cancelled', 'failed'],
+  picked_up: ['arrived_dropoff', 'cancelled', 'failed'],
+  at_dropoff: ['delivered', 'cancelled', 'failed'],
+  returning: ['returned', 'failed'],
+  delivered: [],
+  cancelled: [],
+  returned: [],
+  failed: [],
+};
+
+export function isLegal(status: OrderStatus, type: OrderEventInput['type']): boolean {
+  return LEGAL[status].includes(type);
+}
+
+export function legalEventTypes(status: OrderStatus): readonly OrderEventInput['type'][] {
+  return LEGAL[status];
+}
+
+export function isTerminal(status: OrderStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Configurable promise targets: minutes after placement per option. */
+export interface PromiseTargets {
+  readonly expressMs: number;
+  readonly standardMs: number;
+}
+
+/** Scheduled deliveries promise the end of their window; the others a fixed target after placement. */
+export function promisedDeliveryTime(
+  option: DeliveryOption,
+  placedAt: number,
+  targets: PromiseTargets,
+  window?: TimeWindow | null,
+): number {
+  switch (option) {
+    case 'express':
+      return placedAt + targets.expressMs;
+    case 'standard':
+      return placedAt + targets.standardMs;
+    case 'scheduled':
+      if (!window) throw new OrderError('invalid_order', 'a scheduled order needs a window', { field: 'window' });
+      return window.to;
+  }
+}
+
+/** Business checks the schema cannot express; returns the offending field or null. */
+export function checkOrderInput(input: OrderInput, now: number): { field: string; message: string } | null {
+  if (input.option === 'scheduled') {
+    if (!input.window) return { field: 'window', message: 'window is required for a scheduled delivery' };
+    if (!(input.window.from < input.window.to)) return { field: 'window', message: 'window.from must be before window.to' };
+    if (input.window.to <= (input.placedAt ?? now)) return { field: 'window.to', message: 'window ends before placement' };
+  } else if (input.window) {
+    return { field: 'window', message: `window is only allowed for scheduled delivery, not ${input.option}` };
+  }
+  const placedAt = input.placedAt ?? now;
+  if (input.readyAt !== undefined && input.readyAt < placedAt) {
+    return { field: 'readyAt', message: 'readyAt is before placedAt' };
+  }
+  return null;
+}
+
+/** Creates a new order at version 1 together with its `placed` event. */
+export function createOrder(
+  id: string,
+  storeId: string,
+  input: OrderInput,
+  now: number,
+  targets: PromiseTargets,
+  actor: Actor,
+): { order: Order; event: OrderEvent } {
+  const problem = checkOrderInput(input, now);
+  if (problem) throw new OrderError('invalid_order', problem.message, { field: problem.field });
+  const placedAt = input.placedAt ?? now;
+  const order: Order = {
+    id,
+    storeId,
+    externalId: input.externalId,
+    status: 'placed',
+    version: 1,
+    pickup: input.pickup,
+    dropoff: input.dropoff,
+    items: input.items,
+    size: input.size ?? 1,
+    placedAt,
+    readyAt: input.readyAt ?? placedAt,
+    readyKnown: false,
+    option: input.option,
+    window: input.window ?? null,
+    promisedBy: promisedDeliveryTime(input.option, placedAt, targets, input.window),
+    pin: input.pin ?? null,
+    courierId: null,
+    offerId: null,
+    declinedBy: [],
+    reason: null,
+    updatedAt: now,
+  };
+  const event: OrderEvent = {
+    orderId: id,
+    version: 1,
+    type: 'placed',
+    actor,
+    at: now,
+    data: { promisedBy: order.promisedBy, option: order.option, readyAt: order.readyAt },
+  };
+  return { order, event };
+}
+
+function illegal(order: Order, type: string): OrderError {
+  return new OrderError('illegal_transition', `cannot apply ${type} to an order that is ${order.status}`, {
+    orderId: order.id,
+    status: order.status,
+    event: type,
+    allowed: LEGAL[order.status],
+  });
+}
+
+/**
+ * Applies one command. Returns the new order (version + 1) and the event to append, or throws
+ * `OrderError` and changes nothing. Couriers may only act on orders bound to them.
+ */
+export function applyOrderEvent(
+  order: Order,
+  input: OrderEventInput,
+  actor: Actor,
+  now: number,
+): { order: Order; event: OrderEvent } {
+  if (!isLegal(order.status, input.type)) throw illegal(order, input.type);
+  // a courier acts only on an order offered or assigned to them
+  if (actor.role === 'courier' && order.courierId !== actor.id) {
+    throw new OrderError('not_your_order', `order ${order.id} is not assigned to courier ${actor.id}`, { orderId: order.id });
+  }
+  let next: Order;
+  let type: OrderEventType = input.type;
+  let data: Record<string, unknown> = {};
+  const pool: OrderStatus = order.readyKnown ? 'ready' : 'placed';
+  switch (input.type) {
+    case 'ready': {
+      const readyAt = input.readyAt ?? now;
+      next = { ...order, readyAt, readyKnown: true, status: order.status === 'placed' ? 'ready' : order.status };
+      data = { readyAt };
+      break;
+    }
+    case 'offered':
+      if (order.declinedBy.includes(input.courierId)) {
+        throw new OrderError('illegal_transition', `courier ${input.courierId} already declined order ${order.id}`, {
+          orderId: order.id,
+          courierId: input.courierId,
+        });
+      }
+      next = { ...order, status: 'offered', offerId: input.offerId, courierId: input.courierId };
+      data = { offerId: input.offerId, courierId: input.courierId, expiresAt: input.expiresAt };
+      break;
+    case 'offer_rejected':
+    case 'offer_expired': {
+      checkOffer(order, input.offerId, input.courierId);
+      next = {
+        ...order,
+        status: pool,
+        offerId: null,
+        courierId: null,
+        declinedBy: [...order.declinedBy, input.courierId],
+      };
+      data = { offerId: input.offerId, courierId: input.courierId };
+      if (input.type === 'offer_rejected') data.reason = input.reason;
+      break;
+    }
+    case 'accepted':
+      checkOffer(order, input.offerId, input.courierId);
+      next = { ...order, status: 'assigned' };
+      data = { offerId: input.offerId, courierId: input.courierId };
+      break;
+    case 'arrived_pickup':
+      next = { ...order, status: 'at_pickup' };
+      data = { courierId: order.courierId, auto: input.auto ?? false };
+      break;
+    case 'picked_up':
+      next = { ...order, status: 'picked_up' };
+      data = { courierId: order.courierId };
+      break;
+    case 'arrived_dropoff':
+      next = { ...order, status: 'at_dropoff' };
+      data = { courierId: order.courierId, auto: input.auto ?? false };
+      break;
+    case 'delivered': {
+      const proof = input.proof ?? {};
+      if (proof.pin !== undefined && order.pin !== null && proof.pin !== order.pin) {
+        throw new OrderError('pin_mismatch', 'the delivery PIN does not match', { orderId: order.id });
+      }
+      next = { ...order, status: 'delivered' };
+      data = { courierId: order.courierId, pinChecked: proof.pin !== undefined && order.pin !== null };
+      if (proof.photoRef) data.photoRef = proof.photoRef;
+      break;
+    }
+    case 'cancelled': {
+      const afterPickup = order.status === 'picked_up' || order.status === 'at_dropoff';
+      const reason = input.reason ?? 'cancelled';
+      if (afterPickup) {
+        // the goods are with the courier: bring them back instead of dropping the order silently
+        type = 'return_started';
+        next = { ...order, status: 'returning', reason };
+      } else {
+        next = { ...order, status: 'cancelled', reason, offerId: null };
+      }
+      data = { reason, courierId: order.courierId, previousStatus: order.status };
+      break;
+    }
+    case 'returned':
+      next = { ...order, status: 'returned' };
+      data = { courierId: order.courierId };
+      break;
+    case 'failed':
+      next = { ...order, status: 'failed', reason: input.reason, offerId: null };
+      data = { reason: input.reason, courierId: order.courierId, previousStatus: order.status };
+      if (input.note) data.note = input.note;
+      break;
+  }
+  next = { ...next, version: order.version + 1, updatedAt: now };
+  return { order: next, event: { orderId: order.id, version: next.version, type, actor, at: now, data } };
+}
+
+function checkOffer(order: Order, offerId: string, courierId: string): void {
+  if (order.offerId !== offerId || order.courierId !== courierId) {
+    throw new OrderError('offer_mismatch', `offer ${offerId} is not the open offer of order ${order.id}`, {
+      orderId: order.id,
+      offerId,
+    });
+  }
+}
+
+/** The view a store or dispatcher gets (the PIN never leaves the service). */
+export function publicOrder(order: Order): Omit<Order, 'pin'> & { hasPin: boolean } {
+  const { pin, ...rest } = order;
+  return { ...rest, hasPin: pin !== null };
+}

@@ -1,0 +1,235 @@
+import t from 'tap';
+import {
+  applyOrderEvent,
+  createOrder,
+  ORDER_STATUSES,
+  OrderError,
+  promisedDeliveryTime,
+  publicOrder,
+  type Actor,
+  type Order,
+  type OrderEventInput,
+  type OrderStatus,
+} from '../../src/domain/order.js';
+
+const targets = { expressMs: 30 * 60_000, standardMs: 90 * 60_000 };
+const store: Actor = { role: 'store', id: 's1' };
+const courier: Actor = { role: 'courier', id: 'c1' };
+const T0 = Date.UTC(2026, 0, 1, 12);
+
+function fresh(overrides: Partial<Order> = {}): Order {
+  const { order } = createOrder(
+    'o1',
+    's1',
+    {
+      externalId: 'ext-1',
+      pickup: { lat: 52.52, lng: 13.4 },
+      dropoff: { lat: 52.53, lng: 13.41 },
+      items: 2,
+      option: 'express',
+      pin: '1234',
+    },
+    T0,
+    targets,
+    store,
+  );
+  return { ...order, ...overrides };
+}
+
+/** An order in the given status, built only through legal events (so the setup itself is checked). */
+function inStatus(status: OrderStatus): Order {
+  let o = fresh();
+  const go = (e: OrderEventInput, a: Actor = courier) => {
+    o = applyOrderEvent(o, e, a, T0 + o.version * 1000).order;
+  };
+  const path: Record<OrderStatus, () => void> = {
+    placed: () => {},
+    ready: () => go({ type: 'ready' }, store),
+    offered: () => go({ type: 'offered', offerId: 'of1', courierId: 'c1', expiresAt: T0 + 60_000 }, { role: 'system', id: 'dispatch' }),
+    assigned: () => {
+      path.offered();
+      go({ type: 'accepted', offerId: 'of1', courierId: 'c1' });
+    },
+    at_pickup: () => {
+      path.assigned();
+      go({ type: 'arrived_pickup' });
+    },
+    picked_up: () => {
+      path.at_pickup();
+      go({ type: 'picked_up' });
+    },
+    at_dropoff: () => {
+      path.picked_up();
+      go({ type: 'arrived_dropoff' });
+    },
+    delivered: () => {
+      path.at_dropoff();
+      go({ type: 'delivered', proof: { pin: '1234' } });
+    },
+    cancelled: () => go({ type: 'cancelled', reason: 'customer changed mind' }, store),
+    returning: () => {
+      path.picked_up();
+      go({ type: 'cancelled' }, store);
+    },
+    returned: () => {
+      path.returning();
+      go({ type: 'returned' });
+    },
+    failed: () => go({ type: 'failed', reason: 'no_courier' }, { role: 'dispatcher', id: 'd1' }),
+  };
+  path[status]();
+  if (o.status !== status) throw new Error(`setup reached ${o.status}, not ${status}`);
+  return o;
+}
+
+const samples: Record<OrderEventInput['type'], OrderEventInput> = {
+  ready: { type: 'ready' },
+  offered: { type: 'offered', offerId: 'of2', courierId: 'c1', expiresAt: T0 + 60_000 },
+  offer_rejected: { type: 'offer_rejected', offerId: 'of1', courierId: 'c1', reason: 'too far' },
+  offer_expired: { type: 'offer_expired', offerId: 'of1', courierId: 'c1' },
+  accepted: { type: 'accepted', offerId: 'of1', courierId: 'c1' },
+  arrived_pickup: { type: 'arrived_pickup' },
+  picked_up: { type: 'picked_up' },
+  arrived_dropoff: { type: 'arrived_dropoff' },
+  delivered: { type: 'delivered' },
+  cancelled: { type: 'cancelled' },
+  returned: { type: 'returned' },
+  failed: { type: 'failed', reason: 'customer_unreachable' },
+};
+
+// The expected machine, written out independently of the implementation's table.
+const expected: Record<string, OrderStatus> = {
+  'placed/ready': 'ready',
+  'placed/offered': 'offered',
+  'placed/cancelled': 'cancelled',
+  'placed/failed': 'failed',
+  'ready/ready': 'ready',
+  'ready/offered': 'offered',
+  'ready/cancelled': 'cancelled',
+  'ready/failed': 'failed',
+  'offered/ready': 'offered',
+  'offered/offer_rejected': 'placed',
+  'offered/offer_expired': 'placed',
+  'offered/accepted': 'assigned',
+  'offered/cancelled': 'cancelled',
+  'assigned/ready': 'assigned',
+  'assigned/arrived_pickup': 'at_pickup',
+  'assigned/cancelled': 'cancelled',
+  'assigned/failed': 'failed',
+  'at_pickup/ready': 'at_pickup',
+  'at_pickup/picked_up': 'picked_up',
+  'at_pickup/cancelled': 'cancelled',
+  'at_pickup/failed': 'failed',
+  'picked_up/arrived_dropoff': 'at_dropoff',
+  'picked_up/cancelled': 'returning',
+  'picked_up/failed': 'failed',
+  'at_dropoff/delivered': 'delivered',
+  'at_dropoff/cancelled': 'returning',
+  'at_dropoff/failed': 'failed',
+  'returning/returned': 'returned',
+  'returning/failed': 'failed',
+};
+
+t.test('every status × event: legal ones move as specified, all others are refused', async (t) => {
+  for (const status of ORDER_STATUSES) {
+    for (const [type, input] of Object.entries(samples)) {
+      const before = inStatus(status);
+      // offers are answered by the courier, everything else here by whoever may do it
+      const actor: Actor = ['accepted', 'offer_rejected', 'arrived_pickup', 'picked_up', 'arrived_dropoff', 'delivered', 'returned'].includes(type)
+        ? courier
+        : { role: 'dispatcher', id: 'd1' };
+      const want = expected[`${status}/${type}`];
+      if (want) {
+        const { order, event } = applyOrderEvent(before, input, actor, T0 + 99_000);
+        t.equal(order.status, want, `${status} + ${type} → ${want}`);
+        t.equal(order.version, before.version + 1, `${status} + ${type} bumps the version`);
+        t.equal(event.version, order.version, 'event carries the new version');
+        t.same(event.actor, actor);
+      } else {
+        const err = t.throws(() => applyOrderEvent(before, input, actor, T0 + 99_000)) as OrderError;
+        t.equal(err.code, 'illegal_transition', `${status} + ${type} is refused`);
+        t.match(err.message, status);
+      }
+    }
+  }
+});
+
+t.test('create: version 1, promised time per option', async (t) => {
+  const o = fresh();
+  t.equal(o.version, 1);
+  t.equal(o.status, 'placed');
+  t.equal(o.promisedBy, T0 + 30 * 60_000);
+  t.equal(promisedDeliveryTime('standard', T0, targets), T0 + 90 * 60_000);
+  t.equal(promisedDeliveryTime('scheduled', T0, targets, { from: T0 + 3600_000, to: T0 + 7200_000 }), T0 + 7200_000);
+  t.throws(() => promisedDeliveryTime('scheduled', T0, targets), { code: 'invalid_order' });
+});
+
+t.test('create: business validation names the field', async (t) => {
+  const base = { externalId: 'x', pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 1 }, items: 1 };
+  const cases: [object, string][] = [
+    [{ ...base, option: 'scheduled' }, 'window'],
+    [{ ...base, option: 'scheduled', window: { from: T0 + 10, to: T0 + 5 } }, 'window'],
+    [{ ...base, option: 'scheduled', window: { from: T0 - 10, to: T0 - 5 } }, 'window.to'],
+    [{ ...base, option: 'express', window: { from: T0, to: T0 + 5 } }, 'window'],
+    [{ ...base, option: 'express', readyAt: T0 - 1 }, 'readyAt'],
+  ];
+  for (const [input, field] of cases) {
+    t.throws(() => createOrder('o', 's', input as never, T0, targets, store), { code: 'invalid_order', details: { field } });
+  }
+});
+
+t.test('rejected or expired offer returns to the pool and excludes the courier', async (t) => {
+  const offered = inStatus('offered');
+  const { order } = applyOrderEvent(offered, samples.offer_rejected, courier, T0 + 5000);
+  t.equal(order.status, 'placed');
+  t.same(order.declinedBy, ['c1']);
+  t.equal(order.courierId, null);
+  t.throws(
+    () => applyOrderEvent(order, { type: 'offered', offerId: 'of3', courierId: 'c1', expiresAt: 0 }, store, T0),
+    { code: 'illegal_transition' },
+    'never offered to the same courier again',
+  );
+  const ready = applyOrderEvent(inStatus('ready'), { type: 'offered', offerId: 'of1', courierId: 'c2', expiresAt: 0 }, store, T0).order;
+  const back = applyOrderEvent(ready, { type: 'offer_expired', offerId: 'of1', courierId: 'c2' }, { role: 'system', id: 'x' }, T0).order;
+  t.equal(back.status, 'ready', 'a ready order goes back as ready');
+  t.same(back.declinedBy, ['c2']);
+});
+
+t.test('offer answers must match the open offer and its courier', async (t) => {
+  const offered = inStatus('offered');
+  t.throws(() => applyOrderEvent(offered, { type: 'accepted', offerId: 'other', courierId: 'c1' }, courier, T0), { code: 'offer_mismatch' });
+  t.throws(
+    () => applyOrderEvent(offered, { type: 'accepted', offerId: 'of1', courierId: 'c2' }, { role: 'courier', id: 'c2' }, T0),
+    { code: 'not_your_order' },
+  );
+  const assigned = inStatus('assigned');
+  t.throws(() => applyOrderEvent(assigned, { type: 'arrived_pickup' }, { role: 'courier', id: 'c9' }, T0), { code: 'not_your_order' });
+});
+
+t.test('ready updates the ready time without leaving an in-flight status', async (t) => {
+  const a = applyOrderEvent(inStatus('assigned'), { type: 'ready', readyAt: T0 + 777 }, store, T0).order;
+  t.equal(a.status, 'assigned');
+  t.equal(a.readyAt, T0 + 777);
+  t.equal(a.readyKnown, true);
+});
+
+t.test('delivery proof: wrong PIN refused, right PIN recorded, photo kept', async (t) => {
+  const at = inStatus('at_dropoff');
+  t.throws(() => applyOrderEvent(at, { type: 'delivered', proof: { pin: '0000' } }, courier, T0), { code: 'pin_mismatch' });
+  const ok = applyOrderEvent(at, { type: 'delivered', proof: { pin: '1234', photoRef: 'p/1.jpg' } }, courier, T0);
+  t.equal(ok.order.status, 'delivered');
+  t.same(ok.event.data, { courierId: 'c1', pinChecked: true, photoRef: 'p/1.jpg' });
+});
+
+t.test('cancel after pickup is a return, with its own event type', async (t) => {
+  const r = applyOrderEvent(inStatus('at_dropoff'), { type: 'cancelled', reason: 'store request' }, store, T0);
+  t.equal(r.order.status, 'returning');
+  t.equal(r.event.type, 'return_started');
+  t.equal(r.order.reason, 'store request');
+});
+
+t.test('public view hides the PIN', async (t) => {
+  const v = publicOrder(fresh());
+  t.notOk('pin' in v);
+  t.equal(v.hasPin, true);
+});
