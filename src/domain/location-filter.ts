@@ -1,0 +1,134 @@
+/**
+ * Plausibility filters for courier location points. Pure: the caller owns the per-courier track and the
+ * clock. A rejected point never changes the track.
+ */
+import { distanceM, isValidLatLng } from './geo.js';
+
+export interface LocationPoint {
+  /** Per-device sequence number, increasing. */
+  readonly seq: number;
+  /** Device time, epoch ms. */
+  readonly ts: number;
+  readonly lat: number;
+  readonly lng: number;
+  /** Horizontal accuracy radius in metres. */
+  readonly acc?: number;
+  /** Speed in m/s as reported by the device. */
+  readonly speed?: number;
+  /** Heading in degrees clockwise from north. */
+  readonly heading?: number;
+}
+
+export const REJECT_REASONS = [
+  'schema',
+  'out_of_range',
+  'future_timestamp',
+  'too_old',
+  'duplicate_seq',
+  'poor_accuracy',
+  'implausible_speed',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export interface FilterLimits {
+  readonly maxSpeedKmh: number;
+  readonly maxAccuracyM: number;
+  readonly maxFutureSkewMs: number;
+  /** Points older than this (relative to now) are outside the history retention window. */
+  readonly retentionMs: number;
+}
+
+interface Fix {
+  ts: number;
+  lat: number;
+  lng: number;
+  acc: number;
+}
+
+/** How many seqs below the highest one are remembered exactly (reordering tolerance). */
+export const SEQ_WINDOW = 1024;
+
+/**
+ * What the filters remember about one courier: the highest seq plus a bitmap of the SEQ_WINDOW seqs below
+ * it (an anti-replay window, as in IPsec), the last accepted fix (speed check) and the current position
+ * (latest device time, which out-of-order points never move backwards).
+ */
+export class CourierTrack {
+  highestSeq = -1;
+  private readonly window = new Uint32Array(SEQ_WINDOW / 32);
+  last: Fix | null = null;
+  current: Fix | null = null;
+
+  /** Restores a track from stored state (e.g. the index in Redis when a courier reconnects). */
+  static resume(highestSeq: number, current: { ts: number; lat: number; lng: number } | null): CourierTrack {
+    const track = new CourierTrack();
+    if (highestSeq >= 0) {
+      track.highestSeq = highestSeq;
+      track.setBit(highestSeq);
+    }
+    if (current) {
+      track.current = { ...current, acc: 0 };
+      track.last = track.current;
+    }
+    return track;
+  }
+
+  /** True when `seq` was accepted before, or is too far below the highest seq to tell (treated as seen). */
+  hasSeen(seq: number): boolean {
+    if (seq > this.highestSeq) return false;
+    if (seq <= this.highestSeq - SEQ_WINDOW) return true;
+    const i = seq % SEQ_WINDOW;
+    return (this.window[i >>> 5] & (1 << (i & 31))) !== 0;
+  }
+
+  /** Records an accepted point; returns true when it became the current position. */
+  accept(p: LocationPoint): boolean {
+    if (p.seq > this.highestSeq) {
+      const advance = p.seq - this.highestSeq;
+      if (advance >= SEQ_WINDOW || this.highestSeq < 0) this.window.fill(0);
+      else for (let s = this.highestSeq + 1; s < p.seq; s++) this.clearBit(s);
+      this.highestSeq = p.seq;
+    }
+    this.setBit(p.seq);
+    const fix = { ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc ?? 0 };
+    this.last = fix;
+    if (this.current === null || p.ts >= this.current.ts) {
+      this.current = fix;
+      return true;
+    }
+    return false;
+  }
+
+  private setBit(seq: number): void {
+    const i = seq % SEQ_WINDOW;
+    this.window[i >>> 5] |= 1 << (i & 31);
+  }
+
+  private clearBit(seq: number): void {
+    const i = seq % SEQ_WINDOW;
+    this.window[i >>> 5] &= ~(1 << (i & 31));
+  }
+}
+
+/** Implied speed in km/h between two fixes, after allowing for their accuracy radii (GPS jitter). */
+export function impliedSpeedKmh(a: Fix, b: { ts: number; lat: number; lng: number; acc?: number }): number {
+  const metres = Math.max(0, distanceM(a, b) - a.acc - (b.acc ?? 0));
+  if (metres === 0) return 0;
+  const dtMs = Math.abs(b.ts - a.ts);
+  if (dtMs === 0) return Infinity;
+  return (metres / dtMs) * 3600;
+}
+
+/**
+ * Checks a schema-valid point against the courier's track. Returns the reason it must be rejected, or null.
+ * The order matters: cheap and unambiguous checks first, so each point gets the most telling reason.
+ */
+export function rejectReason(p: LocationPoint, track: CourierTrack, limits: FilterLimits, now: number): RejectReason | null {
+  if (!isValidLatLng(p.lat, p.lng)) return 'out_of_range';
+  if (p.ts > now + limits.maxFutureSkewMs) return 'future_timestamp';
+  if (p.ts < now - limits.retentionMs) return 'too_old';
+  if (track.hasSeen(p.seq)) return 'duplicate_seq';
+  if (p.acc !== undefined && p.acc > limits.maxAccuracyM) return 'poor_accuracy';
+  if (track.last !== null && impliedSpeedKmh(track.last, p) > limits.maxSpeedKmh) return 'implausible_speed';
+  return null;
+}

@@ -1,0 +1,106 @@
+import t from 'tap';
+import { CourierTrack, impliedSpeedKmh, rejectReason, SEQ_WINDOW, type FilterLimits, type LocationPoint } from '../../src/domain/location-filter.js';
+
+const limits: FilterLimits = { maxSpeedKmh: 250, maxAccuracyM: 100, maxFutureSkewMs: 30_000, retentionMs: 7 * 86_400_000 };
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+const base: LocationPoint = { seq: 1, ts: NOW - 120_000, lat: 52.52, lng: 13.405 };
+
+function check(p: Partial<LocationPoint>, track = new CourierTrack()) {
+  return rejectReason({ ...base, ...p }, track, limits, NOW);
+}
+
+t.test('a plausible point passes', async (t) => {
+  t.equal(check({}), null);
+});
+
+t.test('out_of_range: beyond the globe and exactly (0,0)', async (t) => {
+  t.equal(check({ lat: 91 }), 'out_of_range');
+  t.equal(check({ lng: -181 }), 'out_of_range');
+  t.equal(check({ lat: 0, lng: 0 }), 'out_of_range');
+  t.equal(check({ lat: 0, lng: 0.001 }), null, 'the equator and the meridian themselves are fine');
+});
+
+t.test('future_timestamp: only beyond the allowed clock skew', async (t) => {
+  t.equal(check({ ts: NOW + 30_000 }), null);
+  t.equal(check({ ts: NOW + 30_001 }), 'future_timestamp');
+});
+
+t.test('too_old: older than the retention window', async (t) => {
+  t.equal(check({ ts: NOW - limits.retentionMs }), null);
+  t.equal(check({ ts: NOW - limits.retentionMs - 1 }), 'too_old');
+});
+
+t.test('duplicate_seq: a seq accepted before is rejected, reordered new seqs are not', async (t) => {
+  const track = new CourierTrack();
+  track.accept({ ...base, seq: 10 });
+  track.accept({ ...base, seq: 12, ts: base.ts + 2000 });
+  t.equal(check({ seq: 10 }, track), 'duplicate_seq');
+  t.equal(check({ seq: 12 }, track), 'duplicate_seq');
+  t.equal(check({ seq: 11, ts: base.ts + 1000 }, track), null, 'a gap below the highest seq is still open');
+  track.accept({ ...base, seq: 11, ts: base.ts + 1000 });
+  t.equal(check({ seq: 11 }, track), 'duplicate_seq');
+  t.equal(check({ seq: 13, ts: base.ts + 3000 }, track), null);
+});
+
+t.test('duplicate_seq: the window slides and forgets nothing it should remember', async (t) => {
+  const track = new CourierTrack();
+  track.accept({ ...base, seq: 5 });
+  track.accept({ ...base, seq: 5 + SEQ_WINDOW - 1, ts: base.ts + 1 });
+  t.ok(track.hasSeen(5), 'still inside the window');
+  t.notOk(track.hasSeen(6));
+  track.accept({ ...base, seq: 5 + SEQ_WINDOW + 3, ts: base.ts + 2 });
+  t.ok(track.hasSeen(5), 'below the window counts as seen: it cannot be told apart from a replay');
+  t.notOk(track.hasSeen(5 + SEQ_WINDOW + 1), 'bits reused for new seqs are cleared');
+  t.ok(track.hasSeen(5 + SEQ_WINDOW - 1));
+  const big = new CourierTrack();
+  big.accept({ ...base, seq: 3 });
+  big.accept({ ...base, seq: 3 + 10 * SEQ_WINDOW, ts: base.ts + 1 });
+  t.notOk(big.hasSeen(3 + 10 * SEQ_WINDOW - 1), 'a large jump clears the whole window');
+});
+
+t.test('a resumed track treats seqs up to the stored highest as seen', async (t) => {
+  const track = CourierTrack.resume(40, { ts: base.ts, lat: base.lat, lng: base.lng });
+  t.equal(check({ seq: 40 }, track), 'duplicate_seq');
+  t.equal(check({ seq: 41, ts: base.ts + 1000 }, track), null);
+  t.equal(CourierTrack.resume(-1, null).highestSeq, -1);
+});
+
+t.test('poor_accuracy: accuracy radius above the limit', async (t) => {
+  t.equal(check({ acc: 100 }), null);
+  t.equal(check({ acc: 100.5 }), 'poor_accuracy');
+});
+
+t.test('implausible_speed: implied speed from the last accepted point', async (t) => {
+  const track = new CourierTrack();
+  track.accept(base);
+  // ~1.1 km north in 10 s = ~400 km/h
+  t.equal(check({ seq: 2, ts: base.ts + 10_000, lat: base.lat + 0.01 }, track), 'implausible_speed');
+  // same distance in 60 s = ~67 km/h
+  t.equal(check({ seq: 2, ts: base.ts + 60_000, lat: base.lat + 0.01 }, track), null);
+  // a jump within the reported accuracy is GPS jitter, not speed
+  t.equal(check({ seq: 2, ts: base.ts + 10, lat: base.lat + 0.0002, acc: 30 }, track), null);
+  // same time, different place: infinite speed
+  t.equal(check({ seq: 2, ts: base.ts, lat: base.lat + 0.001 }, track), 'implausible_speed');
+  t.equal(impliedSpeedKmh({ ...base, acc: 0 }, base), 0);
+});
+
+t.test('out-of-order points are accepted but never move the current position backwards', async (t) => {
+  const track = new CourierTrack();
+  t.equal(track.accept({ ...base, seq: 1, ts: NOW - 10_000 }), true);
+  t.equal(track.accept({ ...base, seq: 3, ts: NOW - 5_000, lat: base.lat + 0.001 }), true);
+  const older = { ...base, seq: 2, ts: NOW - 8_000, lat: base.lat + 0.0005 };
+  t.equal(check(older, track), null, 'an older point is plausible');
+  t.equal(track.accept(older), false, 'but it does not become the current position');
+  t.equal(track.current?.ts, NOW - 5_000);
+  t.equal(track.current?.lat, base.lat + 0.001);
+  t.equal(track.highestSeq, 3);
+});
+
+t.test('a rejected point leaves the track unchanged', async (t) => {
+  const track = new CourierTrack();
+  track.accept(base);
+  const before = { highest: track.highestSeq, current: track.current };
+  t.equal(check({ seq: 2, lat: 91 }, track), 'out_of_range');
+  t.equal(track.highestSeq, before.highest);
+  t.equal(track.current, before.current);
+});
