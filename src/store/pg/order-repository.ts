@@ -1,0 +1,365 @@
+/**
+ * Postgres adapter for orders. Every change writes, in ONE transaction: the order row (guarded by an
+ * optimistic version check), its `order_events` row, and one webhook outbox row per registered store
+ * endpoint. A concurrent change makes the version check fail; `change()` then re-reads and re-applies
+ * the command, which re-validates it against the state that won (so racing commands resolve to one
+ * consistent history, never a lost update).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import type { Order, OrderEvent, OrderStatus } from '../../domain/order.js';
+import { publicOrder } from '../../domain/order.js';
+import {
+  eventFromRow,
+  ORDER_COLUMNS,
+  orderFromRow,
+  orderValues,
+  type EventRow,
+  type OrderRow,
+  type StoredOrderEvent,
+} from './order-rows.js';
+
+export type { StoredOrderEvent };
+
+export type OrderStoreErrorCode = 'idempotency_conflict' | 'version_conflict' | 'order_not_found' | 'invalid_cursor';
+
+export class OrderStoreError extends Error {
+  constructor(
+    readonly code: OrderStoreErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'OrderStoreError';
+  }
+}
+
+export interface OfferRecord {
+  readonly id: string;
+  readonly courierId: string;
+  readonly orderIds: readonly string[];
+  readonly stops: unknown;
+  readonly status: 'open' | 'accepted' | 'rejected' | 'expired' | 'withdrawn';
+  readonly reason: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface OrderListFilter {
+  readonly status?: OrderStatus;
+  readonly storeId?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+const SELECT_ORDER = `SELECT ${ORDER_COLUMNS.join(', ')} FROM orders`;
+
+/** The webhook body for one event: enough for a store to act without calling back. */
+export function webhookPayload(order: Order, event: StoredOrderEvent): Record<string, unknown> {
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    orderId: order.id,
+    externalId: order.externalId,
+    storeId: order.storeId,
+    version: event.version,
+    at: new Date(event.at).toISOString(),
+    actor: event.actor,
+    data: event.data,
+    order: publicOrder(order),
+  };
+}
+
+/** Statements available inside one transaction. */
+export class OrderTx {
+  constructor(readonly client: PoolClient) {}
+
+  async load(id: string): Promise<Order> {
+    const { rows } = await this.client.query<OrderRow>(`${SELECT_ORDER} WHERE id = $1`, [id]);
+    if (!rows[0]) throw new OrderStoreError('order_not_found', `order ${id} not found`, { orderId: id });
+    return orderFromRow(rows[0]);
+  }
+
+  /** Writes `next` over `prev` (which must still be current) plus its event and outbox rows. */
+  async save(prev: Order, next: Order, event: OrderEvent): Promise<StoredOrderEvent> {
+    if (next.version !== prev.version + 1 || event.version !== next.version) {
+      throw new Error(`save(${prev.id}): versions must advance by one (${prev.version} → ${next.version}/${event.version})`);
+    }
+    const cols = ORDER_COLUMNS.slice(1);
+    const values = orderValues(next).slice(1);
+    const sets = cols.map((c, i) => `${c} = $${i + 3}`).join(', ');
+    const res = await this.client.query(`UPDATE orders SET ${sets} WHERE id = $1 AND version = $2`, [prev.id, prev.version, ...values]);
+    if (res.rowCount !== 1) {
+      throw new OrderStoreError('version_conflict', `order ${prev.id} changed concurrently (expected version ${prev.version})`, {
+        orderId: prev.id,
+        expectedVersion: prev.version,
+      });
+    }
+    return this.appendEvent(next, event);
+  }
+
+  async insert(order: Order, event: OrderEvent, requestHash: string, zone: string): Promise<StoredOrderEvent> {
+    const values = orderValues(order);
+    const params = values.map((_, i) => `$${i + 1}`).join(', ');
+    await this.client.query(
+      `INSERT INTO orders (${ORDER_COLUMNS.join(', ')}, request_hash, zone, created_at)
+       VALUES (${params}, $${values.length + 1}, $${values.length + 2}, $${values.length + 3})`,
+      [...values, requestHash, zone, new Date(event.at)],
+    );
+    return this.appendEvent(order, event);
+  }
+
+  private async appendEvent(order: Order, event: OrderEvent): Promise<StoredOrderEvent> {
+    const stored: StoredOrderEvent = { ...event, eventId: randomUUID() };
+    await this.client.query(
+      `INSERT INTO order_events (event_id, order_id, version, type, actor_role, actor_id, at, data)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [stored.eventId, order.id, stored.version, stored.type, stored.actor.role, stored.actor.id, new Date(stored.at), stored.data],
+    );
+    // Outbox rows only for stores with an endpoint at the time of the change.
+    await this.client.query(
+      `INSERT INTO webhook_outbox (event_id, store_id, order_id, version, url, payload, created_at, next_attempt_at)
+       SELECT $1, s.id, $2, $3, s.webhook_url, $4, $5, $5 FROM stores s WHERE s.id = $6 AND s.webhook_url IS NOT NULL`,
+      [stored.eventId, order.id, stored.version, JSON.stringify(webhookPayload(order, stored)), new Date(stored.at), order.storeId],
+    );
+    return stored;
+  }
+
+  async insertOffer(offer: OfferRecord): Promise<void> {
+    await this.client.query(
+      `INSERT INTO offers (id, courier_id, order_ids, stops, status, created_at, expires_at) VALUES ($1, $2, $3, $4, 'open', $5, $6)`,
+      [offer.id, offer.courierId, offer.orderIds, JSON.stringify(offer.stops), new Date(offer.createdAt), new Date(offer.expiresAt)],
+    );
+  }
+
+  /** Closes an open offer; false if it was not open any more (someone else resolved it first). */
+  async closeOffer(id: string, status: Exclude<OfferRecord['status'], 'open'>, at: number, reason?: string): Promise<boolean> {
+    const res = await this.client.query(
+      `UPDATE offers SET status = $2, answered_at = $3, reason = $4 WHERE id = $1 AND status = 'open'`,
+      [id, status, new Date(at), reason ?? null],
+    );
+    return res.rowCount === 1;
+  }
+
+  async getOffer(id: string): Promise<OfferRecord | null> {
+    const { rows } = await this.client.query(`SELECT * FROM offers WHERE id = $1`, [id]);
+    return rows[0] ? offerFromRow(rows[0]) : null;
+  }
+
+  async startAssignment(orderId: string, courierId: string, offerId: string, at: number): Promise<void> {
+    await this.client.query(`INSERT INTO assignments (order_id, courier_id, offer_id, assigned_at) VALUES ($1, $2, $3, $4)`, [
+      orderId,
+      courierId,
+      offerId,
+      new Date(at),
+    ]);
+  }
+
+  async endAssignment(orderId: string, status: OrderStatus, at: number): Promise<void> {
+    await this.client.query(`UPDATE assignments SET ended_at = $2, end_status = $3 WHERE order_id = $1 AND ended_at IS NULL`, [
+      orderId,
+      new Date(at),
+      status,
+    ]);
+  }
+}
+
+function offerFromRow(r: Record<string, unknown>): OfferRecord {
+  return {
+    id: r.id as string,
+    courierId: r.courier_id as string,
+    orderIds: r.order_ids as string[],
+    stops: r.stops,
+    status: r.status as OfferRecord['status'],
+    reason: (r.reason as string | null) ?? null,
+    createdAt: (r.created_at as Date).getTime(),
+    expiresAt: (r.expires_at as Date).getTime(),
+  };
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) return null;
+  return { createdAt, id };
+}
+
+export class PgOrderRepository {
+  constructor(private readonly db: Pool) {}
+
+  async transaction<T>(fn: (tx: OrderTx) => Promise<T>): Promise<T> {
+    const client = await this.db.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new OrderTx(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Runs `fn` in a transaction and retries it (from a fresh read) when a concurrent change won the
+   * version check. `fn` must be a pure decision over what it loads, so a retry re-validates it.
+   */
+  async change<T>(fn: (tx: OrderTx) => Promise<T>, attempts = 5): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.transaction(fn);
+      } catch (err) {
+        const retry = (err instanceof OrderStoreError && err.code === 'version_conflict') || isSerializationFailure(err);
+        if (!retry || i >= attempts) throw err;
+      }
+    }
+  }
+
+  /**
+   * Idempotent create on (store, external id): a replay with the same request hash returns the stored
+   * order (`created: false`), a different body under the same id throws `idempotency_conflict`.
+   */
+  async create(
+    order: Order,
+    event: OrderEvent,
+    requestHash: string,
+    zone: string,
+  ): Promise<{ order: Order; created: boolean; event: StoredOrderEvent | null }> {
+    for (;;) {
+      const existing = await this.findByExternalId(order.storeId, order.externalId);
+      if (existing) {
+        if (existing.requestHash !== requestHash) {
+          throw new OrderStoreError(
+            'idempotency_conflict',
+            `order ${order.externalId} of store ${order.storeId} already exists with a different body`,
+            { orderId: existing.order.id, externalId: order.externalId },
+          );
+        }
+        return { order: existing.order, created: false, event: null };
+      }
+      try {
+        const stored = await this.transaction((tx) => tx.insert(order, event, requestHash, zone));
+        return { order, created: true, event: stored };
+      } catch (err) {
+        // lost a race with an identical create: loop and answer like a replay
+        if ((err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'orders_store_id_external_id_key') {
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async findByExternalId(storeId: string, externalId: string): Promise<{ order: Order; requestHash: string } | null> {
+    const { rows } = await this.db.query<OrderRow & { request_hash: string }>(
+      `${SELECT_ORDER.replace(' FROM', ', request_hash FROM')} WHERE store_id = $1 AND external_id = $2`,
+      [storeId, externalId],
+    );
+    return rows[0] ? { order: orderFromRow(rows[0]), requestHash: rows[0].request_hash } : null;
+  }
+
+  async get(id: string): Promise<Order | null> {
+    const { rows } = await this.db.query<OrderRow>(`${SELECT_ORDER} WHERE id = $1`, [id]);
+    return rows[0] ? orderFromRow(rows[0]) : null;
+  }
+
+  async getMany(ids: readonly string[]): Promise<Order[]> {
+    const { rows } = await this.db.query<OrderRow>(`${SELECT_ORDER} WHERE id = ANY($1::uuid[])`, [ids]);
+    const byId = new Map(rows.map((r) => [r.id, orderFromRow(r)]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /** Newest first; `cursor` comes from the previous page's `nextCursor`. */
+  async list(filter: OrderListFilter): Promise<{ orders: Order[]; nextCursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) where.push(`status = $${params.push(filter.status)}`);
+    if (filter.storeId) where.push(`store_id = $${params.push(filter.storeId)}`);
+    if (filter.cursor) {
+      const c = decodeCursor(filter.cursor);
+      if (!c) throw new OrderStoreError('invalid_cursor', 'cursor is not one this service issued', { field: 'cursor' });
+      where.push(`(created_at, id) < ($${params.push(c.createdAt)}, $${params.push(c.id)})`);
+    }
+    const sql = `${SELECT_ORDER.replace(' FROM', ', created_at FROM')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, id DESC LIMIT $${params.push(filter.limit + 1)}`;
+    const { rows } = await this.db.query<OrderRow & { created_at: Date }>(sql, params);
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return {
+      orders: page.map(orderFromRow),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.created_at, last.id) : null,
+    };
+  }
+
+  async events(orderId: string, afterVersion = 0): Promise<StoredOrderEvent[]> {
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT * FROM order_events WHERE order_id = $1 AND version > $2 ORDER BY version`,
+      [orderId, afterVersion],
+    );
+    return rows.map(eventFromRow);
+  }
+
+  /** Orders a courier is working on (assigned … returning), oldest assignment first. */
+  async activeForCourier(courierId: string): Promise<Order[]> {
+    const { rows } = await this.db.query<OrderRow>(
+      `${SELECT_ORDER} WHERE courier_id = $1 AND status IN ('assigned', 'at_pickup', 'picked_up', 'at_dropoff', 'returning')
+       ORDER BY placed_at, id`,
+      [courierId],
+    );
+    return rows.map(orderFromRow);
+  }
+
+  async openOfferForCourier(courierId: string): Promise<OfferRecord | null> {
+    const { rows } = await this.db.query(`SELECT * FROM offers WHERE courier_id = $1 AND status = 'open' ORDER BY created_at DESC LIMIT 1`, [
+      courierId,
+    ]);
+    return rows[0] ? offerFromRow(rows[0]) : null;
+  }
+
+  async openOffersDueBy(at: number): Promise<OfferRecord[]> {
+    const { rows } = await this.db.query(`SELECT * FROM offers WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at`, [new Date(at)]);
+    return rows.map(offerFromRow);
+  }
+
+  /** Orders waiting for a courier (to rebuild the Redis open pool after Redis lost its state). */
+  async openOrders(): Promise<Order[]> {
+    const { rows } = await this.db.query<OrderRow>(`${SELECT_ORDER} WHERE status IN ('placed', 'ready') ORDER BY placed_at`);
+    return rows.map(orderFromRow);
+  }
+
+  /** Registers (or replaces) a store's endpoint; a store unknown so far is created with its id as name. */
+  async setWebhook(storeId: string, url: string, secret: string, at: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO stores (id, name, webhook_url, webhook_secret, created_at, updated_at) VALUES ($1, $1, $2, $3, $4, $4)
+       ON CONFLICT (id) DO UPDATE SET webhook_url = EXCLUDED.webhook_url, webhook_secret = EXCLUDED.webhook_secret,
+         updated_at = EXCLUDED.updated_at`,
+      [storeId, url, secret, new Date(at)],
+    );
+  }
+
+  async getWebhook(storeId: string): Promise<{ url: string; updatedAt: number } | null> {
+    const { rows } = await this.db.query(`SELECT webhook_url, updated_at FROM stores WHERE id = $1 AND webhook_url IS NOT NULL`, [storeId]);
+    return rows[0] ? { url: rows[0].webhook_url as string, updatedAt: (rows[0].updated_at as Date).getTime() } : null;
+  }
+
+  /** Stops future deliveries; rows already in the outbox are given up by the sender. */
+  async deleteWebhook(storeId: string, at: number): Promise<boolean> {
+    const res = await this.db.query(
+      `UPDATE stores SET webhook_url = NULL, webhook_secret = NULL, updated_at = $2 WHERE id = $1 AND webhook_url IS NOT NULL`,
+      [storeId, new Date(at)],
+    );
+    return res.rowCount === 1;
+  }
+}
+
+function isSerializationFailure(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === '40001' || code === '40P01';
+}
+
