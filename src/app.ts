@@ -1,0 +1,128 @@
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import fastifyWebsocket from '@fastify/websocket';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { Clock } from './clock.js';
+import { ConfigError, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { errorsPlugin } from './gateway/errors.js';
+import { authPlugin } from './gateway/auth.js';
+import { healthRoutes } from './gateway/http/health.js';
+
+/**
+ * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
+ * main.ts owns the connections (Redis, Postgres, embedded services) and passes them in; tests do the
+ * same with their own. Plugin order is explicit below: each plugin names its dependencies, so a
+ * wrong order fails at boot instead of at the first request.
+ */
+
+export interface AppDeps {
+  config: Config;
+  clock: Clock;
+  redis: Redis;
+  db: Pool;
+  log?: Logger;
+}
+
+/** Work that must finish during graceful shutdown, after sockets close and before pools close. */
+export type Drainer = () => Promise<void>;
+
+export class Drainers {
+  private readonly list: { name: string; fn: Drainer }[] = [];
+  add(name: string, fn: Drainer): void {
+    this.list.push({ name, fn });
+  }
+  names(): string[] {
+    return this.list.map((d) => d.name);
+  }
+  /** Runs every drainer (in registration order); one failing does not stop the others. */
+  async runAll(log: FastifyBaseLogger): Promise<void> {
+    for (const { name, fn } of this.list) {
+      const started = Date.now();
+      try {
+        await fn();
+        log.info({ drainer: name, ms: Date.now() - started }, 'drained');
+      } catch (err) {
+        log.error({ err, drainer: name }, 'drainer failed');
+      }
+    }
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    clock: Clock;
+    redis: Redis;
+    db: Pool;
+    drainers: Drainers;
+  }
+}
+
+export const WS_GOING_AWAY = 1001;
+
+/** Decorates the injected dependencies and the drainer registry. Closing the connections is main's job. */
+const corePlugin = fp<AppDeps>(
+  async function core(app, deps) {
+    app.decorate('config', deps.config);
+    app.decorate('clock', deps.clock);
+    app.decorate('redis', deps.redis);
+    app.decorate('db', deps.db);
+    app.decorate('drainers', new Drainers());
+    app.addHook('onClose', async (instance) => {
+      await instance.drainers.runAll(instance.log);
+    });
+  },
+  { name: 'dispatchd-core', fastify: '5.x' },
+);
+
+/**
+ * @fastify/websocket with the frame size limit, plus a preClose hook (registered first, so it runs
+ * before the plugin's own) that closes every socket with 1001 "going away" and waits briefly for
+ * clients to finish the close handshake.
+ */
+const websocketPlugin = fp(
+  async function websocket(app) {
+    app.addHook('preClose', async () => {
+      const clients = [...app.websocketServer.clients];
+      if (clients.length === 0) return;
+      app.log.info({ sockets: clients.length }, 'closing websockets');
+      const closed = clients.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === ws.CLOSED) return resolve();
+            ws.once('close', () => resolve());
+            ws.close(WS_GOING_AWAY, 'server shutting down');
+          }),
+      );
+      const graceMs = Math.min(3000, Math.floor(app.config.shutdownTimeoutMs / 3));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closed), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      for (const ws of clients) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    });
+    await app.register(fastifyWebsocket, { options: { maxPayload: app.config.wsMaxFrameBytes } });
+  },
+  { name: 'dispatchd-websocket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth'] },
+);
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config } = deps;
+  if (!config.jwtSecret) throw new ConfigError('JWT_SECRET', 'must be resolved before building the app (see resolveJwtSecret)');
+  const log = deps.log ?? createLogger({ level: config.logLevel });
+
+  // The logger's `req` serializer strips ?token= from logged URLs (see logger.ts).
+  const app = fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: 'idle' }) as unknown as FastifyInstance;
+
+  // Order matters and is checked through each plugin's `dependencies`.
+  app.register(corePlugin, deps);
+  app.register(errorsPlugin);
+  app.register(authPlugin, { secret: config.jwtSecret });
+  app.register(websocketPlugin);
+
+  // Routes: HTTP under src/gateway/http, WebSocket under src/gateway/ws. Add new ones here.
+  app.register(healthRoutes);
+
+  return app;
+}

@@ -1,0 +1,89 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../../logger.js';
+
+/**
+ * One place that creates ioredis clients, so every client shares the key prefix and error logging.
+ * `connectRedis` fails fast (one clear error) when Redis is unreachable at start instead of
+ * retrying silently forever; once connected, ioredis reconnects on its own.
+ */
+
+export interface RedisClientOptions {
+  keyPrefix?: string;
+  log?: Logger;
+  /** Shows in `CLIENT LIST`, handy when several clients share a Redis. */
+  name?: string;
+  extra?: RedisOptions;
+}
+
+export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    keyPrefix: opts.keyPrefix,
+    connectionName: opts.name ?? 'dispatchd',
+    maxRetriesPerRequest: 3,
+    ...opts.extra,
+  });
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    // ioredis emits one error per reconnect attempt: log changes, not repeats.
+    if (err.message === lastError) return;
+    lastError = err.message;
+    opts.log?.error({ err, redis: redactRedisUrl(url) }, 'redis error');
+  });
+  redis.on('ready', () => {
+    lastError = '';
+  });
+  return redis;
+}
+
+export async function connectRedis(url: string, opts: RedisClientOptions = {}): Promise<Redis> {
+  const redis = createRedis(url, opts);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Redis at ${redactRedisUrl(url)} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return redis;
+}
+
+/** True when a Redis server answers PING at `url` within `timeoutMs`. Never throws. */
+export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Closes a client politely (QUIT), falling back to a hard disconnect. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}
+
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
