@@ -1,0 +1,345 @@
+/**
+ * Deterministic discrete-event replay of one MDRP instance against a planner (`planRound`).
+ *
+ * Time advances minute by minute (the instance's resolution). A round runs every `roundEveryMin` minutes
+ * (and, with `eventRounds`, also in any minute where an order is placed or becomes ready) whenever some
+ * order is open. The round's snapshot holds the placed, unassigned orders and the couriers who can still
+ * pick up before their shift ends; a busy courier appears where and when its committed work ends, so a
+ * new assignment is queued after it. Every assignment the planner returns is validated and then executed
+ * by the README rules (rules.ts); couriers are never diverted, they wait at their last drop-off.
+ */
+import { performance } from 'node:perf_hooks';
+import { pino, type Logger } from 'pino';
+import type { CourierState, OrderRequest, Plan, Policy, Snapshot, UnassignedReason } from '../../dispatch/types.js';
+import type { MdrpCourier, MdrpInstance, MdrpOrder, MdrpPlace } from './instance.js';
+import { mdrpTravelModel, timeRoute, type Move, type RouteTiming } from './rules.js';
+
+export type Planner<P> = (snapshot: Snapshot<P>, policy: Policy) => Plan<P>;
+
+export interface SimOptions {
+  readonly planner: Planner<MdrpPlace>;
+  readonly policy: Policy;
+  /** Minutes between planning rounds. */
+  readonly roundEveryMin: number;
+  /** Also plan in minutes where an order is placed or (ready-late mode) becomes ready. */
+  readonly eventRounds: boolean;
+  /** True: ready times known at placement (published default). False: revealed when the food is ready. */
+  readonly readyKnown: boolean;
+  /** Ready-late mode: prep-time estimate used until enough prep times have been observed. */
+  readonly prepEstimateMin: number;
+  /** Couriers whose shift starts within this many minutes are already offered to the planner. */
+  readonly courierLookaheadMin: number;
+  /** Ready-known mode: a plan whose stop times differ from the rules' times is a bug (throw). */
+  readonly strictEtas: boolean;
+  readonly seed: number;
+  readonly logger?: Logger;
+}
+
+export const defaultSimOptions: Omit<SimOptions, 'planner' | 'policy'> = {
+  roundEveryMin: 1,
+  eventRounds: false,
+  readyKnown: true,
+  prepEstimateMin: 15,
+  courierLookaheadMin: 10,
+  strictEtas: true,
+  seed: 1,
+};
+
+/** A plan the harness cannot execute: always an optimizer bug (ready-known) or a broken contract. */
+export class PlanValidationError extends Error {
+  readonly code = 'MDRP_INVALID_PLAN';
+  constructor(message: string, readonly round: number, readonly minute: number) {
+    super(`MDRP_INVALID_PLAN: round ${round} at minute ${minute}: ${message}`);
+    this.name = 'PlanValidationError';
+  }
+}
+
+/** One executed assignment. */
+export interface ExecutedRoute {
+  readonly courierId: string;
+  readonly assignedAt: number;
+  readonly restaurantId: string;
+  /** In delivery sequence. */
+  readonly orderIds: readonly string[];
+  readonly timing: RouteTiming;
+}
+
+export interface OrderOutcome {
+  readonly courierId: string;
+  readonly assignedAt: number;
+  readonly pickupAt: number;
+  readonly dropoffAt: number;
+}
+
+export interface SimResult {
+  readonly instance: MdrpInstance;
+  readonly readyKnown: boolean;
+  /** In execution order (by assignment time, then plan order). */
+  readonly routes: readonly ExecutedRoute[];
+  readonly outcomes: ReadonlyMap<string, OrderOutcome>;
+  /** Per courier, its moves in execution order. */
+  readonly moves: ReadonlyMap<string, readonly Move[]>;
+  /** Rounds in which the planner was called. */
+  readonly rounds: number;
+  /** Wall-clock milliseconds of each planner call. */
+  readonly solveMs: readonly number[];
+  /** Ready-late mode: assignments refused because the real ready time pushed the pickup past off_time. */
+  readonly rejectedAssignments: number;
+  /** Plan stop times that differed from the rules' times (only counted when not strict). */
+  readonly etaMismatches: number;
+  /** Undelivered orders by the last reason the planner gave. */
+  readonly undeliveredReasons: Readonly<Record<string, number>>;
+}
+
+interface CourierRun {
+  readonly courier: MdrpCourier;
+  /** Where the courier is (or will be) when its committed work ends. */
+  at: MdrpPlace;
+  /** Minute from which the courier is free to start new work. */
+  freeAt: number;
+  committedOrders: number;
+  readonly moves: Move[];
+}
+
+interface OrderRun {
+  readonly order: MdrpOrder;
+  readonly restaurant: MdrpPlace;
+  readonly declinedBy: string[];
+}
+
+export function simulate(instance: MdrpInstance, options: SimOptions): SimResult {
+  const opts = { ...defaultSimOptions, ...options };
+  if (!(Number.isInteger(opts.roundEveryMin) && opts.roundEveryMin >= 1)) {
+    throw new Error(`roundEveryMin must be a whole number ≥ 1, got ${opts.roundEveryMin}`);
+  }
+  const log = opts.logger ?? pino({ level: 'warn' }, pino.destination(2));
+  const { params } = instance;
+  const travel = mdrpTravelModel(params.metersPerMinute);
+
+  const byPlacement = [...instance.orders].sort((a, b) => a.placementTime - b.placementTime);
+  const open = new Map<string, OrderRun>();
+  const readyMinutes = new Set(instance.orders.map((o) => o.readyTime));
+  const placementMinutes = new Set(instance.orders.map((o) => o.placementTime));
+  const couriers = instance.couriers.map<CourierRun>((courier) => ({
+    courier,
+    at: courier.start,
+    freeAt: courier.onTime,
+    committedOrders: 0,
+    moves: [],
+  }));
+  const courierById = new Map(couriers.map((c) => [c.courier.id, c]));
+  const lastOffTime = Math.max(...instance.couriers.map((c) => c.offTime));
+
+  const routes: ExecutedRoute[] = [];
+  const outcomes = new Map<string, OrderOutcome>();
+  const solveMs: number[] = [];
+  const reasons = new Map<string, UnassignedReason>();
+  let rounds = 0;
+  let rejectedAssignments = 0;
+  let etaMismatches = 0;
+  let nextPlacement = 0;
+  const start = byPlacement[0]!.placementTime;
+
+  for (let now = start; now <= lastOffTime; now++) {
+    while (nextPlacement < byPlacement.length && byPlacement[nextPlacement]!.placementTime <= now) {
+      const order = byPlacement[nextPlacement++]!;
+      open.set(order.id, { order, restaurant: instance.restaurants.get(order.restaurantId)!, declinedBy: [] });
+    }
+    if (open.size === 0) {
+      if (nextPlacement >= byPlacement.length) break;
+      continue;
+    }
+    const scheduled = (now - start) % opts.roundEveryMin === 0;
+    const eventful = opts.eventRounds && (placementMinutes.has(now) || (!opts.readyKnown && readyMinutes.has(now)));
+    if (!scheduled && !eventful) continue;
+
+    const available = couriers.filter(
+      (c) => c.courier.onTime <= now + opts.courierLookaheadMin && Math.max(c.freeAt, now) < c.courier.offTime,
+    );
+    if (available.length === 0) continue;
+
+    const snapshot: Snapshot<MdrpPlace> = {
+      now: now * 60,
+      orders: [...open.values()].map((o) => orderRequest(o, now)),
+      couriers: available.map((c) => courierState(c, now)),
+      travel,
+      service: { pickupS: params.pickupServiceMin * 60, dropoffS: params.dropoffServiceMin * 60 },
+      pay: { perOrder: params.payPerOrder, guaranteedPerHour: params.guaranteedPayPerHour },
+      seed: opts.seed,
+    };
+    rounds++;
+    const t0 = performance.now();
+    const plan = opts.planner(snapshot, opts.policy);
+    solveMs.push(performance.now() - t0);
+    applyPlan(plan, now, available);
+  }
+
+  function prepEstimate(now: number): number {
+    // Only prep times already observed count, from orders placed long enough ago that nearly all are ready.
+    let sum = 0;
+    let n = 0;
+    for (const o of byPlacement) {
+      if (o.placementTime > now - 60) break;
+      if (o.readyTime <= now) {
+        sum += o.readyTime - o.placementTime;
+        n++;
+      }
+    }
+    return n >= 20 ? sum / n : opts.prepEstimateMin;
+  }
+
+  let prepCache = { minute: -1, value: opts.prepEstimateMin };
+  function orderRequest(run: OrderRun, now: number): OrderRequest<MdrpPlace> {
+    const { order } = run;
+    const revealed = opts.readyKnown || order.readyTime <= now;
+    let readyMin = order.readyTime;
+    if (!revealed) {
+      if (prepCache.minute !== now) prepCache = { minute: now, value: prepEstimate(now) };
+      readyMin = Math.max(order.placementTime + Math.round(prepCache.value), now + 1);
+    }
+    return {
+      id: order.id,
+      pickupId: order.restaurantId,
+      pickup: run.restaurant,
+      dropoff: order.customer,
+      placedAt: order.placementTime * 60,
+      readyAt: readyMin * 60,
+      readyKnown: revealed,
+      option: 'standard',
+      promisedBy: (order.placementTime + params.targetClickToDoorMin) * 60,
+      size: 1,
+      declinedBy: run.declinedBy,
+    };
+  }
+
+  function courierState(run: CourierRun, now: number): CourierState<MdrpPlace> {
+    const freeAt = Math.max(run.freeAt, now);
+    return {
+      id: run.courier.id,
+      position: run.at,
+      freeAt: freeAt * 60,
+      shiftStart: run.courier.onTime * 60,
+      shiftEnd: run.courier.offTime * 60,
+      capacity: Number.POSITIVE_INFINITY,
+      // Not yet on shift counts as busy: free at on_time, like a courier finishing a route.
+      status: freeAt > now ? 'busy' : 'idle',
+      ordersThisShift: run.committedOrders,
+    };
+  }
+
+  function applyPlan(plan: Plan<MdrpPlace>, now: number, available: readonly CourierRun[]): void {
+    const fail = (message: string): never => {
+      throw new PlanValidationError(message, rounds, now);
+    };
+    const offered = new Set(available.map((c) => c.courier.id));
+    const usedCouriers = new Set<string>();
+    const usedOrders = new Set<string>();
+    for (const u of plan.unassigned) reasons.set(u.orderId, u.reason);
+
+    for (const a of plan.assignments) {
+      const run = courierById.get(a.courierId);
+      if (!run || !offered.has(a.courierId)) fail(`courier ${a.courierId} was not in the snapshot`);
+      if (usedCouriers.has(a.courierId)) fail(`courier ${a.courierId} got two assignments in one round`);
+      usedCouriers.add(a.courierId);
+      if (a.orderIds.length === 0) fail(`empty assignment for courier ${a.courierId}`);
+      const orders: OrderRun[] = [];
+      for (const id of a.orderIds) {
+        const o = open.get(id);
+        if (!o) fail(`order ${id} is not open (unknown, unplaced or already assigned)`);
+        if (usedOrders.has(id)) fail(`order ${id} is assigned twice`);
+        if (o!.declinedBy.includes(a.courierId)) fail(`order ${id} offered again to ${a.courierId}, who refused it`);
+        usedOrders.add(id);
+        orders.push(o!);
+      }
+      const restaurant = orders[0]!.restaurant;
+      if (orders.some((o) => o.restaurant.id !== restaurant.id)) fail(`bundle ${a.orderIds.join(',')} spans several restaurants`);
+      checkStops(a, restaurant, fail);
+
+      const courier = run!;
+      const departAt = Math.max(now, courier.freeAt);
+      const timing = timeRoute(
+        params,
+        courier.at,
+        departAt,
+        restaurant,
+        orders.map((o) => o.order.readyTime),
+        orders.map((o) => o.order.customer),
+      );
+      if (timing.pickupAt > courier.courier.offTime) {
+        if (opts.readyKnown) fail(`pickup at ${timing.pickupAt} is after ${a.courierId}'s off_time ${courier.courier.offTime}`);
+        // The estimate was too early: in the world, the courier would not take it. Never offer it again.
+        rejectedAssignments++;
+        for (const o of orders) o.declinedBy.push(a.courierId);
+        log.debug({ courierId: a.courierId, orderIds: a.orderIds, minute: now }, 'assignment refused: pickup after shift end');
+        continue;
+      }
+      if (opts.readyKnown) {
+        const mismatch = etaMismatch(a.stops, timing);
+        if (mismatch) {
+          if (opts.strictEtas) fail(`courier ${a.courierId}: ${mismatch}`);
+          etaMismatches++;
+        }
+      }
+
+      for (const o of orders) open.delete(o.order.id);
+      courier.moves.push(...timing.moves);
+      courier.at = orders[orders.length - 1]!.order.customer;
+      courier.freeAt = timing.freeAt;
+      courier.committedOrders += orders.length;
+      routes.push({ courierId: a.courierId, assignedAt: now, restaurantId: restaurant.id, orderIds: [...a.orderIds], timing });
+      orders.forEach((o, i) =>
+        outcomes.set(o.order.id, { courierId: a.courierId, assignedAt: now, pickupAt: timing.pickupAt, dropoffAt: timing.dropoffAt[i]! }),
+      );
+    }
+  }
+
+  const undeliveredReasons: Record<string, number> = {};
+  for (const o of instance.orders) {
+    if (outcomes.has(o.id)) continue;
+    const reason = reasons.get(o.id) ?? 'never_planned';
+    undeliveredReasons[reason] = (undeliveredReasons[reason] ?? 0) + 1;
+  }
+  return {
+    instance,
+    readyKnown: opts.readyKnown,
+    routes,
+    outcomes,
+    moves: new Map(couriers.map((c) => [c.courier.id, c.moves])),
+    rounds,
+    solveMs,
+    rejectedAssignments,
+    etaMismatches,
+    undeliveredReasons,
+  };
+}
+
+/** A route's stops must be: one pickup of the whole bundle at its restaurant, then each drop-off in sequence. */
+function checkStops(a: Plan<MdrpPlace>['assignments'][number], restaurant: MdrpPlace, fail: (m: string) => never): void {
+  const [pickup, ...drops] = a.stops;
+  if (!pickup || pickup.kind !== 'pickup') fail(`courier ${a.courierId}: the route must start with a pickup`);
+  if (pickup!.place.id !== restaurant.id) fail(`courier ${a.courierId}: pickup stop is not at restaurant ${restaurant.id}`);
+  const picked = [...pickup!.orderIds].sort().join(',');
+  if (picked !== [...a.orderIds].sort().join(',')) fail(`courier ${a.courierId}: pickup stop holds ${picked}, assignment ${a.orderIds.join(',')}`);
+  const dropped: string[] = [];
+  for (const s of drops) {
+    if (s.kind !== 'dropoff') fail(`courier ${a.courierId}: a second pickup in one route`);
+    for (const id of s.orderIds) {
+      if (s.place.id !== id) fail(`courier ${a.courierId}: drop-off of ${id} is not at its customer`);
+      dropped.push(id);
+    }
+  }
+  if (dropped.join(',') !== a.orderIds.join(',')) {
+    fail(`courier ${a.courierId}: drop-off sequence ${dropped.join(',')} differs from orderIds ${a.orderIds.join(',')}`);
+  }
+}
+
+function etaMismatch(stops: Plan<MdrpPlace>['assignments'][number]['stops'], timing: RouteTiming): string | undefined {
+  const expected = [timing.pickupAt, ...timing.dropoffAt].map((m) => m * 60);
+  const got = stops.map((s) => s.serviceAt);
+  for (let i = 0; i < expected.length; i++) {
+    if (got[i] !== expected[i]) {
+      return `stop ${i} (${stops[i]!.kind}) planned at ${got[i]}s but the rules give ${expected[i]}s`;
+    }
+  }
+  return undefined;
+}
