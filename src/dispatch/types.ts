@@ -139,7 +139,9 @@ export type UnassignedReason =
   | 'all_couriers_declined'
   | 'pinned_courier_unavailable'
   | 'over_capacity'
-  | 'round_budget_exhausted';
+  | 'round_budget_exhausted'
+  /** Couriers in reach exist but the matching gave them to orders that gain more from them this round. */
+  | 'couriers_taken';
 
 export interface Unassigned {
   readonly orderId: string;
@@ -184,4 +186,12 @@ export interface Policy {
   readonly candidateRadiusS: number;
   /** Candidate couriers kept per bundle after pruning. */
   readonly candidatesPerBundle: number;
+  /** Orders ready later than now + lookAheadS are left out of this round's matching. */
+  readonly lookAheadS: number;
+  /** Orders of one pickup whose ready times differ by more than this are never bundled. */
+  readonly bundleReadyGapS: number;
+  /** Weight per courier second waiting at a pickup (cost side); below courierSecondWeight so near couriers win. */
+  readonly idleWeight: number;
+  /** Cost units per unit of extra pay (guaranteed-pay top-ups make an order free for an under-used courier). */
+  readonly payWeight: number;
 }

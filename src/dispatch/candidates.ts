@@ -1,0 +1,132 @@
+/**
+ * Candidate couriers per bundle. A uniform grid over the couriers' planar positions is searched ring by
+ * ring around the pickup; a courier's reach time is bounded below by (start delay + planar distance /
+ * maxSpeedMps), so rings beyond the radius, or beyond the best pool already found, are never opened.
+ * Only the pool's survivors get an exact route and cost.
+ */
+import type { Bundle } from './bundling.js';
+import { routeCost } from './cost.js';
+import { planRoute, startTime, type Route, type RouteContext } from './route.js';
+import type { CostBreakdown, CourierState, PayRules, PlanarPoint, Policy } from './types.js';
+
+export interface Candidate<P> {
+  /** Index into the usable couriers array. */
+  readonly courier: number;
+  readonly route: Route<P>;
+  readonly cost: CostBreakdown;
+}
+
+export class CourierGrid<P> {
+  private readonly cellM: number;
+  private readonly minX: number;
+  private readonly minY: number;
+  private readonly nx: number;
+  private readonly ny: number;
+  private readonly cells: Int32Array[];
+  private readonly points: PlanarPoint[];
+  private readonly startDelayS: Float64Array;
+
+  constructor(
+    readonly couriers: readonly CourierState<P>[],
+    private readonly ctx: RouteContext<P>,
+  ) {
+    this.points = couriers.map((c) => ctx.travel.planar(c.position));
+    this.startDelayS = Float64Array.from(couriers, (c) => startTime(c, ctx.now) - ctx.now);
+    let minX = Infinity;
+    let minY = Infinity;
+    let maxX = -Infinity;
+    let maxY = -Infinity;
+    for (const p of this.points) {
+      minX = Math.min(minX, p.x);
+      minY = Math.min(minY, p.y);
+      maxX = Math.max(maxX, p.x);
+      maxY = Math.max(maxY, p.y);
+    }
+    if (!this.points.length) minX = minY = maxX = maxY = 0;
+    const area = Math.max(1, (maxX - minX) * (maxY - minY));
+    // About four couriers per cell keeps both the cell count and the per-cell scan small.
+    this.cellM = Math.max(
+      1,
+      Math.sqrt((area * 4) / Math.max(1, couriers.length)),
+      (maxX - minX) / 4000,
+      (maxY - minY) / 4000,
+    );
+    this.minX = minX;
+    this.minY = minY;
+    this.nx = Math.floor((maxX - minX) / this.cellM) + 1;
+    this.ny = Math.floor((maxY - minY) / this.cellM) + 1;
+    const lists: number[][] = Array.from({ length: this.nx * this.ny }, () => []);
+    this.points.forEach((p, i) => lists[this.cellOf(p.x, this.minX, this.nx) + this.nx * this.cellOf(p.y, this.minY, this.ny)].push(i));
+    this.cells = lists.map((l) => Int32Array.from(l));
+  }
+
+  private cellOf(v: number, min: number, n: number): number {
+    return Math.max(0, Math.min(n - 1, Math.floor((v - min) / this.cellM)));
+  }
+
+  /**
+   * Indices of up to `pool` couriers accepted by `accept`, with the smallest lower-bound reach time
+   * (≤ radiusS), sorted by that bound then index.
+   */
+  nearest(point: PlanarPoint, radiusS: number, pool: number, accept: (i: number) => boolean): number[] {
+    const speed = this.ctx.travel.maxSpeedMps;
+    const cx = this.cellOf(point.x, this.minX, this.nx);
+    const cy = this.cellOf(point.y, this.minY, this.ny);
+    const found: { i: number; lb: number }[] = [];
+    const maxRing = Math.max(this.nx, this.ny);
+    for (let ring = 0; ring <= maxRing; ring++) {
+      const ringLb = Math.max(0, ring - 1) * (this.cellM / speed);
+      if (ringLb > radiusS) break;
+      if (found.length >= pool && found[pool - 1].lb < ringLb) break;
+      for (let gy = cy - ring; gy <= cy + ring; gy++) {
+        if (gy < 0 || gy >= this.ny) continue;
+        const edgeRow = gy === cy - ring || gy === cy + ring;
+        for (let gx = cx - ring; gx <= cx + ring; gx += edgeRow ? 1 : 2 * ring) {
+          if (gx >= 0 && gx < this.nx) {
+            for (const i of this.cells[gx + this.nx * gy]) {
+              const p = this.points[i];
+              const dx = p.x - point.x;
+              const dy = p.y - point.y;
+              const lb = this.startDelayS[i] + Math.sqrt(dx * dx + dy * dy) / speed;
+              if (lb <= radiusS && accept(i)) found.push({ i, lb });
+            }
+          }
+          if (ring === 0) break;
+        }
+      }
+      found.sort((a, b) => a.lb - b.lb || a.i - b.i);
+    }
+    return found.slice(0, pool).map((f) => f.i);
+  }
+}
+
+/**
+ * The best `policy.candidatesPerBundle` couriers for a bundle by exact cost (ties on courier index),
+ * from a pool twice that size chosen by lower-bound reach time.
+ */
+export function candidatesFor<P>(
+  bundle: Bundle<P>,
+  grid: CourierGrid<P>,
+  ctx: RouteContext<P>,
+  pay: PayRules,
+  policy: Policy,
+): Candidate<P>[] {
+  const declined = new Set<string>();
+  for (const o of bundle.orders) for (const id of o.declinedBy) declined.add(id);
+  const couriers = grid.couriers;
+  const pool = grid.nearest(
+    ctx.travel.planar(bundle.pickup),
+    policy.candidateRadiusS,
+    policy.candidatesPerBundle * 2,
+    (i) => couriers[i].capacity >= bundle.size && !declined.has(couriers[i].id),
+  );
+  const out: Candidate<P>[] = [];
+  for (const i of pool) {
+    const route = planRoute(couriers[i], bundle.orders, ctx);
+    if (!route) continue;
+    if (route.startAt - ctx.now + ctx.travel.seconds(couriers[i].position, bundle.pickup) > policy.candidateRadiusS) continue;
+    out.push({ courier: i, route, cost: routeCost(route, couriers[i], pay, policy) });
+  }
+  out.sort((a, b) => a.cost.total - b.cost.total || a.courier - b.courier);
+  return out.slice(0, policy.candidatesPerBundle);
+}
