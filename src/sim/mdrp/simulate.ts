@@ -139,6 +139,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   let etaMismatches = 0;
   let nextPlacement = 0;
   const start = byPlacement[0]!.placementTime;
+  let prepCache = { minute: -1, value: opts.prepEstimateMin };
 
   for (let now = start; now <= lastOffTime; now++) {
     while (nextPlacement < byPlacement.length && byPlacement[nextPlacement]!.placementTime <= now) {
@@ -188,7 +189,6 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     return n >= 20 ? sum / n : opts.prepEstimateMin;
   }
 
-  let prepCache = { minute: -1, value: opts.prepEstimateMin };
   function orderRequest(run: OrderRun, now: number): OrderRequest<MdrpPlace> {
     const { order } = run;
     const revealed = opts.readyKnown || order.readyTime <= now;

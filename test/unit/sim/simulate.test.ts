@@ -1,0 +1,127 @@
+import t from 'tap';
+import type { Plan, Policy, Snapshot } from '../../../src/dispatch/types.js';
+import { checkSolution } from '../../../src/sim/mdrp/checker.js';
+import type { MdrpPlace } from '../../../src/sim/mdrp/instance.js';
+import { computeMetrics } from '../../../src/sim/mdrp/metrics.js';
+import { defaultSimOptions, simulate, type Planner, type SimOptions } from '../../../src/sim/mdrp/simulate.js';
+import { formatSolution } from '../../../src/sim/mdrp/solution.js';
+import { tinyInstance } from './support/fixtures.js';
+import { greedyPlanner } from './support/greedy-planner.js';
+
+// The greedy planner ignores the policy.
+const policy = {} as Policy;
+const run = (planner: Planner<MdrpPlace>, extra: Partial<SimOptions> = {}) =>
+  simulate(tinyInstance(), { ...defaultSimOptions, planner, policy, ...extra });
+
+t.test('replays the tiny instance: feasible, every order delivered, sane metrics', async (t) => {
+  const result = run(greedyPlanner);
+  t.same(checkSolution(result.instance, formatSolution(result)), []);
+  const m = computeMetrics(result);
+  t.equal(m.delivered, 4);
+  t.equal(m.undelivered_pct, 0);
+  t.ok(m.ctd_mean >= m.ctd_lower_bound_mean, 'never faster than the lower bound');
+  t.ok(m.ctd_mean < 40, `click-to-door ${m.ctd_mean} under the 40 min target`);
+  t.ok(m.r2p_mean >= 0);
+  t.ok(m.utilization_mean > 0 && m.utilization_mean < 1);
+  t.ok(m.rounds > 0 && m.solve_ms_max >= m.solve_ms_p50);
+  // Two couriers with 2 h and 70 min shifts at $15/h: $47.50 guaranteed, 4 orders at $10 = $40 at best.
+  t.equal(m.pay_lower_bound_per_order, Math.max(10, (15 * (120 + 70)) / 60 / 4));
+  t.ok(m.total_pay >= 47.5);
+});
+
+t.test('the lower bound is ready − placement + half services + direct travel', async (t) => {
+  const m = computeMetrics(run(greedyPlanner));
+  // o1: 10 + 2 + 5 + 2 = 19; o2: 10 + 2 + 6 + 2 = 20; o3: 15 + 2 + 8 + 2 = 27; o4: 15 + 2 + 6 + 2 = 25.
+  t.equal(m.ctd_lower_bound_mean, (19 + 20 + 27 + 25) / 4);
+});
+
+t.test('same instance and planner give the same solution files', async (t) => {
+  t.same(formatSolution(run(greedyPlanner)), formatSolution(run(greedyPlanner)));
+});
+
+t.test('snapshots: seconds, only placed orders, busy couriers free when their work ends', async (t) => {
+  const seen: Snapshot<MdrpPlace>[] = [];
+  run((s, p) => {
+    seen.push(s);
+    return greedyPlanner(s, p);
+  });
+  for (const s of seen) {
+    t.equal(s.now % 60, 0);
+    for (const o of s.orders) t.ok(o.placedAt <= s.now, `order ${o.id} placed by ${s.now}`);
+    for (const c of s.couriers) t.ok(c.freeAt >= s.now && c.freeAt < c.shiftEnd && (c.status === 'idle') === (c.freeAt === s.now));
+  }
+  const first = seen[0]!;
+  t.equal(first.now, 0);
+  t.same(first.couriers.map((c) => c.id), ['c1'], 'c2 starts at minute 20, beyond the lookahead');
+  t.same(first.service, { pickupS: 240, dropoffS: 240 });
+  t.equal(first.travel.seconds({ id: 'a', x: 0, y: 0 }, { id: 'b', x: 101, y: 0 }), 120, 'ceil(1.01 min) = 2 min');
+});
+
+t.test('ready-late mode: ready times are estimates until revealed, the solution stays feasible', async (t) => {
+  const seen: Snapshot<MdrpPlace>[] = [];
+  const result = run(
+    (s, p) => {
+      seen.push(s);
+      return greedyPlanner(s, p);
+    },
+    { readyKnown: false },
+  );
+  const o1Early = seen.find((s) => s.now === 0)!.orders.find((o) => o.id === 'o1')!;
+  t.equal(o1Early.readyKnown, false);
+  t.equal(o1Early.readyAt, 15 * 60, 'placement + the 15 min default estimate');
+  const o1Late = seen.find((s) => s.now >= 10 && s.orders.some((o) => o.id === 'o1'))?.orders.find((o) => o.id === 'o1');
+  if (o1Late) t.same([o1Late.readyKnown, o1Late.readyAt], [true, 600]);
+  t.same(checkSolution(result.instance, formatSolution(result)), []);
+  t.equal(computeMetrics(result).ready_known, false);
+});
+
+t.test('roundEveryMin spaces rounds out', async (t) => {
+  const every1 = run(greedyPlanner);
+  const every5 = run(greedyPlanner, { roundEveryMin: 5 });
+  t.ok(every5.rounds < every1.rounds);
+  t.same(checkSolution(every5.instance, formatSolution(every5)), []);
+});
+
+/** Wraps the greedy planner and breaks its first assignment. */
+const breaking = (breakIt: (plan: Plan<MdrpPlace>, s: Snapshot<MdrpPlace>) => Plan<MdrpPlace>): Planner<MdrpPlace> => {
+  let broken = false;
+  return (s, p) => {
+    const plan = greedyPlanner(s, p);
+    if (broken || plan.assignments.length === 0) return plan;
+    broken = true;
+    return breakIt(plan, s);
+  };
+};
+const badPlans: [string, RegExp, (plan: Plan<MdrpPlace>, s: Snapshot<MdrpPlace>) => Plan<MdrpPlace>][] = [
+  ['an unknown order', /not open/, (p) => ({ ...p, assignments: [{ ...p.assignments[0]!, orderIds: ['o99'] }] })],
+  ['an unplaced order', /o4 is not open/, (p) => ({ ...p, assignments: [{ ...p.assignments[0]!, orderIds: ['o4'] }] })],
+  ['an order twice', /assigned twice/, (p) => ({ ...p, assignments: [{ ...p.assignments[0]!, orderIds: ['o1', 'o1'] }] })],
+  ['an unknown courier', /c9 was not in the snapshot/, (p) => ({ ...p, assignments: [{ ...p.assignments[0]!, courierId: 'c9' }] })],
+  ['a courier twice', /two assignments/, (p) => ({ ...p, assignments: [p.assignments[0]!, p.assignments[0]!] })],
+  ['a wrong ETA', /planned at/, (p) => ({ ...p, assignments: [{ ...p.assignments[0]!, stops: p.assignments[0]!.stops.map((s) => ({ ...s, serviceAt: s.serviceAt - 60 })) }] })],
+  ['a drop-off before its pickup', /must start with a pickup/, (p) => ({ ...p, assignments: [{ ...p.assignments[0]!, stops: [...p.assignments[0]!.stops].reverse() }] })],
+];
+for (const [name, message, breakIt] of badPlans) {
+  t.test(`a plan with ${name} fails loudly`, async (t) => {
+    t.throws(() => run(breaking(breakIt)), { code: 'MDRP_INVALID_PLAN', message });
+  });
+}
+
+t.test('a bundle across restaurants fails loudly', async (t) => {
+  const planner: Planner<MdrpPlace> = (s, p) => {
+    const both = s.orders.some((o) => o.id === 'o1') && s.orders.some((o) => o.id === 'o3');
+    const plan = greedyPlanner({ ...s, orders: s.orders.filter((o) => both && o.id === 'o1') }, p);
+    if (!both) return plan;
+    t.equal(plan.assignments.length, 1, 'o1 is assignable when o3 is placed');
+    return { ...plan, assignments: plan.assignments.map((a) => ({ ...a, orderIds: ['o1', 'o3'] })) };
+  };
+  t.throws(() => run(planner), { code: 'MDRP_INVALID_PLAN', message: /several restaurants/ });
+});
+
+t.test('a pickup after off_time fails loudly when ready times are known', async (t) => {
+  const inst = tinyInstance((f) => ({ couriers: f.couriers.replace('0\t120', '0\t9') }));
+  t.throws(() => simulate(inst, { ...defaultSimOptions, planner: (s, p) => greedyPlanner({ ...s, couriers: s.couriers.map((c) => ({ ...c, shiftEnd: 1e9 })) }, p), policy }), {
+    code: 'MDRP_INVALID_PLAN',
+    message: /off_time/,
+  });
+});
