@@ -177,6 +177,48 @@ const spec = {
     min: 100,
     max: 600_000,
   }),
+  // --- orders, offers, tracking, webhooks (issue 4)
+  promiseExpressMin: intKey('PROMISE_EXPRESS_MIN', 30, 'Promised delivery for `express` orders: minutes after placement.', { min: 1, max: 10_080 }),
+  promiseStandardMin: intKey('PROMISE_STANDARD_MIN', 90, 'Promised delivery for `standard` orders: minutes after placement (`scheduled` promises its window end).', {
+    min: 1,
+    max: 10_080,
+  }),
+  serviceArea: {
+    key: 'SERVICE_AREA',
+    default: undefined,
+    description: 'Where orders are accepted, as a bounding box `minLat,minLng,maxLat,maxLng`; pickups or drop-offs outside are refused (`outside_service_area`). Unset: anywhere.',
+    parse(raw: string | undefined): { minLat: number; minLng: number; maxLat: number; maxLng: number } | undefined {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const parts = raw.split(',').map((p) => Number(p.trim()));
+      const [minLat, minLng, maxLat, maxLng] = parts;
+      if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n)) || !(minLat < maxLat && minLng < maxLng && minLat >= -90 && maxLat <= 90 && minLng >= -180 && maxLng <= 180)) {
+        throw new ConfigError('SERVICE_AREA', `must be "minLat,minLng,maxLat,maxLng" with min < max, got ${JSON.stringify(raw)}`);
+      }
+      return { minLat, minLng, maxLat, maxLng };
+    },
+  } satisfies KeySpec<{ minLat: number; minLng: number; maxLat: number; maxLng: number } | undefined>,
+  offerTtlMs: intKey('OFFER_TTL_MS', 30_000, 'How long a courier has to answer an offer; no answer counts as a rejection.', { min: 1000, max: 3_600_000 }),
+  courierSpeedMps: numberKey('COURIER_SPEED_MPS', 4.5, 'Courier speed (m/s) of the haversine travel model used for ETAs (same model as the optimizer).', { min: 0 }),
+  pickupServiceS: intKey('PICKUP_SERVICE_S', 240, 'Seconds a courier spends at a pickup (half before, half after the pickup instant).', { min: 0, max: 7200 }),
+  dropoffServiceS: intKey('DROPOFF_SERVICE_S', 240, 'Seconds a courier spends at a drop-off (half before, half after the hand-over).', { min: 0, max: 7200 }),
+  geofenceRadiusM: numberKey('GEOFENCE_RADIUS_M', 60, 'Automatic arrival: the courier must be within this many metres of the stop…', { min: 0 }),
+  geofenceExitRadiusM: numberKey('GEOFENCE_EXIT_RADIUS_M', 100, '…and a dwell only breaks beyond this radius (hysteresis band against a jittery track).', { min: 0 }),
+  geofenceDwellMs: intKey('GEOFENCE_DWELL_MS', 20_000, '…for this long…', { min: 0, max: 3_600_000 }),
+  geofenceMaxAccuracyM: numberKey('GEOFENCE_MAX_ACCURACY_M', 40, '…counting only fixes at least this accurate (metres).', { min: 0 }),
+  trackingTokenTtlMs: intKey('TRACKING_TOKEN_TTL_MS', 21_600_000, 'Lifetime of a customer tracking token.', { min: 1000, max: 604_800_000 }),
+  trackingGraceMs: intKey('TRACKING_GRACE_MS', 600_000, 'A tracking token stops working this long after its order ends (delivered, cancelled, returned, failed).', {
+    min: 0,
+    max: 86_400_000,
+  }),
+  trackingBaseUrl: stringKey('TRACKING_BASE_URL', '', 'Public base URL put in front of tracking links (empty: links are relative, e.g. `/track/…`).'),
+  webhookRetryForMs: intKey('WEBHOOK_RETRY_FOR_MS', 86_400_000, 'Failing webhook deliveries are retried (exponential backoff with jitter) for this long, then given up.', {
+    min: 1000,
+    max: 2_592_000_000,
+  }),
+  webhookBackoffBaseMs: intKey('WEBHOOK_BACKOFF_BASE_MS', 1000, 'First retry delay of a failing webhook; doubles per attempt.', { min: 1, max: 3_600_000 }),
+  webhookBackoffMaxMs: intKey('WEBHOOK_BACKOFF_MAX_MS', 300_000, 'Longest delay between two webhook attempts.', { min: 1, max: 86_400_000 }),
+  webhookTimeoutMs: intKey('WEBHOOK_TIMEOUT_MS', 5000, 'A webhook POST not answered within this is a failure.', { min: 100, max: 120_000 }),
+  webhookPollMs: intKey('WEBHOOK_POLL_MS', 250, 'How often the webhook sender looks for due deliveries.', { min: 10, max: 60_000 }),
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Spec = typeof spec;

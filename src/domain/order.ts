@@ -117,6 +117,8 @@ export type OrderEventInput =
   | { readonly type: 'offered'; readonly offerId: string; readonly courierId: string; readonly expiresAt: number }
   | { readonly type: 'offer_rejected'; readonly offerId: string; readonly courierId: string; readonly reason: string }
   | { readonly type: 'offer_expired'; readonly offerId: string; readonly courierId: string }
+  /** The offer was taken back (another order of its bundle was cancelled): back to the pool, no exclusion. */
+  | { readonly type: 'offer_withdrawn'; readonly offerId: string; readonly courierId: string }
   | { readonly type: 'accepted'; readonly offerId: string; readonly courierId: string }
   | { readonly type: 'arrived_pickup'; readonly auto?: boolean }
   | { readonly type: 'picked_up' }
@@ -165,7 +167,7 @@ export class OrderError extends Error {
 const LEGAL: Record<OrderStatus, readonly OrderEventInput['type'][]> = {
   placed: ['ready', 'offered', 'cancelled', 'failed'],
   ready: ['ready', 'offered', 'cancelled', 'failed'],
-  offered: ['ready', 'offer_rejected', 'offer_expired', 'accepted', 'cancelled'],
+  offered: ['ready', 'offer_rejected', 'offer_expired', 'offer_withdrawn', 'accepted', 'cancelled'],
   assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed'],
   at_pickup: ['ready', 'picked_up', 'cancelled', 'failed'],
   picked_up: ['arrived_dropoff', 'cancelled', 'failed'],
@@ -334,6 +336,11 @@ export function applyOrderEvent(
       if (input.type === 'offer_rejected') data.reason = input.reason;
       break;
     }
+    case 'offer_withdrawn':
+      checkOffer(order, input.offerId, input.courierId);
+      next = { ...order, status: pool, offerId: null, courierId: null };
+      data = { offerId: input.offerId, courierId: input.courierId };
+      break;
     case 'accepted':
       checkOffer(order, input.offerId, input.courierId);
       next = { ...order, status: 'assigned' };

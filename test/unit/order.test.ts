@@ -87,6 +87,7 @@ const samples: Record<OrderEventInput['type'], OrderEventInput> = {
   offered: { type: 'offered', offerId: 'of2', courierId: 'c1', expiresAt: T0 + 60_000 },
   offer_rejected: { type: 'offer_rejected', offerId: 'of1', courierId: 'c1', reason: 'too far' },
   offer_expired: { type: 'offer_expired', offerId: 'of1', courierId: 'c1' },
+  offer_withdrawn: { type: 'offer_withdrawn', offerId: 'of1', courierId: 'c1' },
   accepted: { type: 'accepted', offerId: 'of1', courierId: 'c1' },
   arrived_pickup: { type: 'arrived_pickup' },
   picked_up: { type: 'picked_up' },
@@ -110,6 +111,7 @@ const expected: Record<string, OrderStatus> = {
   'offered/ready': 'offered',
   'offered/offer_rejected': 'placed',
   'offered/offer_expired': 'placed',
+  'offered/offer_withdrawn': 'placed',
   'offered/accepted': 'assigned',
   'offered/cancelled': 'cancelled',
   'assigned/ready': 'assigned',
@@ -193,6 +195,9 @@ t.test('rejected or expired offer returns to the pool and excludes the courier',
   const back = applyOrderEvent(ready, { type: 'offer_expired', offerId: 'of1', courierId: 'c2' }, { role: 'system', id: 'x' }, T0).order;
   t.equal(back.status, 'ready', 'a ready order goes back as ready');
   t.same(back.declinedBy, ['c2']);
+  const withdrawn = applyOrderEvent(offered, samples.offer_withdrawn, { role: 'system', id: 'x' }, T0).order;
+  t.equal(withdrawn.status, 'placed');
+  t.same(withdrawn.declinedBy, [], 'a withdrawn offer excludes nobody');
 });
 
 t.test('offer answers must match the open offer and its courier', async (t) => {

@@ -1,0 +1,95 @@
+/**
+ * The open-order pool in Redis, per zone: what the next dispatch round of that zone snapshots.
+ *
+ * Keys carry the zone as a hash tag (`open:{zone}`), so Redis Cluster keeps a zone on one shard and a
+ * snapshot is one HGETALL. Writes happen after the Postgres commit and may arrive out of order
+ * (two changes of one order synced by different requests), so each write carries the order version
+ * and a Lua script applies it only when it is newer than what the pool has seen. Postgres stays the
+ * record: `rebuild` re-creates the pool from it after Redis lost its state.
+ */
+import type { Redis } from 'ioredis';
+import type { Order } from '../../domain/order.js';
+import { OPEN_STATUSES } from '../../domain/order.js';
+
+/** What the optimizer needs of an open order (times epoch ms). */
+export interface OpenOrderEntry {
+  readonly id: string;
+  readonly storeId: string;
+  readonly version: number;
+  readonly pickup: { lat: number; lng: number };
+  readonly dropoff: { lat: number; lng: number };
+  readonly placedAt: number;
+  readonly readyAt: number;
+  readonly readyKnown: boolean;
+  readonly option: Order['option'];
+  readonly promisedBy: number;
+  readonly window: { from: number; to: number } | null;
+  readonly size: number;
+  /** Couriers who rejected or let an offer expire: never offer to them again. */
+  readonly declinedBy: readonly string[];
+}
+
+// KEYS[1] entries hash, KEYS[2] versions hash, KEYS[3] zone set; ARGV: id, version, json ('' = remove), zone
+const SYNC_LUA = `
+local seen = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local v = tonumber(ARGV[2])
+if v <= seen then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], v)
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('SADD', KEYS[3], ARGV[4])
+end
+return 1
+`;
+
+export function openOrderEntry(o: Order): OpenOrderEntry {
+  return {
+    id: o.id,
+    storeId: o.storeId,
+    version: o.version,
+    pickup: { lat: o.pickup.lat, lng: o.pickup.lng },
+    dropoff: { lat: o.dropoff.lat, lng: o.dropoff.lng },
+    placedAt: o.placedAt,
+    readyAt: o.readyAt,
+    readyKnown: o.readyKnown,
+    option: o.option,
+    promisedBy: o.promisedBy,
+    window: o.window,
+    size: o.size,
+    declinedBy: o.declinedBy,
+  };
+}
+
+export class OpenOrderPool {
+  constructor(private readonly redis: Redis) {}
+
+  private keys(zone: string): [string, string, string] {
+    return [`open:{${zone}}`, `open:{${zone}}:v`, 'open-zones'];
+  }
+
+  /** Puts the order in its zone's pool when it is open, takes it out otherwise; stale versions are ignored. */
+  async sync(zone: string, order: Order): Promise<boolean> {
+    const open = OPEN_STATUSES.includes(order.status);
+    const json = open ? JSON.stringify(openOrderEntry(order)) : '';
+    const applied = await this.redis.eval(SYNC_LUA, 3, ...this.keys(zone), order.id, order.version, json, zone);
+    return applied === 1;
+  }
+
+  /** Everything open in a zone right now (a dispatch round's input). */
+  async snapshot(zone: string): Promise<OpenOrderEntry[]> {
+    const all = await this.redis.hvals(this.keys(zone)[0]);
+    return all.map((s) => JSON.parse(s) as OpenOrderEntry).sort((a, b) => a.placedAt - b.placedAt || a.id.localeCompare(b.id));
+  }
+
+  /** Zones that have had open orders (a round over an empty zone is cheap). */
+  async zones(): Promise<string[]> {
+    return (await this.redis.smembers('open-zones')).sort();
+  }
+
+  /** Re-creates the pool from the durable record. */
+  async rebuild(entries: readonly { zone: string; order: Order }[]): Promise<void> {
+    for (const { zone, order } of entries) await this.sync(zone, order);
+  }
+}

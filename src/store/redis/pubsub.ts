@@ -1,0 +1,97 @@
+/**
+ * Messages between nodes over Redis pub/sub: to a courier's socket wherever it is connected, to the
+ * tracking sockets of an order, to a store's socket. One subscriber connection per process, channels
+ * reference-counted so many local sockets can share one subscription.
+ *
+ * Pub/sub channels are not keys, so ioredis' keyPrefix does not apply: the prefix is added here so
+ * deployments (and tests) sharing one Redis stay apart.
+ */
+import type { Redis } from 'ioredis';
+
+export type MessageHandler = (message: unknown) => void;
+
+export interface MessageBus {
+  publish(channel: string, message: unknown): Promise<void>;
+  /** Resolves once the subscription is active; returns the unsubscribe function. */
+  subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export const channels = {
+  courier: (courierId: string) => `courier:${courierId}`,
+  track: (orderId: string) => `track:${orderId}`,
+  store: (storeId: string) => `store:${storeId}`,
+};
+
+export class RedisMessageBus implements MessageBus {
+  private readonly sub: Redis;
+  private readonly handlers = new Map<string, Set<MessageHandler>>();
+  private readonly prefix: string;
+
+  constructor(
+    private readonly pub: Redis,
+    onError: (err: unknown, channel: string) => void = () => {},
+  ) {
+    this.prefix = pub.options.keyPrefix ?? '';
+    // a subscribed connection can do nothing else, hence a dedicated one
+    this.sub = pub.duplicate({ lazyConnect: false });
+    this.sub.on('error', () => {});
+    this.sub.on('message', (full: string, raw: string) => {
+      const channel = full.slice(this.prefix.length);
+      const set = this.handlers.get(channel);
+      if (!set) return;
+      let message: unknown;
+      try {
+        message = JSON.parse(raw);
+      } catch (err) {
+        onError(err, channel);
+        return;
+      }
+      for (const h of set) {
+        try {
+          h(message);
+        } catch (err) {
+          onError(err, channel);
+        }
+      }
+    });
+  }
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    await this.pub.publish(this.prefix + channel, JSON.stringify(message));
+  }
+
+  async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      set.add(handler);
+      await this.sub.subscribe(this.prefix + channel);
+    } else {
+      set.add(handler);
+    }
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      const s = this.handlers.get(channel);
+      if (!s) return;
+      s.delete(handler);
+      if (s.size === 0) {
+        this.handlers.delete(channel);
+        if (this.sub.status === 'ready') await this.sub.unsubscribe(this.prefix + channel);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    if (this.sub.status === 'end') return;
+    try {
+      await this.sub.quit();
+    } catch {
+      this.sub.disconnect();
+    }
+  }
+}
