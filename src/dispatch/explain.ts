@@ -3,6 +3,7 @@
  */
 import type { Bundle } from './bundling.js';
 import type { Candidate } from './candidates.js';
+import { commitsNow } from './commitment.js';
 import type { CourierState, Policy, UnassignedReason } from './types.js';
 
 /** The cheapest candidate other than the chosen courier, if any. Candidates are sorted by cost. */
@@ -23,11 +24,12 @@ export function reasonWithoutCourier<P>(
   bundle: Bundle<P>,
   candidates: readonly Candidate<P>[],
   usable: readonly CourierState<P>[],
+  now: number,
   policy: Policy,
 ): UnassignedReason {
   if (candidates.length > 0) {
     // Lost the matching: to more urgent orders, or it was not due yet with any courier.
-    return candidates.some((c) => c.route.waitS <= policy.commitHorizonS) ? 'couriers_taken' : 'not_ready_soon_enough';
+    return candidates.some((c) => commitsNow(c.route, now, policy)) ? 'couriers_taken' : 'not_ready_soon_enough';
   }
   const declined = new Set<string>();
   for (const o of bundle.orders) for (const id of o.declinedBy) declined.add(id);

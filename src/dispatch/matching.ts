@@ -9,6 +9,7 @@
 import { sparseFromRows, type SparseCostMatrix } from './assignment.js';
 import type { Bundle } from './bundling.js';
 import type { Candidate } from './candidates.js';
+import { commitsNow } from './commitment.js';
 import type { Policy } from './types.js';
 
 const SERVE_NOW_VALUE_PER_ORDER = 1e9;
@@ -20,9 +21,6 @@ function bundleWeight<P>(bundle: Bundle<P>): number {
   return bundle.orders.length * (1 + Math.max(0, priority));
 }
 
-function commitsNow<P>(c: Candidate<P>, policy: Policy): boolean {
-  return c.route.waitS <= policy.commitHorizonS;
-}
 
 export interface MatchingProblem {
   readonly matrix: SparseCostMatrix;
@@ -33,18 +31,19 @@ export function matchingProblem<P>(
   bundles: readonly Bundle<P>[],
   candidates: readonly (readonly Candidate<P>[])[],
   couriers: number,
+  now: number,
   policy: Policy,
 ): MatchingProblem {
   const unassignedCost = new Float64Array(bundles.length);
   const rows = bundles.map((bundle, i) => {
     const weight = bundleWeight(bundle);
-    const due = candidates[i].some((c) => commitsNow(c, policy));
+    const due = candidates[i].some((c) => commitsNow(c.route, now, policy));
     const leaveOut = (due ? SERVE_NOW_VALUE_PER_ORDER : SERVE_LATER_VALUE_PER_ORDER) * weight;
     unassignedCost[i] = leaveOut;
     const tentativeSurcharge = leaveOut - SERVE_LATER_VALUE_PER_ORDER * weight;
     return candidates[i].map((c) => ({
       col: c.courier,
-      cost: c.cost.total + (commitsNow(c, policy) ? 0 : tentativeSurcharge),
+      cost: c.cost.total + (commitsNow(c.route, now, policy) ? 0 : tentativeSurcharge),
     }));
   });
   return { matrix: sparseFromRows(couriers, rows), unassignedCost };

@@ -14,7 +14,7 @@ import { candidatesFor, CourierGrid, type Candidate } from './candidates.js';
 import { commitDecision } from './commitment.js';
 import { routeCost } from './cost.js';
 import { reasonWithoutCourier, runnerUpOf } from './explain.js';
-import { mergeLeftovers, type Leftover, type Matched } from './improve.js';
+import { mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, type Route, type RouteContext } from './route.js';
 import type {
   Assignment,
@@ -27,6 +27,9 @@ import type {
   Stop,
   Unassigned,
 } from './types.js';
+
+/** Matching rounds per plan: the first, plus re-matchings after bundle merges freed couriers. */
+const MATCHING_PASSES = 3;
 
 export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const t0 = performance.now();
@@ -77,24 +80,40 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
     else inHorizon.push(o);
   }
 
-  const bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy);
+  const ic: ImproveContext<P> = { couriers: pool, ctx, pay: snapshot.pay, policy, deadline };
   const grid = new CourierGrid(pool, ctx);
-  const candidates = bundles.map((b) => candidatesFor(b, grid, ctx, snapshot.pay, policy));
-  const problem = matchingProblem(bundles, candidates, pool.length, policy);
-  const { rowToCol } = solveAssignment(problem.matrix, problem.unassignedCost);
-
-  const matched: Matched<P>[] = [];
-  const leftovers: Leftover<P>[] = [];
-  bundles.forEach((bundle, i) => {
-    const chosen = candidates[i].find((c) => c.courier === rowToCol[i]);
-    if (chosen) matched.push({ bundle, chosen, candidates: candidates[i] });
-    else leftovers.push({ bundle, candidates: candidates[i] });
-  });
-  const improved = mergeLeftovers(matched, leftovers, pool, ctx, snapshot.pay, policy, deadline);
+  let bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy);
+  let matched: Matched<P>[] = [];
+  let remaining: Leftover<P>[] = [];
+  let truncated = false;
+  for (let pass = 1; ; pass++) {
+    const candidates = bundles.map((b) => candidatesFor(b, grid, ctx, snapshot.pay, policy));
+    const problem = matchingProblem(bundles, candidates, pool.length, now, policy);
+    const { rowToCol } = solveAssignment(problem.matrix, problem.unassignedCost);
+    matched = [];
+    const leftovers: Leftover<P>[] = [];
+    bundles.forEach((bundle, i) => {
+      const chosen = candidates[i].find((c) => c.courier === rowToCol[i]);
+      if (chosen) matched.push({ bundle, chosen, candidates: candidates[i] });
+      else leftovers.push({ bundle, candidates: candidates[i] });
+    });
+    // Merging frees couriers; one more matching lets the leftovers use them.
+    const merged = pass < MATCHING_PASSES ? mergeMatched(matched, ic) : { merges: 0, truncated: false };
+    truncated ||= merged.truncated;
+    if (merged.merges === 0 || truncated) {
+      const result = mergeLeftovers(matched, leftovers, ic);
+      remaining = result.remaining;
+      truncated ||= result.truncated;
+      break;
+    }
+    bundles = [...matched.map((m) => m.bundle), ...leftovers.map((l) => l.bundle)].sort(
+      (a, b) => a.readyAt - b.readyAt || byId(a.orders[0], b.orders[0]),
+    );
+  }
 
   let bundleCount = 0;
   for (const m of matched) {
-    const decision = commitDecision(m.bundle, m.chosen.route, policy);
+    const decision = commitDecision(m.bundle, m.chosen.route, now, policy);
     if (!decision.commit) {
       for (const o of m.bundle.orders) unassigned.push({ orderId: o.id, reason: decision.reasons.get(o.id)! });
       continue;
@@ -111,8 +130,8 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
       pinned: false,
     });
   }
-  for (const left of improved.remaining) {
-    const reason = reasonWithoutCourier(left.bundle, left.candidates, pool, policy);
+  for (const left of remaining) {
+    const reason = reasonWithoutCourier(left.bundle, left.candidates, pool, now, policy);
     for (const o of left.bundle.orders) unassigned.push({ orderId: o.id, reason });
   }
 
@@ -129,7 +148,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
       bundles: bundleCount,
       totalCost: assignments.reduce((s, a) => s + a.cost.total, 0),
       solveMs: performance.now() - t0,
-      truncated: improved.truncated,
+      truncated,
     },
   };
 }

@@ -141,7 +141,9 @@ export type UnassignedReason =
   | 'over_capacity'
   | 'round_budget_exhausted'
   /** Couriers in reach exist but the matching gave them to orders that gain more from them this round. */
-  | 'couriers_taken';
+  | 'couriers_taken'
+  /** The best courier is still busy with earlier work; the order stays open rather than queue behind it. */
+  | 'courier_busy';
 
 export interface Unassigned {
   readonly orderId: string;
