@@ -1,0 +1,79 @@
+/**
+ * `npm run mdrp:frontier -- [--dir ../shared/data/mdrp] [--out DIR] [--instances a,b,…] [--weights 0,0.2,…] [--svg docs/frontier.svg]`
+ *
+ * Sweeps the optimizer's time-vs-cost knob (`timeWeight`) on a few instances and plots mean click-to-door
+ * against pay per order, with the default policy's point marked: the time-vs-cost frontier.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { defaultPolicy } from '../dispatch/policy.js';
+import { mean, type MdrpMetrics } from '../sim/mdrp/metrics.js';
+import { frontierSvg, type FrontierPoint } from '../sim/mdrp/frontier-svg.js';
+import { runPool, type PoolJob } from './mdrp-pool.js';
+
+const DEFAULT_INSTANCES = ['0o50t100s1p100', '1o50t100s1p100', '2o50t100s1p100', '3o50t100s1p100'];
+const DEFAULT_WEIGHTS = [0, 0.2, 0.4, 0.6, 0.8, 0.9, 1];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      dir: { type: 'string', default: '../shared/data/mdrp' },
+      out: { type: 'string', default: 'tmp/mdrp-frontier' },
+      instances: { type: 'string', default: DEFAULT_INSTANCES.join(',') },
+      weights: { type: 'string', default: DEFAULT_WEIGHTS.join(',') },
+      set: { type: 'string', multiple: true, default: [] },
+      svg: { type: 'string', default: 'docs/frontier.svg' },
+    },
+  });
+  const dir = resolve(values.dir!);
+  const out = resolve(values.out!);
+  const instances = values.instances!.split(',').map((s) => s.trim()).filter(Boolean);
+  const weights = [...new Set([...values.weights!.split(',').map(Number), defaultPolicy.timeWeight])].sort((a, b) => a - b);
+  if (weights.some((w) => !(w >= 0 && w <= 1))) throw new Error(`--weights must be numbers in [0, 1], got ${values.weights}`);
+  const extra = Object.fromEntries((values.set ?? []).map((p) => p.split('=', 2) as [string, string]));
+
+  const jobs: PoolJob[] = weights.flatMap((w) =>
+    instances.map((name) => ({
+      name: `${name}@${w}`,
+      instanceDir: join(dir, name),
+      outDir: join(out, `tw${w}`, name),
+      overrides: { ...extra, timeWeight: String(w) },
+    })),
+  );
+  const byWeight = new Map<number, MdrpMetrics[]>();
+  const bar = new cliProgress.SingleBar({ format: 'frontier {bar} {value}/{total} runs | {last}' }, cliProgress.Presets.shades_classic);
+  bar.start(jobs.length, 0, { last: '' });
+  const { failures } = await runPool(jobs, {
+    onDone: (job, reply) => {
+      const w = Number(job.overrides.timeWeight);
+      if (reply.ok) byWeight.set(w, [...(byWeight.get(w) ?? []), reply.metrics]);
+      bar.increment({ last: job.name });
+    },
+  });
+  bar.stop();
+  for (const f of failures) console.log(`FAILED ${f.instance} [${f.code}]: ${f.message.split('\n')[0]}`);
+  if (failures.length > 0) throw new Error(`${failures.length} runs failed`);
+
+  const points: FrontierPoint[] = weights.map((w) => {
+    const ms = byWeight.get(w) ?? [];
+    return {
+      timeWeight: w,
+      ctdMean: mean(ms.map((m) => m.ctd_mean)),
+      payPerOrder: mean(ms.map((m) => m.pay_per_order)),
+      isDefault: w === defaultPolicy.timeWeight,
+    };
+  });
+  mkdirSync(out, { recursive: true });
+  const csv = ['time_weight,ctd_mean,pay_per_order', ...points.map((p) => `${p.timeWeight},${p.ctdMean.toFixed(3)},${p.payPerOrder.toFixed(3)}`)];
+  writeFileSync(join(out, 'frontier.csv'), csv.join('\n') + '\n');
+  writeFileSync(resolve(values.svg!), frontierSvg(points, `Time-vs-cost frontier: timeWeight swept on ${instances.join(', ')}`));
+  for (const p of points) console.log(`timeWeight ${p.timeWeight}: ctd ${p.ctdMean.toFixed(2)} min, $${p.payPerOrder.toFixed(2)}/order${p.isDefault ? ' (default)' : ''}`);
+  console.log(`wrote ${values.svg} and ${join(out, 'frontier.csv')}`);
+}
+
+main().catch((err: Error & { code?: string }) => {
+  console.log(`mdrp:frontier failed${err.code ? ` [${err.code}]` : ''}: ${err.message}`);
+  process.exitCode = 1;
+});

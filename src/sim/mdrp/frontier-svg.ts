@@ -1,0 +1,64 @@
+/**
+ * Renders the time-vs-cost frontier (mean click-to-door against pay per order, one point per knob
+ * setting) as a self-contained SVG, the default policy's point marked.
+ */
+export interface FrontierPoint {
+  readonly timeWeight: number;
+  readonly ctdMean: number;
+  readonly payPerOrder: number;
+  readonly isDefault: boolean;
+}
+
+const W = 720;
+const H = 480;
+const M = { left: 70, right: 30, top: 50, bottom: 60 };
+
+export function frontierSvg(points: readonly FrontierPoint[], title: string): string {
+  const xs = points.map((p) => p.payPerOrder);
+  const ys = points.map((p) => p.ctdMean);
+  const [x0, x1] = padded(Math.min(...xs), Math.max(...xs));
+  const [y0, y1] = padded(Math.min(...ys), Math.max(...ys));
+  const sx = (v: number) => M.left + ((v - x0) / (x1 - x0)) * (W - M.left - M.right);
+  const sy = (v: number) => H - M.bottom - ((v - y0) / (y1 - y0)) * (H - M.top - M.bottom);
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+    `<line x1="${M.left}" y1="${H - M.bottom}" x2="${W - M.right}" y2="${H - M.bottom}" stroke="black"/>`,
+    `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${H - M.bottom}" stroke="black"/>`,
+    `<text x="${(M.left + W - M.right) / 2}" y="${H - 18}" text-anchor="middle">pay per delivered order ($)</text>`,
+    `<text x="18" y="${(M.top + H - M.bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(M.top + H - M.bottom) / 2})">mean click-to-door (min)</text>`,
+  ];
+  for (const v of ticks(x0, x1)) {
+    parts.push(`<line x1="${sx(v)}" y1="${H - M.bottom}" x2="${sx(v)}" y2="${H - M.bottom + 5}" stroke="black"/>`);
+    parts.push(`<text x="${sx(v)}" y="${H - M.bottom + 18}" text-anchor="middle">${v.toFixed(2)}</text>`);
+  }
+  for (const v of ticks(y0, y1)) {
+    parts.push(`<line x1="${M.left - 5}" y1="${sy(v)}" x2="${M.left}" y2="${sy(v)}" stroke="black"/>`);
+    parts.push(`<text x="${M.left - 8}" y="${sy(v) + 4}" text-anchor="end">${v.toFixed(1)}</text>`);
+  }
+  const path = [...points].sort((a, b) => a.timeWeight - b.timeWeight).map((p) => `${sx(p.payPerOrder).toFixed(1)},${sy(p.ctdMean).toFixed(1)}`);
+  parts.push(`<polyline points="${path.join(' ')}" fill="none" stroke="#4a7ab7" stroke-width="1.5"/>`);
+  for (const p of points) {
+    const x = sx(p.payPerOrder);
+    const y = sy(p.ctdMean);
+    parts.push(`<circle cx="${x}" cy="${y}" r="${p.isDefault ? 7 : 4}" fill="${p.isDefault ? '#d62728' : '#4a7ab7'}"/>`);
+    parts.push(`<text x="${x + 9}" y="${y - 7}">${p.isDefault ? `default (timeWeight ${p.timeWeight})` : `tw ${p.timeWeight}`}</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+function padded(lo: number, hi: number): [number, number] {
+  const span = hi - lo || Math.abs(hi) * 0.1 || 1;
+  return [lo - span * 0.1, hi + span * 0.15];
+}
+
+function ticks(lo: number, hi: number): number[] {
+  const raw = (hi - lo) / 5;
+  const step = [1, 2, 5, 10].map((m) => m * 10 ** Math.floor(Math.log10(raw))).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(v);
+  return out;
+}
