@@ -1,0 +1,104 @@
+/**
+ * Process entry: config → services (embedded default) → connections → migrations → app.listen.
+ * Graceful shutdown on SIGTERM/SIGINT: stop accepting, close sockets with 1001, run the drainers
+ * (e.g. the history sink's final flush), close Redis and Postgres, stop private services, exit 0.
+ * A shutdown that takes longer than SHUTDOWN_TIMEOUT_MS exits 1; a second signal exits at once.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { buildApp } from './app.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { resolveJwtSecret } from './gateway/auth.js';
+import { createLogger, type Logger } from './logger.js';
+import { resolveServices, type Services } from './store/embedded/index.js';
+import { migrate } from './store/pg/migrate.js';
+import { connectPool } from './store/pg/pool.js';
+import { closeRedis, connectRedis } from './store/redis/client.js';
+
+interface Running {
+  app?: FastifyInstance;
+  redis?: Redis;
+  db?: Pool;
+  services?: Services;
+}
+
+/** Closes whatever has been opened so far, in reverse order of opening. */
+async function closeAll(r: Running, log: Logger): Promise<void> {
+  if (r.app) await r.app.close();
+  if (r.redis) await closeRedis(r.redis);
+  if (r.db) await r.db.end().catch((err: unknown) => log.error({ err }, 'closing postgres pool failed'));
+  if (r.services) await r.services.stop();
+}
+
+async function start(config: Config, log: Logger, running: Running): Promise<void> {
+  running.services = await resolveServices({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const { redisUrl, databaseUrl } = running.services;
+  // Inside the app, config carries the resolved URLs (plugins that need their own client use them).
+  const resolved: Config = { ...config, redisUrl, databaseUrl, jwtSecret: await resolveJwtSecret(config, log) };
+  running.redis = await connectRedis(redisUrl, { keyPrefix: config.redisKeyPrefix, log });
+  running.db = await connectPool(databaseUrl, { log });
+  await migrate({ databaseUrl, log });
+  running.app = buildApp({ config: resolved, clock: systemClock, redis: running.redis, db: running.db, log });
+  const address = await running.app.listen({ host: config.host, port: config.port });
+  log.info({ address, readyz: `${address}/readyz` }, 'dispatchd listening');
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`dispatchd: configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const running: Running = {};
+
+  let stopping = false;
+  const shutdown = async (reason: string, exitCode: number) => {
+    if (stopping) {
+      log.warn({ reason }, 'second signal during shutdown: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ reason, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out: exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    try {
+      await closeAll(running, log);
+      log.info('stopped');
+    } catch (err) {
+      log.error({ err }, 'error during shutdown');
+      exitCode = 1;
+    }
+    process.exit(exitCode);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled promise rejection');
+    void shutdown('unhandledRejection', 1);
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    void shutdown('uncaughtException', 1);
+  });
+
+  try {
+    await start(config, log, running);
+  } catch (err) {
+    log.fatal({ err: err instanceof Error ? { message: err.message } : err }, 'dispatchd could not start');
+    console.error(`dispatchd: ${err instanceof Error ? err.message : String(err)}`);
+    await shutdown('start failed', 1);
+  }
+}
+
+await main();
