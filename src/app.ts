@@ -9,6 +9,9 @@ import { createLogger, type Logger } from './logger.js';
 import { errorsPlugin } from './gateway/errors.js';
 import { authPlugin } from './gateway/auth.js';
 import { healthRoutes } from './gateway/http/health.js';
+import { courierSocket } from './gateway/ws/courier.js';
+import { courierRoutes } from './gateway/http/couriers.js';
+import { historySink } from './runtime/history-sink.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -123,6 +126,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Routes: HTTP under src/gateway/http, WebSocket under src/gateway/ws. Add new ones here.
   app.register(healthRoutes);
+  // Location pipeline: the socket (ingest drains first at shutdown), the history sink, then reads.
+  app.register(courierSocket);
+  app.register(historySink);
+  app.register(courierRoutes);
 
   return app;
 }

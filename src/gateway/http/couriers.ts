@@ -1,0 +1,128 @@
+/**
+ * Courier location reads:
+ * - GET /v1/couriers/nearby?lat=&lng=&radius_m=&limit=  (dispatcher, admin) nearest first, stale excluded
+ * - GET /v1/couriers/:id                                 current state (dispatcher, admin, or the courier)
+ * - GET /v1/couriers/:id/trail?from=&to=                 history as a GeoJSON LineString with timestamps
+ * Bad query parameters get 400 with a specific code (invalid_lat, invalid_radius, invalid_time_range, …).
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { readTrail } from '../../store/pg/position-reader.js';
+
+export const MAX_RADIUS_M = 20_000;
+export const MAX_NEARBY_LIMIT = 500;
+export const MAX_TRAIL_RANGE_MS = 24 * 3_600_000;
+const DEFAULT_TRAIL_MS = 3_600_000;
+
+type Query = Record<string, string | string[] | undefined>;
+
+function param(query: Query, name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v)) throw new AppError(400, `invalid_${name}`, `${name} must be given once`);
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function numberParam(query: Query, name: string, code: string, opts: { min: number; max: number; integer?: boolean; def?: number }): number {
+  const raw = param(query, name);
+  if (raw === undefined) {
+    if (opts.def !== undefined) return opts.def;
+    throw new AppError(400, code, `${name} is required`);
+  }
+  const n = Number(raw);
+  if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
+    throw new AppError(400, code, `${name} must be ${opts.integer ? 'an integer' : 'a number'} between ${opts.min} and ${opts.max}, got ${JSON.stringify(raw).slice(0, 40)}`);
+  }
+  return n;
+}
+
+/** Accepts epoch milliseconds or an ISO 8601 date-time. */
+function timeParam(query: Query, name: string): number | undefined {
+  const raw = param(query, name);
+  if (raw === undefined) return undefined;
+  const ms = /^-?\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(ms)) throw new AppError(400, 'invalid_time_range', `${name} must be epoch ms or an ISO 8601 time`);
+  return ms;
+}
+
+function mayReadCourier(request: FastifyRequest, courierId: string): void {
+  const { role, sub } = request.user;
+  if (role === 'dispatcher' || role === 'admin' || (role === 'courier' && sub === courierId)) return;
+  throw new AppError(403, 'forbidden', `Role ${role} may not read courier ${courierId}`);
+}
+
+export const courierRoutes = fp(
+  async function courierRoutes(app: FastifyInstance) {
+    app.get('/v1/couriers/nearby', { config: { roles: ['dispatcher', 'admin'] } }, async (request) => {
+      const q = request.query as Query;
+      const lat = numberParam(q, 'lat', 'invalid_lat', { min: -90, max: 90 });
+      const lng = numberParam(q, 'lng', 'invalid_lng', { min: -180, max: 180 });
+      const radiusM = numberParam(q, 'radius_m', 'invalid_radius', { min: 1, max: MAX_RADIUS_M, def: 2000 });
+      const limit = numberParam(q, 'limit', 'invalid_limit', { min: 1, max: MAX_NEARBY_LIMIT, integer: true, def: 20 });
+      const couriers = await app.locationIndex.nearby({
+        lat,
+        lng,
+        radiusM,
+        limit,
+        now: app.clock.now(),
+        staleAfterMs: app.config.staleAfterMs,
+      });
+      return {
+        couriers: couriers.map((c) => ({
+          courierId: c.courierId,
+          lat: c.lat,
+          lng: c.lng,
+          distanceM: Math.round(c.distanceM * 10) / 10,
+          ts: c.ts,
+          serverTs: c.serverTs,
+          status: c.status,
+        })),
+      };
+    });
+
+    app.get('/v1/couriers/:id', async (request) => {
+      const { id } = request.params as { id: string };
+      mayReadCourier(request, id);
+      const loc = await app.locationIndex.get(id);
+      if (!loc) throw new AppError(404, 'courier_not_found', `No position known for courier ${id}`);
+      const now = app.clock.now();
+      return {
+        courierId: loc.courierId,
+        lat: loc.lat,
+        lng: loc.lng,
+        ts: loc.ts,
+        serverTs: loc.serverTs,
+        cell: loc.cell,
+        status: loc.status,
+        seq: loc.seq,
+        stale: now - loc.serverTs > app.config.staleAfterMs,
+      };
+    });
+
+    app.get('/v1/couriers/:id/trail', async (request) => {
+      const { id } = request.params as { id: string };
+      mayReadCourier(request, id);
+      const q = request.query as Query;
+      const to = timeParam(q, 'to') ?? app.clock.now();
+      const from = timeParam(q, 'from') ?? to - DEFAULT_TRAIL_MS;
+      if (from >= to) throw new AppError(400, 'invalid_time_range', 'from must be before to');
+      if (to - from > MAX_TRAIL_RANGE_MS) {
+        throw new AppError(400, 'invalid_time_range', `The range may span at most ${MAX_TRAIL_RANGE_MS / 3_600_000} hours`);
+      }
+      const points = await readTrail(app.db, id, from, to);
+      return {
+        type: 'Feature',
+        geometry: { type: 'LineString', coordinates: points.map((p) => [p.lng, p.lat]) },
+        properties: {
+          courierId: id,
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          // Parallel to the coordinates: device time (epoch ms) and seq of each position.
+          timestamps: points.map((p) => p.ts),
+          seqs: points.map((p) => p.seq),
+        },
+      };
+    });
+  },
+  { name: 'dispatchd-courier-routes', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-courier-socket'] },
+);

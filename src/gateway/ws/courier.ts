@@ -1,0 +1,208 @@
+/**
+ * WebSocket /v1/courier (role courier; the JWT subject is the courier id).
+ *
+ * Frames in: `loc` (one point) and `locs` (points buffered offline); other frame types are registered by
+ * other features on `app.courierFrames`. Every location frame is answered, in order, with
+ * `{type:'ack', seq, rejected:[{seq, reason}]}` once accepted points are in Redis; a malformed frame gets
+ * `{type:'error', code, message}` and the socket stays open. Frames above WS_MAX_FRAME_BYTES are refused
+ * by ws (maxPayload, close 1009). The server pings every WS_PING_INTERVAL_MS and closes a socket silent
+ * for WS_IDLE_TIMEOUT_MS (these are transport timeouts in wall-clock time, not simulated time).
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { LocationPoint } from '../../domain/location-filter.js';
+import { LocationIndex } from '../../store/redis/location-index.js';
+import {
+  CourierFrameRouter,
+  errorFrame,
+  FRAME_ERRORS,
+  FrameError,
+  locsEnvelopeCheck,
+  pointCheck,
+  type CourierSocketContext,
+} from './courier-frames.js';
+import { LocationIngest, StoreUnavailableError, type Rejection } from './location-ingest.js';
+
+export const WS_IDLE_CLOSE = 4000;
+
+/** The sockets of connected couriers on this node, so other features can push frames (offers, updates). */
+export class CourierConnections {
+  private readonly byCourier = new Map<string, Set<CourierSocketContext>>();
+
+  add(ctx: CourierSocketContext): void {
+    let set = this.byCourier.get(ctx.courierId);
+    if (!set) this.byCourier.set(ctx.courierId, (set = new Set()));
+    set.add(ctx);
+  }
+
+  remove(ctx: CourierSocketContext): void {
+    const set = this.byCourier.get(ctx.courierId);
+    if (!set) return;
+    set.delete(ctx);
+    if (set.size === 0) this.byCourier.delete(ctx.courierId);
+  }
+
+  /** Sends to every socket of the courier on this node; returns how many got it. */
+  send(courierId: string, frame: object): number {
+    const set = this.byCourier.get(courierId);
+    if (!set) return 0;
+    for (const ctx of set) ctx.send(frame);
+    return set.size;
+  }
+
+  isConnected(courierId: string): boolean {
+    return this.byCourier.has(courierId);
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Frame type → handler map of the courier socket: register new frame types here. */
+    courierFrames: CourierFrameRouter;
+    courierConnections: CourierConnections;
+    locationIndex: LocationIndex;
+    locationIngest: LocationIngest;
+  }
+}
+
+function seqOf(raw: unknown): number | null {
+  const seq = (raw as { seq?: unknown } | null)?.seq;
+  return Number.isSafeInteger(seq) ? (seq as number) : null;
+}
+
+/** Splits raw points into schema-valid ones and schema rejections, keeping order. */
+function checkPoints(raws: readonly unknown[]): { points: LocationPoint[]; rejected: Rejection[] } {
+  const points: LocationPoint[] = [];
+  const rejected: Rejection[] = [];
+  for (const raw of raws) {
+    if (pointCheck.Check(raw)) points.push(raw);
+    else rejected.push({ seq: seqOf(raw), reason: 'schema' });
+  }
+  return { points, rejected };
+}
+
+interface SocketState {
+  ctx: CourierSocketContext;
+  socket: WebSocket;
+  lastSeen: number;
+}
+
+export const courierSocket = fp(
+  async function courierSocket(app: FastifyInstance) {
+    const { config } = app;
+    const index = new LocationIndex(app.redis, config.h3Resolution);
+    const ingest = new LocationIngest(
+      index,
+      {
+        maxSpeedKmh: config.maxSpeedKmh,
+        maxAccuracyM: config.maxAccuracyM,
+        maxFutureSkewMs: config.maxFutureSkewMs,
+        retentionMs: config.retentionDays * 86_400_000,
+      },
+      app.clock,
+      (err, courierIds) => app.log.error({ err, couriers: courierIds.length }, 'location write failed'),
+    );
+    const router = new CourierFrameRouter();
+    const connections = new CourierConnections();
+    app.decorate('locationIndex', index);
+    app.decorate('locationIngest', ingest);
+    app.decorate('courierFrames', router);
+    app.decorate('courierConnections', connections);
+
+    const replies = new WeakMap<CourierSocketContext, (pending: Promise<object>) => void>();
+    const submit = (ctx: CourierSocketContext, points: LocationPoint[], rejected: Rejection[]) => {
+      replies.get(ctx)?.(ingest.ingest(ctx.courierId, points, rejected));
+    };
+    router.register('loc', (ctx, frame) => {
+      const { points, rejected } = checkPoints([frame]);
+      submit(ctx, points, rejected);
+    });
+    router.register('locs', (ctx, frame) => {
+      if (!locsEnvelopeCheck.Check(frame)) {
+        throw new FrameError(FRAME_ERRORS.badFrame, 'A "locs" frame needs "points": an array of at most 10000 points');
+      }
+      const { points, rejected } = checkPoints(frame.points);
+      submit(ctx, points, rejected);
+    });
+
+    const sockets = new Set<SocketState>();
+
+    app.get('/v1/courier', { websocket: true, config: { roles: ['courier'] } }, (socket, request) => {
+      const courierId = request.user.sub;
+      const log = request.log.child({ courierId });
+      const sendNow = (frame: object) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+      };
+      // Replies leave in the order frames arrived, even though acks wait for Redis and errors do not.
+      let tail: Promise<void> | null = null;
+      let waiting = 0;
+      const reply = (pending: Promise<object>) => {
+        const settled = pending.then(
+          (frame) => frame,
+          (err: unknown) => {
+            if (err instanceof StoreUnavailableError) return errorFrame(FRAME_ERRORS.storeUnavailable, 'Points not stored, send them again');
+            log.error({ err }, 'location frame failed');
+            return errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed');
+          },
+        );
+        waiting++;
+        tail = (tail ?? Promise.resolve())
+          .then(() => settled)
+          .then((frame) => {
+            sendNow(frame);
+            if (--waiting === 0) tail = null;
+          });
+      };
+      const ctx: CourierSocketContext = {
+        courierId,
+        log,
+        send: (frame) => (waiting === 0 ? sendNow(frame) : reply(Promise.resolve(frame))),
+      };
+      replies.set(ctx, reply);
+      const state: SocketState = { ctx, socket, lastSeen: Date.now() };
+
+      // Listeners first and synchronously: frames may arrive before any await would return.
+      socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+        state.lastSeen = Date.now();
+        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        router.dispatch(ctx, text);
+      });
+      socket.on('pong', () => {
+        state.lastSeen = Date.now();
+      });
+      socket.on('error', (err) => log.info({ err }, 'courier socket error'));
+      socket.on('close', () => {
+        sockets.delete(state);
+        connections.remove(ctx);
+        ingest.detach(courierId);
+      });
+      sockets.add(state);
+      connections.add(ctx);
+      // Frames that arrive while the state loads wait inside ingest (in order).
+      ingest.attach(courierId).then(
+        () => index.ensureStatus(courierId),
+        (err: unknown) => log.error({ err }, 'could not load courier state'),
+      ).catch((err: unknown) => log.error({ err }, 'could not set courier status'));
+    });
+
+    // One timer for all sockets: ping the live ones, close the silent ones.
+    const heartbeat = setInterval(() => {
+      const now = Date.now();
+      for (const s of sockets) {
+        if (now - s.lastSeen > config.wsIdleTimeoutMs) {
+          s.ctx.log.info({ idleMs: now - s.lastSeen }, 'courier socket idle, closing');
+          s.socket.close(WS_IDLE_CLOSE, 'idle timeout');
+          setTimeout(() => s.socket.terminate(), 1000).unref();
+          sockets.delete(s);
+        } else if (s.socket.readyState === s.socket.OPEN) {
+          s.socket.ping();
+        }
+      }
+    }, Math.min(config.wsPingIntervalMs, Math.max(50, Math.floor(config.wsIdleTimeoutMs / 2))));
+    heartbeat.unref();
+    app.addHook('onClose', async () => clearInterval(heartbeat));
+    app.drainers.add('location-ingest', () => ingest.drain());
+  },
+  { name: 'dispatchd-courier-socket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket'] },
+);

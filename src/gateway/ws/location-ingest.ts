@@ -1,0 +1,184 @@
+/**
+ * The location pipeline behind the courier socket: filter → index + stream (one Redis round trip per
+ * event-loop turn) → ack → notify.
+ *
+ * Per-courier filter state lives in memory on the node that holds the courier's socket and is re-loaded
+ * from Redis when the courier connects, or after a failed write (Redis then says what was really stored).
+ */
+import type { Clock } from '../../clock.js';
+import { CourierTrack, rejectReason, type FilterLimits, type LocationPoint, type RejectReason } from '../../domain/location-filter.js';
+import type { CourierUpdate, LocationIndex, StoredPoint } from '../../store/redis/location-index.js';
+import type { AckFrame } from './courier-frames.js';
+
+export interface Rejection {
+  seq: number | null;
+  reason: RejectReason;
+}
+
+interface CourierEntry {
+  track: CourierTrack | null;
+  /** The cell the index holds for this courier (as of the last write queued). */
+  cell: string | null;
+  loading: Promise<void> | null;
+  sockets: number;
+}
+
+interface Batch {
+  updates: Map<string, { serverTs: number; maxSeq: number; previousCell: string | null; current?: LocationPoint }>;
+  points: StoredPoint[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Listeners see what each write changed (tile38 style): after Redis applied it, before nothing else. */
+export type ChangeListener = (updates: readonly CourierUpdate[]) => void;
+
+export class StoreUnavailableError extends Error {
+  readonly code = 'store_unavailable';
+}
+
+export class LocationIngest {
+  private readonly couriers = new Map<string, CourierEntry>();
+  private batch: Batch | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly listeners: ChangeListener[] = [];
+
+  constructor(
+    private readonly index: LocationIndex,
+    private readonly limits: FilterLimits,
+    private readonly clock: Clock,
+    private readonly onError: (err: unknown, courierIds: string[]) => void = () => {},
+  ) {}
+
+  onChange(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** A socket for this courier opened: load its state from the index. */
+  attach(courierId: string): Promise<void> {
+    let entry = this.couriers.get(courierId);
+    if (!entry) {
+      entry = { track: null, cell: null, loading: null, sockets: 0 };
+      this.couriers.set(courierId, entry);
+    }
+    entry.sockets++;
+    return this.ensureLoaded(courierId, entry);
+  }
+
+  detach(courierId: string): void {
+    const entry = this.couriers.get(courierId);
+    if (entry && --entry.sockets <= 0) this.couriers.delete(courierId);
+  }
+
+  private ensureLoaded(courierId: string, entry: CourierEntry): Promise<void> {
+    if (entry.track) return Promise.resolve();
+    entry.loading ??= this.index
+      .get(courierId)
+      .then((loc) => {
+        entry.track = loc ? CourierTrack.resume(loc.maxSeq, loc) : new CourierTrack();
+        entry.cell = loc?.cell ?? null;
+      })
+      .finally(() => {
+        entry.loading = null;
+      });
+    return entry.loading;
+  }
+
+  /**
+   * Filters schema-valid points in order, queues the accepted ones for this turn's write, and resolves
+   * with the ack once Redis has them. `rejected` carries schema failures found by the caller.
+   */
+  ingest(courierId: string, points: readonly LocationPoint[], rejected: Rejection[] = []): Promise<AckFrame> {
+    const entry = this.couriers.get(courierId);
+    if (!entry) return Promise.reject(new Error(`courier ${courierId} is not attached`));
+    if (!entry.track) return this.ensureLoaded(courierId, entry).then(() => this.ingest(courierId, points, rejected));
+    const track = entry.track;
+    const now = this.clock.now();
+    let highest: number | null = null;
+    let batch: Batch | null = null;
+    for (const p of points) {
+      const reason = rejectReason(p, track, this.limits, now);
+      if (reason) {
+        rejected.push({ seq: p.seq, reason });
+        continue;
+      }
+      const movesCurrent = track.accept(p);
+      if (highest === null || p.seq > highest) highest = p.seq;
+      batch ??= this.currentBatch();
+      let u = batch.updates.get(courierId);
+      if (!u) {
+        u = { serverTs: now, maxSeq: track.highestSeq, previousCell: entry.cell };
+        batch.updates.set(courierId, u);
+      }
+      u.serverTs = now;
+      u.maxSeq = track.highestSeq;
+      if (movesCurrent) u.current = p;
+      batch.points.push({ courierId, seq: p.seq, ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc, speed: p.speed, heading: p.heading, serverTs: now });
+    }
+    const ack: AckFrame = { type: 'ack', seq: highest, rejected };
+    if (!batch) return Promise.resolve(ack);
+    return batch.done.then(() => ack);
+  }
+
+  private currentBatch(): Batch {
+    if (this.batch) return this.batch;
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Acks wait on `done`; an unobserved rejection must not crash the process.
+    done.catch(() => {});
+    const batch: Batch = { updates: new Map(), points: [], done, resolve, reject };
+    this.batch = batch;
+    // Everything accepted during this event-loop turn goes out in one write.
+    setImmediate(() => this.flush(batch));
+    return batch;
+  }
+
+  private flush(batch: Batch): void {
+    this.batch = null;
+    const updates: CourierUpdate[] = [];
+    for (const [courierId, u] of batch.updates) {
+      const entry = this.couriers.get(courierId);
+      let current: CourierUpdate['current'];
+      if (u.current) {
+        const cell = this.index.cellOf(u.current.lat, u.current.lng);
+        current = { seq: u.current.seq, ts: u.current.ts, lat: u.current.lat, lng: u.current.lng, cell };
+        if (entry) entry.cell = cell;
+      }
+      updates.push({ courierId, serverTs: u.serverTs, maxSeq: u.maxSeq, previousCell: u.previousCell, current });
+    }
+    const write = this.index.write(updates, batch.points).then(
+      () => {
+        batch.resolve();
+        for (const listener of this.listeners) listener(updates);
+      },
+      (err: unknown) => {
+        // Nothing was applied: forget what this node believed and re-read the index before the next frame.
+        const ids = [...batch.updates.keys()];
+        for (const id of ids) {
+          const entry = this.couriers.get(id);
+          if (entry) {
+            entry.track = null;
+            entry.cell = null;
+          }
+        }
+        this.onError(err, ids);
+        batch.reject(new StoreUnavailableError('location store unavailable'));
+      },
+    );
+    this.inFlight.add(write);
+    void write.finally(() => this.inFlight.delete(write));
+  }
+
+  /** Waits for queued and in-flight writes (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.batch || this.inFlight.size > 0) {
+      if (this.batch) await this.batch.done.catch(() => {});
+      await Promise.allSettled([...this.inFlight]);
+    }
+  }
+}

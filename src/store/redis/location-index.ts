@@ -1,0 +1,233 @@
+/**
+ * The live courier location index in Redis, and the stream that feeds the history sink.
+ *
+ * Keys (all under the client's keyPrefix):
+ * - `loc:courier:<id>`          hash: lat, lng, ts (device ms), sts (server ms), cell, status, seq (of the
+ *                               current position), maxSeq (highest accepted seq, for duplicate detection)
+ * - `loc:cell:{<zone>}:<cell>`  set of courier ids whose current position is in <cell>. The zone (coarse
+ *                               parent cell) is the hash tag so Redis Cluster keeps a zone's cells on one shard.
+ * - `loc:stream`                stream of accepted points, one entry per flushed batch (field `p`: packed points)
+ *
+ * A flush is one MULTI/EXEC sent as one round trip: cell moves are atomic with the hash update, and a
+ * failed flush applies nothing, so the caller can safely reject the whole batch.
+ * Cross-zone moves touch two hash tags: on Redis Cluster they would need two steps (not supported yet).
+ */
+import type { Redis } from 'ioredis';
+import { cellOf, distanceM, ringGeometry, ringLowerBoundM, ringsAround, ringsToCover, zoneOf } from '../../domain/geo.js';
+
+export const LOCATION_STREAM = 'loc:stream';
+
+export const courierKey = (courierId: string) => `loc:courier:${courierId}`;
+export const cellKey = (cell: string) => `loc:cell:{${zoneOf(cell)}}:${cell}`;
+
+/** One accepted point, as written to the stream and later to Postgres. */
+export interface StoredPoint {
+  readonly courierId: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly lat: number;
+  readonly lng: number;
+  readonly acc?: number;
+  readonly speed?: number;
+  readonly heading?: number;
+  /** Server time when the point was accepted, epoch ms. */
+  readonly serverTs: number;
+}
+
+/** What one flush changes for one courier: its last accepted point and, if it moved, the new position. */
+export interface CourierUpdate {
+  readonly courierId: string;
+  readonly serverTs: number;
+  /** Highest seq accepted so far (after this batch). */
+  readonly maxSeq: number;
+  /** The new current position, when this batch moved it forward in time. */
+  readonly current?: { seq: number; ts: number; lat: number; lng: number; cell: string };
+  /** The cell the courier was in before this batch (null: unknown or never indexed). */
+  readonly previousCell: string | null;
+}
+
+export interface CourierLocation {
+  courierId: string;
+  lat: number;
+  lng: number;
+  /** Device time of the current position. */
+  ts: number;
+  /** Server time of the last accepted point: drives staleness. */
+  serverTs: number;
+  cell: string;
+  status: string;
+  seq: number;
+  maxSeq: number;
+}
+
+export interface NearbyCourier extends CourierLocation {
+  distanceM: number;
+}
+
+const FIELDS = ['lat', 'lng', 'ts', 'sts', 'cell', 'status', 'seq', 'maxSeq'] as const;
+
+function parseLocation(courierId: string, values: (string | null)[]): CourierLocation | null {
+  const [lat, lng, ts, sts, cell, status, seq, maxSeq] = values;
+  if (lat === null || lng === null || cell === null) return null;
+  return {
+    courierId,
+    lat: Number(lat),
+    lng: Number(lng),
+    ts: Number(ts),
+    serverTs: Number(sts),
+    cell,
+    status: status ?? 'idle',
+    seq: Number(seq),
+    maxSeq: maxSeq === null ? Number(seq) : Number(maxSeq),
+  };
+}
+
+/** Packs points compactly for the stream: one entry per batch keeps XADD off the per-point path. */
+export function packPoints(points: readonly StoredPoint[]): string {
+  return JSON.stringify(
+    points.map((p) => [p.courierId, p.seq, p.ts, p.lat, p.lng, p.acc ?? null, p.speed ?? null, p.heading ?? null, p.serverTs]),
+  );
+}
+
+export function unpackPoints(packed: string): StoredPoint[] {
+  const rows = JSON.parse(packed) as [string, number, number, number, number, number | null, number | null, number | null, number][];
+  return rows.map(([courierId, seq, ts, lat, lng, acc, speed, heading, serverTs]) => ({
+    courierId,
+    seq,
+    ts,
+    lat,
+    lng,
+    ...(acc === null ? {} : { acc }),
+    ...(speed === null ? {} : { speed }),
+    ...(heading === null ? {} : { heading }),
+    serverTs,
+  }));
+}
+
+export interface NearbyQuery {
+  lat: number;
+  lng: number;
+  radiusM: number;
+  limit: number;
+  /** Couriers whose last point is older than now − staleAfterMs are left out. */
+  now: number;
+  staleAfterMs: number;
+}
+
+export class LocationIndex {
+  constructor(
+    private readonly redis: Redis,
+    readonly resolution: number,
+  ) {}
+
+  cellOf(lat: number, lng: number): string {
+    return cellOf(lat, lng, this.resolution);
+  }
+
+  /**
+   * Writes one batch in one round trip: every courier's hash, the cell moves, and one stream entry with
+   * all points. Resolves only when Redis has applied all of it; rejects and applies nothing otherwise.
+   */
+  async write(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
+    if (updates.length === 0 && points.length === 0) return;
+    const tx = this.redis.multi();
+    for (const u of updates) {
+      const key = courierKey(u.courierId);
+      const c = u.current;
+      if (c) {
+        tx.hset(key, 'lat', c.lat, 'lng', c.lng, 'ts', c.ts, 'sts', u.serverTs, 'cell', c.cell, 'seq', c.seq, 'maxSeq', u.maxSeq);
+        if (c.cell !== u.previousCell) {
+          if (u.previousCell !== null) tx.srem(cellKey(u.previousCell), u.courierId);
+          tx.sadd(cellKey(c.cell), u.courierId);
+        }
+      } else {
+        tx.hset(key, 'sts', u.serverTs, 'maxSeq', u.maxSeq);
+      }
+    }
+    if (points.length > 0) tx.xadd(LOCATION_STREAM, '*', 'p', packPoints(points));
+    const results = await tx.exec();
+    if (results === null) throw new Error('location write aborted');
+    for (const [err] of results) if (err) throw err;
+  }
+
+  /** Marks a courier's status (idle, busy, paused, offline); created as 'idle' when first seen. */
+  async setStatus(courierId: string, status: string): Promise<void> {
+    await this.redis.hset(courierKey(courierId), 'status', status);
+  }
+
+  async ensureStatus(courierId: string, status = 'idle'): Promise<void> {
+    await this.redis.hsetnx(courierKey(courierId), 'status', status);
+  }
+
+  async get(courierId: string): Promise<CourierLocation | null> {
+    const values = await this.redis.hmget(courierKey(courierId), ...FIELDS);
+    return parseLocation(courierId, values);
+  }
+
+  /**
+   * Couriers within radiusM of (lat, lng), nearest first, stale ones excluded. Expands H3 rings around the
+   * point and stops as soon as the next ring cannot hold anything closer than what was found.
+   */
+  async nearby(q: NearbyQuery): Promise<NearbyCourier[]> {
+    const origin = this.cellOf(q.lat, q.lng);
+    const geom = ringGeometry(origin);
+    const maxK = ringsToCover(geom, q.radiusM);
+    const rings = ringsAround(origin, maxK);
+    const here = { lat: q.lat, lng: q.lng };
+    const found = new Map<string, NearbyCourier>();
+    const seen = new Set<string>();
+    let k = 0;
+    let step = 1;
+    while (k <= maxK) {
+      const last = Math.min(maxK, k + step - 1);
+      const cells = rings.slice(k, last + 1).flat();
+      const members = await this.membersOf(cells);
+      const fresh = members.filter((id) => !seen.has(id));
+      for (const id of fresh) seen.add(id);
+      for (const loc of await this.getMany(fresh)) {
+        if (q.now - loc.serverTs > q.staleAfterMs) continue;
+        const d = distanceM(here, loc);
+        if (d <= q.radiusM) found.set(loc.courierId, { ...loc, distanceM: d });
+      }
+      k = last + 1;
+      step *= 2;
+      if (k > maxK) break;
+      // Everything in ring k and beyond is at least this far away: stop once the nearest `limit` are closer.
+      const bound = ringLowerBoundM(geom, k);
+      if (found.size >= q.limit) {
+        const kth = [...found.values()].map((c) => c.distanceM).sort((a, b) => a - b)[q.limit - 1];
+        if (kth <= bound) break;
+      }
+    }
+    return [...found.values()]
+      .sort((a, b) => a.distanceM - b.distanceM || (a.courierId < b.courierId ? -1 : 1))
+      .slice(0, q.limit);
+  }
+
+  private async membersOf(cells: string[]): Promise<string[]> {
+    if (cells.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const cell of cells) pipe.smembers(cellKey(cell));
+    const results = (await pipe.exec()) ?? [];
+    const out: string[] = [];
+    for (const [err, ids] of results) {
+      if (err) throw err;
+      out.push(...(ids as string[]));
+    }
+    return out;
+  }
+
+  private async getMany(ids: string[]): Promise<CourierLocation[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hmget(courierKey(id), ...FIELDS);
+    const results = (await pipe.exec()) ?? [];
+    const out: CourierLocation[] = [];
+    results.forEach(([err, values], i) => {
+      if (err) throw err;
+      const loc = parseLocation(ids[i], values as (string | null)[]);
+      if (loc) out.push(loc);
+    });
+    return out;
+  }
+}
