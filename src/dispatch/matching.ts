@@ -1,10 +1,10 @@
 /**
  * Turns candidates into the assignment problem: one row per bundle, one column per courier, and what
- * leaving a bundle out costs. Serving an order now is worth far more than any route costs, so the
- * matching first serves as many orders as it can that the commitment rule would lock now, then reserves
- * couriers for later orders, and only then minimises the knob's cost. A pair the commitment rule would not
- * lock yet (the courier would wait too long at the pickup) is only worth the "later" value, so a ready
- * order never loses its courier to a tentative match.
+ * leaving a bundle out costs. Serving an order is worth far more than any route costs, so the matching
+ * first serves as many urgent orders as it can (those that cannot wait: every courier would have to set
+ * off now), then reserves couriers for the others, and only then minimises the knob's cost. Among a
+ * bundle's couriers only cost counts, so a near courier that may still wait beats a far one that must
+ * leave now — the commitment rule then keeps the bundle open until the near one has to go.
  */
 import { sparseFromRows, type SparseCostMatrix } from './assignment.js';
 import type { Bundle } from './bundling.js';
@@ -36,15 +36,10 @@ export function matchingProblem<P>(
 ): MatchingProblem {
   const unassignedCost = new Float64Array(bundles.length);
   const rows = bundles.map((bundle, i) => {
-    const weight = bundleWeight(bundle);
-    const due = candidates[i].some((c) => commitsNow(c.route, now, policy));
-    const leaveOut = (due ? SERVE_NOW_VALUE_PER_ORDER : SERVE_LATER_VALUE_PER_ORDER) * weight;
-    unassignedCost[i] = leaveOut;
-    const tentativeSurcharge = leaveOut - SERVE_LATER_VALUE_PER_ORDER * weight;
-    return candidates[i].map((c) => ({
-      col: c.courier,
-      cost: c.cost.total + (commitsNow(c.route, now, policy) ? 0 : tentativeSurcharge),
-    }));
+    // Urgent: even the courier that could wait longest must set off now, i.e. the order cannot wait.
+    const urgent = candidates[i].length > 0 && candidates[i].every((c) => commitsNow(c.route, now, policy));
+    unassignedCost[i] = (urgent ? SERVE_NOW_VALUE_PER_ORDER : SERVE_LATER_VALUE_PER_ORDER) * bundleWeight(bundle);
+    return candidates[i].map((c) => ({ col: c.courier, cost: c.cost.total }));
   });
   return { matrix: sparseFromRows(couriers, rows), unassignedCost };
 }
