@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { ensureRedis, MissingBinaryError, startPrivatePostgres, startPrivateRedis } from '../../src/store/embedded/index.js';
+import { redisAnswers } from '../../src/store/redis/client.js';
+import { pgAnswers } from '../../src/store/pg/pool.js';
+import type { Teardownable } from '../support/index.js';
+
+async function tempDir(t: Teardownable): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dispatchd-embedded-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('a private redis-server starts on a free port, serves, and stops', async (t) => {
+  const dir = await tempDir(t);
+  const svc = await startPrivateRedis({ dir });
+  t.teardown(() => svc.stop());
+  t.match(svc.url, /^redis:\/\/127\.0\.0\.1:\d+$/);
+  t.not(svc.url, 'redis://127.0.0.1:6379', 'not the default port');
+  const client = new Redis(svc.url);
+  await client.set('k', 'v');
+  t.equal(await client.get('k'), 'v');
+  client.disconnect();
+  await svc.stop();
+  t.equal(await redisAnswers(svc.url, 500), false, 'gone after stop');
+});
+
+t.test('a leftover private redis-server from a crashed run is replaced', async (t) => {
+  const dir = await tempDir(t);
+  const first = await startPrivateRedis({ dir });
+  // Simulate a crash: the first one is never stopped, a new one starts in the same folder.
+  const second = await startPrivateRedis({ dir });
+  t.teardown(async () => {
+    await second.stop();
+    await first.stop();
+  });
+  t.equal(await redisAnswers(first.url, 500), false, 'the leftover was stopped');
+  t.equal(await redisAnswers(second.url, 500), true);
+});
+
+t.test('without redis-server on PATH the error says what to install or set', async (t) => {
+  const dir = await tempDir(t);
+  const path = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    const err = await startPrivateRedis({ dir }).then(
+      (svc) => svc.stop().then(() => undefined),
+      (e: unknown) => e,
+    );
+    t.ok(err instanceof MissingBinaryError, 'MissingBinaryError');
+    t.match((err as Error | undefined)?.message, /apt-get install redis-server/);
+    t.match((err as Error | undefined)?.message, /REDIS_URL/);
+  } finally {
+    process.env.PATH = path;
+  }
+});
+
+t.test('an explicit REDIS_URL is used as given, nothing started', async (t) => {
+  const svc = await ensureRedis({ url: 'redis://example.invalid:1', dataDir: '/nonexistent' });
+  t.equal(svc.origin, 'env');
+  t.equal(svc.url, 'redis://example.invalid:1');
+});
+
+t.test('a private PostgreSQL cluster initialises, serves, stops, and restarts on its data', async (t) => {
+  const dir = await tempDir(t);
+  const first = await startPrivatePostgres({ dir });
+  t.teardown(() => first.stop());
+  const client = new pg.Client({ connectionString: first.url });
+  await client.connect();
+  await client.query('create table kept (v int)');
+  await client.query('insert into kept values (42)');
+  await client.end();
+  await first.stop();
+  t.equal(await pgAnswers(first.url, 500), false, 'gone after stop');
+
+  const second = await startPrivatePostgres({ dir });
+  t.teardown(() => second.stop());
+  const again = new pg.Client({ connectionString: second.url });
+  await again.connect();
+  t.equal((await again.query('select v from kept')).rows[0].v, 42, 'data survives a restart');
+  await again.end();
+  await second.stop();
+});
