@@ -12,6 +12,12 @@ import { healthRoutes } from './gateway/http/health.js';
 import { courierSocket } from './gateway/ws/courier.js';
 import { courierRoutes } from './gateway/http/couriers.js';
 import { historySink } from './runtime/history-sink.js';
+import { orderServices } from './runtime/order-services.js';
+import { orderRoutes } from './gateway/http/orders.js';
+import { storeRoutes } from './gateway/http/stores.js';
+import { trackingRoutes } from './gateway/http/tracking.js';
+import { storeSocket } from './gateway/ws/store.js';
+import { trackSocket } from './gateway/ws/track.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -130,6 +136,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(courierSocket);
   app.register(historySink);
   app.register(courierRoutes);
+  // Orders: services (lifecycle, offers, courier tasks, webhooks; plugs into the courier socket), then routes.
+  app.register(orderServices);
+  app.register(orderRoutes);
+  app.register(storeRoutes);
+  app.register(trackingRoutes);
+  app.register(storeSocket);
+  app.register(trackSocket);
 
   return app;
 }

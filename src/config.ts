@@ -218,6 +218,9 @@ const spec = {
   webhookBackoffBaseMs: intKey('WEBHOOK_BACKOFF_BASE_MS', 1000, 'First retry delay of a failing webhook; doubles per attempt.', { min: 1, max: 3_600_000 }),
   webhookBackoffMaxMs: intKey('WEBHOOK_BACKOFF_MAX_MS', 300_000, 'Longest delay between two webhook attempts.', { min: 1, max: 86_400_000 }),
   webhookTimeoutMs: intKey('WEBHOOK_TIMEOUT_MS', 5000, 'A webhook POST not answered within this is a failure.', { min: 100, max: 120_000 }),
+  webhookSender: stringKey('WEBHOOK_SENDER', 'on', 'Run the webhook sender in this process (`on`/`off`; several processes may run it safely).', (v) =>
+    v === 'on' || v === 'off' ? undefined : `must be on or off, got ${JSON.stringify(v)}`,
+  ) as KeySpec<'on' | 'off'>,
   webhookPollMs: intKey('WEBHOOK_POLL_MS', 250, 'How often the webhook sender looks for due deliveries.', { min: 10, max: 60_000 }),
 } satisfies Record<string, KeySpec<unknown>>;
 

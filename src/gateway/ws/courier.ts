@@ -27,13 +27,35 @@ import { LocationIngest, StoreUnavailableError, type Rejection } from './locatio
 export const WS_IDLE_CLOSE = 4000;
 
 /** The sockets of connected couriers on this node, so other features can push frames (offers, updates). */
+export type ConnectionListener = (ctx: CourierSocketContext) => void | Promise<void>;
+
+function notify(listeners: readonly ConnectionListener[], ctx: CourierSocketContext): void {
+  for (const listener of listeners) {
+    Promise.resolve()
+      .then(() => listener(ctx))
+      .catch((err: unknown) => ctx.log.error({ err }, 'courier connection listener failed'));
+  }
+}
+
 export class CourierConnections {
   private readonly byCourier = new Map<string, Set<CourierSocketContext>>();
+  private readonly connectListeners: ConnectionListener[] = [];
+  private readonly disconnectListeners: ConnectionListener[] = [];
+
+  /** Other features follow sockets opening on this node (orders re-send the current task and offer). */
+  onConnect(listener: ConnectionListener): void {
+    this.connectListeners.push(listener);
+  }
+
+  onDisconnect(listener: ConnectionListener): void {
+    this.disconnectListeners.push(listener);
+  }
 
   add(ctx: CourierSocketContext): void {
     let set = this.byCourier.get(ctx.courierId);
     if (!set) this.byCourier.set(ctx.courierId, (set = new Set()));
     set.add(ctx);
+    notify(this.connectListeners, ctx);
   }
 
   remove(ctx: CourierSocketContext): void {
@@ -41,6 +63,7 @@ export class CourierConnections {
     if (!set) return;
     set.delete(ctx);
     if (set.size === 0) this.byCourier.delete(ctx.courierId);
+    notify(this.disconnectListeners, ctx);
   }
 
   /** Sends to every socket of the courier on this node; returns how many got it. */

@@ -147,6 +147,8 @@ export class LocationIngest {
       if (u.current) {
         const cell = this.index.cellOf(u.current.lat, u.current.lng);
         current = { seq: u.current.seq, ts: u.current.ts, lat: u.current.lat, lng: u.current.lng, cell };
+        // accuracy travels along for listeners that judge fixes (geofence arrival)
+        if (u.current.acc !== undefined) current.acc = u.current.acc;
         if (entry) entry.cell = cell;
       }
       updates.push({ courierId, serverTs: u.serverTs, maxSeq: u.maxSeq, previousCell: u.previousCell, current });

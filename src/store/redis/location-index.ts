@@ -41,7 +41,7 @@ export interface CourierUpdate {
   /** Highest seq accepted so far (after this batch). */
   readonly maxSeq: number;
   /** The new current position, when this batch moved it forward in time. */
-  readonly current?: { seq: number; ts: number; lat: number; lng: number; cell: string };
+  readonly current?: { seq: number; ts: number; lat: number; lng: number; cell: string; acc?: number };
   /** The cell the courier was in before this batch (null: unknown or never indexed). */
   readonly previousCell: string | null;
 }

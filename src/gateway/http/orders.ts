@@ -1,0 +1,153 @@
+/**
+ * HTTP API of orders:
+ *   POST /v1/orders                    store       place (idempotent on externalId: 201 new, 200 replay, 409 different body)
+ *   GET  /v1/orders/:id                store (own), courier (own), dispatcher, admin
+ *   GET  /v1/orders?status=&store=&limit=&cursor=   newest first; a store lists only its own
+ *   POST /v1/orders/:id/ready          store       ready now or at `readyAt`
+ *   POST /v1/orders/:id/cancel         store (own), dispatcher, admin   after pickup this starts a return
+ *   GET  /v1/orders/:id/events?after=VERSION        the history, oldest first
+ *   POST /v1/orders/:id/offer          dispatcher, admin   offer to a courier (until the dispatch loop does it)
+ * Bodies and queries are checked against the schemas in orders-schemas.ts; a failure answers 400
+ * `validation_failed` with the offending `field`.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { publicOrder, type Actor, type Order, type OrderInput } from '../../domain/order.js';
+import { ownedBy } from '../../runtime/order-lifecycle.js';
+import { AppError } from '../errors.js';
+import {
+  CancelBodySchema,
+  EventsQuerySchema,
+  fieldOfAjvError,
+  ListQuerySchema,
+  OfferBodySchema,
+  OrderBodySchema,
+  OrderIdParams,
+  ReadyBodySchema,
+  toAppError,
+  type OrderBody,
+} from './orders-schemas.js';
+
+export function actorOf(request: FastifyRequest): Actor {
+  return { role: request.user.role, id: request.user.sub };
+}
+
+/** Turns Fastify's attached validation error into 400 `validation_failed` naming the field. */
+export function rejectInvalid(request: FastifyRequest): void {
+  const err = request.validationError as (Error & { validation?: { instancePath?: string; params?: Record<string, unknown>; message?: string }[] }) | undefined;
+  if (!err) return;
+  const first = err.validation?.[0];
+  const field = first ? fieldOfAjvError(first) : '(unknown)';
+  throw new AppError(400, 'validation_failed', `${field}: ${first?.message ?? err.message}`, { field });
+}
+
+export function orderInput(body: OrderBody): OrderInput {
+  return body as OrderInput;
+}
+
+/** May this caller see the order? Foreign orders answer 404, as if absent. */
+function visibleTo(order: Order | null, actor: Actor): Order {
+  const visible =
+    order !== null &&
+    (actor.role === 'dispatcher' ||
+      actor.role === 'admin' ||
+      (actor.role === 'store' && order.storeId === actor.id) ||
+      (actor.role === 'courier' && order.courierId === actor.id));
+  if (!visible) throw new AppError(404, 'order_not_found', 'order not found');
+  return order;
+}
+
+async function mapped<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw toAppError(err);
+  }
+}
+
+export async function orderRoutes(app: FastifyInstance): Promise<void> {
+  const { lifecycle, offers, repo } = app.orders;
+  const common = { attachValidation: true } as const;
+
+  app.post(
+    '/v1/orders',
+    { ...common, schema: { body: OrderBodySchema }, config: { roles: ['store'] } },
+    async (request, reply) => {
+      rejectInvalid(request);
+      const actor = actorOf(request);
+      const { order, created } = await mapped(lifecycle.place(actor.id, orderInput(request.body as OrderBody), actor));
+      return reply.code(created ? 201 : 200).send(publicOrder(order));
+    },
+  );
+
+  app.get('/v1/orders/:id', { ...common, schema: { params: OrderIdParams } }, async (request) => {
+    rejectInvalid(request);
+    const { id } = request.params as { id: string };
+    return publicOrder(visibleTo(await repo.get(id), actorOf(request)));
+  });
+
+  app.get(
+    '/v1/orders',
+    { ...common, schema: { querystring: ListQuerySchema }, config: { roles: ['store', 'dispatcher', 'admin'] } },
+    async (request) => {
+      rejectInvalid(request);
+      const q = request.query as { status?: Order['status']; store?: string; limit?: number; cursor?: string };
+      const actor = actorOf(request);
+      if (actor.role === 'store' && q.store !== undefined && q.store !== actor.id) {
+        throw new AppError(403, 'forbidden', 'a store may only list its own orders', { field: 'store' });
+      }
+      const storeId = actor.role === 'store' ? actor.id : q.store;
+      const page = await mapped(repo.list({ status: q.status, storeId, limit: q.limit ?? 50, cursor: q.cursor }));
+      return { orders: page.orders.map(publicOrder), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post(
+    '/v1/orders/:id/ready',
+    { ...common, schema: { params: OrderIdParams, body: ReadyBodySchema }, config: { roles: ['store'] } },
+    async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { readyAt } = (request.body ?? {}) as { readyAt?: number };
+      const actor = actorOf(request);
+      const { order } = await mapped(lifecycle.apply(id, { type: 'ready', ...(readyAt === undefined ? {} : { readyAt }) }, actor, ownedBy(actor)));
+      return publicOrder(order);
+    },
+  );
+
+  app.post(
+    '/v1/orders/:id/cancel',
+    { ...common, schema: { params: OrderIdParams, body: CancelBodySchema }, config: { roles: ['store', 'dispatcher', 'admin'] } },
+    async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { reason } = (request.body ?? {}) as { reason?: string };
+      const actor = actorOf(request);
+      const { order } = await mapped(offers.cancel(id, actor, reason, ownedBy(actor)));
+      return publicOrder(order);
+    },
+  );
+
+  app.get(
+    '/v1/orders/:id/events',
+    { ...common, schema: { params: OrderIdParams, querystring: EventsQuerySchema } },
+    async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { after } = request.query as { after?: number };
+      visibleTo(await repo.get(id), actorOf(request));
+      return { events: await repo.events(id, after ?? 0) };
+    },
+  );
+
+  app.post(
+    '/v1/orders/:id/offer',
+    { ...common, schema: { params: OrderIdParams, body: OfferBodySchema }, config: { roles: ['dispatcher', 'admin'] } },
+    async (request, reply) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { courierId } = request.body as { courierId: string };
+      const offer = await mapped(offers.offer(courierId, [id], actorOf(request)));
+      return reply.code(201).send(offer);
+    },
+  );
+}

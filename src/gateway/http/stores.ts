@@ -1,0 +1,60 @@
+/**
+ * Store webhook endpoints:
+ *   PUT    /v1/stores/:id/webhook {url, secret}   store (its own id) or admin → 200 {url, updatedAt}
+ *   GET    /v1/stores/:id/webhook                 → 200 {url, updatedAt} (never the secret) or 404
+ *   DELETE /v1/stores/:id/webhook                 → 204; later events are not sent
+ * Every order event of the store is then POSTed to `url`, signed with `secret` (see runtime/webhook-sender.ts).
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { rejectInvalid } from './orders.js';
+
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+const Body = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://', maxLength: 2000 }),
+    // a short secret would make signatures guessable
+    secret: Type.String({ minLength: 16, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+
+function ownStore(request: FastifyRequest): string {
+  const { id } = request.params as { id: string };
+  if (request.user.role === 'store' && request.user.sub !== id) {
+    throw new AppError(403, 'forbidden', 'a store may only manage its own webhook');
+  }
+  return id;
+}
+
+export async function storeRoutes(app: FastifyInstance): Promise<void> {
+  const { repo } = app.orders;
+  const config = { roles: ['store', 'admin'] as const };
+
+  app.put('/v1/stores/:id/webhook', { attachValidation: true, schema: { params: Params, body: Body }, config }, async (request) => {
+    rejectInvalid(request);
+    const id = ownStore(request);
+    const { url, secret } = request.body as { url: string; secret: string };
+    try {
+      new URL(url);
+    } catch {
+      throw new AppError(400, 'validation_failed', 'url: not a valid URL', { field: 'url' });
+    }
+    await repo.setWebhook(id, url, secret, app.clock.now());
+    return repo.getWebhook(id);
+  });
+
+  app.get('/v1/stores/:id/webhook', { attachValidation: true, schema: { params: Params }, config }, async (request) => {
+    rejectInvalid(request);
+    const hook = await repo.getWebhook(ownStore(request));
+    if (!hook) throw new AppError(404, 'webhook_not_found', 'no webhook registered');
+    return hook;
+  });
+
+  app.delete('/v1/stores/:id/webhook', { attachValidation: true, schema: { params: Params }, config }, async (request, reply) => {
+    rejectInvalid(request);
+    if (!(await repo.deleteWebhook(ownStore(request), app.clock.now()))) throw new AppError(404, 'webhook_not_found', 'no webhook registered');
+    return reply.code(204).send();
+  });
+}

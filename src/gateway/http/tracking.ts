@@ -1,0 +1,35 @@
+/**
+ * POST /v1/orders/:id/tracking-link (store, own orders) → 201 {token, url, expiresAt}
+ *
+ * The token is a JWT with role `customer` and an `order` claim: it opens `/v1/track/:orderId` for that
+ * one order only, expires after TRACKING_TOKEN_TTL_MS, and stops working TRACKING_GRACE_MS after the
+ * order ends (checked by the tracking socket, since a JWT cannot be revoked).
+ */
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors.js';
+import { OrderIdParams } from './orders-schemas.js';
+import { rejectInvalid } from './orders.js';
+
+export const TRACKING_CLAIM = 'order';
+
+export async function trackingRoutes(app: FastifyInstance): Promise<void> {
+  const { repo } = app.orders;
+  app.post(
+    '/v1/orders/:id/tracking-link',
+    { attachValidation: true, schema: { params: OrderIdParams }, config: { roles: ['store'] } },
+    async (request, reply) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const order = await repo.get(id);
+      if (!order || order.storeId !== request.user.sub) throw new AppError(404, 'order_not_found', 'order not found');
+      const ttlS = Math.max(1, Math.round(app.config.trackingTokenTtlMs / 1000));
+      const token = app.jwt.sign({ sub: `order:${id}`, role: 'customer', [TRACKING_CLAIM]: id }, { expiresIn: `${ttlS}s` });
+      const path = `/v1/track/${id}?token=${encodeURIComponent(token)}`;
+      return reply.code(201).send({
+        token,
+        url: `${app.config.trackingBaseUrl.replace(/\/$/, '')}${path}`,
+        expiresAt: Date.now() + ttlS * 1000,
+      });
+    },
+  );
+}

@@ -1,0 +1,339 @@
+/**
+ * Courier offers: make one (orders + ordered stops with ETAs + expiry), and resolve it exactly once —
+ * accepted by its courier, rejected, expired (no answer by the expiry, measured on the injected
+ * Clock), or withdrawn because an order of it was cancelled.
+ *
+ * Who wins a race (accept vs cancel vs expiry) is decided by Postgres: every resolution runs in one
+ * transaction that first writes the order rows (optimistic version check, row locks taken in order-id
+ * order so two resolutions never deadlock) and then moves the offers row out of 'open' with
+ * `UPDATE … WHERE status = 'open'`. Only one transaction can do that; the others roll back entirely
+ * and get a clear error. Redis (RedisOfferState) only caches the open offer for reconnects and makes
+ * one node handle each expiry.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BaseLogger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { ServiceTimes, TravelModel } from '../dispatch/types.js';
+import { etaThroughStops, type LatLng, type RemainingStop } from '../domain/eta.js';
+import { applyOrderEvent, isTerminal, OrderError, type Actor, type Order, type OrderEventInput } from '../domain/order.js';
+import { OrderStoreError, type OrderTx, type PgOrderRepository } from '../store/pg/order-repository.js';
+import type { LiveOffer, OfferStop, RedisOfferState } from '../store/redis/offers.js';
+import { channels, type MessageBus } from '../store/redis/pubsub.js';
+import type { Change, OrderLifecycle } from './order-lifecycle.js';
+
+type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export type OfferErrorCode = 'offer_not_found' | 'offer_not_yours' | 'offer_closed' | 'courier_has_open_offer' | 'no_orders';
+
+export class OfferError extends Error {
+  constructor(
+    readonly code: OfferErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'OfferError';
+  }
+}
+
+/** The frame a courier receives. */
+export interface OfferFrame extends LiveOffer {
+  readonly type: 'offer';
+}
+
+export interface OfferServiceOptions {
+  readonly ttlMs: number;
+  readonly travel: TravelModel<LatLng>;
+  readonly service: ServiceTimes;
+  /** How often this node looks for expiries it did not schedule itself (other nodes, restarts). */
+  readonly sweepMs?: number;
+}
+
+const SYSTEM: Actor = { role: 'system', id: 'offers' };
+
+/** Pickups in the given order, then drop-offs in the given order (the dispatch loop will pass its own sequence). */
+export function stopsFor(orders: readonly Order[]): RemainingStop[] {
+  return [
+    ...orders.map((o) => ({ kind: 'pickup' as const, orderIds: [o.id], place: o.pickup, readyAt: o.readyAt })),
+    ...orders.map((o) => ({ kind: 'dropoff' as const, orderIds: [o.id], place: o.dropoff })),
+  ];
+}
+
+export class OfferService {
+  private readonly timers = new Map<string, () => void>();
+  private stopSweep: (() => void) | null = null;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly lifecycle: OrderLifecycle,
+    private readonly repo: PgOrderRepository,
+    private readonly state: RedisOfferState,
+    private readonly bus: MessageBus,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly positionOf: (courierId: string) => Promise<LatLng | null>,
+    private readonly options: OfferServiceOptions,
+  ) {}
+
+  /** Creates an offer of `orderIds` to one courier and pushes it to the courier's socket (any node). */
+  async offer(courierId: string, orderIds: readonly string[], actor: Actor): Promise<LiveOffer> {
+    if (orderIds.length === 0) throw new OfferError('no_orders', 'an offer needs at least one order');
+    const now = this.clock.now();
+    const offerId = randomUUID();
+    const expiresAt = now + this.options.ttlMs;
+    const orders = await this.repo.getMany(orderIds);
+    if (orders.length !== new Set(orderIds).size) {
+      const missing = orderIds.filter((id) => !orders.some((o) => o.id === id));
+      throw new OrderStoreError('order_not_found', `order ${missing[0]} not found`, { orderId: missing[0] });
+    }
+    const from = (await this.positionOf(courierId)) ?? orders[0]!.pickup;
+    const etas = etaThroughStops(now, from, stopsFor(orders), this.options.travel, this.options.service);
+    const stops: OfferStop[] = etas.map((s) => {
+      const order = orders.find((o) => o.id === s.orderIds[0])!;
+      const place = s.kind === 'pickup' ? order.pickup : order.dropoff;
+      return { kind: s.kind, orderIds: s.orderIds, lat: place.lat, lng: place.lng, ...(place.address ? { address: place.address } : {}), eta: s.serviceAt };
+    });
+    const live: LiveOffer = { offerId, courierId, orderIds: [...orderIds], stops, createdAt: now, expiresAt };
+    const changes = await this.repo.change(async (tx) => {
+      const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [courierId]);
+      if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, { offerId: open.rows[0].id });
+      const out = await this.applyToOrders(tx, orderIds, () => ({ type: 'offered', offerId, courierId, expiresAt }), actor);
+      await tx.insertOffer({ id: offerId, courierId, orderIds, stops, status: 'open', reason: null, createdAt: now, expiresAt });
+      return out;
+    });
+    await this.lifecycle.afterCommit(changes);
+    await this.state.save(live, now);
+    this.schedule(live);
+    await this.bus.publish(channels.courier(courierId), { type: 'offer', ...live } satisfies OfferFrame);
+    this.log.info({ offerId, courierId, orders: orderIds.length, expiresAt }, 'offer made');
+    return live;
+  }
+
+  /** Accept: only by the courier it was made to, only while open; exactly one resolution wins. */
+  async accept(courierId: string, offerId: string): Promise<Order[]> {
+    const actor: Actor = { role: 'courier', id: courierId };
+    const changes = await this.repo.change(async (tx) => {
+      const offer = await this.openOffer(tx, offerId, courierId);
+      const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'accepted', offerId, courierId }), actor, 'offer_closed');
+      await this.close(tx, offerId, 'accepted');
+      for (const c of out) await tx.startAssignment(c.order.id, courierId, offerId, c.event.at);
+      return out;
+    });
+    await this.resolved({ offerId, courierId }, changes);
+    this.log.info({ offerId, courierId }, 'offer accepted');
+    return changes.map((c) => c.order);
+  }
+
+  async reject(courierId: string, offerId: string, reason: string): Promise<void> {
+    const actor: Actor = { role: 'courier', id: courierId };
+    const changes = await this.repo.change(async (tx) => {
+      const offer = await this.openOffer(tx, offerId, courierId);
+      const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'offer_rejected', offerId, courierId, reason }), actor, 'skip');
+      await this.close(tx, offerId, 'rejected', reason);
+      return out;
+    });
+    await this.resolved({ offerId, courierId }, changes);
+    this.log.info({ offerId, courierId, reason }, 'offer rejected');
+  }
+
+  /** No answer in time counts as a rejection. Safe to call from any node and more than once. */
+  async expire(offerId: string): Promise<boolean> {
+    this.unschedule(offerId);
+    if (!(await this.state.claimExpiry(offerId))) {
+      // another node claimed it, or Redis lost the schedule: Postgres still decides below
+      const rec = await this.repo.transaction((tx) => tx.getOffer(offerId));
+      if (!rec || rec.status !== 'open' || rec.expiresAt > this.clock.now()) return false;
+    }
+    let courierId = '';
+    let changes: Change[];
+    try {
+      changes = await this.repo.change(async (tx) => {
+        const offer = await tx.getOffer(offerId);
+        if (!offer || offer.status !== 'open') return null;
+        courierId = offer.courierId;
+        const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'offer_expired', offerId, courierId: offer.courierId }), SYSTEM, 'skip');
+        await this.close(tx, offerId, 'expired');
+        return out;
+      }).then((c) => c ?? []);
+    } catch (err) {
+      if (err instanceof OfferError && err.code === 'offer_closed') return false; // answered just in time
+      throw err;
+    }
+    if (!courierId) return false;
+    await this.resolved({ offerId, courierId }, changes);
+    await this.bus.publish(channels.courier(courierId), { type: 'offer.expired', offerId });
+    this.log.info({ offerId, courierId }, 'offer expired');
+    return true;
+  }
+
+  /**
+   * Cancels an order. An order under offer withdraws the whole offer (its other orders go back to
+   * the pool without excluding the courier); after pickup the state machine turns it into a return.
+   */
+  async cancel(orderId: string, actor: Actor, reason: string | undefined, guard?: (o: Order) => void): Promise<Change> {
+    let withdrawn: { offerId: string; courierId: string; orderIds: readonly string[] } | null = null;
+    const changes = await this.repo.change(async (tx) => {
+      withdrawn = null;
+      const current = await tx.load(orderId);
+      guard?.(current);
+      const out: Change[] = [];
+      if (current.status === 'offered' && current.offerId && current.courierId) {
+        const offer = await tx.getOffer(current.offerId);
+        const offerId = current.offerId;
+        const courierId = current.courierId;
+        const ids = offer ? offer.orderIds : [orderId];
+        out.push(
+          ...(await this.applyToOrders(
+            tx,
+            ids,
+            (o) => (o.id === orderId ? { type: 'cancelled', reason } : { type: 'offer_withdrawn', offerId, courierId }),
+            actor,
+            'skip',
+            guard,
+          )),
+        );
+        await this.close(tx, offerId, 'withdrawn', 'order cancelled');
+        withdrawn = { offerId, courierId, orderIds: ids };
+      } else {
+        const { order, event } = applyOrderEvent(current, { type: 'cancelled', reason }, actor, this.clock.now());
+        const stored = await tx.save(current, order, event);
+        if (isTerminal(order.status) && current.courierId) await tx.endAssignment(order.id, order.status, event.at);
+        out.push({ order, event: stored });
+      }
+      return out;
+    });
+    const w = withdrawn as { offerId: string; courierId: string; orderIds: readonly string[] } | null;
+    if (w) {
+      await this.resolved(w, changes);
+      await this.bus.publish(channels.courier(w.courierId), { type: 'offer.withdrawn', offerId: w.offerId, orderIds: w.orderIds });
+    } else {
+      await this.lifecycle.afterCommit(changes);
+    }
+    return changes.find((c) => c.order.id === orderId)!;
+  }
+
+  /** The courier's open offer, for re-sending on reconnect. */
+  async openFor(courierId: string): Promise<OfferFrame | null> {
+    const live = await this.state.openForCourier(courierId);
+    if (live && live.expiresAt > this.clock.now()) return { type: 'offer', ...live };
+    const rec = await this.repo.openOfferForCourier(courierId);
+    if (!rec || rec.expiresAt <= this.clock.now()) return null;
+    const cached = await this.state.get(rec.id);
+    return cached ? { type: 'offer', ...cached } : null;
+  }
+
+  /** Expires what is due now and keeps doing so every `sweepMs` of the clock (restarts, other nodes). */
+  start(): void {
+    const every = this.options.sweepMs ?? 1000;
+    const loop = () => {
+      const p = this.sweep()
+        .catch((err: unknown) => this.log.error({ err }, 'offer expiry sweep failed'))
+        .finally(() => {
+          this.pending.delete(p);
+          if (this.stopSweep) this.stopSweep = this.clock.setTimeout(loop, every);
+        });
+      this.pending.add(p);
+    };
+    this.stopSweep = this.clock.setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    const stop = this.stopSweep;
+    this.stopSweep = null;
+    stop?.();
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+    await Promise.allSettled([...this.pending]);
+  }
+
+  /** Expires every offer due by now (from Redis' schedule and, in case Redis lost it, Postgres). */
+  async sweep(): Promise<number> {
+    const now = this.clock.now();
+    const ids = new Set(await this.state.due(now));
+    for (const rec of await this.repo.openOffersDueBy(now)) ids.add(rec.id);
+    let n = 0;
+    for (const id of ids) if (await this.expire(id)) n++;
+    return n;
+  }
+
+  /** Waits for expiries that timers started (tests and graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  private schedule(offer: LiveOffer): void {
+    const cancel = this.clock.setTimeout(() => {
+      this.timers.delete(offer.offerId);
+      const p = this.expire(offer.offerId)
+        .catch((err: unknown) => this.log.error({ err, offerId: offer.offerId }, 'offer expiry failed'))
+        .finally(() => this.pending.delete(p));
+      this.pending.add(p);
+    }, Math.max(0, offer.expiresAt - this.clock.now()));
+    this.timers.set(offer.offerId, cancel);
+  }
+
+  private unschedule(offerId: string): void {
+    this.timers.get(offerId)?.();
+    this.timers.delete(offerId);
+  }
+
+  private async resolved(offer: { offerId: string; courierId: string }, changes: readonly Change[]): Promise<void> {
+    this.unschedule(offer.offerId);
+    await this.lifecycle.afterCommit(changes);
+    await this.state.resolve(offer).catch((err: unknown) => this.log.error({ err, offerId: offer.offerId }, 'offer cache not cleared'));
+  }
+
+  private async openOffer(tx: OrderTx, offerId: string, courierId: string) {
+    const offer = await tx.getOffer(offerId);
+    if (!offer) throw new OfferError('offer_not_found', `offer ${offerId} not found`, { offerId });
+    if (offer.courierId !== courierId) throw new OfferError('offer_not_yours', `offer ${offerId} was made to another courier`, { offerId });
+    if (offer.status !== 'open') {
+      throw new OfferError('offer_closed', `offer ${offerId} is already ${offer.status}`, { offerId, status: offer.status });
+    }
+    return offer;
+  }
+
+  /** The offers row leaves 'open' exactly once; losing that race undoes the whole transaction. */
+  private async close(tx: OrderTx, offerId: string, status: 'accepted' | 'rejected' | 'expired' | 'withdrawn', reason?: string): Promise<void> {
+    if (!(await tx.closeOffer(offerId, status, this.clock.now(), reason))) {
+      const now = await tx.getOffer(offerId);
+      throw new OfferError('offer_closed', `offer ${offerId} is already ${now?.status ?? 'gone'}`, { offerId, status: now?.status });
+    }
+  }
+
+  /**
+   * Applies a command to each order (locked in id order). `onIllegal`: 'throw' surfaces the state
+   * machine's error, 'offer_closed' maps it to that code, 'skip' leaves orders that moved on (e.g.
+   * already cancelled) alone.
+   */
+  private async applyToOrders(
+    tx: OrderTx,
+    orderIds: readonly string[],
+    command: (o: Order) => OrderEventInput,
+    actor: Actor,
+    onIllegal: 'throw' | 'offer_closed' | 'skip' = 'throw',
+    guard?: (o: Order) => void,
+  ): Promise<Change[]> {
+    const out: Change[] = [];
+    for (const id of [...orderIds].sort()) {
+      const current = await tx.load(id);
+      const input = command(current);
+      if (input.type !== 'offered' && input.type !== 'cancelled' && 'offerId' in input && current.offerId !== input.offerId) {
+        if (onIllegal === 'skip') continue;
+        if (onIllegal === 'offer_closed') throw new OfferError('offer_closed', `order ${id} is no longer under this offer`, { orderId: id });
+      }
+      if (input.type === 'cancelled') guard?.(current);
+      let result;
+      try {
+        result = applyOrderEvent(current, input, actor, this.clock.now());
+      } catch (err) {
+        if (err instanceof OrderError && err.code === 'illegal_transition' && onIllegal === 'offer_closed') {
+          throw new OfferError('offer_closed', `order ${id} is ${current.status}`, { orderId: id, status: current.status });
+        }
+        throw err;
+      }
+      out.push({ order: result.order, event: await tx.save(current, result.order, result.event) });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Every change to an order goes through here: decide with the pure state machine, write the row +
+ * event + outbox in one transaction (PgOrderRepository), then — after the commit — move the order in
+ * or out of the open pool and tell whoever watches (store socket, courier socket, tracking sockets)
+ * through the message bus, so it works whichever node holds those sockets.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { cellOf, zoneOf } from '../domain/geo.js';
+import {
+  applyOrderEvent,
+  createOrder,
+  isTerminal,
+  OrderError,
+  type Actor,
+  type Order,
+  type OrderEventInput,
+  type OrderInput,
+  type PromiseTargets,
+} from '../domain/order.js';
+import type { BaseLogger } from 'pino';
+import type { OrderTx, PgOrderRepository, StoredOrderEvent } from '../store/pg/order-repository.js';
+import type { OpenOrderPool } from '../store/redis/open-orders.js';
+import { channels, type MessageBus } from '../store/redis/pubsub.js';
+
+type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface ServiceArea {
+  readonly minLat: number;
+  readonly minLng: number;
+  readonly maxLat: number;
+  readonly maxLng: number;
+}
+
+export interface OrderLifecycleOptions {
+  readonly targets: PromiseTargets;
+  readonly h3Resolution: number;
+  readonly serviceArea?: ServiceArea;
+}
+
+export interface Change {
+  readonly order: Order;
+  readonly event: StoredOrderEvent;
+}
+
+/** What store sockets and tracking sockets are told about a change. */
+export interface StatusMessage {
+  readonly type: 'order.status';
+  readonly orderId: string;
+  readonly externalId: string;
+  readonly status: Order['status'];
+  readonly version: number;
+  readonly event: StoredOrderEvent['type'];
+  readonly at: number;
+  readonly courierId: string | null;
+  readonly reason: string | null;
+}
+
+/** Sent on the courier channel when something changed the courier's work (the socket re-sends the task). */
+export interface CourierTaskChanged {
+  readonly type: 'task.changed';
+  readonly orderId: string;
+  readonly status: Order['status'];
+  readonly event: StoredOrderEvent['type'];
+  readonly reason: string | null;
+}
+
+export class OutsideServiceAreaError extends Error {
+  readonly code = 'outside_service_area';
+  constructor(readonly field: 'pickup' | 'dropoff') {
+    super(`${field} is outside the service area`);
+  }
+}
+
+/** Canonical JSON (sorted keys) so the same body always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function requestHash(input: OrderInput): string {
+  return createHash('sha256').update(canonical(input)).digest('hex');
+}
+
+export class OrderLifecycle {
+  constructor(
+    readonly repo: PgOrderRepository,
+    private readonly pool: OpenOrderPool,
+    private readonly bus: MessageBus,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: OrderLifecycleOptions,
+  ) {}
+
+  zoneOf(order: Pick<Order, 'pickup'>): string {
+    return zoneOf(cellOf(order.pickup.lat, order.pickup.lng, this.options.h3Resolution));
+  }
+
+  private checkServiceArea(input: OrderInput): void {
+    const area = this.options.serviceArea;
+    if (!area) return;
+    const inside = (p: { lat: number; lng: number }) =>
+      p.lat >= area.minLat && p.lat <= area.maxLat && p.lng >= area.minLng && p.lng <= area.maxLng;
+    if (!inside(input.pickup)) throw new OutsideServiceAreaError('pickup');
+    if (!inside(input.dropoff)) throw new OutsideServiceAreaError('dropoff');
+  }
+
+  /** Idempotent on (store, external id): `created` is false for a replay of the same body. */
+  async place(storeId: string, input: OrderInput, actor: Actor): Promise<{ order: Order; created: boolean }> {
+    this.checkServiceArea(input);
+    const now = this.clock.now();
+    const { order, event } = createOrder(randomUUID(), storeId, input, now, this.options.targets, actor);
+    const result = await this.repo.create(order, event, requestHash(input), this.zoneOf(order));
+    if (result.created && result.event) await this.afterCommit([{ order: result.order, event: result.event }]);
+    return { order: result.order, created: result.created };
+  }
+
+  /**
+   * Applies one command to one order. `guard` runs on the freshly loaded order (ownership checks);
+   * `extra` runs in the same transaction after the save (offer rows, assignments).
+   */
+  async apply(
+    orderId: string,
+    input: OrderEventInput,
+    actor: Actor,
+    guard?: (order: Order) => void,
+    extra?: (tx: OrderTx, change: Change) => Promise<void>,
+  ): Promise<Change> {
+    const change = await this.repo.change(async (tx) => {
+      const current = await tx.load(orderId);
+      guard?.(current);
+      const { order, event } = applyOrderEvent(current, input, actor, this.clock.now());
+      const stored = await tx.save(current, order, event);
+      const c = { order, event: stored };
+      if (isTerminal(order.status) && current.courierId) await tx.endAssignment(order.id, order.status, event.at);
+      await extra?.(tx, c);
+      return c;
+    });
+    await this.afterCommit([change]);
+    return change;
+  }
+
+  /** Open pool, store, courier and tracking notifications; failures are logged, never undo the commit. */
+  async afterCommit(changes: readonly Change[]): Promise<void> {
+    await Promise.all(changes.map((c) => this.notify(c)));
+  }
+
+  private async notify({ order, event }: Change): Promise<void> {
+    const status: StatusMessage = {
+      type: 'order.status',
+      orderId: order.id,
+      externalId: order.externalId,
+      status: order.status,
+      version: order.version,
+      event: event.type,
+      at: event.at,
+      courierId: order.courierId,
+      reason: order.reason,
+    };
+    const work: Promise<unknown>[] = [
+      this.pool.sync(this.zoneOf(order), order),
+      this.bus.publish(channels.store(order.storeId), status),
+      this.bus.publish(channels.track(order.id), status),
+    ];
+    // the courier hears about changes it did not make itself (cancel, return, failure by others)
+    const courierId = order.courierId ?? (event.data.courierId as string | undefined) ?? null;
+    if (courierId && event.actor.id !== courierId && !['offered', 'offer_rejected', 'offer_expired', 'offer_withdrawn'].includes(event.type)) {
+      const msg: CourierTaskChanged = { type: 'task.changed', orderId: order.id, status: order.status, event: event.type, reason: order.reason };
+      work.push(this.bus.publish(channels.courier(courierId), msg));
+    }
+    const results = await Promise.allSettled(work);
+    for (const r of results) {
+      if (r.status === 'rejected') this.log.error({ err: r.reason, orderId: order.id, version: order.version }, 'post-commit notification failed');
+    }
+  }
+
+  /** Rebuilds the Redis open pool from Postgres (after Redis lost its state or at start). */
+  async rebuildOpenPool(): Promise<number> {
+    const open = await this.repo.openOrders();
+    await this.pool.rebuild(open.map((order) => ({ zone: this.zoneOf(order), order })));
+    return open.length;
+  }
+}
+
+/** Store-side ownership: a store sees and changes only its own orders (others look absent). */
+export function ownedBy(actor: Actor): (order: Order) => void {
+  return (order) => {
+    if (actor.role === 'store' && order.storeId !== actor.id) {
+      throw new OrderError('not_your_order', `order ${order.id} not found`, { orderId: order.id });
+    }
+  };
+}

@@ -1,0 +1,144 @@
+import t from 'tap';
+import { createTestContext, buildTestApp } from '../support/index.js';
+import { http, orderBody, WsClient, PICKUP } from './orders-helpers.js';
+
+const SERVICE_AREA = '52.3,13.0,52.7,13.8';
+
+t.test('HTTP: place, idempotent replay (200), conflicting body (409), validation names the field, service area', async (t) => {
+  const ctx = await createTestContext(t, { SERVICE_AREA, PROMISE_EXPRESS_MIN: '30' });
+  const { baseUrl, token } = await buildTestApp(ctx);
+  const store = token('store', 's1');
+
+  const first = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-1'));
+  t.equal(first.status, 201);
+  t.equal(first.body.status, 'placed');
+  t.equal(first.body.version, 1);
+  t.equal(first.body.promisedBy - first.body.placedAt, 30 * 60_000, 'express promise from config');
+  t.equal(first.body.storeId, 's1');
+
+  const replay = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-1'));
+  t.equal(replay.status, 200, 'same body again → 200');
+  t.same(replay.body, first.body, 'the same order');
+
+  const conflict = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-1', { items: 3 }));
+  t.equal(conflict.status, 409);
+  t.equal(conflict.body.code, 'idempotency_conflict');
+
+  const otherStore = await http(baseUrl, 'POST', '/v1/orders', token('store', 's2'), orderBody('ext-1'));
+  t.equal(otherStore.status, 201, 'external ids are per store');
+
+  const bad = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-2', { pickup: { lat: 95, lng: 13 } }));
+  t.equal(bad.status, 400);
+  t.equal(bad.body.code, 'validation_failed');
+  t.equal(bad.body.details.field, 'pickup.lat');
+  const missing = await http(baseUrl, 'POST', '/v1/orders', store, { pickup: PICKUP });
+  t.equal(missing.body.code, 'validation_failed');
+  t.match(missing.body.details.field, /externalId|dropoff|items|option/);
+  const noWindow = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-3', { option: 'scheduled' }));
+  t.equal(noWindow.status, 400);
+  t.equal(noWindow.body.details.field, 'window');
+
+  const outside = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-4', { dropoff: { lat: 48.1, lng: 11.5 } }));
+  t.equal(outside.status, 422);
+  t.equal(outside.body.code, 'outside_service_area');
+  t.equal(outside.body.details.field, 'dropoff');
+
+  const now = Date.now();
+  const sched = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-5', { option: 'scheduled', window: { from: now + 3600_000, to: now + 7200_000 } }));
+  t.equal(sched.status, 201);
+  t.equal(sched.body.promisedBy, now + 7200_000, 'scheduled promises the window end');
+
+  const forbidden = await http(baseUrl, 'POST', '/v1/orders', token('courier', 'c1'), orderBody('ext-6'));
+  t.equal(forbidden.status, 403);
+  t.equal((await http(baseUrl, 'POST', '/v1/orders', undefined, orderBody('ext-6'))).status, 401);
+});
+
+t.test('HTTP: get, list with cursor, events, cancel, illegal transitions, foreign orders', async (t) => {
+  const ctx = await createTestContext(t);
+  const { baseUrl, token } = await buildTestApp(ctx);
+  const store = token('store', 's1');
+  const dispatcher = token('dispatcher', 'd1');
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await http(baseUrl, 'POST', '/v1/orders', store, orderBody(`e${i}`))).body.id);
+
+  t.equal((await http(baseUrl, 'GET', `/v1/orders/${ids[0]}`, store)).body.id, ids[0]);
+  t.equal((await http(baseUrl, 'GET', `/v1/orders/${ids[0]}`, token('store', 'other'))).status, 404, 'foreign order looks absent');
+  t.equal((await http(baseUrl, 'GET', `/v1/orders/not-a-uuid`, store)).body.details.field, 'id');
+
+  const p1 = await http(baseUrl, 'GET', '/v1/orders?limit=2', store);
+  t.same(p1.body.orders.map((o: { id: string }) => o.id), [ids[2], ids[1]]);
+  const p2 = await http(baseUrl, 'GET', `/v1/orders?limit=2&cursor=${p1.body.nextCursor}`, store);
+  t.same(p2.body.orders.map((o: { id: string }) => o.id), [ids[0]]);
+  t.equal(p2.body.nextCursor, null);
+  t.equal((await http(baseUrl, 'GET', '/v1/orders?store=s9', store)).status, 403);
+  t.equal((await http(baseUrl, 'GET', '/v1/orders?status=bogus', dispatcher)).body.details.field, 'status');
+  t.equal((await http(baseUrl, 'GET', '/v1/orders?store=s1&status=placed', dispatcher)).body.orders.length, 3);
+
+  const ready = await http(baseUrl, 'POST', `/v1/orders/${ids[0]}/ready`, store, {});
+  t.equal(ready.body.status, 'ready');
+  const cancelled = await http(baseUrl, 'POST', `/v1/orders/${ids[0]}/cancel`, dispatcher, { reason: 'duplicate' });
+  t.equal(cancelled.status, 200);
+  t.equal(cancelled.body.status, 'cancelled');
+  t.equal(cancelled.body.version, 3);
+  const again = await http(baseUrl, 'POST', `/v1/orders/${ids[0]}/cancel`, store, {});
+  t.equal(again.status, 409);
+  t.equal(again.body.code, 'illegal_transition');
+  const readyAfter = await http(baseUrl, 'POST', `/v1/orders/${ids[0]}/ready`, store, {});
+  t.equal(readyAfter.body.code, 'illegal_transition');
+
+  const events = await http(baseUrl, 'GET', `/v1/orders/${ids[0]}/events`, store);
+  t.same(events.body.events.map((e: { version: number; type: string }) => [e.version, e.type]), [[1, 'placed'], [2, 'ready'], [3, 'cancelled']]);
+  t.same(events.body.events[2].actor, { role: 'dispatcher', id: 'd1' });
+  t.same(events.body.events[2].data.reason, 'duplicate');
+  const after = await http(baseUrl, 'GET', `/v1/orders/${ids[0]}/events?after=2`, store);
+  t.same(after.body.events.map((e: { version: number }) => e.version), [3]);
+
+  t.equal((await http(baseUrl, 'POST', `/v1/orders/${ids[1]}/cancel`, token('store', 'other'), {})).status, 404, 'a store cannot cancel a foreign order');
+  t.equal((await http(baseUrl, 'GET', `/v1/orders/${ids[1]}`, store)).body.status, 'placed', '…and nothing changed');
+});
+
+t.test('store socket: placed / ready / cancelled frames with acks, errors, and status pushes', async (t) => {
+  const ctx = await createTestContext(t);
+  const { wsUrl, token } = await buildTestApp(ctx);
+  const ws = await WsClient.connect(`${wsUrl}/v1/store`, token('store', 's1'));
+  t.teardown(() => ws.close());
+
+  ws.send({ type: 'order.placed', ref: 'a', order: orderBody('w1') });
+  const ack = await ws.nextOf('ack', (f) => f.ref === 'a');
+  t.equal(ack.status, 'placed');
+  t.equal(ack.created, true);
+  t.equal(typeof ack.promisedBy, 'number');
+  const orderId = ack.orderId as string;
+  await ws.nextOf('order.status', (f) => f.orderId === orderId && f.status === 'placed');
+
+  ws.send({ type: 'order.placed', ref: 'b', order: orderBody('w1') });
+  t.equal((await ws.nextOf('ack', (f) => f.ref === 'b')).created, false, 'replay over the socket is idempotent too');
+  ws.send({ type: 'order.placed', ref: 'c', order: orderBody('w1', { items: 9 }) });
+  t.equal((await ws.nextOf('error', (f) => f.ref === 'c')).code, 'idempotency_conflict');
+
+  ws.send({ type: 'order.ready', ref: 'd', externalId: 'w1' });
+  t.equal((await ws.nextOf('ack', (f) => f.ref === 'd')).status, 'ready');
+  await ws.nextOf('order.status', (f) => f.orderId === orderId && f.status === 'ready');
+
+  ws.send({ type: 'order.placed', ref: 'e', order: orderBody('w2', { dropoff: { lat: 52.5, lng: 200 } }) });
+  const err = await ws.nextOf('error', (f) => f.ref === 'e');
+  t.equal(err.code, 'validation_failed');
+  t.equal(err.field, 'order.dropoff.lng');
+  ws.send('{nope');
+  t.equal((await ws.nextOf('error', (f) => f.code === 'bad_json')).ref, null);
+  ws.send({ type: 'order.teleported', ref: 'f' });
+  t.equal((await ws.nextOf('error', (f) => f.ref === 'f')).code, 'unknown_type');
+  ws.send({ type: 'order.ready', ref: 'g', externalId: 'nope' });
+  t.equal((await ws.nextOf('error', (f) => f.ref === 'g')).code, 'order_not_found');
+
+  ws.send({ type: 'order.cancelled', ref: 'h', orderId, reason: 'customer' });
+  t.equal((await ws.nextOf('ack', (f) => f.ref === 'h')).status, 'cancelled');
+  ws.send({ type: 'order.cancelled', ref: 'i', orderId });
+  t.equal((await ws.nextOf('error', (f) => f.ref === 'i')).code, 'illegal_transition');
+
+  const other = await WsClient.connect(`${wsUrl}/v1/store`, token('store', 's2'));
+  t.teardown(() => other.close());
+  other.send({ type: 'order.cancelled', ref: 'x', orderId });
+  t.equal((await other.nextOf('error', (f) => f.ref === 'x')).code, 'order_not_found', 'a store cannot touch a foreign order');
+  t.notOk(other.frames.some((f) => f.type === 'order.status'), 'nor hears about it');
+});
