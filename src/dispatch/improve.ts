@@ -32,6 +32,22 @@ export interface ImproveContext<P> {
   readonly pay: PayRules;
   readonly policy: Policy;
   readonly deadline: () => boolean;
+  /**
+   * What freeing a courier is worth this round (cost units): under scarcity a freed courier serves
+   * someone who would otherwise wait, so a merge may cost up to this much and still pay off.
+   */
+  readonly freedCourierValue: number;
+}
+
+/**
+ * The value of a freed courier, estimated from this round's matching: the mean pickup delay past the
+ * ready time per matched bundle (zero when couriers are plentiful and everyone is picked up on time).
+ */
+export function freedCourierValue<P>(matched: readonly Matched<P>[], policy: Policy): number {
+  if (matched.length === 0) return 0;
+  let delayS = 0;
+  for (const m of matched) for (const o of m.bundle.orders) delayS += Math.max(0, m.chosen.route.pickupAt - o.readyAt);
+  return policy.freedCourierFactor * policy.timeWeight * policy.clickToDoorWeight * (delayS / matched.length);
 }
 
 /** The merged bundle on `courier`, or null when the policy or the courier rules it out. */
@@ -86,7 +102,7 @@ export function mergeMatched<P>(matched: Matched<P>[], ic: ImproveContext<P>): {
             const m = mergedOn(keep.bundle, drop.bundle, keep.chosen.courier, ic);
             if (!m) continue;
             const delta = m.chosen.cost.total - before;
-            if (delta < 0 && (!best || delta < best.delta)) best = { keep, drop, ...m, delta };
+            if (delta < ic.freedCourierValue && (!best || delta < best.delta)) best = { keep, drop, ...m, delta };
           }
         }
       }

@@ -14,7 +14,7 @@ import { candidatesFor, CourierGrid, type Candidate } from './candidates.js';
 import { commitDecision } from './commitment.js';
 import { routeCost } from './cost.js';
 import { reasonWithoutCourier, runnerUpOf } from './explain.js';
-import { mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
+import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, type Route, type RouteContext } from './route.js';
 import type {
   Assignment,
@@ -80,7 +80,6 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
     else inHorizon.push(o);
   }
 
-  const ic: ImproveContext<P> = { couriers: pool, ctx, pay: snapshot.pay, policy, deadline };
   const grid = new CourierGrid(pool, ctx);
   let bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy);
   let matched: Matched<P>[] = [];
@@ -97,6 +96,14 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
       if (chosen) matched.push({ bundle, chosen, candidates: candidates[i] });
       else leftovers.push({ bundle, candidates: candidates[i] });
     });
+    const ic: ImproveContext<P> = {
+      couriers: pool,
+      ctx,
+      pay: snapshot.pay,
+      policy,
+      deadline,
+      freedCourierValue: pass === 1 ? freedCourierValue(matched, policy) : 0,
+    };
     // Merging frees couriers; one more matching lets the leftovers use them.
     const merged = pass < MATCHING_PASSES ? mergeMatched(matched, ic) : { merges: 0, truncated: false };
     truncated ||= merged.truncated;

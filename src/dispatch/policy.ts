@@ -27,6 +27,7 @@ export const defaultPolicy: Policy = Object.freeze({
   candidatesPerBundle: 16,
   lookAheadS: 1800,
   bundleReadyGapS: 600,
+  freedCourierFactor: 4,
 });
 
 export class PolicyError extends Error {
@@ -54,6 +55,7 @@ const RULES: Record<keyof Policy, Rule> = {
   candidatesPerBundle: { min: 1, max: 100_000, integer: true },
   lookAheadS: { min: 0, max: 1e7, integer: false },
   bundleReadyGapS: { min: 0, max: 1e7, integer: false },
+  freedCourierFactor: { min: 0, max: 1e6, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

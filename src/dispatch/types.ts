@@ -196,4 +196,9 @@ export interface Policy {
   readonly idleWeight: number;
   /** Cost units per unit of extra pay (guaranteed-pay top-ups make an order free for an under-used courier). */
   readonly payWeight: number;
+  /**
+   * Bundling under scarcity: two bundles of one pickup merge when the extra cost is below this many
+   * times the round's mean pickup delay (what a freed courier would save someone). 0 = merge only on a net saving.
+   */
+  readonly freedCourierFactor: number;
 }
