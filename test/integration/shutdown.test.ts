@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import t from 'tap';
+import WebSocket from 'ws';
+import { createTestContext, buildTestApp } from '../support/index.js';
+import { WS_GOING_AWAY } from '../../src/app.js';
+
+const ctx = await createTestContext(t);
+
+function wsClosed(ws: WebSocket): Promise<{ code: number; at: number }> {
+  return new Promise((resolve) => ws.on('close', (code) => resolve({ code, at: Date.now() })));
+}
+
+function opened(ws: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+}
+
+t.test('app.close(): sockets get 1001, then drainers run, in that order', async (t) => {
+  const events: string[] = [];
+  const testApp = await buildTestApp(ctx, {
+    beforeListen(app) {
+      app.get('/test/hold', { websocket: true }, (socket) => {
+        socket.on('close', () => events.push('socket closed'));
+      });
+      app.drainers.add('test-drainer', async () => {
+        events.push('drainer ran');
+        // Dependencies are still open while drainers run.
+        events.push(`redis ${await app.redis.ping()}`);
+        events.push(`postgres ${(await app.db.query('select 1 as one')).rows[0].one}`);
+      });
+    },
+  });
+  const ws = new WebSocket(`${testApp.wsUrl}/test/hold`, { headers: { authorization: `Bearer ${testApp.token('admin', 'a1')}` } });
+  await opened(ws);
+  const closed = wsClosed(ws);
+  await testApp.close();
+  t.equal((await closed).code, WS_GOING_AWAY);
+  t.same(events, ['socket closed', 'drainer ran', 'redis PONG', 'postgres 1']);
+});
+
+t.test('SIGTERM on the real process: courier sockets get 1001, acked points are flushed, exit 0', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../../', import.meta.url).pathname,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      REDIS_URL: ctx.redisUrl,
+      DATABASE_URL: ctx.databaseUrl,
+      REDIS_KEY_PREFIX: ctx.keyPrefix,
+      JWT_SECRET: ctx.config.jwtSecret,
+      SHUTDOWN_TIMEOUT_MS: '8000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const logs: { msg?: string; address?: string }[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line);
+        logs.push(entry);
+        if (entry.msg === 'dispatchd listening') {
+          clearTimeout(timer);
+          resolve(entry.address);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.on('exit', () => reject(new Error(`service exited early: ${stderr}`)));
+  });
+
+  t.equal((await fetch(`${address}/healthz`)).status, 200);
+  const token = (await buildTestApp(ctx)).token('courier', 'c-shutdown');
+  const ws = new WebSocket(`${address.replace('http', 'ws')}/v1/courier?token=${token}`);
+  await opened(ws);
+  const closed = wsClosed(ws);
+  const firstReply = new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
+  ws.send(JSON.stringify({ type: 'loc', seq: 1, ts: Date.now(), lat: 52.52, lng: 13.405, acc: 5 }));
+  t.match(JSON.parse(await firstReply), { seq: 1 }, 'the point was acked');
+
+  const signalledAt = Date.now();
+  child.kill('SIGTERM');
+  const close = await closed;
+  t.equal(close.code, WS_GOING_AWAY, 'courier socket closed with 1001');
+  const exit = await exited;
+  t.same(exit, { code: 0, signal: null }, 'exit code 0');
+  t.ok(Date.now() - signalledAt < 8000, 'well within SHUTDOWN_TIMEOUT_MS');
+  const messages = logs.map((l) => l.msg);
+  t.ok(messages.includes('shutting down') && messages.includes('stopped'), 'logged the shutdown');
+  t.notOk(messages.includes('shutdown timed out: exiting'));
+
+  const stored = await ctx.db.query(`select count(*)::int as n from courier_positions where courier_id = 'c-shutdown'`);
+  t.equal(stored.rows[0].n, 1, 'the acked point reached Postgres before exit (history drained)');
+  await t.rejects(fetch(`${address}/healthz`), 'no longer listening');
+});
