@@ -182,16 +182,9 @@ export class HistorySink {
     }
   }
 
-  /** Entries not yet written by any consumer of the group (pending + never delivered). */
+  /** Entries not yet written to Postgres (pending or never delivered): acked entries are deleted. */
   async backlog(): Promise<number> {
-    const key = (this.opts.redis.options.keyPrefix ?? '') + this.stream;
-    const groups = (await this.opts.redis.call('XINFO', 'GROUPS', key)) as (string | number | null)[][];
-    for (const g of groups) {
-      const info = new Map<string, unknown>();
-      for (let i = 0; i < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
-      if (info.get('name') === this.group) return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0);
-    }
-    return 0;
+    return this.opts.redis.xlen(this.stream);
   }
 }
 

@@ -1,4 +1,4 @@
-/** A scripted courier WebSocket client for the location pipeline tests. */
+/** A scripted courier WebSocket client for the location pipeline tests: `next()` yields replies (ack/error) only. */
 import WebSocket from 'ws';
 import type { Pool } from 'pg';
 
@@ -10,11 +10,17 @@ export interface Frame {
 export class CourierClient {
   private readonly queue: Frame[] = [];
   private readonly waiters: ((f: Frame) => void)[] = [];
+  /** Frames the server pushed on its own (tasks, offers): not replies to location frames. */
+  readonly pushed: Frame[] = [];
   closed: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
+      if (frame.type !== 'ack' && frame.type !== 'error') {
+        this.pushed.push(frame);
+        return;
+      }
       const w = this.waiters.shift();
       if (w) w(frame);
       else this.queue.push(frame);

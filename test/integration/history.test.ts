@@ -1,0 +1,122 @@
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createTestContext, buildTestApp } from '../support/index.js';
+import { CourierClient, waitFor } from './ingest-helpers.js';
+import { HistorySink } from '../../src/runtime/history-sink.js';
+import { PositionWriter } from '../../src/store/pg/position-writer.js';
+import { dropExpiredPartitions, ensureUpcomingPartitions, listPartitions, partitionName } from '../../src/store/pg/position-partitions.js';
+
+const ctx = await createTestContext(t);
+const { app, wsUrl, token } = await buildTestApp(ctx);
+// This test runs its own sinks: the app's must not compete for the stream.
+await app.historySink.stop();
+
+function startChild(consumer: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import=tsx', new URL('./history-sink-child.ts', import.meta.url).pathname], {
+    env: { ...process.env, REDIS_URL: ctx.redisUrl, KEY_PREFIX: ctx.keyPrefix, DATABASE_URL: ctx.databaseUrl, CONSUMER: consumer },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
+    child.on('exit', (code) => reject(new Error(`sink child exited early (${code})`)));
+  });
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+t.test('SIGKILL the sink mid-batch, restart it: every acked point is stored exactly once', async (t) => {
+  const couriers = await Promise.all(['k1', 'k2', 'k3', 'k4'].map((id) => CourierClient.connect(wsUrl, token('courier', id))));
+  t.teardown(() => couriers.forEach((c) => c.close()));
+  const acked = new Set<string>();
+  let stop = false;
+  let rejectedFrames = 0;
+  const start = Date.now() - 600_000;
+  // Couriers stream points (and count acks) while sinks are being killed.
+  const producers = couriers.map(async (c, i) => {
+    for (let seq = 0; !stop; seq++) {
+      const points = Array.from({ length: 5 }, (_, j) => ({ seq: seq * 5 + j, ts: start + (seq * 5 + j) * 10, lat: 48 + i * 0.01, lng: 2 + (seq * 5 + j) * 1e-6 }));
+      const ack = await c.request({ type: 'locs', points });
+      if (ack.type !== 'ack' || (ack.rejected as unknown[]).length > 0 || ack.seq !== points[4].seq) {
+        if (rejectedFrames++ === 0) t.comment(`unexpected reply ${JSON.stringify(ack)}`);
+        continue;
+      }
+      for (const p of points) acked.add(`k${i + 1}:${p.seq}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  });
+
+  let child = await startChild('victim');
+  for (let kill_ = 0; kill_ < 4; kill_++) {
+    await new Promise((r) => setTimeout(r, 150 + Math.random() * 250));
+    await kill(child);
+    // Half of the restarts come back under the same name (own pending list first), half as a new one.
+    child = await startChild(kill_ % 2 === 0 ? 'victim' : `victim-${kill_}`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  await kill(child);
+  stop = true;
+  await Promise.all(producers);
+
+  t.equal(rejectedFrames, 0);
+  const pending = (await ctx.redis.xpending('loc:stream', 'history')) as [number, ...unknown[]];
+  t.comment(`acked ${acked.size} points; ${pending[0]} stream entries pending with dead consumers`);
+
+  // A survivor takes over what the dead ones left (claimIdleMs 0: they are known dead here).
+  const survivorRedis = ctx.redis.duplicate();
+  t.teardown(() => survivorRedis.disconnect());
+  const survivor = new HistorySink({ redis: survivorRedis, writer: new PositionWriter(ctx.db), batchSize: 200, flushMs: 10, consumer: 'survivor', claimIdleMs: 0 });
+  await survivor.start();
+  const left = await waitFor(() => survivor.backlog(), (n) => n === 0, 30_000);
+  t.equal(left, 0, 'the stream is drained');
+  await survivor.stop();
+
+  const { rows } = await ctx.db.query<{ courier_id: string; seq: string; n: string }>(
+    'select courier_id, seq, count(*) as n from courier_positions group by courier_id, seq',
+  );
+  const stored = new Set(rows.map((r) => `${r.courier_id}:${r.seq}`));
+  const missing = [...acked].filter((k) => !stored.has(k));
+  const duplicated = rows.filter((r) => Number(r.n) > 1);
+  t.ok(acked.size > 100, `enough traffic (${acked.size} points)`);
+  t.same(missing, [], 'no acked point is missing');
+  t.same(duplicated, [], 'no point is stored twice');
+  t.equal(rows.length, acked.size, 'and nothing was stored that was not acked');
+  const total = await ctx.db.query<{ n: string }>('select count(*) as n from courier_positions');
+  t.equal(Number(total.rows[0].n), acked.size);
+});
+
+t.test('a redelivered batch inserts nothing new', async (t) => {
+  const writer = new PositionWriter(ctx.db);
+  const points = [
+    { courierId: 'r1', seq: 1, ts: Date.now() - 1000, lat: 1, lng: 1, serverTs: Date.now() },
+    { courierId: 'r1\ttab\\slash', seq: 2, ts: Date.now() - 500, lat: 1, lng: 1, acc: 3.5, serverTs: Date.now() },
+  ];
+  t.equal(await writer.write(points), 2);
+  t.equal(await writer.write(points), 0, 'the second delivery is a no-op');
+  const { rows } = await ctx.db.query('select courier_id, acc from courier_positions where courier_id like $1 order by seq', ['r1%']);
+  t.same(rows, [{ courier_id: 'r1', acc: null }, { courier_id: 'r1\ttab\\slash', acc: 3.5 }], 'COPY escaping keeps odd ids intact');
+});
+
+t.test('partitions: created ahead by UTC day, whole expired days dropped', async (t) => {
+  const day = 86_400_000;
+  const now = Date.UTC(2026, 0, 10, 12);
+  await ensureUpcomingPartitions(ctx.db, now);
+  for (let d = -1; d <= 2; d++) t.ok((await listPartitions(ctx.db)).some((p) => p.name === partitionName(now + d * day)));
+  t.equal(partitionName(Date.UTC(2026, 0, 9, 23, 59, 59, 999)), 'courier_positions_p20260109');
+  const writer = new PositionWriter(ctx.db);
+  await writer.write([{ courierId: 'old', seq: 1, ts: Date.UTC(2026, 0, 9, 23, 0), lat: 1, lng: 1, serverTs: now }]);
+  // Retention 1 day at Jan 10 12:00 → cutoff Jan 9 12:00: the Jan 9 partition still holds kept data.
+  t.same(await dropExpiredPartitions(ctx.db, now, 1), []);
+  // At Jan 11 00:00 the whole Jan 9 day is older than one day.
+  const dropped = await dropExpiredPartitions(ctx.db, Date.UTC(2026, 0, 11), 1);
+  t.same(dropped, ['courier_positions_p20260109']);
+  const { rows } = await ctx.db.query(`select count(*)::int as n from courier_positions where courier_id = 'old'`);
+  t.equal(rows[0].n, 0);
+  // A cached day whose partition was dropped is recreated on the next write instead of failing forever.
+  t.equal(await writer.write([{ courierId: 'old', seq: 2, ts: Date.UTC(2026, 0, 9, 22, 0), lat: 1, lng: 1, serverTs: now }]), 1);
+});
