@@ -115,3 +115,34 @@ export function until(cond: () => Promise<boolean> | boolean, timeoutMs = 5000, 
     void tick();
   });
 }
+
+/** A loopback webhook receiver that records every request and answers with `respond` (200 by default). */
+export interface Received {
+  readonly body: any;
+  readonly raw: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+export async function webhookReceiver(respond: (r: Received) => number | Promise<number> = () => 200) {
+  const { createServer } = await import('node:http');
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const r: Received = { body: JSON.parse(raw), raw, headers: req.headers };
+      const status = await respond(r);
+      if (status >= 200 && status < 300) received.push(r);
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}/hook`,
+    /** Requests answered with 2xx, in arrival order. */
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
