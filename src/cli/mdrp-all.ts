@@ -50,7 +50,7 @@ async function main(): Promise<void> {
 
   mkdirSync(out, { recursive: true });
   const bar = new cliProgress.SingleBar(
-    { format: 'mdrp {bar} {value}/{total} instances | {eta_formatted} left | {last}', hideCursor: true },
+    { format: 'mdrp {bar} {value}/{total} instances | {eta_formatted} left | {last}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 },
     cliProgress.Presets.shades_classic,
   );
   const started = Date.now();

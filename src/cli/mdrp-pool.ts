@@ -1,9 +1,10 @@
 /**
- * Runs many MDRP instances over worker threads (one per core by default), reporting each result as it
+ * Runs many MDRP instances over child processes (one per core by default), reporting each result as it
  * lands. Shared by `mdrp:all` and `mdrp:frontier`.
  */
+import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import type { Failure } from '../sim/mdrp/summary.js';
 import type { MdrpMetrics } from '../sim/mdrp/metrics.js';
 import type { WorkerJob, WorkerReply } from './mdrp-worker.js';
@@ -20,30 +21,33 @@ export async function runPool(
   const failures: Failure[] = [];
   const queue = [...jobs];
   const size = Math.max(1, Math.min(opts.workers ?? availableParallelism(), queue.length));
-  const workerUrl = new URL('./mdrp-worker.ts', import.meta.url);
+  const workerPath = fileURLToPath(new URL('./mdrp-worker.ts', import.meta.url));
 
   const lane = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      // The worker is TypeScript: a tiny bootstrap registers tsx's loader in the thread, then imports it.
-      const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-      const worker = new Worker(boot, { eval: true });
+      // The worker is TypeScript: run it through tsx's loader.
+      const child = fork(workerPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       let current: PoolJob | undefined;
       const next = () => {
         current = queue.shift();
         if (!current) {
-          void worker.terminate().then(() => resolve());
+          child.disconnect();
           return;
         }
-        worker.postMessage({ instanceDir: current.instanceDir, outDir: current.outDir, overrides: current.overrides } satisfies WorkerJob);
+        child.send({ instanceDir: current.instanceDir, outDir: current.outDir, overrides: current.overrides } satisfies WorkerJob);
       };
-      worker.on('message', (reply: WorkerReply) => {
+      child.on('message', (reply: WorkerReply) => {
         const job = current!;
         if (reply.ok) metrics.push(reply.metrics);
         else failures.push({ instance: job.name, code: reply.code, message: reply.message });
         opts.onDone?.(job, reply);
         next();
       });
-      worker.on('error', reject);
+      child.on('error', reject);
+      child.on('exit', (code, signal) => {
+        if (current) reject(new Error(`worker for ${current.name} exited (${signal ?? code}) before answering`));
+        else resolve();
+      });
       next();
     });
   await Promise.all(Array.from({ length: size }, lane));

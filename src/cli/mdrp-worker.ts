@@ -1,8 +1,8 @@
 /**
- * Worker thread for `npm run mdrp:all`: runs one instance per message and answers with its metrics
- * or the failure (code + message); the parent schedules instances over the cores.
+ * Child process for `npm run mdrp:all` / `mdrp:frontier`: runs one instance per message and answers
+ * with its metrics or the failure (code + message). A process rather than a thread, so each simulation's
+ * CPU time per round (process.cpuUsage) is its own.
  */
-import { parentPort } from 'node:worker_threads';
 import { planRound } from '../dispatch/plan-round.js';
 import { defaultPolicy, withOverrides } from '../dispatch/policy.js';
 import { runInstance, splitSettings } from '../sim/mdrp/run.js';
@@ -18,10 +18,7 @@ export type WorkerReply =
   | { readonly ok: true; readonly metrics: MdrpMetrics }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
-if (!parentPort) throw new Error('mdrp-worker must run as a worker thread');
-const port = parentPort;
-port.on('message', (job: WorkerJob) => {
-  let reply: WorkerReply;
+function handle(job: WorkerJob): WorkerReply {
   try {
     const { sim, policy } = splitSettings(job.overrides);
     const metrics = runInstance({
@@ -31,10 +28,13 @@ port.on('message', (job: WorkerJob) => {
       policy: withOverrides(defaultPolicy, policy),
       sim,
     });
-    reply = { ok: true, metrics };
+    return { ok: true, metrics };
   } catch (err) {
     const e = err as Error & { code?: string };
-    reply = { ok: false, code: e.code ?? 'MDRP_RUN_FAILED', message: e.stack ?? e.message };
+    return { ok: false, code: e.code ?? 'MDRP_RUN_FAILED', message: e.stack ?? e.message };
   }
-  port.postMessage(reply);
-});
+}
+
+if (process.send) {
+  process.on('message', (job: WorkerJob) => process.send!(handle(job)));
+}

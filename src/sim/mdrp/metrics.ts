@@ -3,7 +3,7 @@
  * plus per-instance lower bounds so results can be compared across instances, and planner timing.
  * Times in minutes, money in dollars.
  */
-import type { MdrpInstance, MdrpOrder } from './instance.js';
+import type { MdrpInstance, MdrpOrder, MdrpPlace } from './instance.js';
 import { travelMinutes } from './rules.js';
 import type { SimResult } from './simulate.js';
 
@@ -33,8 +33,24 @@ export interface MdrpMetrics {
   readonly solve_ms_p50: number;
   readonly solve_ms_p99: number;
   readonly solve_ms_max: number;
+  /** Same, in CPU time of the simulating process (robust to other load on the machine). */
+  readonly solve_cpu_ms_p50: number;
+  readonly solve_cpu_ms_p99: number;
+  readonly solve_cpu_ms_max: number;
   readonly rejected_assignments: number;
   readonly eta_mismatches: number;
+  // Diagnostics: where the click-to-door gap comes from (ctd − bound = r2p + detour for each order).
+  /** Drop-off minus the fastest drop-off after this pickup (bundling detours), mean over delivered. */
+  readonly detour_mean: number;
+  /** Share of delivered orders (%) assigned only after their food was ready, and how long after. */
+  readonly assigned_after_ready_pct: number;
+  readonly ready_to_assign_mean: number;
+  /** Share (%) of delivered orders picked up more than 5 min after ready ... */
+  readonly late_pickup_pct: number;
+  /** ... and of those, the share (%) that had an idle courier within 5 min travel when the food was ready. */
+  readonly late_pickup_idle_nearby_pct: number;
+  /** Minutes couriers wait at the restaurant for food (pickup − arrival − half service), mean over bundles. */
+  readonly courier_wait_mean: number;
   readonly undelivered_reasons: Readonly<Record<string, number>>;
 }
 
@@ -45,6 +61,9 @@ export function computeMetrics(result: SimResult): MdrpMetrics {
   const overage: number[] = [];
   const r2p: number[] = [];
   const r2d: number[] = [];
+  const detour: number[] = [];
+  const readyToAssign: number[] = [];
+  const latePickups: MdrpOrder[] = [];
   for (const o of instance.orders) {
     const out = result.outcomes.get(o.id);
     if (!out) continue;
@@ -53,6 +72,10 @@ export function computeMetrics(result: SimResult): MdrpMetrics {
     overage.push(Math.max(0, c - params.targetClickToDoorMin));
     r2p.push(out.pickupAt - o.readyTime);
     r2d.push(out.dropoffAt - o.readyTime);
+    const direct = travelMinutes(instance.restaurants.get(o.restaurantId)!, o.customer, params.metersPerMinute);
+    detour.push(out.dropoffAt - out.pickupAt - (params.pickupServiceMin / 2 + direct + params.dropoffServiceMin / 2));
+    if (out.assignedAt > o.readyTime) readyToAssign.push(out.assignedAt - o.readyTime);
+    if (out.pickupAt - o.readyTime > 5) latePickups.push(o);
   }
 
   const delivered = ctd.length;
@@ -83,6 +106,7 @@ export function computeMetrics(result: SimResult): MdrpMetrics {
   const ctdLowerBound = mean(instance.orders.map((o) => clickToDoorLowerBound(instance, o)));
   const ctdMean = mean(ctd);
   const solve = [...result.solveMs].sort((a, b) => a - b);
+  const solveCpu = [...result.solveCpuMs].sort((a, b) => a - b);
   return {
     instance: instance.name,
     ready_known: result.readyKnown,
@@ -109,10 +133,49 @@ export function computeMetrics(result: SimResult): MdrpMetrics {
     solve_ms_p50: quantile(solve, 0.5),
     solve_ms_p99: quantile(solve, 0.99),
     solve_ms_max: solve.length ? solve[solve.length - 1]! : 0,
+    solve_cpu_ms_p50: quantile(solveCpu, 0.5),
+    solve_cpu_ms_p99: quantile(solveCpu, 0.99),
+    solve_cpu_ms_max: solveCpu.length ? solveCpu[solveCpu.length - 1]! : 0,
     rejected_assignments: result.rejectedAssignments,
     eta_mismatches: result.etaMismatches,
     undelivered_reasons: result.undeliveredReasons,
+    detour_mean: mean(detour),
+    assigned_after_ready_pct: delivered ? (100 * readyToAssign.length) / delivered : 0,
+    ready_to_assign_mean: readyToAssign.length ? mean(readyToAssign) : 0,
+    late_pickup_pct: delivered ? (100 * latePickups.length) / delivered : 0,
+    late_pickup_idle_nearby_pct: latePickups.length ? (100 * latePickups.filter((o) => idleCourierNearby(result, o)).length) / latePickups.length : 0,
+    courier_wait_mean: mean(result.routes.map((r) => r.timing.pickupAt - r.timing.arriveRestaurantAt - params.pickupServiceMin / 2)),
   };
+}
+
+/** Was some on-shift courier idle when `order` became ready, within 5 minutes' travel of its restaurant? */
+function idleCourierNearby(result: SimResult, order: MdrpOrder): boolean {
+  const { instance } = result;
+  const t = order.readyTime;
+  const restaurant = instance.restaurants.get(order.restaurantId)!;
+  for (const c of instance.couriers) {
+    if (c.onTime > t || c.offTime <= t) continue;
+    let at: MdrpPlace = c.start;
+    let idle = true;
+    for (const r of routesOf(result, c.id)) {
+      if (r.timing.departAt <= t && t < r.timing.freeAt) idle = false;
+      if (r.timing.freeAt <= t) at = r.timing.moves[r.timing.moves.length - 1]!.to;
+    }
+    const tt = travelMinutes(at, restaurant, instance.params.metersPerMinute);
+    if (idle && tt <= 5 && t + tt <= c.offTime) return true;
+  }
+  return false;
+}
+
+const routeIndex = new WeakMap<SimResult, Map<string, SimResult['routes'][number][]>>();
+function routesOf(result: SimResult, courierId: string): readonly SimResult['routes'][number][] {
+  let index = routeIndex.get(result);
+  if (!index) {
+    index = new Map();
+    for (const r of result.routes) index.set(r.courierId, [...(index.get(r.courierId) ?? []), r]);
+    routeIndex.set(result, index);
+  }
+  return index.get(courierId) ?? [];
 }
 
 /** The fastest an order can possibly arrive: ready, then straight to the customer, with half of each service. */

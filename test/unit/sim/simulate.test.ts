@@ -35,6 +35,12 @@ t.test('the lower bound is ready − placement + half services + direct travel',
   t.equal(m.ctd_lower_bound_mean, (19 + 20 + 27 + 25) / 4);
 });
 
+t.test('the click-to-door gap splits exactly into ready-to-pickup and detour', async (t) => {
+  const m = computeMetrics(run(greedyPlanner));
+  t.ok(Math.abs(m.ctd_gap - (m.r2p_mean + m.detour_mean)) < 1e-9, `${m.ctd_gap} = ${m.r2p_mean} + ${m.detour_mean}`);
+  t.ok(m.solve_cpu_ms_max >= 0 && m.solve_cpu_ms_p99 <= m.solve_cpu_ms_max);
+});
+
 t.test('same instance and planner give the same solution files', async (t) => {
   t.same(formatSolution(run(greedyPlanner)), formatSolution(run(greedyPlanner)));
 });

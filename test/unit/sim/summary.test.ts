@@ -31,9 +31,18 @@ const row = (instance: string, over: Partial<MdrpMetrics>): MdrpMetrics => ({
   solve_ms_p50: 1,
   solve_ms_p99: 10,
   solve_ms_max: 20,
+  solve_cpu_ms_p50: 1,
+  solve_cpu_ms_p99: 9,
+  solve_cpu_ms_max: 19,
   rejected_assignments: 0,
   eta_mismatches: 0,
   undelivered_reasons: {},
+  detour_mean: 0.2,
+  assigned_after_ready_pct: 5,
+  ready_to_assign_mean: 3,
+  late_pickup_pct: 4,
+  late_pickup_idle_nearby_pct: 10,
+  courier_wait_mean: 1,
   ...over,
 });
 
@@ -51,7 +60,7 @@ t.test('means over instances, gaps and targets', async (t) => {
   t.match(csv[3], /^MEAN,,100,100,0,32,/);
   const md = summaryMarkdown(s, 'test');
   t.match(md, /\| ctd_mean − ctd_lower_bound_mean \(min\) \| 2 \| 1\.2 \| NO \|/);
-  t.match(md, /Worst solve_ms_p99: 60 ms on b/);
+  t.match(md, /Worst solve_ms_p99 \(wall\): 60 ms on b; worst solve_cpu_ms_p99 \(CPU time of the simulating process\): 9 ms/);
 });
 
 t.test('a failed instance fails every target and is listed', async (t) => {
