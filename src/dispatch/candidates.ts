@@ -43,7 +43,8 @@ export class CourierGrid<P> {
       maxY = Math.max(maxY, p.y);
     }
     if (!this.points.length) minX = minY = maxX = maxY = 0;
-    const area = Math.max(1, (maxX - minX) * (maxY - minY));
+    // A line of couriers has no area: give each side at least 1 m so the cell count stays near n / 4.
+    const area = Math.max(1, maxX - minX) * Math.max(1, maxY - minY);
     // About four couriers per cell keeps both the cell count and the per-cell scan small.
     this.cellM = Math.max(
       1,
@@ -73,25 +74,30 @@ export class CourierGrid<P> {
     const cx = this.cellOf(point.x, this.minX, this.nx);
     const cy = this.cellOf(point.y, this.minY, this.ny);
     const found: { i: number; lb: number }[] = [];
-    const maxRing = Math.max(this.nx, this.ny);
+    const visit = (gx: number, gy: number): void => {
+      for (const i of this.cells[gx + this.nx * gy]) {
+        const p = this.points[i];
+        const dx = p.x - point.x;
+        const dy = p.y - point.y;
+        const lb = this.startDelayS[i] + Math.sqrt(dx * dx + dy * dy) / speed;
+        if (lb <= radiusS && accept(i)) found.push({ i, lb });
+      }
+    };
+    const maxRing = Math.max(cx, this.nx - 1 - cx, cy, this.ny - 1 - cy);
     for (let ring = 0; ring <= maxRing; ring++) {
       const ringLb = Math.max(0, ring - 1) * (this.cellM / speed);
       if (ringLb > radiusS) break;
       if (found.length >= pool && found[pool - 1].lb < ringLb) break;
-      for (let gy = cy - ring; gy <= cy + ring; gy++) {
-        if (gy < 0 || gy >= this.ny) continue;
-        const edgeRow = gy === cy - ring || gy === cy + ring;
-        for (let gx = cx - ring; gx <= cx + ring; gx += edgeRow ? 1 : 2 * ring) {
-          if (gx >= 0 && gx < this.nx) {
-            for (const i of this.cells[gx + this.nx * gy]) {
-              const p = this.points[i];
-              const dx = p.x - point.x;
-              const dy = p.y - point.y;
-              const lb = this.startDelayS[i] + Math.sqrt(dx * dx + dy * dy) / speed;
-              if (lb <= radiusS && accept(i)) found.push({ i, lb });
-            }
-          }
-          if (ring === 0) break;
+      const y0 = Math.max(0, cy - ring);
+      const y1 = Math.min(this.ny - 1, cy + ring);
+      const x0 = Math.max(0, cx - ring);
+      const x1 = Math.min(this.nx - 1, cx + ring);
+      for (let gy = y0; gy <= y1; gy++) {
+        if (gy === cy - ring || gy === cy + ring) {
+          for (let gx = x0; gx <= x1; gx++) visit(gx, gy);
+        } else {
+          if (cx - ring >= 0) visit(cx - ring, gy);
+          if (ring > 0 && cx + ring < this.nx) visit(cx + ring, gy);
         }
       }
       found.sort((a, b) => a.lb - b.lb || a.i - b.i);

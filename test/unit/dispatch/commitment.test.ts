@@ -1,0 +1,63 @@
+import t from 'tap';
+import { planRound } from '../../../src/dispatch/plan-round.js';
+import { defaultPolicy } from '../../../src/dispatch/policy.js';
+import { courier, order, snapshot } from './helpers.js';
+
+const restaurant = { x: 640, y: 0 }; // 2 min from the origin
+const customer = { x: 640, y: 960 };
+const policy = { ...defaultPolicy, commitHorizonS: 120 };
+
+t.test('an order whose food is far from ready is not locked to a courier yet', async (t) => {
+  const snap = snapshot([order('o', 'r', restaurant, customer, 1800)], [courier('c', { x: 0, y: 0 })]);
+  const plan = planRound(snap, policy);
+  t.same(plan.assignments, []);
+  t.same(plan.unassigned, [{ orderId: 'o', reason: 'not_ready_soon_enough' }]);
+});
+
+t.test('it is locked once the courier must set off within the horizon, and arrives in time', async (t) => {
+  // Must leave at 1800 − 120 (half service) − 120 (travel) = 1560; horizon 120 → commit from 1440 on.
+  const o = order('o', 'r', restaurant, customer, 1800);
+  const c = courier('c', { x: 0, y: 0 });
+  t.same(planRound(snapshot([o], [c], 1439), policy).assignments, [], 'one second early: still open');
+  const plan = planRound(snapshot([o], [c], 1440), policy);
+  t.equal(plan.assignments.length, 1);
+  t.equal(plan.assignments[0].stops[0].serviceAt, 1800, 'picked up exactly when ready');
+});
+
+t.test('a near courier that may still wait beats a far one that must leave now', async (t) => {
+  const snap = snapshot(
+    [order('o', 'r', restaurant, customer, 1800)],
+    [courier('far', { x: 640 + 320 * 26, y: 0 }), courier('near', { x: 0, y: 0 })],
+  );
+  const plan = planRound(snap, policy);
+  t.same(plan.assignments, [], 'the far courier is not locked in');
+  t.same(plan.unassigned, [{ orderId: 'o', reason: 'not_ready_soon_enough' }]);
+});
+
+t.test('a ready order never waits for nothing: a far idle courier is sent at once', async (t) => {
+  const snap = snapshot([order('o', 'r', restaurant, customer, 0)], [courier('far', { x: 640 + 320 * 30, y: 0 })], 60);
+  const plan = planRound(snap, policy);
+  t.equal(plan.assignments.length, 1);
+  t.equal(plan.assignments[0].courierId, 'far');
+  t.equal(plan.assignments[0].stops[0].arriveAt, 60 + 30 * 60);
+});
+
+t.test('no queueing behind a busy courier until it is about to be free', async (t) => {
+  const o = order('o', 'r', restaurant, customer, 0);
+  const busy = courier('busy', { x: 0, y: 0 }, { status: 'busy', freeAt: 900 });
+  const early = planRound(snapshot([o], [busy], 0), policy);
+  t.same(early.assignments, []);
+  t.same(early.unassigned, [{ orderId: 'o', reason: 'courier_busy' }]);
+  const soon = planRound(snapshot([o], [busy], 800), policy);
+  t.equal(soon.assignments.length, 1, 'free within the horizon: queued now');
+  t.equal(soon.assignments[0].stops[0].arriveAt, 900 + 120);
+});
+
+t.test('a ready order gets the only courier over an order that could wait', async (t) => {
+  const ready = order('ready', 'r1', { x: 3200, y: 0 }, { x: 3200, y: 640 }, 0);
+  // Cheaper in isolation (closer), but its food is 30 minutes away.
+  const later = order('later', 'r2', { x: 320, y: 0 }, { x: 320, y: 320 }, 1800);
+  const plan = planRound(snapshot([ready, later], [courier('c', { x: 0, y: 0 })]), policy);
+  t.same(plan.assignments.map((a) => a.orderIds), [['ready']]);
+  t.same(plan.unassigned, [{ orderId: 'later', reason: 'not_ready_soon_enough' }]);
+});

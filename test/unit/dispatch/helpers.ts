@@ -1,0 +1,66 @@
+/** Small builders for optimizer tests: planar MDRP-like world, 320 m/min, 4-minute service times. */
+import { planarTravelModel } from '../../../src/dispatch/travel.js';
+import type { CourierState, OrderRequest, PlanarPoint, Snapshot } from '../../../src/dispatch/types.js';
+
+export const travel = planarTravelModel(320);
+export const service = { pickupS: 240, dropoffS: 240 };
+export const pay = { perOrder: 10, guaranteedPerHour: 15 };
+
+export function order(
+  id: string,
+  pickupId: string,
+  pickup: PlanarPoint,
+  dropoff: PlanarPoint,
+  readyAt: number,
+  extra: Partial<OrderRequest<PlanarPoint>> = {},
+): OrderRequest<PlanarPoint> {
+  const placedAt = extra.placedAt ?? Math.min(0, readyAt);
+  return {
+    id,
+    pickupId,
+    pickup,
+    dropoff,
+    placedAt,
+    readyAt,
+    readyKnown: true,
+    option: 'standard',
+    promisedBy: placedAt + 2400,
+    size: 1,
+    declinedBy: [],
+    ...extra,
+  };
+}
+
+export function courier(id: string, position: PlanarPoint, extra: Partial<CourierState<PlanarPoint>> = {}): CourierState<PlanarPoint> {
+  return {
+    id,
+    position,
+    freeAt: 0,
+    shiftStart: 0,
+    shiftEnd: 8 * 3600,
+    capacity: 10,
+    status: 'idle',
+    ordersThisShift: 0,
+    ...extra,
+  };
+}
+
+export function snapshot(
+  orders: OrderRequest<PlanarPoint>[],
+  couriers: CourierState<PlanarPoint>[],
+  now = 0,
+): Snapshot<PlanarPoint> {
+  return { now, orders, couriers, travel, service, pay, seed: 1 };
+}
+
+/** Deterministic PRNG (mulberry32) for randomized cases. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
