@@ -1,0 +1,132 @@
+/**
+ * Customer tracking and geofence arrival on real sockets: scoped, expiring tokens; the grace period
+ * after delivery; position fan-out across two nodes through Redis pub/sub; automatic arrival from a
+ * jittery track.
+ */
+import t from 'tap';
+import type { FastifyInstance } from 'fastify';
+import { createTestContext, buildTestApp } from '../support/index.js';
+import { http, orderBody, PICKUP, WsClient, until, type Frame } from './orders-helpers.js';
+
+const M_PER_DEG_LAT = 111_320;
+
+async function assignedOrder(app: FastifyInstance, baseUrl: string, storeToken: string, ext: string, courierId: string) {
+  const id = (await http(baseUrl, 'POST', '/v1/orders', storeToken, orderBody(ext))).body.id as string;
+  const offer = await app.orders.offers.offer(courierId, [id], { role: 'dispatcher', id: 'd1' });
+  await app.orders.offers.accept(courierId, offer.offerId);
+  return id;
+}
+
+async function trackingUrl(baseUrl: string, storeToken: string, id: string): Promise<string> {
+  const res = await http(baseUrl, 'POST', `/v1/orders/${id}/tracking-link`, storeToken);
+  return res.body.url as string;
+}
+
+t.test('tracking tokens: scoped to one order, expiring, ending a grace period after delivery', async (t) => {
+  const ctx = await createTestContext(t, { TRACKING_GRACE_MS: '700', WEBHOOK_SENDER: 'off' });
+  const { app, baseUrl, wsUrl, token } = await buildTestApp(ctx);
+  const store = token('store', 's1');
+  const a = await assignedOrder(app, baseUrl, store, 'trk-a', 'c1');
+  const b = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('trk-b'))).body.id as string;
+  const urlA = await trackingUrl(baseUrl, store, a);
+
+  const foreign = await WsClient.connect(`${wsUrl}${urlA.replace(a, b)}`);
+  t.match(await foreign.closed, { code: 1008, reason: 'forbidden' }, "a token for order A does not open order B");
+  t.same(foreign.frames, [], 'and nothing was sent');
+
+  const wrongRole = await WsClient.connect(`${wsUrl}/v1/track/${a}`, token('store', 's1'));
+  t.equal((await wrongRole.closed).code, 1008, 'a store token is not a tracking token');
+
+  const noClaim = await WsClient.connect(`${wsUrl}/v1/track/${a}?token=${token('customer', 'someone')}`);
+  t.equal((await noClaim.closed).code, 1008, 'a customer token without the order claim is refused');
+
+  t.equal((await http(baseUrl, 'POST', `/v1/orders/${a}/tracking-link`, token('store', 's2'))).status, 404, 'only the owning store gets links');
+
+  const shortLived = app.jwt.sign({ sub: `order:${a}`, role: 'customer', order: a }, { expiresIn: '1s' });
+  await new Promise((r) => setTimeout(r, 2100));
+  const expired = await WsClient.connect(`${wsUrl}/v1/track/${a}?token=${shortLived}`);
+  t.match(await expired.closed, { code: 1008 }, 'an expired token is refused');
+  t.same(expired.frames, []);
+
+  const watching = await WsClient.connect(`${wsUrl}${urlA}`);
+  t.match(await watching.nextOf('snapshot'), { orderId: a, status: 'assigned' });
+  for (const s of ['arrived_pickup', 'picked_up', 'arrived_dropoff', 'delivered'] as const) await app.orders.tasks.status('c1', a, s);
+  await watching.nextOf('order.status', (f) => f.status === 'delivered');
+  const late = await WsClient.connect(`${wsUrl}${urlA}`);
+  t.match(await late.nextOf('snapshot'), { status: 'delivered' }, 'still works within the grace period');
+  t.match(await watching.closed, { code: 1008, reason: 'tracking_expired' }, 'open sockets close when the grace ends');
+  await late.closed;
+  const after = await WsClient.connect(`${wsUrl}${urlA}`);
+  t.match(await after.closed, { code: 1008, reason: 'tracking_expired' }, 'and the token stops working');
+});
+
+t.test('position fan-out crosses nodes through Redis pub/sub', async (t) => {
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off' });
+  const nodeA = await buildTestApp(ctx);
+  const nodeB = await buildTestApp(ctx);
+  const store = nodeA.token('store', 's1');
+  const id = await assignedOrder(nodeA.app, nodeA.baseUrl, store, 'x-node', 'c9');
+  const courier = await WsClient.connect(`${nodeA.wsUrl}/v1/courier`, nodeA.token('courier', 'c9'));
+  t.teardown(() => courier.close());
+  await courier.nextOf('task', (f) => (f.orders as unknown[]).length === 1);
+  const customer = await WsClient.connect(`${nodeB.wsUrl}${await trackingUrl(nodeA.baseUrl, store, id)}`);
+  t.teardown(() => customer.close());
+  await customer.nextOf('snapshot');
+
+  courier.send({ type: 'loc', seq: 1, ts: Date.now() - 1000, lat: PICKUP.lat - 0.003, lng: PICKUP.lng, acc: 5 });
+  const p = await customer.nextOf('position');
+  t.match(p, { orderId: id, status: 'assigned', coarse: true });
+  t.ok((p.eta as number) > Date.now());
+
+  // a dispatcher cancel on node B reaches the courier's socket on node A
+  await http(nodeB.baseUrl, 'POST', `/v1/orders/${id}/cancel`, nodeB.token('dispatcher', 'd1'), { reason: 'x' });
+  await courier.nextOf('task.changed', (f) => f.orderId === id && f.status === 'cancelled');
+  await customer.nextOf('order.status', (f) => f.status === 'cancelled');
+});
+
+t.test('geofence: a jittery track arrives exactly once, only after the dwell, never from the band alone', async (t) => {
+  const ctx = await createTestContext(t, {
+    GEOFENCE_RADIUS_M: '50',
+    GEOFENCE_EXIT_RADIUS_M: '80',
+    GEOFENCE_DWELL_MS: '20000',
+    GEOFENCE_MAX_ACCURACY_M: '30',
+    WEBHOOK_SENDER: 'off',
+  });
+  const { app, baseUrl, wsUrl, token } = await buildTestApp(ctx);
+  const store = token('store', 's1');
+  const id = await assignedOrder(app, baseUrl, store, 'geo-1', 'cg');
+  const courier = await WsClient.connect(`${wsUrl}/v1/courier`, token('courier', 'cg'));
+  t.teardown(() => courier.close());
+  await courier.nextOf('task', (f) => (f.orders as unknown[]).length === 1);
+
+  let seq = 0;
+  const t0 = Date.now() - 600_000;
+  const fix = async (northM: number, acc = 5) => {
+    seq++;
+    courier.send({ type: 'loc', seq, ts: t0 + seq * 2000, lat: PICKUP.lat + northM / M_PER_DEG_LAT, lng: PICKUP.lng, acc });
+    const ack = await courier.nextOf('ack');
+    t.same(ack.rejected, [], `fix ${seq} accepted`);
+  };
+  const arrivals = async () =>
+    ((await http(baseUrl, 'GET', `/v1/orders/${id}/events`, store)).body.events as Frame[]).filter((e) => e.type === 'arrived_pickup');
+
+  // one minute flickering between the hysteresis band and outside: never inside, never arrives
+  for (let i = 0; i < 30; i++) await fix(i % 2 === 0 ? 65 + (i % 5) : 120);
+  // inaccurate fixes right at the door do not count either
+  for (let i = 0; i < 15; i++) await fix(0, 45);
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(await arrivals(), [], 'no arrival from band, outside or inaccurate fixes');
+
+  // now flickering across the radius edge (40 m inside ↔ 65 m band) every 2 s
+  for (let i = 0; i < 10; i++) await fix(i % 2 === 0 ? 40 : 65); // 18 s of dwell: not yet
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(await arrivals(), [], 'not before the dwell time');
+  for (let i = 0; i < 6; i++) await fix(i % 2 === 0 ? 40 : 65);
+  await until(async () => (await arrivals()).length === 1, 3000, 'automatic arrival');
+  await new Promise((r) => setTimeout(r, 200));
+  const [arrival] = await arrivals();
+  t.equal((await arrivals()).length, 1, 'exactly once, no flapping');
+  t.match(arrival, { actor: { role: 'courier', id: 'cg' }, data: { auto: true } });
+  const task = await courier.nextOf('task', (f) => (f.orders as Frame[])[0]?.status === 'at_pickup');
+  t.equal((task.stops as Frame[])[0]!.arrived, true);
+});
