@@ -188,7 +188,11 @@ export const courierSocket = fp(
       // Listeners first and synchronously: frames may arrive before any await would return.
       socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
         state.lastSeen = Date.now();
-        const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+        const text = Buffer.isBuffer(data)
+          ? data.toString('utf8')
+          : Array.isArray(data)
+            ? Buffer.concat(data).toString('utf8')
+            : Buffer.from(data).toString('utf8');
         router.dispatch(ctx, text);
       });
       socket.on('pong', () => {

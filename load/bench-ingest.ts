@@ -1,0 +1,394 @@
+/**
+ * Location ingest benchmark (not a test):
+ *
+ *   npm run bench:ingest -- --couriers 2000 --hz 20 --seconds 30 --json out/ingest.json [--url http://host:port]
+ *
+ * Starts the service in its own process on a fresh database and Redis key prefix (or targets --url, then
+ * JWT_SECRET and DATABASE_URL must be those of that service), connects N couriers over real WebSockets
+ * from separate worker processes (load/ws-couriers.ts), streams for S seconds, waits for every ack and for
+ * the history sink to drain, then measures the Redis baseline: the same number of index updates written
+ * straight to Redis with ioredis pipelines. Writes the figures as JSON and prints them.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SingleBar, Presets } from 'cli-progress';
+import fastify from 'fastify';
+import fastifyJwt from '@fastify/jwt';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { cellOf } from '../src/domain/geo.js';
+import { courierKey, LOCATION_STREAM, packPoints, type StoredPoint } from '../src/store/redis/location-index.js';
+import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: args } = parseArgs({
+  options: {
+    couriers: { type: 'string', default: '2000' },
+    hz: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '30' },
+    json: { type: 'string' },
+    url: { type: 'string' },
+    workers: { type: 'string', default: '1' },
+    'baseline-batch': { type: 'string', default: '500' },
+    profile: { type: 'string' },
+    'history-batch': { type: 'string', default: '5000' },
+  },
+  strict: true,
+});
+
+const couriers = Number(args.couriers);
+const hz = Number(args.hz);
+const seconds = Number(args.seconds);
+const workers = Math.max(1, Number(args.workers));
+const baselineBatch = Number(args['baseline-batch']);
+if (![couriers, hz, seconds, baselineBatch].every((n) => Number.isFinite(n) && n > 0)) {
+  console.error('usage: npm run bench:ingest -- --couriers N --hz H --seconds S --json FILE [--url URL] [--workers W] [--profile DIR]');
+  process.exit(2);
+}
+
+const runId = randomBytes(3).toString('hex');
+const courierPrefix = `b${runId}-`;
+const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const serverDbUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const log = (msg: string) => process.stderr.write(`[bench:ingest] ${msg}\n`);
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+async function waitReady(baseUrl: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(`${baseUrl}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`service at ${baseUrl} not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function rssMb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Service {
+  baseUrl: string;
+  jwtSecret: string;
+  databaseUrl: string;
+  keyPrefix: string;
+  child?: ChildProcess;
+  cleanup(): Promise<void>;
+}
+
+async function startService(): Promise<Service> {
+  if (args.url) {
+    const jwtSecret = process.env.JWT_SECRET;
+    if (!jwtSecret) throw new Error('--url needs JWT_SECRET (the target service’s) to mint courier tokens');
+    return {
+      baseUrl: args.url.replace(/\/$/, ''),
+      jwtSecret,
+      databaseUrl: serverDbUrl,
+      keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'dispatchd:',
+      cleanup: async () => {},
+    };
+  }
+  const dbName = `dispatchd_bench_${runId}`;
+  const admin = new pg.Client({ connectionString: serverDbUrl });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  await admin.end();
+  const u = new URL(serverDbUrl);
+  u.pathname = `/${dbName}`;
+  const databaseUrl = u.toString();
+  const port = await freePort();
+  const jwtSecret = randomBytes(32).toString('hex');
+  const keyPrefix = `bench:${runId}:`;
+  const execArgv = ['--import=tsx'];
+  if (args.profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`);
+  const child = spawn(process.execPath, [...execArgv, resolve(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redisUrl,
+      DATABASE_URL: databaseUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      JWT_SECRET: jwtSecret,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      HISTORY_BATCH_SIZE: args['history-batch'],
+      HISTORY_FLUSH_MS: '100',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitReady(baseUrl, 60_000);
+  return {
+    baseUrl,
+    jwtSecret,
+    databaseUrl,
+    keyPrefix,
+    child,
+    async cleanup() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      const a = new pg.Client({ connectionString: serverDbUrl });
+      await a.connect();
+      await a.query(`drop database if exists ${dbName} with (force)`);
+      await a.end();
+      await deleteKeys(keyPrefix);
+    },
+  };
+}
+
+async function deleteKeys(prefix: string): Promise<void> {
+  const r = new Redis(redisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
+
+async function mintTokens(secret: string): Promise<[string, string][]> {
+  const app = fastify({ logger: false });
+  await app.register(fastifyJwt, { secret, sign: { algorithm: 'HS256' } });
+  await app.ready();
+  const out: [string, string][] = [];
+  for (let i = 0; i < couriers; i++) {
+    const id = `${courierPrefix}${i}`;
+    out.push([id, app.jwt.sign({ sub: id, role: 'courier' }, { expiresIn: '2h' })]);
+  }
+  await app.close();
+  return out;
+}
+
+interface WorkerResult {
+  sent: number;
+  acked: number;
+  rejected: number;
+  errors: number;
+  closed: number;
+  histogram: [number, number][];
+}
+
+function percentile(hist: Uint32Array, total: number, p: number): number {
+  if (total === 0) return NaN;
+  const target = Math.ceil(total * p);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i];
+    if (seen >= target) return (i + 1) * BUCKET_MS;
+  }
+  return hist.length * BUCKET_MS;
+}
+
+async function storedRows(databaseUrl: string): Promise<number> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>('select count(*) as n from courier_positions where courier_id like $1', [`${courierPrefix}%`]);
+    return Number(rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The practical limit: the same index updates (hash per point, one packed XADD per batch) straight to Redis. */
+async function redisBaseline(updates: number): Promise<number> {
+  const prefix = `bench:${runId}:baseline:`;
+  const r = new Redis(redisUrl, { keyPrefix: prefix });
+  const now = Date.now();
+  const points: StoredPoint[] = [];
+  const cells: string[] = [];
+  for (let i = 0; i < Math.min(updates, couriers); i++) {
+    const lat = 48.85 + (i % 100) * 0.001;
+    const lng = 2.35 + Math.floor(i / 100) * 0.001;
+    cells.push(cellOf(lat, lng, 9));
+    points.push({ courierId: `${courierPrefix}${i}`, seq: 1, ts: now, lat, lng, acc: 5, serverTs: now });
+  }
+  // Warm-up (JIT, connection) outside the timed part, on the same keys.
+  await writeBaseline(r, points, cells, Math.min(updates, 20_000));
+  const started = performance.now();
+  await writeBaseline(r, points, cells, updates);
+  const secs = (performance.now() - started) / 1000;
+  r.disconnect();
+  await deleteKeys(prefix);
+  return updates / secs;
+}
+
+async function writeBaseline(r: Redis, points: StoredPoint[], cells: string[], updates: number): Promise<void> {
+  for (let done = 0; done < updates; ) {
+    const n = Math.min(baselineBatch, updates - done);
+    const pipe = r.pipeline();
+    const batch: StoredPoint[] = [];
+    for (let j = 0; j < n; j++) {
+      const i = (done + j) % points.length;
+      const p = points[i];
+      batch.push(p);
+      pipe.hset(courierKey(p.courierId), 'lat', p.lat, 'lng', p.lng, 'ts', p.ts, 'sts', p.serverTs, 'cell', cells[i], 'seq', done + j, 'maxSeq', done + j);
+    }
+    pipe.xadd(LOCATION_STREAM, '*', 'p', packPoints(batch));
+    const res = await pipe.exec();
+    for (const [err] of res ?? []) if (err) throw err;
+    done += n;
+  }
+}
+
+async function main(): Promise<void> {
+  log(`run ${runId}: ${couriers} couriers × ${hz} Hz for ${seconds} s (${couriers * hz} offered updates/s), ${workers} worker process(es), ${cpus().length} CPUs`);
+  const service = await startService();
+  let result: Record<string, unknown> | null = null;
+  try {
+    const tokens = await mintTokens(service.jwtSecret);
+    const wsUrl = service.baseUrl.replace(/^http/, 'ws');
+    const kids = Array.from({ length: workers }, () =>
+      fork(resolve(ROOT, 'load/ws-couriers.ts'), [], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
+    const progress = new Map<ChildProcess, { acked: number; sent: number; rejected: number; errors: number }>();
+    const done = kids.map(
+      (kid) =>
+        new Promise<WorkerResult>((res, rej) => {
+          kid.on('message', (m: { type: string } & Partial<WorkerResult> & { message?: string }) => {
+            if (m.type === 'progress') progress.set(kid, m as never);
+            if (m.type === 'done') res(m as WorkerResult);
+            if (m.type === 'failed') rej(new Error(`worker failed: ${m.message}`));
+          });
+          kid.on('exit', (code) => code && rej(new Error(`worker exited with ${code}`)));
+        }),
+    );
+    const connected = kids.map((kid) => new Promise<void>((res) => kid.on('message', (m: { type: string }) => m.type === 'connected' && res())));
+    const origin = { lat: 48.8566, lng: 2.3522 };
+    kids.forEach((kid, w) => kid.send({ type: 'start', wsUrl, tokens: tokens.filter((_, i) => i % workers === w), hz, seconds, origin }));
+    await Promise.all(connected);
+    log(`${couriers} sockets open; streaming`);
+
+    let rssMax = 0;
+    const rssTimer = setInterval(() => {
+      const mb = service.child?.pid ? rssMb(service.child.pid) : null;
+      if (mb !== null) rssMax = Math.max(rssMax, mb);
+    }, 250);
+    // Without a TTY (CI, redirected stderr) the bar prints one line per second instead.
+    const bar = new SingleBar(
+      { format: 'streaming [{bar}] {value}/{total} s | acked {acked} | {rate} acked/s', noTTYOutput: true, notTTYSchedule: 1000, stream: process.stderr },
+      Presets.shades_classic,
+    );
+    bar.start(seconds, 0, { acked: 0, rate: 0 });
+    const t0 = Date.now();
+    let lastAcked = 0;
+    let lastT = t0;
+    const barTimer = setInterval(() => {
+      const acked = [...progress.values()].reduce((s, p) => s + p.acked, 0);
+      const now = Date.now();
+      bar.update(Math.min(seconds, Math.round((now - t0) / 1000)), { acked, rate: Math.round(((acked - lastAcked) * 1000) / (now - lastT)) });
+      lastAcked = acked;
+      lastT = now;
+    }, 1000);
+    kids.forEach((kid) => kid.send({ type: 'go' }));
+    const results = await Promise.all(done);
+    clearInterval(barTimer);
+    bar.update(seconds);
+    bar.stop();
+
+    const hist = new Uint32Array(BUCKETS);
+    const sum = { sent: 0, acked: 0, rejected: 0, errors: 0, closed: 0 };
+    for (const r of results) {
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += r[k];
+      for (const [i, n] of r.histogram) hist[i] += n;
+    }
+    const replies = sum.acked + sum.rejected + sum.errors;
+    log(`stream done: sent ${sum.sent}, acked ${sum.acked}, rejected ${sum.rejected}, errors ${sum.errors}; waiting for the history sink`);
+
+    // Drain: until every acked point is in Postgres, or no progress for 20 s.
+    let stored = 0;
+    let lastChange = Date.now();
+    const drainStart = Date.now();
+    while (stored < sum.acked && Date.now() - lastChange < 20_000) {
+      const n = await storedRows(service.databaseUrl);
+      if (n !== stored) lastChange = Date.now();
+      stored = n;
+      if (stored < sum.acked) await new Promise((r) => setTimeout(r, 250));
+    }
+    const drainMs = Date.now() - drainStart;
+    clearInterval(rssTimer);
+    log(`history: ${stored} rows (${drainMs} ms after the last ack); measuring the Redis baseline`);
+
+    const baseline = await redisBaseline(sum.acked);
+    const updatesPerS = sum.acked / seconds;
+    result = {
+      couriers,
+      hz,
+      seconds,
+      workers,
+      offered_per_s: (couriers * hz),
+      sent: sum.sent,
+      updates_per_s: Math.round(updatesPerS),
+      ack_p50_ms: round(percentile(hist, replies, 0.5)),
+      ack_p99_ms: round(percentile(hist, replies, 0.99)),
+      ack_max_ms: round(percentile(hist, replies, 1)),
+      acked: sum.acked,
+      rejected: sum.rejected,
+      error_frames: sum.errors,
+      sockets_closed_early: Math.max(0, sum.closed - 0),
+      stored,
+      lost: sum.acked - stored,
+      history_drain_ms: drainMs,
+      rss_mb: service.child ? round(rssMax) : null,
+      redis_baseline_updates_per_s: Math.round(baseline),
+      redis_baseline_batch: baselineBatch,
+      ratio_to_baseline: round(updatesPerS / baseline, 3),
+      cpus: cpus().length,
+      node: process.version,
+      date: new Date().toISOString(),
+      url: args.url ?? null,
+    };
+  } finally {
+    await service.cleanup();
+  }
+  const text = JSON.stringify(result, null, 2);
+  if (args.json) {
+    await mkdir(dirname(resolve(args.json)), { recursive: true });
+    await writeFile(resolve(args.json), text + '\n');
+  }
+  console.log(text);
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,161 @@
+/**
+ * Simulated couriers over real WebSockets, run as a child process of load/bench-ingest.ts so the load
+ * generator does not share an event loop with the measurement or the service.
+ *
+ * Protocol with the parent (IPC messages):
+ *   parent → {type:'start', wsUrl, tokens: [[courierId, jwt]…], hz, seconds, origin: {lat,lng}}
+ *   worker → {type:'connected', count} after every socket is open, then waits for {type:'go'}
+ *   worker → {type:'progress', sent, acked, rejected, errors} about every 500 ms
+ *   worker → {type:'done', sent, acked, rejected, errors, closed, histogram} after the last ack (or timeout)
+ * Each courier sends one `loc` frame per 1/hz s from its own phase, moving at ~8 m/s; ack latency is
+ * measured from send to the matching ack (replies come back in order per socket).
+ */
+import WebSocket from 'ws';
+import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
+
+interface StartMessage {
+  type: 'start';
+  wsUrl: string;
+  tokens: [string, string][];
+  hz: number;
+  seconds: number;
+  origin: { lat: number; lng: number };
+}
+
+
+interface Sim {
+  id: string;
+  ws: WebSocket;
+  seq: number;
+  lat: number;
+  lng: number;
+  dLat: number;
+  dLng: number;
+  inFlight: number[];
+}
+
+const histogram = new Uint32Array(BUCKETS);
+let sent = 0;
+let acked = 0;
+let rejected = 0;
+let errors = 0;
+let closed = 0;
+
+function record(ms: number): void {
+  histogram[Math.min(BUCKETS - 1, Math.floor(ms / BUCKET_MS))]++;
+}
+
+function send(msg: object): void {
+  process.send?.(msg);
+}
+
+async function connectAll(m: StartMessage): Promise<Sim[]> {
+  const rand = mulberry(m.tokens.length);
+  const sims: Sim[] = [];
+  // Connect in waves so the service's accept queue and auth are not flooded at once.
+  const WAVE = 100;
+  for (let i = 0; i < m.tokens.length; i += WAVE) {
+    const wave = m.tokens.slice(i, i + WAVE).map(
+      ([id, token]) =>
+        new Promise<Sim>((resolve, reject) => {
+          const ws = new WebSocket(`${m.wsUrl}/v1/courier`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+          const heading = rand() * 2 * Math.PI;
+          const mPerTick = 8 / m.hz;
+          const sim: Sim = {
+            id,
+            ws,
+            seq: 0,
+            lat: m.origin.lat + (rand() - 0.5) * 0.1,
+            lng: m.origin.lng + (rand() - 0.5) * 0.15,
+            dLat: (Math.cos(heading) * mPerTick) / 111_320,
+            dLng: (Math.sin(heading) * mPerTick) / (111_320 * Math.cos((m.origin.lat * Math.PI) / 180)),
+            inFlight: [],
+          };
+          ws.on('message', (data) => {
+            const text = data.toString();
+            // Only replies to our frames (acks, errors) matter; pushed frames (tasks, offers) are ignored.
+            if (text.startsWith('{"type":"ack"')) {
+              const at = sim.inFlight.shift();
+              if (at !== undefined) record(performance.now() - at);
+              if (text.includes('"seq":null') || !text.endsWith('"rejected":[]}')) rejected++;
+              else acked++;
+            } else if (text.startsWith('{"type":"error"')) {
+              sim.inFlight.shift();
+              errors++;
+            }
+          });
+          ws.once('open', () => resolve(sim));
+          ws.once('error', reject);
+          ws.on('close', () => closed++);
+        }),
+    );
+    sims.push(...(await Promise.all(wave)));
+  }
+  return sims;
+}
+
+async function run(m: StartMessage): Promise<void> {
+  const sims = await connectAll(m);
+  send({ type: 'connected', count: sims.length });
+  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+
+  const periodMs = 1000 / m.hz;
+  // Couriers are spread over SLOTS phases; one timer walks the slots instead of one timer per courier.
+  const SLOTS = Math.max(1, Math.round(periodMs / 2));
+  const start = performance.now();
+  const end = start + m.seconds * 1000;
+  let tick = 0;
+  const progress = setInterval(() => send({ type: 'progress', sent, acked, rejected, errors }), 500);
+
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      const now = performance.now();
+      if (now >= end) return resolve();
+      // Catch up on every slot due by now, so a slow tick does not lower the offered rate.
+      const due = Math.floor(((now - start) / periodMs) * SLOTS);
+      for (; tick <= due; tick++) {
+        const slot = tick % SLOTS;
+        for (let i = slot; i < sims.length; i += SLOTS) {
+          const s = sims[i];
+          if (s.ws.readyState !== WebSocket.OPEN) continue;
+          s.seq++;
+          s.lat += s.dLat;
+          s.lng += s.dLng;
+          s.inFlight.push(performance.now());
+          s.ws.send(`{"type":"loc","seq":${s.seq},"ts":${Date.now()},"lat":${s.lat.toFixed(7)},"lng":${s.lng.toFixed(7)},"acc":5}`);
+          sent++;
+        }
+      }
+      setTimeout(step, Math.max(0, start + ((tick) * periodMs) / SLOTS - performance.now()));
+    };
+    step();
+  });
+
+  // Wait for outstanding acks (at most 15 s).
+  const deadline = performance.now() + 15_000;
+  while (sims.some((s) => s.inFlight.length > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  clearInterval(progress);
+  const buckets: [number, number][] = [];
+  histogram.forEach((n, i) => n && buckets.push([i, n]));
+  send({ type: 'done', sent, acked, rejected, errors, closed, histogram: buckets });
+  for (const s of sims) s.ws.close();
+  setTimeout(() => process.exit(0), 500).unref();
+}
+
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+process.once('message', (m: StartMessage) => {
+  run(m).catch((err: unknown) => {
+    send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  });
+});
