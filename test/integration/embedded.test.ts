@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { ensureRedis, MissingBinaryError, startPrivatePostgres, startPrivateRedis } from '../../src/store/embedded/index.js';
+import { ensureDatabaseUrl, ensureRedis, MissingBinaryError, startPrivatePostgres, startPrivateRedis } from '../../src/store/embedded/index.js';
+import { freePort } from '../../src/store/embedded/process.js';
+import { migrate } from '../../src/store/pg/migrate.js';
 import { redisAnswers } from '../../src/store/redis/client.js';
 import { pgAnswers } from '../../src/store/pg/pool.js';
 import type { Teardownable } from '../support/index.js';
@@ -84,4 +86,36 @@ t.test('a private PostgreSQL cluster initialises, serves, stops, and restarts on
   t.equal((await again.query('select v from kept')).rows[0].v, 42, 'data survives a restart');
   await again.end();
   await second.stop();
+});
+
+t.test('embedded default: the local server is used when it answers, a private one when it does not', async (t) => {
+  const dir = await tempDir(t);
+  const local = await startPrivateRedis({ dir: join(dir, 'local') });
+  t.teardown(() => local.stop());
+
+  const reused = await ensureRedis({ dataDir: dir, localUrl: local.url });
+  t.equal(reused.origin, 'local');
+  t.equal(reused.url, local.url);
+
+  const deadUrl = `redis://127.0.0.1:${await freePort()}`;
+  const started = await ensureRedis({ dataDir: dir, localUrl: deadUrl });
+  t.teardown(() => started.stop());
+  t.equal(started.origin, 'private');
+  t.not(started.url, deadUrl);
+  t.equal(await redisAnswers(started.url, 500), true);
+  await started.stop();
+  t.equal(await redisAnswers(started.url, 500), false, 'stopped on request');
+});
+
+t.test('embedded default for Postgres: a private cluster with the dispatchd database, migratable', async (t) => {
+  const dir = await tempDir(t);
+  const deadUrl = `postgres://postgres@127.0.0.1:${await freePort()}/postgres`;
+  const db = await ensureDatabaseUrl({ dataDir: dir, localUrl: deadUrl });
+  t.teardown(() => db.stop());
+  t.equal(db.origin, 'private');
+  t.match(db.url, /\/dispatchd$/);
+  const applied = await migrate({ databaseUrl: db.url });
+  t.ok(applied.includes('0001_core'), 'migrations apply to it');
+  await db.stop();
+  t.equal(await pgAnswers(db.url, 500), false, 'stopped on request');
 });

