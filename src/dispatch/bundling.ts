@@ -41,10 +41,16 @@ export function targetBundleSize(orders: number, couriers: number, policy: Polic
 
 /**
  * Splits orders into bundles: per pickup, in ready-time order, consecutive orders join a bundle while it
- * is below `targetSize` and their ready times are within `policy.bundleReadyGapS` of the bundle's first.
+ * is below `targetSize`, fits `maxCapacity` (the biggest courier's) and their ready times are within
+ * `policy.bundleReadyGapS` of the bundle's first.
  * Deterministic: ties break on order id; bundles come out sorted by (readyAt, first order id).
  */
-export function formBundles<P>(orders: readonly OrderRequest<P>[], targetSize: number, policy: Policy): Bundle<P>[] {
+export function formBundles<P>(
+  orders: readonly OrderRequest<P>[],
+  targetSize: number,
+  policy: Pick<Policy, 'bundleReadyGapS'>,
+  maxCapacity = Infinity,
+): Bundle<P>[] {
   const byPickup = new Map<string, OrderRequest<P>[]>();
   for (const o of orders) {
     const list = byPickup.get(o.pickupId);
@@ -55,13 +61,19 @@ export function formBundles<P>(orders: readonly OrderRequest<P>[], targetSize: n
   for (const list of byPickup.values()) {
     list.sort((a, b) => a.readyAt - b.readyAt || byId(a, b));
     let current: OrderRequest<P>[] = [];
+    let size = 0;
     for (const o of list) {
       const first = current[0];
-      if (first && (current.length >= targetSize || o.readyAt - first.readyAt > policy.bundleReadyGapS)) {
+      if (
+        first &&
+        (current.length >= targetSize || o.readyAt - first.readyAt > policy.bundleReadyGapS || size + o.size > maxCapacity)
+      ) {
         bundles.push(makeBundle(current));
         current = [];
+        size = 0;
       }
       current.push(o);
+      size += o.size;
     }
     if (current.length) bundles.push(makeBundle(current));
   }

@@ -9,7 +9,7 @@
  */
 import { matchingProblem } from './matching.js';
 import { solveAssignment } from './assignment.js';
-import { byId, formBundles, targetBundleSize, type Bundle } from './bundling.js';
+import { byId, formBundles, makeBundle, targetBundleSize } from './bundling.js';
 import { candidatesFor, CourierGrid, type Candidate } from './candidates.js';
 import { commitDecision } from './commitment.js';
 import { routeCost } from './cost.js';
@@ -81,7 +81,8 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   }
 
   const grid = new CourierGrid(pool, ctx);
-  let bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy);
+  const maxCapacity = pool.reduce((m, c) => Math.max(m, c.capacity), 0);
+  let bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
   let matched: Matched<P>[] = [];
   let remaining: Leftover<P>[] = [];
   let truncated = false;
@@ -104,18 +105,22 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
       deadline,
       freedCourierValue: pass === 1 ? freedCourierValue(matched, policy) : 0,
     };
-    // Merging frees couriers; one more matching lets the leftovers use them.
-    const merged = pass < MATCHING_PASSES ? mergeMatched(matched, ic) : { merges: 0, truncated: false };
+    // Merging frees couriers, and a bundle nobody could take may fit someone once split (a small courier,
+    // one who declined only one of its orders): one more matching gives both a chance.
+    const lastPass = pass >= MATCHING_PASSES;
+    const merged = lastPass ? { merges: 0, truncated: false } : mergeMatched(matched, ic);
     truncated ||= merged.truncated;
-    if (merged.merges === 0 || truncated) {
+    const splittable = leftovers.some((l) => l.bundle.orders.length > 1);
+    if (lastPass || truncated || (merged.merges === 0 && !splittable)) {
       const result = mergeLeftovers(matched, leftovers, ic);
       remaining = result.remaining;
       truncated ||= result.truncated;
       break;
     }
-    bundles = [...matched.map((m) => m.bundle), ...leftovers.map((l) => l.bundle)].sort(
-      (a, b) => a.readyAt - b.readyAt || byId(a.orders[0], b.orders[0]),
-    );
+    bundles = [
+      ...matched.map((m) => m.bundle),
+      ...leftovers.flatMap((l) => l.bundle.orders.map((o) => makeBundle([o]))),
+    ].sort((a, b) => a.readyAt - b.readyAt || byId(a.orders[0], b.orders[0]));
   }
 
   let bundleCount = 0;
@@ -176,10 +181,10 @@ function pinnedChain<P>(
   orders: readonly OrderRequest<P>[],
   ctx: RouteContext<P>,
 ): { orderIds: string[]; stops: Stop<P>[]; routes: Route<P>[] } | null {
-  const groups = formBundles(orders, Infinity, { bundleReadyGapS: Infinity } as Policy);
+  const groups = formBundles(orders, Infinity, { bundleReadyGapS: Infinity });
   const routes: Route<P>[] = [];
   let state = courier;
-  for (const g of groups as Bundle<P>[]) {
+  for (const g of groups) {
     const route = planRoute(state, g.orders, ctx);
     if (!route) return null;
     routes.push(route);
