@@ -25,8 +25,10 @@ export interface SimOptions {
   readonly eventRounds: boolean;
   /** True: ready times known at placement (published default). False: revealed when the food is ready. */
   readonly readyKnown: boolean;
-  /** Ready-late mode: prep-time estimate used until enough prep times have been observed. */
+  /** Ready-late mode: prep-time estimate (minutes) used until 20 prep times have been observed. */
   readonly prepEstimateMin: number;
+  /** Ready-late mode: which quantile of the conditional prep distribution to use (< 0: its mean). */
+  readonly prepEstimateQuantile: number;
   /** Couriers whose shift starts within this many minutes are already offered to the planner. */
   readonly courierLookaheadMin: number;
   /** Ready-known mode: a plan whose stop times differ from the rules' times is a bug (throw). */
@@ -40,6 +42,7 @@ export const defaultSimOptions: Omit<SimOptions, 'planner' | 'policy'> = {
   eventRounds: false,
   readyKnown: true,
   prepEstimateMin: 15,
+  prepEstimateQuantile: 0.5,
   courierLookaheadMin: 10,
   strictEtas: true,
   seed: 1,
@@ -145,7 +148,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   let etaMismatches = 0;
   let nextPlacement = 0;
   const start = byPlacement[0]!.placementTime;
-  let prepCache = { minute: -1, value: opts.prepEstimateMin };
+  let prepCache: { minute: number; preps: number[]; suffix: number[] } = { minute: -1, preps: [], suffix: [0] };
 
   for (let now = start; now <= lastOffTime; now++) {
     while (nextPlacement < byPlacement.length && byPlacement[nextPlacement]!.placementTime <= now) {
@@ -184,28 +187,39 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     applyPlan(plan, now, available);
   }
 
-  function prepEstimate(now: number): number {
-    // Only prep times already observed count, from orders placed long enough ago that nearly all are ready.
-    let sum = 0;
-    let n = 0;
-    for (const o of byPlacement) {
-      if (o.placementTime > now - 60) break;
-      if (o.readyTime <= now) {
-        sum += o.readyTime - o.placementTime;
-        n++;
+  /**
+   * Ready-late mode estimate: placement + the mean prep time of observed orders whose prep took longer than
+   * this order has already waited (the conditional mean), at least a minute from now. Observed = placed at
+   * least an hour ago (nearly all ready by then) and ready by now: only the past is used.
+   */
+  function estimateReady(order: MdrpOrder, now: number): number {
+    if (prepCache.minute !== now) {
+      const preps: number[] = [];
+      for (const o of byPlacement) {
+        if (o.placementTime > now - 60) break;
+        if (o.readyTime <= now) preps.push(o.readyTime - o.placementTime);
       }
+      preps.sort((a, b) => a - b);
+      const suffix = new Array<number>(preps.length + 1).fill(0);
+      for (let i = preps.length - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + preps[i]!;
+      prepCache = { minute: now, preps, suffix };
     }
-    return n >= 20 ? sum / n : opts.prepEstimateMin;
+    const { preps, suffix } = prepCache;
+    const waited = now - order.placementTime;
+    let prep = opts.prepEstimateMin;
+    if (preps.length >= 20) {
+      let lo = 0;
+      while (lo < preps.length && preps[lo]! <= waited) lo++;
+      const longer = preps.length - lo;
+      prep = longer >= 5 ? (opts.prepEstimateQuantile < 0 ? suffix[lo]! / longer : preps[lo + Math.floor((longer - 1) * opts.prepEstimateQuantile)]!) : waited + 1;
+    }
+    return Math.max(order.placementTime + Math.round(prep), now + 1);
   }
 
   function orderRequest(run: OrderRun, now: number): OrderRequest<MdrpPlace> {
     const { order } = run;
     const revealed = opts.readyKnown || order.readyTime <= now;
-    let readyMin = order.readyTime;
-    if (!revealed) {
-      if (prepCache.minute !== now) prepCache = { minute: now, value: prepEstimate(now) };
-      readyMin = Math.max(order.placementTime + Math.round(prepCache.value), now + 1);
-    }
+    const readyMin = revealed ? order.readyTime : estimateReady(order, now);
     return {
       id: order.id,
       pickupId: order.restaurantId,
