@@ -32,7 +32,14 @@ function resolveCommand(cmd: string): string {
   return existsSync(local) ? local : cmd;
 }
 
-async function main(): Promise<number> {
+interface Outcome {
+  code: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+async function runWithServices(): Promise<Outcome> {
   const started: ResolvedService[] = [];
   try {
     const redis = await ensureRedis({ url: process.env.REDIS_URL || undefined, dataDir, log });
@@ -66,19 +73,19 @@ async function main(): Promise<number> {
     });
 
     const summary = parseTapSummary(tail);
-    const passed = summary?.pass ?? 0;
+    if (!summary) console.log(`# no tap summary found in the output of ${command}`);
     // A non-zero exit always counts as a failure, even when tap's counts did not say so.
     const failed = Math.max(summary?.fail ?? 0, code !== 0 ? 1 : 0);
-    if (!summary) console.log(`# no tap summary found in the output of ${command}`);
-    console.log(`${passed} passed, ${failed} failed${summary?.skip ? `, ${summary.skip} skipped` : ''}`);
-    return code !== 0 ? code : failed > 0 ? 1 : 0;
+    return { code: code !== 0 ? code : failed > 0 ? 1 : 0, passed: summary?.pass ?? 0, failed, skipped: summary?.skip ?? 0 };
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err));
-    console.log('0 passed, 1 failed');
-    return 1;
+    return { code: 1, passed: 0, failed: 1, skipped: 0 };
   } finally {
     for (const svc of started.reverse()) await svc.stop().catch(() => {});
   }
 }
 
-process.exitCode = await main();
+// The count comes last, after the private services have stopped (and logged it).
+const outcome = await runWithServices();
+console.log(`${outcome.passed} passed, ${outcome.failed} failed${outcome.skipped ? `, ${outcome.skipped} skipped` : ''}`);
+process.exitCode = outcome.code;
