@@ -85,6 +85,17 @@ export function summarize(rows: readonly MdrpMetrics[], failures: readonly Failu
   return { rows: sorted, failures, means, solveMsP99Max, worstSolveInstance: worst?.instance ?? '', targets };
 }
 
+/** Groups rows by the parts of a Grubhub instance name (`<seed><size>t<speed>s<schedule>p<prep>`). */
+export function familyMeans(rows: readonly MdrpMetrics[]): { family: string; rows: MdrpMetrics[] }[] {
+  const groups = new Map<string, MdrpMetrics[]>();
+  for (const r of rows) {
+    const m = /^(\d+)(o100|o50|r50)(t\d+)(s\d+)(p\d+)$/.exec(r.instance);
+    if (!m) continue;
+    for (const family of [`seed ${m[1]}`, m[2]!, m[3]!, m[4]!, m[5]!]) groups.set(family, [...(groups.get(family) ?? []), r]);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([family, rows]) => ({ family, rows }));
+}
+
 const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
 export function summaryCsv(s: Summary): string {
@@ -103,6 +114,12 @@ export function summaryMarkdown(s: Summary, title: string): string {
   out.push('', `Worst solve_ms_p99 (wall): ${fmt(s.solveMsP99Max)} ms on ${s.worstSolveInstance}; worst solve_cpu_ms_p99 (CPU time of the simulating process): ${fmt(cpuP99)} ms.`, '');
   out.push('## Means over instances', '', '| metric | mean |', '|---|---:|');
   for (const k of SUMMARY_COLUMNS) out.push(`| ${k} | ${fmt(s.means[k])} |`);
+  const families = familyMeans(s.rows);
+  if (families.length > 0) {
+    const keys: NumericKey[] = ['ctd_gap', 'ctd_overage_mean', 'undelivered_pct', 'r2p_mean', 'detour_mean', 'orders_per_bundle', 'pay_gap', 'late_pickup_pct', 'solve_ms_p99', 'solve_cpu_ms_p99'];
+    out.push('', '## Means by instance family (seed, size, travel speed, shifts, prep)', '', `| family | n | ${keys.join(' | ')} |`, `|---|---:|${keys.map(() => '---:').join('|')}|`);
+    for (const f of families) out.push(`| ${f.family} | ${f.rows.length} | ${keys.map((k) => fmt(mean(f.rows.map((r) => r[k])))).join(' | ')} |`);
+  }
   const shown: NumericKey[] = ['orders', 'undelivered_pct', 'ctd_mean', 'ctd_gap', 'ctd_overage_mean', 'r2p_mean', 'orders_per_bundle', 'pay_per_order', 'pay_gap', 'solve_ms_p99'];
   out.push('', '## Per instance', '', `| instance | ${shown.join(' | ')} |`, `|---|${shown.map(() => '---:').join('|')}|`);
   for (const r of s.rows) out.push(`| ${r.instance} | ${shown.map((k) => fmt(r[k])).join(' | ')} |`);

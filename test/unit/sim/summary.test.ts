@@ -2,7 +2,7 @@ import t from 'tap';
 import type { MdrpMetrics } from '../../../src/sim/mdrp/metrics.js';
 import { quantile } from '../../../src/sim/mdrp/metrics.js';
 import { SettingsError, splitSettings } from '../../../src/sim/mdrp/run.js';
-import { summarize, summaryCsv, summaryMarkdown } from '../../../src/sim/mdrp/summary.js';
+import { familyMeans, summarize, summaryCsv, summaryMarkdown } from '../../../src/sim/mdrp/summary.js';
 import { frontierSvg } from '../../../src/sim/mdrp/frontier-svg.js';
 
 const row = (instance: string, over: Partial<MdrpMetrics>): MdrpMetrics => ({
@@ -61,6 +61,12 @@ t.test('means over instances, gaps and targets', async (t) => {
   const md = summaryMarkdown(s, 'test');
   t.match(md, /\| ctd_mean − ctd_lower_bound_mean \(min\) \| 2 \| 1\.2 \| NO \|/);
   t.match(md, /Worst solve_ms_p99 \(wall\): 60 ms on b; worst solve_cpu_ms_p99 \(CPU time of the simulating process\): 9 ms/);
+});
+
+t.test('instance families group by the parts of the Grubhub name', async (t) => {
+  const fams = familyMeans([row('0o50t75s1p100', {}), row('1o50t100s1p125', {}), row('custom', {})]);
+  t.same(fams.map((f) => [f.family, f.rows.length]), [['o50', 2], ['p100', 1], ['p125', 1], ['s1', 2], ['seed 0', 1], ['seed 1', 1], ['t100', 1], ['t75', 1]]);
+  t.match(summaryMarkdown(summarize([row('0o50t75s1p100', {})]), 't'), /\| o50 \| 1 \| 1 \|/);
 });
 
 t.test('a failed instance fails every target and is listed', async (t) => {
