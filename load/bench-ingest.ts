@@ -270,7 +270,10 @@ async function main(): Promise<void> {
     const tokens = await mintTokens(service.jwtSecret);
     const wsUrl = service.baseUrl.replace(/^http/, 'ws');
     const kids = Array.from({ length: workers }, () =>
-      fork(resolve(ROOT, 'load/ws-couriers.ts'), [], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      fork(resolve(ROOT, 'load/ws-couriers.ts'), [], {
+        execArgv: ['--import=tsx', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile, 'workers')}`] : [])],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
     );
     const progress = new Map<ChildProcess, { acked: number; sent: number; rejected: number; errors: number }>();
     const done = kids.map(

@@ -22,7 +22,7 @@ import {
   pointCheck,
   type CourierSocketContext,
 } from './courier-frames.js';
-import { LocationIngest, StoreUnavailableError, type Rejection } from './location-ingest.js';
+import { LocationIngest, StoreUnavailableError, type IngestResult, type Rejection } from './location-ingest.js';
 
 export const WS_IDLE_CLOSE = 4000;
 
@@ -133,7 +133,7 @@ export const courierSocket = fp(
     app.decorate('courierFrames', router);
     app.decorate('courierConnections', connections);
 
-    const replies = new WeakMap<CourierSocketContext, (pending: Promise<object>) => void>();
+    const replies = new WeakMap<CourierSocketContext, (result: IngestResult | Promise<IngestResult>) => void>();
     const submit = (ctx: CourierSocketContext, points: LocationPoint[], rejected: Rejection[]) => {
       replies.get(ctx)?.(ingest.ingest(ctx.courierId, points, rejected));
     };
@@ -158,24 +158,37 @@ export const courierSocket = fp(
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
       };
       // Replies leave in the order frames arrived, even though acks wait for Redis and errors do not.
+      // Common case (nothing queued): one promise per frame, the batch's own.
       let tail: Promise<void> | null = null;
       let waiting = 0;
-      const reply = (pending: Promise<object>) => {
-        const settled = pending.then(
-          (frame) => frame,
-          (err: unknown) => {
-            if (err instanceof StoreUnavailableError) return errorFrame(FRAME_ERRORS.storeUnavailable, 'Points not stored, send them again');
-            log.error({ err }, 'location frame failed');
-            return errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed');
-          },
-        );
+      const failed = (err: unknown) => {
+        if (err instanceof StoreUnavailableError) return errorFrame(FRAME_ERRORS.storeUnavailable, 'Points not stored, send them again');
+        log.error({ err }, 'location frame failed');
+        return errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed');
+      };
+      const done = (frame: object) => {
+        sendNow(frame);
+        if (--waiting === 0) tail = null;
+      };
+      const reply = (result: IngestResult | Promise<IngestResult> | Promise<object>) => {
+        if (waiting === 0 && !(result instanceof Promise) && result.stored === null) return sendNow(result.ack);
         waiting++;
-        tail = (tail ?? Promise.resolve())
-          .then(() => settled)
-          .then((frame) => {
-            sendNow(frame);
-            if (--waiting === 0) tail = null;
-          });
+        if (waiting === 1 && !(result instanceof Promise)) {
+          const { ack, stored } = result;
+          tail = stored!.then(
+            () => done(ack),
+            (err: unknown) => done(failed(err)),
+          );
+          return;
+        }
+        // Something is queued (or state is still loading): chain behind it.
+        const settled = Promise.resolve(result).then(
+          (r) => ('ack' in r ? (r.stored ? r.stored.then(() => r.ack) : r.ack) : r),
+        ).then(
+          (frame: object) => frame,
+          (err: unknown) => failed(err),
+        );
+        tail = (tail ?? Promise.resolve()).then(() => settled).then(done);
       };
       const ctx: CourierSocketContext = {
         courierId,

@@ -34,6 +34,12 @@ interface Batch {
 /** Listeners see what each write changed (tile38 style): after Redis applied it, before nothing else. */
 export type ChangeListener = (updates: readonly CourierUpdate[]) => void;
 
+export interface IngestResult {
+  ack: AckFrame;
+  /** Resolves when the accepted points are in Redis (rejects with StoreUnavailableError); null if none were accepted. */
+  stored: Promise<void> | null;
+}
+
 export class StoreUnavailableError extends Error {
   readonly code = 'store_unavailable';
 }
@@ -86,10 +92,12 @@ export class LocationIngest {
   }
 
   /**
-   * Filters schema-valid points in order, queues the accepted ones for this turn's write, and resolves
-   * with the ack once Redis has them. `rejected` carries schema failures found by the caller.
+   * Filters schema-valid points in order and queues the accepted ones for this turn's write. Returns the
+   * ack and, when points were accepted, the write it must wait for (synchronously when the courier's
+   * state is loaded — the hot path allocates no promise of its own). `rejected` carries the caller's
+   * schema failures.
    */
-  ingest(courierId: string, points: readonly LocationPoint[], rejected: Rejection[] = []): Promise<AckFrame> {
+  ingest(courierId: string, points: readonly LocationPoint[], rejected: Rejection[] = []): IngestResult | Promise<IngestResult> {
     const entry = this.couriers.get(courierId);
     if (!entry) return Promise.reject(new Error(`courier ${courierId} is not attached`));
     if (!entry.track) return this.ensureLoaded(courierId, entry).then(() => this.ingest(courierId, points, rejected));
@@ -116,9 +124,14 @@ export class LocationIngest {
       if (movesCurrent) u.current = p;
       batch.points.push({ courierId, seq: p.seq, ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc, speed: p.speed, heading: p.heading, serverTs: now });
     }
-    const ack: AckFrame = { type: 'ack', seq: highest, rejected };
-    if (!batch) return Promise.resolve(ack);
-    return batch.done.then(() => ack);
+    return { ack: { type: 'ack', seq: highest, rejected }, stored: batch ? batch.done : null };
+  }
+
+  /** Convenience for callers that just want the ack once stored (tests, tools). */
+  async ingestAndWait(courierId: string, points: readonly LocationPoint[], rejected: Rejection[] = []): Promise<AckFrame> {
+    const result = await this.ingest(courierId, points, rejected);
+    if (result.stored) await result.stored;
+    return result.ack;
   }
 
   private currentBatch(): Batch {
