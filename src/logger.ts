@@ -1,30 +1,38 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
 
 export type { Logger };
 
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
 /**
  * The process logger: structured JSON on stdout, object first (`log.info({ courierId }, 'moved')`).
- * Tokens passed as `?token=` on WebSocket URLs are redacted from logged request URLs.
+ * Credentials never reach the log: Authorization headers are redacted, and so are `?token=` values
+ * on WebSocket URLs. Writes are synchronous so the last lines before `process.exit` are not lost.
  */
-export function createLogger(opts: { level: LogLevel; name?: string }): Logger {
-  return pino({
+export function createLogger(opts: { level: LogLevel; name?: string; destination?: DestinationStream }): Logger {
+  const options = {
     name: opts.name ?? 'dispatchd',
     level: opts.level,
     redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
     serializers: {
-      // Replaces Fastify's default `req` serializer (same fields) to keep tokens out of logs.
-      req(req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
-        return {
-          method: req.method,
-          url: req.url === undefined ? undefined : redactUrl(req.url),
-          host: req.host,
-          remoteAddress: req.ip,
-          remotePort: req.socket?.remotePort,
-        };
-      },
+      // Replaces Fastify's default `req` serializer (same fields) to strip tokens from URLs.
+      req: (req: LoggedRequest) => ({
+        method: req.method,
+        url: req.url === undefined ? undefined : redactUrl(req.url),
+        host: req.host,
+        remoteAddress: req.ip,
+        remotePort: req.socket?.remotePort,
+      }),
     },
-  });
+  };
+  return pino(options, opts.destination ?? pino.destination({ fd: 1, sync: true }));
 }
 
 /** Removes a `token` query parameter from a URL so logs never carry credentials. */
