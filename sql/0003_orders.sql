@@ -78,7 +78,8 @@ CREATE TABLE offers (
   expires_at  timestamptz NOT NULL,
   answered_at timestamptz
 );
-CREATE INDEX offers_courier_open ON offers (courier_id) WHERE status = 'open';
+-- one open offer per courier at a time, enforced here so two concurrent offers cannot both land
+CREATE UNIQUE INDEX offers_one_open_per_courier ON offers (courier_id) WHERE status = 'open';
 
 CREATE TABLE assignments (
   order_id    uuid        NOT NULL REFERENCES orders (id),

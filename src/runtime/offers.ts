@@ -97,9 +97,16 @@ export class OfferService {
     const changes = await this.repo.change(async (tx) => {
       const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [courierId]);
       if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, { offerId: open.rows[0].id });
+      // (the unique index offers_one_open_per_courier settles the race this read cannot)
       const out = await this.applyToOrders(tx, orderIds, () => ({ type: 'offered', offerId, courierId, expiresAt }), actor);
       await tx.insertOffer({ id: offerId, courierId, orderIds, stops, status: 'open', reason: null, createdAt: now, expiresAt });
       return out;
+    }).catch((err: unknown) => {
+      // lost a race with a concurrent offer to the same courier (unique index on open offers)
+      if ((err as { constraint?: string }).constraint === 'offers_one_open_per_courier') {
+        throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, {});
+      }
+      throw err;
     });
     await this.lifecycle.afterCommit(changes);
     await this.state.save(live, now);

@@ -148,6 +148,15 @@ t.test('offers', async (t) => {
     t.comment(`accept won ${outcomes.acceptWon}, cancel won ${outcomes.cancelWon}`);
   });
 
+  t.test('two concurrent offers to one courier: exactly one lands', async (t) => {
+    const [x, y] = [await place('dual-x'), await place('dual-y')];
+    const results = await Promise.all([offer(x, 'c6'), offer(y, 'c6')]);
+    t.same(results.map((r) => r.status).sort(), [201, 409]);
+    t.equal(results.find((r) => r.status === 409)!.body.code, 'courier_has_open_offer');
+    const statuses = [(await order(x)).status, (await order(y)).status].sort();
+    t.same(statuses, ['offered', 'placed'], 'the losing order was not touched');
+  });
+
   t.test('cancelling one order of an offer withdraws it; the others return without excluding the courier', async (t) => {
     const c = await courier('c5');
     const a = await place('bundle-a');

@@ -11,6 +11,7 @@
  * `ref` is the client's own correlation id, echoed back.
  */
 import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { Actor, Order } from '../../domain/order.js';
 import { ownedBy } from '../../runtime/order-lifecycle.js';
 import { channels } from '../../store/redis/pubsub.js';
@@ -19,6 +20,28 @@ import { firstFrameError, storeFrameChecks, toAppError, type OrderBody } from '.
 import { orderInput } from '../http/orders.js';
 
 type StoreFrameType = keyof typeof storeFrameChecks;
+
+/**
+ * Pings every WS_PING_INTERVAL_MS and closes a socket that answered nothing for WS_IDLE_TIMEOUT_MS
+ * (transport timeouts in wall-clock time), so dead store and tracking connections do not pile up.
+ */
+export function keepAlive(app: FastifyInstance, socket: WebSocket): void {
+  let lastSeen = Date.now();
+  const seen = () => {
+    lastSeen = Date.now();
+  };
+  socket.on('pong', seen);
+  socket.on('message', seen);
+  const timer = setInterval(() => {
+    if (Date.now() - lastSeen > app.config.wsIdleTimeoutMs) {
+      socket.terminate();
+    } else if (socket.readyState === socket.OPEN) {
+      socket.ping();
+    }
+  }, Math.min(app.config.wsPingIntervalMs, Math.max(50, Math.floor(app.config.wsIdleTimeoutMs / 2))));
+  timer.unref();
+  socket.on('close', () => clearInterval(timer));
+}
 
 export async function storeSocket(app: FastifyInstance): Promise<void> {
   const { lifecycle, offers, repo, bus } = app.orders;
@@ -103,8 +126,10 @@ export async function storeSocket(app: FastifyInstance): Promise<void> {
     let queue: Promise<void> = Promise.resolve();
     socket.on('message', (data: Buffer) => {
       const text = data.toString('utf8');
-      queue = queue.then(() => handle(text));
+      // a failing frame must not stall the ones behind it
+      queue = queue.then(() => handle(text)).catch((err: unknown) => log.error({ err }, 'store frame failed'));
     });
+    keepAlive(app, socket);
     socket.on('error', (err) => log.info({ err }, 'store socket error'));
     const subscribed = bus.subscribe(channels.store(storeId), (msg) => send(msg as object));
     socket.on('close', () => {

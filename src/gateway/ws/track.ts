@@ -15,6 +15,7 @@ import { coarsen } from '../../runtime/courier-tasks.js';
 import { channels } from '../../store/redis/pubsub.js';
 import { TRACKING_CLAIM } from '../http/tracking.js';
 import { WS_POLICY_VIOLATION } from '../auth.js';
+import { keepAlive } from './store.js';
 
 function tokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -56,6 +57,7 @@ export async function trackSocket(app: FastifyInstance): Promise<void> {
     socket.on('message', () => {
       // the customer sends nothing; ignore rather than fail
     });
+    keepAlive(app, socket);
 
     const start = async () => {
       // subscribe first so no change between the snapshot and the subscription is missed
