@@ -20,6 +20,7 @@ import {
   FrameError,
   locsEnvelopeCheck,
   pointCheck,
+  type AckFrame,
   type CourierSocketContext,
 } from './courier-frames.js';
 import { LocationIngest, StoreUnavailableError, type IngestResult, type Rejection } from './location-ingest.js';
@@ -105,6 +106,13 @@ function checkPoints(raws: readonly unknown[]): { points: LocationPoint[]; rejec
   return { points, rejected };
 }
 
+/** The hot path's most common reply, a clean ack, is written without JSON.stringify. */
+function serialize(frame: object): string {
+  const f = frame as Partial<AckFrame>;
+  if (f.type === 'ack' && f.rejected?.length === 0 && typeof f.seq === 'number') return `{"type":"ack","seq":${f.seq},"rejected":[]}`;
+  return JSON.stringify(frame);
+}
+
 interface SocketState {
   ctx: CourierSocketContext;
   socket: WebSocket;
@@ -155,7 +163,7 @@ export const courierSocket = fp(
       const courierId = request.user.sub;
       const log = request.log.child({ courierId });
       const sendNow = (frame: object) => {
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+        if (socket.readyState === socket.OPEN) socket.send(serialize(frame));
       };
       // Replies leave in the order frames arrived, even though acks wait for Redis and errors do not.
       // Common case (nothing queued): one promise per frame, the batch's own.
