@@ -4,6 +4,7 @@
  * Sweeps the optimizer's time-vs-cost knob (`timeWeight`) on a few instances and plots mean click-to-door
  * against pay per order, with the default policy's point marked: the time-vs-cost frontier.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,9 +69,26 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const csv = ['time_weight,ctd_mean,pay_per_order', ...points.map((p) => `${p.timeWeight},${p.ctdMean.toFixed(3)},${p.payPerOrder.toFixed(3)}`)];
   writeFileSync(join(out, 'frontier.csv'), csv.join('\n') + '\n');
-  writeFileSync(resolve(values.svg!), frontierSvg(points, `Time-vs-cost frontier: timeWeight swept on ${instances.join(', ')}`));
+  writeFileSync(resolve(values.svg!), frontierSvg(
+      points,
+      'Time-vs-cost frontier: the optimizer knob timeWeight (0 = cheapest, 1 = fastest)',
+      `means over ${instances.join(', ')}; optimizer ${revision()}`,
+    ));
   for (const p of points) console.log(`timeWeight ${p.timeWeight}: ctd ${p.ctdMean.toFixed(2)} min, $${p.payPerOrder.toFixed(2)}/order${p.isDefault ? ' (default)' : ''}`);
   console.log(`wrote ${values.svg} and ${join(out, 'frontier.csv')}`);
+}
+
+/** The commit the optimizer code comes from, for the plot's caption. */
+function revision(): string {
+  // Set when running from an exported snapshot of a commit (no .git there).
+  if (process.env.DISPATCHD_REVISION) return process.env.DISPATCHD_REVISION;
+  try {
+    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', 'src/dispatch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${rev} + uncommitted changes` : rev;
+  } catch {
+    return 'unknown revision';
+  }
 }
 
 main().catch((err: Error & { code?: string }) => {

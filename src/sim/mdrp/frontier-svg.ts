@@ -11,9 +11,9 @@ export interface FrontierPoint {
 
 const W = 720;
 const H = 480;
-const M = { left: 70, right: 30, top: 50, bottom: 60 };
+const M = { left: 70, right: 30, top: 60, bottom: 60 };
 
-export function frontierSvg(points: readonly FrontierPoint[], title: string): string {
+export function frontierSvg(points: readonly FrontierPoint[], title: string, subtitle = ''): string {
   const xs = points.map((p) => p.payPerOrder);
   const ys = points.map((p) => p.ctdMean);
   const [x0, x1] = padded(Math.min(...xs), Math.max(...xs));
@@ -24,7 +24,8 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string): st
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+    `<text x="${W / 2}" y="40" text-anchor="middle" font-size="11" fill="#555">${esc(subtitle)}</text>`,
     `<line x1="${M.left}" y1="${H - M.bottom}" x2="${W - M.right}" y2="${H - M.bottom}" stroke="black"/>`,
     `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${H - M.bottom}" stroke="black"/>`,
     `<text x="${(M.left + W - M.right) / 2}" y="${H - 18}" text-anchor="middle">pay per delivered order ($)</text>`,
