@@ -165,43 +165,33 @@ export const courierSocket = fp(
       const sendNow = (frame: object) => {
         if (socket.readyState === socket.OPEN) socket.send(serialize(frame));
       };
-      // Replies leave in the order frames arrived, even though acks wait for Redis and errors do not.
-      // Common case (nothing queued): one promise per frame, the batch's own.
-      let tail: Promise<void> | null = null;
-      let waiting = 0;
+      // Replies leave in the order frames arrived, even though acks wait for Redis and errors do not:
+      // a FIFO of reply slots, filled when ready and sent from the head. No promise per frame.
+      const queue: { frame: object | null }[] = [];
+      const drainQueue = () => {
+        while (queue.length > 0 && queue[0].frame !== null) sendNow(queue.shift()!.frame!);
+      };
       const failed = (err: unknown) => {
         if (err instanceof StoreUnavailableError) return errorFrame(FRAME_ERRORS.storeUnavailable, 'Points not stored, send them again');
         log.error({ err }, 'location frame failed');
         return errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed');
       };
-      const done = (frame: object) => {
-        sendNow(frame);
-        if (--waiting === 0) tail = null;
-      };
-      const reply = (result: IngestResult | Promise<IngestResult> | Promise<object>) => {
-        if (waiting === 0 && !(result instanceof Promise) && result.stored === null) return sendNow(result.ack);
-        waiting++;
-        if (waiting === 1 && !(result instanceof Promise)) {
-          const { ack, stored } = result;
-          tail = stored!.then(
-            () => done(ack),
-            (err: unknown) => done(failed(err)),
-          );
-          return;
-        }
-        // Something is queued (or state is still loading): chain behind it.
-        const settled = Promise.resolve(result).then(
-          (r) => ('ack' in r ? (r.stored ? r.stored.then(() => r.ack) : r.ack) : r),
-        ).then(
-          (frame: object) => frame,
-          (err: unknown) => failed(err),
-        );
-        tail = (tail ?? Promise.resolve()).then(() => settled).then(done);
+      const reply = (result: IngestResult | Promise<IngestResult>) => {
+        if (queue.length === 0 && !(result instanceof Promise) && result.stored === null) return sendNow(result.ack);
+        const slot: { frame: object | null } = { frame: null };
+        queue.push(slot);
+        const fill = (frame: object) => {
+          slot.frame = frame;
+          drainQueue();
+        };
+        const settle = (r: IngestResult) => (r.stored ? r.stored.onDone((err) => fill(err ? failed(err) : r.ack)) : fill(r.ack));
+        if (result instanceof Promise) result.then(settle, (err: unknown) => fill(failed(err)));
+        else settle(result);
       };
       const ctx: CourierSocketContext = {
         courierId,
         log,
-        send: (frame) => (waiting === 0 ? sendNow(frame) : reply(Promise.resolve(frame))),
+        send: (frame) => (queue.length === 0 ? sendNow(frame) : queue.push({ frame })),
       };
       replies.set(ctx, reply);
       const state: SocketState = { ctx, socket, lastSeen: Date.now() };

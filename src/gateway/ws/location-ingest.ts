@@ -26,9 +26,34 @@ interface CourierEntry {
 interface Batch {
   updates: Map<string, { serverTs: number; maxSeq: number; previousCell: string | null; current?: LocationPoint }>;
   points: StoredPoint[];
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+  pending: PendingWrite;
+}
+
+/**
+ * One turn's write, as seen by the frames waiting on it. Plain callbacks rather than a promise per
+ * frame: at tens of thousands of frames a second the promise reactions are a measurable share of CPU.
+ */
+export class PendingWrite {
+  private callbacks: ((err: unknown) => void)[] = [];
+  private outcome: { err: unknown } | null = null;
+
+  /** Calls `cb` once the write finished: with null on success, with the error otherwise. */
+  onDone(cb: (err: unknown) => void): void {
+    if (this.outcome) cb(this.outcome.err);
+    else this.callbacks.push(cb);
+  }
+
+  promise(): Promise<void> {
+    return new Promise((resolve, reject) => this.onDone((err) => (err ? reject(err) : resolve())));
+  }
+
+  settle(err: unknown): void {
+    if (this.outcome) return;
+    this.outcome = { err };
+    const cbs = this.callbacks;
+    this.callbacks = [];
+    for (const cb of cbs) cb(err);
+  }
 }
 
 /** Listeners see what each write changed (tile38 style): after Redis applied it, before nothing else. */
@@ -36,8 +61,8 @@ export type ChangeListener = (updates: readonly CourierUpdate[]) => void;
 
 export interface IngestResult {
   ack: AckFrame;
-  /** Resolves when the accepted points are in Redis (rejects with StoreUnavailableError); null if none were accepted. */
-  stored: Promise<void> | null;
+  /** The write holding the accepted points (fails with StoreUnavailableError); null if none were accepted. */
+  stored: PendingWrite | null;
 }
 
 export class StoreUnavailableError extends Error {
@@ -124,27 +149,19 @@ export class LocationIngest {
       if (movesCurrent) u.current = p;
       batch.points.push({ courierId, seq: p.seq, ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc, speed: p.speed, heading: p.heading, serverTs: now });
     }
-    return { ack: { type: 'ack', seq: highest, rejected }, stored: batch ? batch.done : null };
+    return { ack: { type: 'ack', seq: highest, rejected }, stored: batch ? batch.pending : null };
   }
 
   /** Convenience for callers that just want the ack once stored (tests, tools). */
   async ingestAndWait(courierId: string, points: readonly LocationPoint[], rejected: Rejection[] = []): Promise<AckFrame> {
     const result = await this.ingest(courierId, points, rejected);
-    if (result.stored) await result.stored;
+    if (result.stored) await result.stored.promise();
     return result.ack;
   }
 
   private currentBatch(): Batch {
     if (this.batch) return this.batch;
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // Acks wait on `done`; an unobserved rejection must not crash the process.
-    done.catch(() => {});
-    const batch: Batch = { updates: new Map(), points: [], done, resolve, reject };
+    const batch: Batch = { updates: new Map(), points: [], pending: new PendingWrite() };
     this.batch = batch;
     // Everything accepted during this event-loop turn goes out in one write.
     setImmediate(() => this.flush(batch));
@@ -168,7 +185,7 @@ export class LocationIngest {
     }
     const write = this.index.write(updates, batch.points).then(
       () => {
-        batch.resolve();
+        batch.pending.settle(null);
         for (const listener of this.listeners) listener(updates);
       },
       (err: unknown) => {
@@ -182,7 +199,7 @@ export class LocationIngest {
           }
         }
         this.onError(err, ids);
-        batch.reject(new StoreUnavailableError('location store unavailable'));
+        batch.pending.settle(new StoreUnavailableError('location store unavailable'));
       },
     );
     this.inFlight.add(write);
@@ -192,7 +209,7 @@ export class LocationIngest {
   /** Waits for queued and in-flight writes (graceful shutdown). */
   async drain(): Promise<void> {
     while (this.batch || this.inFlight.size > 0) {
-      if (this.batch) await this.batch.done.catch(() => {});
+      if (this.batch) await this.batch.pending.promise().catch(() => {});
       await Promise.allSettled([...this.inFlight]);
     }
   }
