@@ -58,64 +58,6 @@ export function sparseFromDense(cost: readonly (readonly number[])[], cols?: num
   );
 }
 
-/** Min-heap of (key, id) pairs with lazy deletion; ties break on the smaller id for determinism. */
-class MinHeap {
-  private keys: number[] = [];
-  private ids: number[] = [];
-  get size(): number {
-    return this.keys.length;
-  }
-  clear(): void {
-    this.keys.length = 0;
-    this.ids.length = 0;
-  }
-  push(key: number, id: number): void {
-    const keys = this.keys;
-    const ids = this.ids;
-    let i = keys.length;
-    keys.push(key);
-    ids.push(id);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (keys[p] < key || (keys[p] === key && ids[p] <= id)) break;
-      keys[i] = keys[p];
-      ids[i] = ids[p];
-      i = p;
-    }
-    keys[i] = key;
-    ids[i] = id;
-  }
-  /** Removes the minimum; returns its id (its key is read with peekKey before). */
-  popId(): number {
-    const keys = this.keys;
-    const ids = this.ids;
-    const top = ids[0];
-    const lastKey = keys.pop()!;
-    const lastId = ids.pop()!;
-    const n = keys.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        let c = l;
-        if (r < n && (keys[r] < keys[l] || (keys[r] === keys[l] && ids[r] < ids[l]))) c = r;
-        if (keys[c] > lastKey || (keys[c] === lastKey && ids[c] > lastId)) break;
-        keys[i] = keys[c];
-        ids[i] = ids[c];
-        i = c;
-      }
-      keys[i] = lastKey;
-      ids[i] = lastId;
-    }
-    return top;
-  }
-  peekKey(): number {
-    return this.keys[0];
-  }
-}
-
 /**
  * Solves the assignment exactly. `unassignedCost[r]` is what leaving row r out costs; pass a large
  * number to maximise the number of assigned rows first.
@@ -132,69 +74,113 @@ export function solveAssignment(m: SparseCostMatrix, unassignedCost: ArrayLike<n
   const dist = new Float64Array(nCols).fill(Infinity);
   const done = new Uint8Array(nCols);
   const predRow = new Int32Array(nCols);
-  const touched: number[] = [];
-  const scanned: number[] = [];
-  const heap = new MinHeap();
+  const touched = new Int32Array(nCols);
+  const scanned = new Int32Array(nCols);
+  // Binary min-heap with lazy deletion; one Dijkstra pushes at most once per relaxation.
+  const heapCap = col.length + rows + 1;
+  const heapKey = new Float64Array(heapCap);
+  const heapId = new Int32Array(heapCap);
 
   for (let s = 0; s < rows; s++) {
-    if (!Number.isFinite(unassignedCost[s])) throw new RangeError(`unassignedCost[${s}] must be finite`);
+    const leaveOut = unassignedCost[s];
+    if (!Number.isFinite(leaveOut)) throw new RangeError(`unassignedCost[${s}] must be finite`);
     // Row potential so that every pair of s has a non-negative reduced cost.
-    let us = unassignedCost[s] - v[cols + s];
-    for (let e = rowStart[s]; e < rowStart[s + 1]; e++) us = Math.min(us, cost[e] - v[col[e]]);
+    let us = leaveOut - v[cols + s];
+    for (let e = rowStart[s]; e < rowStart[s + 1]; e++) {
+      const red = cost[e] - v[col[e]];
+      if (red < us) us = red;
+    }
     u[s] = us;
 
-    heap.clear();
-    const relax = (r: number, base: number, j: number, c: number): void => {
-      if (done[j]) return;
-      const red = c - u[r] - v[j];
-      const nd = base + (red > 0 ? red : 0);
-      if (nd < dist[j]) {
-        if (dist[j] === Infinity) touched.push(j);
-        dist[j] = nd;
-        predRow[j] = r;
-        heap.push(nd, j);
-      }
-    };
-    const relaxRow = (r: number, base: number): void => {
-      for (let e = rowStart[r]; e < rowStart[r + 1]; e++) relax(r, base, col[e], cost[e]);
-      relax(r, base, cols + r, unassignedCost[r]);
-    };
-    relaxRow(s, 0);
-
+    let nTouched = 0;
+    let nScanned = 0;
+    let heapSize = 0;
     let target = -1;
-    while (heap.size > 0) {
-      const key = heap.peekKey();
-      const j = heap.popId();
-      if (done[j] || key > dist[j]) continue;
+    let r = s;
+    let base = 0;
+    for (;;) {
+      // Relax every pair of row r (reached at distance `base`), including its unassigned column.
+      const ur = u[r];
+      const end = rowStart[r + 1];
+      for (let e = rowStart[r]; e <= end; e++) {
+        const j = e < end ? col[e] : cols + r;
+        if (done[j]) continue;
+        const red = (e < end ? cost[e] : unassignedCost[r]) - ur - v[j];
+        const nd = base + (red > 0 ? red : 0);
+        if (nd < dist[j]) {
+          if (dist[j] === Infinity) touched[nTouched++] = j;
+          dist[j] = nd;
+          predRow[j] = r;
+          // Sift up.
+          let i = heapSize++;
+          while (i > 0) {
+            const p = (i - 1) >> 1;
+            const pk = heapKey[p];
+            if (pk < nd || (pk === nd && heapId[p] <= j)) break;
+            heapKey[i] = pk;
+            heapId[i] = heapId[p];
+            i = p;
+          }
+          heapKey[i] = nd;
+          heapId[i] = j;
+        }
+      }
+      // Pop the closest column not yet final.
+      let j = -1;
+      while (heapSize > 0) {
+        const key = heapKey[0];
+        const id = heapId[0];
+        const lastKey = heapKey[--heapSize];
+        const lastId = heapId[heapSize];
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= heapSize) break;
+          let c = l;
+          const rr = l + 1;
+          if (rr < heapSize && (heapKey[rr] < heapKey[l] || (heapKey[rr] === heapKey[l] && heapId[rr] < heapId[l]))) c = rr;
+          if (heapKey[c] > lastKey || (heapKey[c] === lastKey && heapId[c] > lastId)) break;
+          heapKey[i] = heapKey[c];
+          heapId[i] = heapId[c];
+          i = c;
+        }
+        heapKey[i] = lastKey;
+        heapId[i] = lastId;
+        if (done[id] || key > dist[id]) continue;
+        j = id;
+        break;
+      }
+      // The private unassigned column is always reachable and free, so the heap never runs dry first.
       done[j] = 1;
       if (colRow[j] === -1) {
         target = j;
         break;
       }
-      scanned.push(j);
-      relaxRow(colRow[j], dist[j]);
+      scanned[nScanned++] = j;
+      r = colRow[j];
+      base = dist[j];
     }
-    // The private unassigned column is always reachable and free, so a target always exists.
+
     const D = dist[target];
-    for (const j of scanned) {
+    for (let k = 0; k < nScanned; k++) {
+      const j = scanned[k];
       u[colRow[j]] += D - dist[j];
       v[j] += dist[j] - D;
     }
     u[s] += D;
     for (let j = target; ; ) {
-      const r = predRow[j];
-      const prev = rowCol[r];
-      rowCol[r] = j;
-      colRow[j] = r;
-      if (r === s) break;
+      const pr = predRow[j];
+      const prev = rowCol[pr];
+      rowCol[pr] = j;
+      colRow[j] = pr;
+      if (pr === s) break;
       j = prev;
     }
-    for (const j of touched) {
+    for (let k = 0; k < nTouched; k++) {
+      const j = touched[k];
       dist[j] = Infinity;
       done[j] = 0;
     }
-    touched.length = 0;
-    scanned.length = 0;
   }
 
   let total = 0;

@@ -73,21 +73,34 @@ export class CourierGrid<P> {
     const speed = this.ctx.travel.maxSpeedMps;
     const cx = this.cellOf(point.x, this.minX, this.nx);
     const cy = this.cellOf(point.y, this.minY, this.ny);
-    const found: { i: number; lb: number }[] = [];
+    // The best `pool` so far, kept sorted by (lb, index): insertion into a short array beats sorting all.
+    const foundI: number[] = [];
+    const foundLb: number[] = [];
     const visit = (gx: number, gy: number): void => {
       for (const i of this.cells[gx + this.nx * gy]) {
         const p = this.points[i];
         const dx = p.x - point.x;
         const dy = p.y - point.y;
         const lb = this.startDelayS[i] + Math.sqrt(dx * dx + dy * dy) / speed;
-        if (lb <= radiusS && accept(i)) found.push({ i, lb });
+        if (lb > radiusS) continue;
+        const n = foundI.length;
+        if (n >= pool && (lb > foundLb[n - 1] || (lb === foundLb[n - 1] && i > foundI[n - 1]))) continue;
+        if (!accept(i)) continue;
+        let k = n;
+        while (k > 0 && (foundLb[k - 1] > lb || (foundLb[k - 1] === lb && foundI[k - 1] > i))) k--;
+        foundI.splice(k, 0, i);
+        foundLb.splice(k, 0, lb);
+        if (foundI.length > pool) {
+          foundI.pop();
+          foundLb.pop();
+        }
       }
     };
     const maxRing = Math.max(cx, this.nx - 1 - cx, cy, this.ny - 1 - cy);
     for (let ring = 0; ring <= maxRing; ring++) {
       const ringLb = Math.max(0, ring - 1) * (this.cellM / speed);
       if (ringLb > radiusS) break;
-      if (found.length >= pool && found[pool - 1].lb < ringLb) break;
+      if (foundI.length >= pool && foundLb[pool - 1] < ringLb) break;
       const y0 = Math.max(0, cy - ring);
       const y1 = Math.min(this.ny - 1, cy + ring);
       const x0 = Math.max(0, cx - ring);
@@ -100,9 +113,8 @@ export class CourierGrid<P> {
           if (ring > 0 && cx + ring < this.nx) visit(cx + ring, gy);
         }
       }
-      found.sort((a, b) => a.lb - b.lb || a.i - b.i);
     }
-    return found.slice(0, pool).map((f) => f.i);
+    return foundI;
   }
 }
 

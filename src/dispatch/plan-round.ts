@@ -9,7 +9,7 @@
  */
 import { matchingProblem } from './matching.js';
 import { solveAssignment } from './assignment.js';
-import { byId, formBundles, makeBundle, targetBundleSize } from './bundling.js';
+import { byId, formBundles, makeBundle, targetBundleSize, type Bundle } from './bundling.js';
 import { candidatesFor, CourierGrid, type Candidate } from './candidates.js';
 import { commitDecision } from './commitment.js';
 import { routeCost } from './cost.js';
@@ -28,8 +28,8 @@ import type {
   Unassigned,
 } from './types.js';
 
-/** Matching rounds per plan: the first, plus re-matchings after bundle merges freed couriers. */
-const MATCHING_PASSES = 3;
+/** Exact matchings per round: the first, and one more after merges or splits freed couriers. */
+const MATCHING_PASSES = 2;
 
 export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const t0 = performance.now();
@@ -82,46 +82,38 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
 
   const grid = new CourierGrid(pool, ctx);
   const maxCapacity = pool.reduce((m, c) => Math.max(m, c.capacity), 0);
-  let bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
-  let matched: Matched<P>[] = [];
-  let remaining: Leftover<P>[] = [];
+  const bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
+  const candidateCache = new Map<string, Candidate<P>[]>();
+  const candidatesOf = (b: Bundle<P>): Candidate<P>[] => {
+    const key = b.orders.map((o) => o.id).join('\u0000');
+    let list = candidateCache.get(key);
+    if (!list) candidateCache.set(key, (list = candidatesFor(b, grid, ctx, snapshot.pay, policy)));
+    return list;
+  };
+
+  // The exact matching of all bundles to all couriers; then local improvement: merges free couriers, and a
+  // bundle nobody could take may fit someone once split (a small courier, one who declined only one of its
+  // orders). If either happened, one more exact matching gives everyone the couriers now free.
+  const ic: ImproveContext<P> = { couriers: pool, ctx, pay: snapshot.pay, policy, deadline, freedCourierValue: 0 };
   let truncated = false;
-  for (let pass = 1; ; pass++) {
-    const candidates = bundles.map((b) => candidatesFor(b, grid, ctx, snapshot.pay, policy));
-    const problem = matchingProblem(bundles, candidates, pool.length, now, policy);
-    const { rowToCol } = solveAssignment(problem.matrix, problem.unassignedCost);
-    matched = [];
-    const leftovers: Leftover<P>[] = [];
-    bundles.forEach((bundle, i) => {
-      const chosen = candidates[i].find((c) => c.courier === rowToCol[i]);
-      if (chosen) matched.push({ bundle, chosen, candidates: candidates[i] });
-      else leftovers.push({ bundle, candidates: candidates[i] });
-    });
-    const ic: ImproveContext<P> = {
-      couriers: pool,
-      ctx,
-      pay: snapshot.pay,
-      policy,
-      deadline,
-      freedCourierValue: pass === 1 ? freedCourierValue(matched, policy) : 0,
-    };
-    // Merging frees couriers, and a bundle nobody could take may fit someone once split (a small courier,
-    // one who declined only one of its orders): one more matching gives both a chance.
-    const lastPass = pass >= MATCHING_PASSES;
-    const merged = lastPass ? { merges: 0, truncated: false } : mergeMatched(matched, ic);
+  let matched: Matched<P>[] = [];
+  let leftovers: Leftover<P>[] = [];
+  let current = bundles;
+  for (let pass = 1; pass <= MATCHING_PASSES; pass++) {
+    ({ matched, leftovers } = matchBundles(current, current.map(candidatesOf), pool.length, now, policy));
+    if (pass === MATCHING_PASSES || truncated) break;
+    const merged = mergeMatched(matched, { ...ic, freedCourierValue: freedCourierValue(matched, policy) });
     truncated ||= merged.truncated;
     const splittable = leftovers.some((l) => l.bundle.orders.length > 1);
-    if (lastPass || truncated || (merged.merges === 0 && !splittable)) {
-      const result = mergeLeftovers(matched, leftovers, ic);
-      remaining = result.remaining;
-      truncated ||= result.truncated;
-      break;
-    }
-    bundles = [
+    if (truncated || (merged.merges === 0 && !splittable)) break;
+    current = [
       ...matched.map((m) => m.bundle),
       ...leftovers.flatMap((l) => l.bundle.orders.map((o) => makeBundle([o]))),
     ].sort((a, b) => a.readyAt - b.readyAt || byId(a.orders[0], b.orders[0]));
   }
+  const finalMerge = mergeLeftovers(matched, leftovers, ic);
+  const remaining = finalMerge.remaining;
+  truncated ||= finalMerge.truncated;
 
   let bundleCount = 0;
   for (const m of matched) {
@@ -173,6 +165,26 @@ function addCosts(a: CostBreakdown, b: CostBreakdown): CostBreakdown {
     waitS: a.waitS + b.waitS,
     total: a.total + b.total,
   };
+}
+
+/** Solves one assignment problem and splits the bundles into matched and left over. */
+function matchBundles<P>(
+  bundles: readonly Bundle<P>[],
+  candidates: readonly Candidate<P>[][],
+  couriers: number,
+  now: number,
+  policy: Policy,
+): { matched: Matched<P>[]; leftovers: Leftover<P>[] } {
+  const problem = matchingProblem(bundles, candidates, couriers, now, policy);
+  const { rowToCol } = solveAssignment(problem.matrix, problem.unassignedCost);
+  const matched: Matched<P>[] = [];
+  const leftovers: Leftover<P>[] = [];
+  bundles.forEach((bundle, i) => {
+    const chosen = candidates[i].find((c) => c.courier === rowToCol[i]);
+    if (chosen) matched.push({ bundle, chosen, candidates: candidates[i] });
+    else leftovers.push({ bundle, candidates: candidates[i] });
+  });
+  return { matched, leftovers };
 }
 
 /** Pinned orders of one courier: one pickup after another in ready-time order, chained in time. */
