@@ -131,3 +131,21 @@ t.test('a pickup after off_time fails loudly when ready times are known', async 
     message: /off_time/,
   });
 });
+
+t.test('ready-late estimate: conditional median of observed prep times given the wait so far', async (t) => {
+  const lines = ['order\tx\ty\tplacement_time\trestaurant\tready_time'];
+  for (let i = 0; i < 30; i++) lines.push(`o${i}\t10\t10\t${i}\tr1\t${i + (i < 25 ? 10 : 40)}`);
+  lines.push('ox\t10\t10\t100\tr1\t150');
+  const inst = tinyInstance((f) => ({ orders: lines.join('\n') + '\n', couriers: f.couriers.replace('0\t120', '0\t300') }));
+  const estimates = new Map<number, number>();
+  const idle: Planner<MdrpPlace> = (s) => {
+    const x = s.orders.find((o) => o.id === 'ox');
+    if (x && !x.readyKnown) estimates.set(s.now / 60, x.readyAt / 60);
+    return { assignments: [], unassigned: [], summary: { orders: 0, couriers: 0, assigned: 0, bundles: 0, totalCost: 0, solveMs: 0, truncated: false } };
+  };
+  simulate(inst, { ...defaultSimOptions, planner: idle, policy, readyKnown: false });
+  t.equal(estimates.get(100), 110, 'fresh order: median of all observed preps (10)');
+  t.equal(estimates.get(115), 140, 'after 15 min only the 40-min preps are longer');
+  t.equal(estimates.get(145), 146, 'past every observed prep: a minute from now');
+  t.notOk(estimates.has(150), 'revealed once ready');
+});
