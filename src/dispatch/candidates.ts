@@ -120,7 +120,7 @@ export class CourierGrid<P> {
 
 /**
  * The best `policy.candidatesPerBundle` couriers for a bundle by exact cost (ties on courier index),
- * from a pool twice that size chosen by lower-bound reach time.
+ * from a pool half again that size chosen by lower-bound reach time.
  */
 export function candidatesFor<P>(
   bundle: Bundle<P>,
@@ -135,7 +135,7 @@ export function candidatesFor<P>(
   const pool = grid.nearest(
     ctx.travel.planar(bundle.pickup),
     policy.candidateRadiusS,
-    policy.candidatesPerBundle * 2,
+    Math.ceil(policy.candidatesPerBundle * 1.5),
     (i) => couriers[i].capacity >= bundle.size && !declined.has(couriers[i].id),
   );
   const out: Candidate<P>[] = [];

@@ -15,7 +15,7 @@ import { commitDecision } from './commitment.js';
 import { routeCost } from './cost.js';
 import { reasonWithoutCourier, runnerUpOf } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
-import { planRoute, startTime, type Route, type RouteContext } from './route.js';
+import { planRoute, startTime, stopsOf, type Route, type RouteContext } from './route.js';
 import type {
   Assignment,
   CostBreakdown,
@@ -128,7 +128,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
     assignments.push({
       courierId: courier.id,
       orderIds: m.chosen.route.orders.map((o) => o.id),
-      stops: m.chosen.route.stops,
+      stops: stopsOf(m.chosen.route, snapshot.service),
       cost: m.chosen.cost,
       ...(runnerUp ? { runnerUp } : {}),
       pinned: false,
@@ -204,7 +204,7 @@ function pinnedChain<P>(
   }
   return {
     orderIds: routes.flatMap((r) => r.orders.map((o) => o.id)),
-    stops: routes.flatMap((r) => [...r.stops]),
+    stops: routes.flatMap((r) => stopsOf(r, ctx.service)),
     routes,
   };
 }

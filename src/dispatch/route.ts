@@ -15,12 +15,15 @@ export interface RouteContext<P> {
 export interface Route<P> {
   /** Orders in delivery sequence. */
   readonly orders: readonly OrderRequest<P>[];
-  readonly stops: readonly Stop<P>[];
-  /** When the courier sets off towards the pickup. */
+  readonly pickup: P;
+  /** When the courier sets off towards the pickup, and when it gets there. */
   readonly startAt: number;
+  readonly arriveAt: number;
   readonly pickupAt: number;
   /** Drop-off instant of each order, same sequence as `orders`. */
   readonly dropAt: readonly number[];
+  /** Arrival at each customer, same sequence. */
+  readonly dropArriveAt: readonly number[];
   /** Driving seconds, courier position → pickup → last drop-off. */
   readonly travelS: number;
   /** Seconds waiting at the pickup for food beyond the service time. */
@@ -60,11 +63,9 @@ export function planRoute<P>(
   if (pickupAt > courier.shiftEnd) return null;
   const leavePickup = pickupAt + halfPickup;
   const sequence = orders.length === 1 ? orders : sequenceDropoffs(orders, pickup, leavePickup, ctx);
-  const stops: Stop<P>[] = [
-    { kind: 'pickup', orderIds: sequence.map((o) => o.id), place: pickup, arriveAt, serviceAt: pickupAt, departAt: leavePickup },
-  ];
   const halfDrop = ctx.service.dropoffS / 2;
   const dropAt: number[] = [];
+  const dropArriveAt: number[] = [];
   let t = leavePickup;
   let place = pickup;
   let travelS = toPickup;
@@ -75,20 +76,51 @@ export function planRoute<P>(
     const at = arrive + halfDrop;
     t = at + halfDrop;
     place = o.dropoff;
+    dropArriveAt.push(arrive);
     dropAt.push(at);
-    stops.push({ kind: 'dropoff', orderIds: [o.id], place, arriveAt: arrive, serviceAt: at, departAt: t });
   }
   return {
     orders: sequence,
-    stops,
+    pickup,
     startAt,
+    arriveAt,
     pickupAt,
     dropAt,
+    dropArriveAt,
     travelS,
     waitS: pickupAt - (arriveAt + halfPickup),
     endAt: t,
     endPlace: place,
   };
+}
+
+/**
+ * The route's stops with ETAs (built only for routes that make it into the plan: candidates are many).
+ */
+export function stopsOf<P>(route: Route<P>, service: ServiceTimes): Stop<P>[] {
+  const halfPickup = service.pickupS / 2;
+  const halfDrop = service.dropoffS / 2;
+  const stops: Stop<P>[] = [
+    {
+      kind: 'pickup',
+      orderIds: route.orders.map((o) => o.id),
+      place: route.pickup,
+      arriveAt: route.arriveAt,
+      serviceAt: route.pickupAt,
+      departAt: route.pickupAt + halfPickup,
+    },
+  ];
+  route.orders.forEach((o, i) => {
+    stops.push({
+      kind: 'dropoff',
+      orderIds: [o.id],
+      place: o.dropoff,
+      arriveAt: route.dropArriveAt[i],
+      serviceAt: route.dropAt[i],
+      departAt: route.dropAt[i] + halfDrop,
+    });
+  });
+  return stops;
 }
 
 /** Sum of drop-off instants for a sequence leaving `from` at `t0` (what the sequence minimises). */

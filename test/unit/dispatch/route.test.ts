@@ -1,5 +1,5 @@
 import t from 'tap';
-import { planRoute, sequenceDropoffs } from '../../../src/dispatch/route.js';
+import { planRoute, sequenceDropoffs, stopsOf } from '../../../src/dispatch/route.js';
 import { courier, order, service, travel } from './helpers.js';
 
 const ctx = { now: 600, travel, service };
@@ -9,7 +9,7 @@ t.test('MDRP timing: wait for the food, half service before and after each insta
   const c = courier('c', { x: 0, y: 0 });
   const o = order('o', 'r', { x: 640, y: 0 }, { x: 640, y: 960 }, 1200, { placedAt: 300 });
   const r = planRoute(c, [o], ctx)!;
-  const [pickup, drop] = r.stops;
+  const [pickup, drop] = stopsOf(r, service);
   t.equal(r.startAt, 600, 'leaves at now');
   t.equal(pickup.arriveAt, 720);
   t.equal(pickup.serviceAt, 1200, 'pickup instant = max(arrival + 120, ready)');
@@ -27,7 +27,7 @@ t.test('late courier: pickup = arrival + half service; busy courier starts at fr
   const o = order('o', 'r', { x: 640, y: 0 }, { x: 640, y: 320 }, 0);
   const r = planRoute(c, [o], ctx)!;
   t.equal(r.startAt, 900);
-  t.equal(r.stops[0].serviceAt, 900 + 120 + 120);
+  t.equal(stopsOf(r, service)[0].serviceAt, 900 + 120 + 120);
   t.equal(r.waitS, 0);
 });
 
