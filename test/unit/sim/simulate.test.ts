@@ -88,6 +88,19 @@ t.test('roundEveryMin spaces rounds out', async (t) => {
   t.same(checkSolution(every5.instance, formatSolution(every5)), []);
 });
 
+t.test('eventRounds adds rounds in minutes where orders are placed', async (t) => {
+  const minutes = (extra: Partial<SimOptions>) => {
+    const seen: number[] = [];
+    run((s, p) => {
+      seen.push(s.now / 60);
+      return greedyPlanner(s, p);
+    }, { roundEveryMin: 5, ...extra });
+    return seen;
+  };
+  t.notOk(minutes({}).includes(2));
+  t.ok(minutes({ eventRounds: true }).includes(2), 'o2 is placed at minute 2');
+});
+
 /** Wraps the greedy planner and breaks its first assignment. */
 const breaking = (breakIt: (plan: Plan<MdrpPlace>, s: Snapshot<MdrpPlace>) => Plan<MdrpPlace>): Planner<MdrpPlace> => {
   let broken = false;
