@@ -19,7 +19,7 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node sql ./sql
-COPY --chown=node:node web ./web
+# When web/ (console, tracking pages) has content, add: COPY --chown=node:node web ./web
 RUN mkdir -p /app/.data && chown node:node /app/.data
 # The official image's unprivileged user.
 USER node
