@@ -193,7 +193,14 @@ export class OfferService {
           ...(await this.applyToOrders(
             tx,
             ids,
-            (o) => (o.id === orderId ? { type: 'cancelled', reason } : { type: 'offer_withdrawn', offerId, courierId }),
+            (o) => {
+              if (o.id !== orderId) return { type: 'offer_withdrawn', offerId, courierId };
+              // re-read under this transaction: if an accept committed since the first read, start over
+              if (o.version !== current.version) {
+                throw new OrderStoreError('version_conflict', `order ${o.id} changed while cancelling`, { orderId: o.id });
+              }
+              return { type: 'cancelled', reason };
+            },
             actor,
             'skip',
             guard,
@@ -325,7 +332,8 @@ export class OfferService {
     for (const id of [...orderIds].sort()) {
       const current = await tx.load(id);
       const input = command(current);
-      if (input.type !== 'offered' && input.type !== 'cancelled' && 'offerId' in input && current.offerId !== input.offerId) {
+      // an answer to an offer only applies while the order is still under that very offer
+      if ('offerId' in input && input.type !== 'offered' && (current.status !== 'offered' || current.offerId !== input.offerId)) {
         if (onIllegal === 'skip') continue;
         if (onIllegal === 'offer_closed') throw new OfferError('offer_closed', `order ${id} is no longer under this offer`, { orderId: id });
       }

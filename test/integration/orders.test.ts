@@ -34,6 +34,11 @@ t.test('HTTP: place, idempotent replay (200), conflicting body (409), validation
   const missing = await http(baseUrl, 'POST', '/v1/orders', store, { pickup: PICKUP });
   t.equal(missing.body.code, 'validation_failed');
   t.match(missing.body.details.field, /externalId|dropoff|items|option/);
+  const typo = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-2', { readyat: 5 }));
+  t.equal(typo.status, 400, 'an unknown field is an error, not silently dropped');
+  t.equal(typo.body.details.field, 'readyat');
+  const text = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-2', { items: '2' }));
+  t.equal(text.body.details.field, 'items', 'no type coercion of bodies');
   const noWindow = await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ext-3', { option: 'scheduled' }));
   t.equal(noWindow.status, 400);
   t.equal(noWindow.body.details.field, 'window');

@@ -2,8 +2,10 @@
  * Message schemas of the order API, shared by HTTP (`/v1/orders`) and the store socket (`/v1/store`),
  * and the one mapping from order errors to HTTP status + stable code. Times are epoch milliseconds.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifySchemaCompiler } from 'fastify';
 import { OrderError, ORDER_STATUSES } from '../../domain/order.js';
 import { OrderStoreError } from '../../store/pg/order-repository.js';
 import { OfferError } from '../../runtime/offers.js';
@@ -104,6 +106,24 @@ export const CourierFrameSchemas = {
 };
 export const courierFrameChecks = Object.fromEntries(Object.entries(CourierFrameSchemas).map(([k, s]) => [k, TypeCompiler.Compile(s)])) as {
   [K in keyof typeof CourierFrameSchemas]: ReturnType<typeof TypeCompiler.Compile<(typeof CourierFrameSchemas)[K]>>;
+};
+
+/**
+ * Route validator for the order API: the same TypeBox checks as the sockets, so HTTP and WS refuse
+ * the same input the same way — unknown fields are errors (Fastify's default Ajv would drop them
+ * silently) and body types are not coerced. Query strings and path params are converted from text first.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Fastify types route schemas loosely
+export const typeboxValidator: FastifySchemaCompiler<any> = ({ schema: raw, httpPart }) => {
+  const schema = raw as TSchema;
+  const check = TypeCompiler.Compile(schema);
+  return (data: unknown) => {
+    const value = httpPart === 'body' ? data : Value.Convert(schema, Value.Default(schema, Value.Clone(data ?? {})));
+    if (check.Check(value)) return { value };
+    const first = check.Errors(value).First();
+    const validation = [{ instancePath: first?.path ?? '', message: first?.message ?? 'invalid', params: {} }];
+    return { error: Object.assign(new Error(`${fieldOfPath(first?.path ?? '')}: ${first?.message ?? 'invalid'}`), { validation }) };
+  };
 };
 
 /** `/pickup/lat` → `pickup.lat` (the field a client has to fix). */

@@ -24,6 +24,7 @@ import {
   OrderIdParams,
   ReadyBodySchema,
   toAppError,
+  typeboxValidator,
   type OrderBody,
 } from './orders-schemas.js';
 
@@ -66,7 +67,7 @@ async function mapped<T>(p: Promise<T>): Promise<T> {
 
 export async function orderRoutes(app: FastifyInstance): Promise<void> {
   const { lifecycle, offers, repo } = app.orders;
-  const common = { attachValidation: true } as const;
+  const common = { attachValidation: true, validatorCompiler: typeboxValidator } as const;
 
   app.post(
     '/v1/orders',

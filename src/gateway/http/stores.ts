@@ -9,6 +9,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { rejectInvalid } from './orders.js';
+import { typeboxValidator } from './orders-schemas.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const Body = Type.Object(
@@ -32,7 +33,7 @@ export async function storeRoutes(app: FastifyInstance): Promise<void> {
   const { repo } = app.orders;
   const config = { roles: ['store', 'admin'] as const };
 
-  app.put('/v1/stores/:id/webhook', { attachValidation: true, schema: { params: Params, body: Body }, config }, async (request) => {
+  app.put('/v1/stores/:id/webhook', { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: Params, body: Body }, config }, async (request) => {
     rejectInvalid(request);
     const id = ownStore(request);
     const { url, secret } = request.body as { url: string; secret: string };
@@ -45,14 +46,14 @@ export async function storeRoutes(app: FastifyInstance): Promise<void> {
     return repo.getWebhook(id);
   });
 
-  app.get('/v1/stores/:id/webhook', { attachValidation: true, schema: { params: Params }, config }, async (request) => {
+  app.get('/v1/stores/:id/webhook', { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: Params }, config }, async (request) => {
     rejectInvalid(request);
     const hook = await repo.getWebhook(ownStore(request));
     if (!hook) throw new AppError(404, 'webhook_not_found', 'no webhook registered');
     return hook;
   });
 
-  app.delete('/v1/stores/:id/webhook', { attachValidation: true, schema: { params: Params }, config }, async (request, reply) => {
+  app.delete('/v1/stores/:id/webhook', { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: Params }, config }, async (request, reply) => {
     rejectInvalid(request);
     if (!(await repo.deleteWebhook(ownStore(request), app.clock.now()))) throw new AppError(404, 'webhook_not_found', 'no webhook registered');
     return reply.code(204).send();

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import { OrderIdParams } from './orders-schemas.js';
+import { OrderIdParams, typeboxValidator } from './orders-schemas.js';
 import { rejectInvalid } from './orders.js';
 
 export const TRACKING_CLAIM = 'order';
@@ -16,7 +16,7 @@ export async function trackingRoutes(app: FastifyInstance): Promise<void> {
   const { repo } = app.orders;
   app.post(
     '/v1/orders/:id/tracking-link',
-    { attachValidation: true, schema: { params: OrderIdParams }, config: { roles: ['store'] } },
+    { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: OrderIdParams }, config: { roles: ['store'] } },
     async (request, reply) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
