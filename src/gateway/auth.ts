@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fp from 'fastify-plugin';
-import fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
+import fastify, { type FastifyRequest, type RouteOptions } from 'fastify';
 import fastifyJwt from '@fastify/jwt';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
@@ -21,6 +21,8 @@ import { AppError } from './errors.js';
  *   (policy violation), so clients see a clear close code and the route handler never runs.
  * - Routes opt out with `config: { public: true }` (only /healthz and /readyz do) and restrict
  *   roles with `config: { roles: ['dispatcher', 'admin'] }`.
+ * - On a refused upgrade, hooks after onRequest still run before the guard closes the socket: hooks
+ *   of WebSocket routes must check `request.wsAuthFailure` before relying on `request.user`.
  */
 
 export const ROLES = ['courier', 'store', 'customer', 'dispatcher', 'admin'] as const;
@@ -146,6 +148,8 @@ export const authPlugin = fp<AuthPluginOptions>(
 /** Route-level alternative to `config.roles`, for use as a preHandler. */
 export function requireRole(...roles: Role[]) {
   return async function (request: FastifyRequest) {
+    // A refused WebSocket upgrade has no user; the route guard closes it with 1008.
+    if (request.wsAuthFailure) return;
     if (!roles.includes(request.user.role)) {
       throw new AppError(403, 'forbidden', `Role ${request.user.role} may not use this route`);
     }
@@ -187,5 +191,3 @@ export async function resolveJwtSecret(config: Config, log?: Logger): Promise<st
   log?.warn({ file }, 'JWT_SECRET not set: generated a development secret in the data folder (set JWT_SECRET in production)');
   return secret;
 }
-
-export type { FastifyInstance };
