@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
+import { toOrderRequest } from '../../src/store/redis/open-orders.js';
 import { createTestContext, buildTestApp } from '../support/index.js';
 import { http, orderBody, WsClient, until, type Frame } from './orders-helpers.js';
 
@@ -48,6 +49,9 @@ t.test('offers', async (t) => {
 
     const pool = await app.orders.pool.snapshot(app.orders.lifecycle.zoneOf(after));
     t.same(pool.find((e) => e.id === id)?.declinedBy, ['c1'], 'the optimizer sees the exclusion in the open pool');
+    const request = toOrderRequest(pool.find((e) => e.id === id)!);
+    t.match(request, { id, pickupId: 's1', declinedBy: ['c1'], option: 'express', readyKnown: false });
+    t.equal(request.promisedBy, Math.floor(after.promisedBy / 1000), 'epoch seconds for the optimizer');
 
     const again = await offer(id, 'c1');
     t.equal(again.status, 409, 'never offered to that courier again');

@@ -8,6 +8,7 @@
  * record: `rebuild` re-creates the pool from it after Redis lost its state.
  */
 import type { Redis } from 'ioredis';
+import type { OrderRequest } from '../../dispatch/types.js';
 import type { Order } from '../../domain/order.js';
 import { OPEN_STATUSES } from '../../domain/order.js';
 
@@ -59,6 +60,28 @@ export function openOrderEntry(o: Order): OpenOrderEntry {
     window: o.window,
     size: o.size,
     declinedBy: o.declinedBy,
+  };
+}
+
+/**
+ * The optimizer's view of an open order (dispatch/types.ts: times in epoch seconds on the live
+ * service's timeline). The pickup id is the store: orders of one store may be bundled.
+ */
+export function toOrderRequest(e: OpenOrderEntry): OrderRequest<{ lat: number; lng: number }> {
+  const s = (ms: number) => Math.floor(ms / 1000);
+  return {
+    id: e.id,
+    pickupId: e.storeId,
+    pickup: e.pickup,
+    dropoff: e.dropoff,
+    placedAt: s(e.placedAt),
+    readyAt: s(e.readyAt),
+    readyKnown: e.readyKnown,
+    option: e.option,
+    promisedBy: s(e.promisedBy),
+    ...(e.window ? { window: { from: s(e.window.from), to: s(e.window.to) } } : {}),
+    size: e.size,
+    declinedBy: e.declinedBy,
   };
 }
 
