@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { parseOverrides } from '../dispatch/policy.js';
+import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy.js';
 import { splitSettings } from '../sim/mdrp/run.js';
 import { summarize, summaryCsv, summaryMarkdown } from '../sim/mdrp/summary.js';
 import { runPool, type PoolJob } from './mdrp-pool.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   if (!values.dir || !values.out) throw new Error(`--dir and --out are required\n${USAGE}`);
   const overrides = parseOverrides(values.set ?? []);
   if (values['ready-late']) overrides.readyKnown = 'false';
-  splitSettings(overrides); // fail on bad simulator settings before starting workers
+  withOverrides(defaultPolicy, splitSettings(overrides).policy); // fail on a bad --set before starting workers
 
   const dir = resolve(values.dir);
   const out = resolve(values.out);

@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { defaultPolicy } from '../dispatch/policy.js';
+import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy.js';
+import { splitSettings } from '../sim/mdrp/run.js';
 import { mean, type MdrpMetrics } from '../sim/mdrp/metrics.js';
 import { frontierSvg, type FrontierPoint } from '../sim/mdrp/frontier-svg.js';
 import { runPool, type PoolJob } from './mdrp-pool.js';
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
   const instances = values.instances!.split(',').map((s) => s.trim()).filter(Boolean);
   const weights = [...new Set([...values.weights!.split(',').map(Number), defaultPolicy.timeWeight])].sort((a, b) => a - b);
   if (weights.some((w) => !(w >= 0 && w <= 1))) throw new Error(`--weights must be numbers in [0, 1], got ${values.weights}`);
-  const extra = Object.fromEntries((values.set ?? []).map((p) => p.split('=', 2) as [string, string]));
+  const extra = parseOverrides(values.set ?? []);
+  withOverrides(defaultPolicy, splitSettings(extra).policy); // fail on a bad --set before starting workers
 
   const jobs: PoolJob[] = weights.flatMap((w) =>
     instances.map((name) => ({

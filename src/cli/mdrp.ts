@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { planRound } from '../dispatch/plan-round.js';
 import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy.js';
-import { runInstance, splitSettings } from '../sim/mdrp/run.js';
+import { runInstance, simSettingKeys, splitSettings } from '../sim/mdrp/run.js';
 
 const USAGE = 'usage: npm run mdrp -- --instance DIR --out DIR [--set key=value …] [--ready-late]';
 
@@ -45,6 +45,7 @@ try {
   main();
 } catch (err) {
   const e = err as Error & { code?: string };
-  console.log(`mdrp failed${e.code ? ` [${e.code}]` : ''}: ${e.message}`);
+  const hint = e.code === 'POLICY_UNKNOWN_KEY' ? ` (simulator keys: ${simSettingKeys.join(', ')})` : '';
+  console.log(`mdrp failed${e.code ? ` [${e.code}]` : ''}: ${e.message}${hint}`);
   process.exitCode = 1;
 }

@@ -15,6 +15,9 @@ import type { MdrpPlace } from './instance.js';
 
 export type SimSettings = Omit<SimOptions, 'planner' | 'policy' | 'logger'>;
 
+/** The `--set` keys the simulator owns; any other key is a policy key. */
+export const simSettingKeys = Object.keys(defaultSimOptions);
+
 export class SettingsError extends Error {
   readonly code = 'MDRP_BAD_SETTING';
   constructor(message: string) {
@@ -52,7 +55,10 @@ export function splitSettings(pairs: Readonly<Record<string, string>>): { sim: P
       sim[key] = raw === 'true';
     } else {
       const value = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(value) || value < 0) throw new SettingsError(`${key} must be a number ≥ 0, got "${raw}"`);
+      if (raw.trim() === '' || !Number.isFinite(value)) throw new SettingsError(`${key} must be a number, got "${raw}"`);
+      if (key === 'roundEveryMin' && !(Number.isInteger(value) && value >= 1)) throw new SettingsError(`roundEveryMin must be a whole number ≥ 1, got "${raw}"`);
+      if (key !== 'prepEstimateQuantile' && value < 0) throw new SettingsError(`${key} must be ≥ 0, got "${raw}"`);
+      if (key === 'prepEstimateQuantile' && value > 1) throw new SettingsError(`prepEstimateQuantile must be ≤ 1 (< 0 for the mean), got "${raw}"`);
       sim[key] = value;
     }
   }

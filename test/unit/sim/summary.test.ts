@@ -88,6 +88,9 @@ t.test('--set splits simulator settings from policy keys', async (t) => {
   });
   t.throws(() => splitSettings({ readyKnown: 'no' }), SettingsError);
   t.throws(() => splitSettings({ roundEveryMin: 'x' }), { code: 'MDRP_BAD_SETTING' });
+  t.throws(() => splitSettings({ roundEveryMin: '1.5' }), { code: 'MDRP_BAD_SETTING', message: /whole number/ });
+  t.throws(() => splitSettings({ prepEstimateQuantile: '2' }), { code: 'MDRP_BAD_SETTING' });
+  t.same(splitSettings({ prepEstimateQuantile: '-1' }).sim, { prepEstimateQuantile: -1 }, 'negative quantile = the mean');
 });
 
 t.test('the frontier SVG plots every point and marks the default', async (t) => {
