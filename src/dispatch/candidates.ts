@@ -66,10 +66,10 @@ export class CourierGrid<P> {
   }
 
   /**
-   * Indices of up to `pool` couriers accepted by `accept`, with the smallest lower-bound reach time
-   * (≤ radiusS), sorted by that bound then index.
+   * Indices of up to `pool` couriers accepted by `accept` (given the courier and its lower-bound reach
+   * time in seconds from now), with the smallest such bound (≤ radiusS), sorted by that bound then index.
    */
-  nearest(point: PlanarPoint, radiusS: number, pool: number, accept: (i: number) => boolean): number[] {
+  nearest(point: PlanarPoint, radiusS: number, pool: number, accept: (i: number, lb: number) => boolean): number[] {
     const speed = this.ctx.travel.maxSpeedMps;
     const cx = this.cellOf(point.x, this.minX, this.nx);
     const cy = this.cellOf(point.y, this.minY, this.ny);
@@ -85,7 +85,7 @@ export class CourierGrid<P> {
         if (lb > radiusS) continue;
         const n = foundI.length;
         if (n >= pool && (lb > foundLb[n - 1] || (lb === foundLb[n - 1] && i > foundI[n - 1]))) continue;
-        if (!accept(i)) continue;
+        if (!accept(i, lb)) continue;
         let k = n;
         while (k > 0 && (foundLb[k - 1] > lb || (foundLb[k - 1] === lb && foundI[k - 1] > i))) k--;
         foundI.splice(k, 0, i);
@@ -132,11 +132,16 @@ export function candidatesFor<P>(
   const declined = new Set<string>();
   for (const o of bundle.orders) for (const id of o.declinedBy) declined.add(id);
   const couriers = grid.couriers;
+  const halfPickup = ctx.service.pickupS / 2;
   const pool = grid.nearest(
     ctx.travel.planar(bundle.pickup),
     policy.candidateRadiusS,
     Math.ceil(policy.candidatesPerBundle * 1.5),
-    (i) => couriers[i].capacity >= bundle.size && !declined.has(couriers[i].id),
+    // Filter before ranking: a near courier whose shift ends first must not crowd out a farther one.
+    (i, lb) =>
+      couriers[i].capacity >= bundle.size &&
+      Math.max(ctx.now + lb + halfPickup, bundle.readyAt) <= couriers[i].shiftEnd &&
+      !declined.has(couriers[i].id),
   );
   const out: Candidate<P>[] = [];
   for (const i of pool) {

@@ -23,6 +23,7 @@ import type {
   OrderRequest,
   Plan,
   Policy,
+  ServiceTimes,
   Snapshot,
   Stop,
   Unassigned,
@@ -100,7 +101,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   let leftovers: Leftover<P>[] = [];
   let current = bundles;
   for (let pass = 1; pass <= MATCHING_PASSES; pass++) {
-    ({ matched, leftovers } = matchBundles(current, current.map(candidatesOf), pool.length, now, policy));
+    ({ matched, leftovers } = matchBundles(current, current.map(candidatesOf), pool.length, now, snapshot.service, policy));
     if (pass === MATCHING_PASSES || truncated) break;
     const merged = mergeMatched(matched, { ...ic, freedCourierValue: freedCourierValue(matched, policy) });
     truncated ||= merged.truncated;
@@ -173,9 +174,10 @@ function matchBundles<P>(
   candidates: readonly Candidate<P>[][],
   couriers: number,
   now: number,
+  service: ServiceTimes,
   policy: Policy,
 ): { matched: Matched<P>[]; leftovers: Leftover<P>[] } {
-  const problem = matchingProblem(bundles, candidates, couriers, now, policy);
+  const problem = matchingProblem(bundles, candidates, couriers, now, service, policy);
   const { rowToCol } = solveAssignment(problem.matrix, problem.unassignedCost);
   const matched: Matched<P>[] = [];
   const leftovers: Leftover<P>[] = [];

@@ -28,6 +28,7 @@ export const defaultPolicy: Policy = Object.freeze({
   lookAheadS: 1800,
   bundleReadyGapS: 600,
   freedCourierFactor: 4,
+  ageWeight: 0,
 });
 
 export class PolicyError extends Error {
@@ -56,6 +57,7 @@ const RULES: Record<keyof Policy, Rule> = {
   lookAheadS: { min: 0, max: 1e7, integer: false },
   bundleReadyGapS: { min: 0, max: 1e7, integer: false },
   freedCourierFactor: { min: 0, max: 1e6, integer: false },
+  ageWeight: { min: 0, max: 1e6, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

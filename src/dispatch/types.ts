@@ -201,4 +201,9 @@ export interface Policy {
    * times the round's mean pickup delay (what a freed courier would save someone). 0 = merge only on a net saving.
    */
   readonly freedCourierFactor: number;
+  /**
+   * Fairness to old orders: leaving an order out of a round costs (1 + ageWeight) × its click-to-door so
+   * far, so when couriers are short the oldest orders win them. 0 = age-neutral.
+   */
+  readonly ageWeight: number;
 }
