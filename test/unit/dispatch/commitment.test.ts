@@ -61,3 +61,20 @@ t.test('a ready order gets the only courier over an order that could wait', asyn
   t.same(plan.assignments.map((a) => a.orderIds), [['ready']]);
   t.same(plan.unassigned, [{ orderId: 'later', reason: 'not_ready_soon_enough' }]);
 });
+
+t.test('a ready order held for a bundle partner says so', async (t) => {
+  // One courier a minute away, two orders of one restaurant: a is ready, b in 6 minutes. Bundled (couriers
+  // are scarce), the courier need not leave before b's food is nearly ready.
+  const plan = planRound(
+    snapshot(
+      [order('a', 'r', { x: 320, y: 0 }, { x: 320, y: 960 }, 0), order('b', 'r', { x: 320, y: 0 }, { x: 640, y: 960 }, 360)],
+      [courier('c', { x: 0, y: 0 })],
+    ),
+    policy,
+  );
+  t.same(plan.assignments, []);
+  t.same(plan.unassigned, [
+    { orderId: 'a', reason: 'waiting_to_bundle' },
+    { orderId: 'b', reason: 'not_ready_soon_enough' },
+  ]);
+});
