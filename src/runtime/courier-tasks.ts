@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import type { ServiceTimes, TravelModel } from '../dispatch/types.js';
 import { dropoffEta, etaThroughStops, type LatLng, type RemainingStop, type StopEta } from '../domain/eta.js';
 import { initialGeofence, stepGeofence, type Fix, type GeofenceParams, type GeofenceState } from '../domain/geofence.js';
-import { ACTIVE_STATUSES, type Actor, type DeliveryProof, type Order, type OrderEventInput } from '../domain/order.js';
+import { ACTIVE_STATUSES, type Actor, type DeliveryProof, type FailureReason, type Order, type OrderEventInput } from '../domain/order.js';
 import type { PgOrderRepository } from '../store/pg/order-repository.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
 import type { OrderLifecycle } from './order-lifecycle.js';
@@ -21,7 +21,7 @@ type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 /** H3 resolution the customer sees before pickup (~0.7 km² cells): near, not exact. */
 export const TRACKING_COARSE_RESOLUTION = 8;
 
-export type CourierStatusUpdate = 'arrived_pickup' | 'picked_up' | 'arrived_dropoff' | 'delivered' | 'returned';
+export type CourierStatusUpdate = 'arrived_pickup' | 'picked_up' | 'arrived_dropoff' | 'delivered' | 'returned' | 'failed';
 
 /** What the courier app sees of an order. */
 export interface CourierOrderView {
@@ -176,9 +176,18 @@ export class CourierTasks {
   }
 
   /** A status frame from the courier; returns the updated order. */
-  async status(courierId: string, orderId: string, status: CourierStatusUpdate, proof?: DeliveryProof): Promise<Order> {
+  async status(
+    courierId: string,
+    orderId: string,
+    status: CourierStatusUpdate,
+    proof?: DeliveryProof,
+    failure?: { reason: FailureReason; note?: string },
+  ): Promise<Order> {
     const actor: Actor = { role: 'courier', id: courierId };
-    const input: OrderEventInput = status === 'delivered' ? { type: 'delivered', ...(proof ? { proof } : {}) } : { type: status };
+    let input: OrderEventInput;
+    if (status === 'delivered') input = { type: 'delivered', ...(proof ? { proof } : {}) };
+    else if (status === 'failed') input = { type: 'failed', reason: failure?.reason ?? 'courier_incident', ...(failure?.note ? { note: failure.note } : {}) };
+    else input = { type: status };
     const { order } = await this.lifecycle.apply(orderId, input, actor);
     await this.refresh(courierId);
     return order;

@@ -115,6 +115,15 @@ t.test('offers', async (t) => {
 
     c4.send({ type: 'status', orderId: id, status: 'arrived_pickup' });
     t.equal((await c4.nextOf('error')).code, 'order_not_found', 'another courier cannot report on it');
+
+    again.send({ type: 'status', orderId: id, status: 'failed' });
+    t.equal((await again.nextOf('error')).code, 'bad_frame', 'a failure needs a reason');
+    again.send({ type: 'status', orderId: id, status: 'failed', reason: 'store_cannot_fulfil', note: 'closed' });
+    t.match(await again.nextOf('status.ack'), { orderId: id, status: 'failed' });
+    const events = (await http(baseUrl, 'GET', `/v1/orders/${id}/events`, dispatcher)).body.events as Frame[];
+    t.match(events.at(-1), { type: 'failed', data: { reason: 'store_cannot_fulfil', note: 'closed', previousStatus: 'assigned' } });
+    t.same((await ctx.db.query('SELECT end_status FROM assignments WHERE order_id = $1', [id])).rows, [{ end_status: 'failed' }]);
+    t.same((await again.nextOf('task', (f) => (f.orders as unknown[]).length === 0)).orders, [], 'the courier is free again');
   });
 
   t.test('racing accept and cancel resolve to exactly one outcome', async (t) => {

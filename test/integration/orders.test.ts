@@ -99,6 +99,11 @@ t.test('HTTP: get, list with cursor, events, cancel, illegal transitions, foreig
   t.same(after.body.events.map((e: { version: number }) => e.version), [3]);
 
   t.equal((await http(baseUrl, 'POST', `/v1/orders/${ids[1]}/cancel`, token('store', 'other'), {})).status, 404, 'a store cannot cancel a foreign order');
+  const badReason = await http(baseUrl, 'POST', `/v1/orders/${ids[2]}/fail`, dispatcher, { reason: 'bored' });
+  t.equal(badReason.body.details.field, 'reason');
+  t.equal((await http(baseUrl, 'POST', `/v1/orders/${ids[2]}/fail`, store, { reason: 'no_courier' })).status, 403, 'only dispatchers give up on orders');
+  const failed = await http(baseUrl, 'POST', `/v1/orders/${ids[2]}/fail`, dispatcher, { reason: 'no_courier', note: 'storm' });
+  t.match(failed.body, { status: 'failed', reason: 'no_courier', version: 2 });
   t.equal((await http(baseUrl, 'GET', `/v1/orders/${ids[1]}`, store)).body.status, 'placed', '…and nothing changed');
 });
 

@@ -6,7 +6,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifySchemaCompiler } from 'fastify';
-import { OrderError, ORDER_STATUSES } from '../../domain/order.js';
+import { FAILURE_REASONS, OrderError, ORDER_STATUSES } from '../../domain/order.js';
 import { OrderStoreError } from '../../store/pg/order-repository.js';
 import { OfferError } from '../../runtime/offers.js';
 import { OutsideServiceAreaError } from '../../runtime/order-lifecycle.js';
@@ -54,6 +54,11 @@ export const ListQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const FailureReasonSchema = Type.Union(FAILURE_REASONS.map((r) => Type.Literal(r)));
+export const FailBodySchema = Type.Object(
+  { reason: FailureReasonSchema, note: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
 export const CancelBodySchema = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 export const ReadyBodySchema = Type.Object({ readyAt: Type.Optional(EpochMs) }, { additionalProperties: false });
 export const OfferBodySchema = Type.Object({ courierId: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
@@ -95,7 +100,11 @@ export const CourierFrameSchemas = {
       Type.Literal('arrived_dropoff'),
       Type.Literal('delivered'),
       Type.Literal('returned'),
+      Type.Literal('failed'),
     ]),
+    /** With status `failed`: why. */
+    reason: Type.Optional(FailureReasonSchema),
+    note: Type.Optional(Type.String({ maxLength: 500 })),
     proof: Type.Optional(
       Type.Object(
         { pin: Type.Optional(Type.String({ pattern: '^[0-9]{4,8}$' })), photoRef: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },

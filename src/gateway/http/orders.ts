@@ -6,17 +6,19 @@
  *   POST /v1/orders/:id/ready          store       ready now or at `readyAt`
  *   POST /v1/orders/:id/cancel         store (own), dispatcher, admin   after pickup this starts a return
  *   GET  /v1/orders/:id/events?after=VERSION        the history, oldest first
+ *   POST /v1/orders/:id/fail           dispatcher, admin   give up on it {reason, note?} (e.g. no_courier, customer_unreachable)
  *   POST /v1/orders/:id/offer          dispatcher, admin   offer to a courier (until the dispatch loop does it)
  * Bodies and queries are checked against the schemas in orders-schemas.ts; a failure answers 400
  * `validation_failed` with the offending `field`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { publicOrder, type Actor, type Order, type OrderInput } from '../../domain/order.js';
+import { publicOrder, type Actor, type FailureReason, type Order, type OrderInput } from '../../domain/order.js';
 import { ownedBy } from '../../runtime/order-lifecycle.js';
 import { AppError } from '../errors.js';
 import {
   CancelBodySchema,
   EventsQuerySchema,
+  FailBodySchema,
   fieldOfAjvError,
   ListQuerySchema,
   OfferBodySchema,
@@ -124,6 +126,18 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
       const { reason } = (request.body ?? {}) as { reason?: string };
       const actor = actorOf(request);
       const { order } = await mapped(offers.cancel(id, actor, reason, ownedBy(actor)));
+      return publicOrder(order);
+    },
+  );
+
+  app.post(
+    '/v1/orders/:id/fail',
+    { ...common, schema: { params: OrderIdParams, body: FailBodySchema }, config: { roles: ['dispatcher', 'admin'] } },
+    async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { reason, note } = request.body as { reason: FailureReason; note?: string };
+      const { order } = await mapped(lifecycle.apply(id, { type: 'failed', reason, ...(note ? { note } : {}) }, actorOf(request)));
       return publicOrder(order);
     },
   );

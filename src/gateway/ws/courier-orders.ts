@@ -2,7 +2,8 @@
  * The order side of the courier socket (/v1/courier), added through the socket's extension points:
  *
  * in:  `{type:'offer.accept', offerId}` · `{type:'offer.reject', offerId, reason}` ·
- *      `{type:'status', orderId, status: arrived_pickup|picked_up|arrived_dropoff|delivered|returned, proof?: {pin?, photoRef?}}`
+ *      `{type:'status', orderId, status: arrived_pickup|picked_up|arrived_dropoff|delivered|returned|failed,
+ *        proof?: {pin?, photoRef?}, reason? (failed: no_courier|store_cannot_fulfil|customer_unreachable|…), note?}`
  * out: `offer` (offer id, orders, ordered stops with ETAs, expiry) · `offer.accepted` · `offer.rejected` ·
  *      `offer.expired` · `offer.withdrawn` · `status.ack` · `task` (current work with stop ETAs, sent on
  *      every connect and after every change) · `task.changed` (someone else changed an order: cancel,
@@ -57,7 +58,9 @@ export function registerCourierOrderFrames(app: FastifyInstance): void {
     const frame = check('status', raw);
     let order;
     try {
-      order = await tasks.status(ctx.courierId, frame.orderId, frame.status, frame.proof);
+      if (frame.status === 'failed' && !frame.reason) throw new FrameError('bad_frame', 'status: a failure needs a reason');
+      const failure = frame.reason ? { reason: frame.reason, ...(frame.note ? { note: frame.note } : {}) } : undefined;
+      order = await tasks.status(ctx.courierId, frame.orderId, frame.status, frame.proof, failure);
     } catch (err) {
       throw frameError(err);
     }
