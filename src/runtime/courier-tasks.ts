@@ -196,16 +196,22 @@ export class CourierTasks {
   /**
    * Called after the location pipeline stored a courier's new position: geofence arrivals, then one
    * tracking message per active order. Couriers without work on this node cost one map lookup.
+   * Returns null when there was nothing to do.
    */
-  async onPosition(courierId: string, fix: Fix): Promise<void> {
+  onPosition(courierId: string, fix: Fix): Promise<void> | null {
+    // hot path: synchronous and allocation-free for the many couriers without work
     const s = this.sessions.get(courierId);
-    if (!s) return;
+    if (!s) return null;
     s.last = { lat: fix.lat, lng: fix.lng };
-    if (s.orders.length === 0) return;
+    if (s.orders.length === 0) return null;
+    return this.followPosition(courierId, s, fix);
+  }
+
+  private async followPosition(courierId: string, s: Session, fix: Fix): Promise<void> {
     await this.detectArrivals(courierId, s, fix);
     const now = this.clock.now();
-    const etas = etaThroughStops(now, s.last, remainingStops(s.orders, now), this.options.travel, this.options.service);
     const exact = { lat: fix.lat, lng: fix.lng };
+    const etas = etaThroughStops(now, exact, remainingStops(s.orders, now), this.options.travel, this.options.service);
     await Promise.all(
       s.orders
         .filter((o) => ACTIVE_STATUSES.includes(o.status))

@@ -84,8 +84,8 @@ export function registerCourierOrderFrames(app: FastifyInstance): void {
       const { lat, lng, ts } = u.current;
       const { acc } = u.current;
       tasks
-        .onPosition(u.courierId, { lat, lng, ts, ...(acc === undefined ? {} : { acc }) })
-        .catch((err: unknown) => app.log.error({ err, courierId: u.courierId }, 'order updates for a courier point failed'));
+        .onPosition(u.courierId, acc === undefined ? { lat, lng, ts } : { lat, lng, ts, acc })
+        ?.catch((err: unknown) => app.log.error({ err, courierId: u.courierId }, 'order updates for a courier point failed'));
     }
   });
 }
