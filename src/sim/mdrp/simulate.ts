@@ -188,9 +188,9 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   }
 
   /**
-   * Ready-late mode estimate: placement + the mean prep time of observed orders whose prep took longer than
-   * this order has already waited (the conditional mean), at least a minute from now. Observed = placed at
-   * least an hour ago (nearly all ready by then) and ready by now: only the past is used.
+   * Ready-late mode estimate: placement + a quantile (default the median; the mean if negative) of the
+   * observed prep times longer than this order has already waited, at least a minute from now. Observed =
+   * placed at least an hour ago (nearly all ready by then) and ready by now: only the past is used.
    */
   function estimateReady(order: MdrpOrder, now: number): number {
     if (prepCache.minute !== now) {
