@@ -13,6 +13,7 @@ import { courierSocket } from './gateway/ws/courier.js';
 import { courierRoutes } from './gateway/http/couriers.js';
 import { historySink } from './runtime/history-sink.js';
 import { orderServices } from './runtime/order-services.js';
+import { courierOrderFrames } from './gateway/ws/courier-orders.js';
 import { orderRoutes } from './gateway/http/orders.js';
 import { storeRoutes } from './gateway/http/stores.js';
 import { trackingRoutes } from './gateway/http/tracking.js';
@@ -138,6 +139,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(courierRoutes);
   // Orders: services (lifecycle, offers, courier tasks, webhooks; plugs into the courier socket), then routes.
   app.register(orderServices);
+  app.register(courierOrderFrames);
   app.register(orderRoutes);
   app.register(storeRoutes);
   app.register(trackingRoutes);

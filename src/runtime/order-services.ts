@@ -1,8 +1,7 @@
 /**
  * Creates the order feature's services once per app and decorates them as `app.orders`: the order
- * lifecycle, offers, courier tasks, the message bus and the webhook sender. It also plugs the
- * feature into the courier socket: offer/status frame types, task + open offer re-sent on every
- * connect, and a listener on accepted location points (geofence arrival, tracking fan-out).
+ * lifecycle, offers, courier tasks, the message bus and the webhook sender (started on ready,
+ * stopped on close). The courier socket side is plugged in by gateway/ws/courier-orders.ts.
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +14,6 @@ import { CourierTasks } from './courier-tasks.js';
 import { OfferService } from './offers.js';
 import { OrderLifecycle } from './order-lifecycle.js';
 import { WebhookSender } from './webhook-sender.js';
-import { registerCourierOrderFrames } from '../gateway/ws/courier-orders.js';
 
 export interface OrderServices {
   readonly repo: PgOrderRepository;
@@ -78,8 +76,6 @@ export const orderServices = fp(
       pollMs: config.webhookPollMs,
     });
     app.decorate('orders', { repo, pool, bus, lifecycle, offers, tasks, webhooks } satisfies OrderServices);
-
-    registerCourierOrderFrames(app);
 
     app.addHook('onReady', async () => {
       await lifecycle.rebuildOpenPool();

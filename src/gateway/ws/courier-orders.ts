@@ -9,6 +9,7 @@
  *      every connect and after every change) · `task.changed` (someone else changed an order: cancel,
  *      return) · `error` frames with stable codes (the socket stays open).
  */
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { courierFrameChecks, firstFrameError, toAppError } from '../http/orders-schemas.js';
@@ -28,7 +29,7 @@ function check<K extends keyof typeof courierFrameChecks>(type: K, frame: unknow
   return frame;
 }
 
-export function registerCourierOrderFrames(app: FastifyInstance): void {
+function registerCourierOrderFrames(app: FastifyInstance): void {
   const { offers, tasks } = app.orders;
   const sendTask = async (ctx: CourierSocketContext) => ctx.send(await tasks.task(ctx.courierId));
 
@@ -89,3 +90,10 @@ export function registerCourierOrderFrames(app: FastifyInstance): void {
     }
   });
 }
+
+/** Registered after the courier socket and the order services (both named as dependencies). */
+export const courierOrderFrames = fp(async (app: FastifyInstance) => registerCourierOrderFrames(app), {
+  name: 'dispatchd-courier-orders',
+  fastify: '5.x',
+  dependencies: ['dispatchd-courier-socket', 'dispatchd-orders'],
+});
