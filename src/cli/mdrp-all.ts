@@ -7,6 +7,7 @@
  * infeasible solution).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -14,6 +15,7 @@ import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy
 import { splitSettings } from '../sim/mdrp/run.js';
 import { summarize, summaryCsv, summaryMarkdown } from '../sim/mdrp/summary.js';
 import { runPool, type PoolJob } from './mdrp-pool.js';
+import { runInfoLines } from './mdrp-run-info.js';
 
 const USAGE = 'usage: npm run mdrp:all -- --dir DIR --out DIR [--set key=value …] [--ready-late] [--only SUBSTR] [--workers N]';
 
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
     cliProgress.Presets.shades_classic,
   );
   const started = Date.now();
+  const startLoad = loadavg();
   bar.start(jobs.length, 0, { last: '' });
   const { metrics, failures } = await runPool(jobs, {
     ...(values.workers ? { workers: Number(values.workers) } : {}),
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
   const mode = overrides.readyKnown === 'false' ? 'ready times revealed late' : 'ready times known';
   const sets = Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults';
   writeFileSync(join(out, 'summary.csv'), summaryCsv(summary));
-  writeFileSync(join(out, 'summary.md'), summaryMarkdown(summary, `MDRP summary: ${instances.length} instances, ${mode} (${sets})`));
+  writeFileSync(join(out, 'summary.md'), summaryMarkdown(summary, `MDRP summary: ${instances.length} instances, ${mode} (${sets})`, runInfoLines(startLoad)));
   console.log(`${metrics.length} instances solved, ${failures.length} failed in ${((Date.now() - started) / 1000).toFixed(0)} s (${mode})`);
   for (const t of summary.targets) console.log(`${t.met ? 'ok  ' : 'MISS'} ${t.name}: ${t.value.toFixed(3)} (limit ${t.target})`);
   for (const f of failures) console.log(`FAILED ${f.instance} [${f.code}]: ${f.message.split('\n')[0]}`);

@@ -4,7 +4,6 @@
  * Sweeps the optimizer's time-vs-cost knob (`timeWeight`) on a few instances and plots mean click-to-door
  * against pay per order, with the default policy's point marked: the time-vs-cost frontier.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +13,7 @@ import { splitSettings } from '../sim/mdrp/run.js';
 import { mean, type MdrpMetrics } from '../sim/mdrp/metrics.js';
 import { frontierSvg, type FrontierPoint } from '../sim/mdrp/frontier-svg.js';
 import { runPool, type PoolJob } from './mdrp-pool.js';
+import { revision } from './mdrp-run-info.js';
 
 const DEFAULT_INSTANCES = ['0o50t100s1p100', '1o50t100s1p100', '2o50t100s1p100', '3o50t100s1p100'];
 const DEFAULT_WEIGHTS = [0, 0.2, 0.4, 0.6, 0.8, 0.9, 1];
@@ -78,19 +78,6 @@ async function main(): Promise<void> {
     ));
   for (const p of points) console.log(`timeWeight ${p.timeWeight}: ctd ${p.ctdMean.toFixed(2)} min, $${p.payPerOrder.toFixed(2)}/order${p.isDefault ? ' (default)' : ''}`);
   console.log(`wrote ${values.svg} and ${join(out, 'frontier.csv')}`);
-}
-
-/** The commit the optimizer code comes from, for the plot's caption. */
-function revision(): string {
-  // Set when running from an exported snapshot of a commit (no .git there).
-  if (process.env.DISPATCHD_REVISION) return process.env.DISPATCHD_REVISION;
-  try {
-    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', 'src/dispatch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return dirty ? `${rev} + uncommitted changes` : rev;
-  } catch {
-    return 'unknown revision';
-  }
 }
 
 main().catch((err: Error & { code?: string }) => {

@@ -105,8 +105,9 @@ export function summaryCsv(s: Summary): string {
   return lines.join('\n') + '\n';
 }
 
-export function summaryMarkdown(s: Summary, title: string): string {
+export function summaryMarkdown(s: Summary, title: string, notes: readonly string[] = []): string {
   const out: string[] = [`# ${title}`, ''];
+  if (notes.length > 0) out.push(...notes, '');
   out.push(`${s.rows.length} instances solved, ${s.failures.length} failed.`, '');
   out.push('| target | value | limit | met |', '|---|---:|---:|---|');
   for (const t of s.targets) out.push(`| ${t.name} | ${fmt(t.value)} | ${t.target} | ${t.met ? 'yes' : 'NO'} |`);
