@@ -8,6 +8,7 @@
  * are no-ops thanks to the table's (courier_id, ts, seq) key.
  */
 import { hostname } from 'node:os';
+import { SinkThread } from './history-sink-thread-handle.js';
 import type { Redis } from 'ioredis';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -225,32 +226,36 @@ function* chunks(entries: Entry[], maxPoints: number): Generator<Entry[]> {
 
 /**
  * Runs the sink (and partition maintenance) inside the service: started when the app is ready, drained
- * at shutdown after the ingest has flushed its last writes.
+ * at shutdown after the ingest has flushed its last writes. The sink itself runs on a worker thread
+ * (history-sink-thread.ts) so that decoding stream entries and building COPY data never blocks the event
+ * loop that answers courier sockets; partition maintenance stays here (hourly, cheap).
  */
 export const historySink = fp(
   async function historySinkPlugin(app: FastifyInstance) {
     const { config } = app;
-    const redis = app.redis.duplicate();
     const maintainer = new PartitionMaintainer(app.db, app.clock, config.retentionDays, app.log);
-    const sink = new HistorySink({
-      redis,
-      writer: new PositionWriter(app.db),
-      log: app.log.child({ component: 'history-sink' }),
-      batchSize: config.historyBatchSize,
-      flushMs: config.historyFlushMs,
-    });
-    app.decorate('historySink', sink);
+    const ro = app.redis.options;
+    const poolUrl = (app.db as unknown as { options?: { connectionString?: string } }).options?.connectionString;
+    const databaseUrl = poolUrl ?? config.databaseUrl;
+    if (!databaseUrl) throw new Error('history sink needs the Postgres URL (DATABASE_URL)');
+    const thread = new SinkThread(
+      {
+        redis: { host: ro.host, port: ro.port, username: ro.username, password: ro.password, db: ro.db, keyPrefix: ro.keyPrefix },
+        databaseUrl,
+        batchSize: config.historyBatchSize,
+        flushMs: config.historyFlushMs,
+        logLevel: config.logLevel,
+      },
+      app.log,
+    );
+    app.decorate('historySink', thread);
     app.addHook('onReady', async () => {
       await maintainer.start();
-      await sink.start();
+      await thread.start();
     });
     app.drainers.add('history-sink', async () => {
       maintainer.stop();
-      try {
-        await sink.drain();
-      } finally {
-        redis.disconnect();
-      }
+      await thread.drain();
     });
   },
   { name: 'dispatchd-history-sink', fastify: '5.x', dependencies: ['dispatchd-core'] },
@@ -258,6 +263,6 @@ export const historySink = fp(
 
 declare module 'fastify' {
   interface FastifyInstance {
-    historySink: HistorySink;
+    historySink: SinkThread;
   }
 }

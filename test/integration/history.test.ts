@@ -120,3 +120,15 @@ t.test('partitions: created ahead by UTC day, whole expired days dropped', async
   // A cached day whose partition was dropped is recreated on the next write instead of failing forever.
   t.equal(await writer.write([{ courierId: 'old', seq: 2, ts: Date.UTC(2026, 0, 9, 22, 0), lat: 1, lng: 1, serverTs: now }]), 1);
 });
+
+t.test('graceful shutdown drains: every point acked before close is in Postgres once the app has closed', async (t) => {
+  const second = await buildTestApp(ctx);
+  const c = await CourierClient.connect(second.wsUrl, second.token('courier', 'drain-1'));
+  const now = Date.now();
+  const points = Array.from({ length: 300 }, (_, i) => ({ seq: i, ts: now - 60_000 + i * 100, lat: 45 + i * 1e-5, lng: 9 }));
+  const acks = await Promise.all([0, 100, 200].map((from) => c.request({ type: 'locs', points: points.slice(from, from + 100) })));
+  t.same(acks.map((a) => a.seq), [99, 199, 299]);
+  await second.close();
+  const { rows } = await ctx.db.query<{ n: number }>(`select count(*)::int as n from courier_positions where courier_id = 'drain-1'`);
+  t.equal(rows[0].n, 300, 'no waiting needed: close returned after the sink drained');
+});

@@ -1,0 +1,51 @@
+/**
+ * Entry of the history sink's worker thread (see SinkThread): its own Redis connection and Postgres pool,
+ * one HistorySink, and a tiny protocol with the main thread: 'started' | 'drained' | 'stopped' | 'failed'.
+ */
+import { parentPort, workerData, isMainThread } from 'node:worker_threads';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { LogLevel } from '../config.js';
+import { createLogger } from '../logger.js';
+import { PositionWriter } from '../store/pg/position-writer.js';
+import { HistorySink } from './history-sink.js';
+
+export interface SinkThreadData {
+  redis: { host?: string; port?: number; username?: string; password?: string; db?: number; keyPrefix?: string };
+  databaseUrl: string;
+  batchSize: number;
+  flushMs: number;
+  logLevel: LogLevel;
+}
+
+async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData): Promise<void> {
+  const log = createLogger({ level: data.logLevel, name: 'dispatchd-history-sink' });
+  const redis = new Redis({ ...data.redis, maxRetriesPerRequest: null });
+  redis.on('error', (err) => log.error({ err }, 'history sink redis error'));
+  const db = new pg.Pool({ connectionString: data.databaseUrl, max: 2, application_name: 'dispatchd-history-sink' });
+  db.on('error', (err) => log.error({ err }, 'history sink postgres idle client error'));
+  const sink = new HistorySink({ redis, writer: new PositionWriter(db), log, batchSize: data.batchSize, flushMs: data.flushMs });
+  const close = async () => {
+    redis.disconnect();
+    await db.end().catch(() => {});
+  };
+  port.on('message', (m: { type: 'drain' | 'stop' }) => {
+    const work = m.type === 'drain' ? sink.drain() : sink.stop();
+    work
+      .then(close)
+      .then(
+        () => port.postMessage({ type: m.type === 'drain' ? 'drained' : 'stopped' }),
+        (err: unknown) => port.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) }),
+      );
+  });
+  await sink.start();
+  port.postMessage({ type: 'started' });
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  main(port, workerData as SinkThreadData).catch((err: unknown) => {
+    port.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  });
+}
