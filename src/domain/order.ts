@@ -224,8 +224,8 @@ export function checkOrderInput(input: OrderInput, now: number): { field: string
   } else if (input.window) {
     return { field: 'window', message: `window is only allowed for scheduled delivery, not ${input.option}` };
   }
-  const placedAt = input.placedAt ?? now;
-  if (input.readyAt !== undefined && input.readyAt < placedAt) {
+  // only a contradiction within the request itself; an estimate a little behind the server's clock is fine
+  if (input.readyAt !== undefined && input.placedAt !== undefined && input.readyAt < input.placedAt) {
     return { field: 'readyAt', message: 'readyAt is before placedAt' };
   }
   return null;
@@ -254,7 +254,8 @@ export function createOrder(
     items: input.items,
     size: input.size ?? 1,
     placedAt,
-    readyAt: input.readyAt ?? placedAt,
+    // food cannot be ready before the order exists
+    readyAt: Math.max(input.readyAt ?? placedAt, placedAt),
     readyKnown: false,
     option: input.option,
     window: input.window ?? null,

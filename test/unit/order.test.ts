@@ -173,11 +173,16 @@ t.test('create: business validation names the field', async (t) => {
     [{ ...base, option: 'scheduled', window: { from: T0 + 10, to: T0 + 5 } }, 'window'],
     [{ ...base, option: 'scheduled', window: { from: T0 - 10, to: T0 - 5 } }, 'window.to'],
     [{ ...base, option: 'express', window: { from: T0, to: T0 + 5 } }, 'window'],
-    [{ ...base, option: 'express', readyAt: T0 - 1 }, 'readyAt'],
+    [{ ...base, option: 'express', placedAt: T0, readyAt: T0 - 1 }, 'readyAt'],
   ];
   for (const [input, field] of cases) {
     t.throws(() => createOrder('o', 's', input as never, T0, targets, store), { code: 'invalid_order', details: { field } });
   }
+});
+
+t.test('a ready estimate behind the server clock is clamped to placement, not refused', async (t) => {
+  const { order } = createOrder('o', 's', { externalId: 'x', pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 1 }, items: 1, option: 'express', readyAt: T0 - 500 }, T0, targets, store);
+  t.equal(order.readyAt, T0);
 });
 
 t.test('rejected or expired offer returns to the pool and excludes the courier', async (t) => {
