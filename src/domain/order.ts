@@ -120,9 +120,9 @@ export type OrderEventInput =
   /** The offer was taken back (another order of its bundle was cancelled): back to the pool, no exclusion. */
   | { readonly type: 'offer_withdrawn'; readonly offerId: string; readonly courierId: string }
   | { readonly type: 'accepted'; readonly offerId: string; readonly courierId: string }
-  | { readonly type: 'arrived_pickup'; readonly auto?: boolean }
+  | { readonly type: 'arrived_pickup'; readonly auto?: boolean; readonly fixTs?: number }
   | { readonly type: 'picked_up' }
-  | { readonly type: 'arrived_dropoff'; readonly auto?: boolean }
+  | { readonly type: 'arrived_dropoff'; readonly auto?: boolean; readonly fixTs?: number }
   | { readonly type: 'delivered'; readonly proof?: DeliveryProof }
   | { readonly type: 'cancelled'; readonly reason?: string }
   | { readonly type: 'returned' }
@@ -349,7 +349,7 @@ export function applyOrderEvent(
       break;
     case 'arrived_pickup':
       next = { ...order, status: 'at_pickup' };
-      data = { courierId: order.courierId, auto: input.auto ?? false };
+      data = arrivalData(order, input);
       break;
     case 'picked_up':
       next = { ...order, status: 'picked_up' };
@@ -357,7 +357,7 @@ export function applyOrderEvent(
       break;
     case 'arrived_dropoff':
       next = { ...order, status: 'at_dropoff' };
-      data = { courierId: order.courierId, auto: input.auto ?? false };
+      data = arrivalData(order, input);
       break;
     case 'delivered': {
       const proof = input.proof ?? {};
@@ -394,6 +394,13 @@ export function applyOrderEvent(
   }
   next = { ...next, version: order.version + 1, updatedAt: now };
   return { order: next, event: { orderId: order.id, version: next.version, type, actor, at: now, data } };
+}
+
+/** Automatic (geofence) arrivals record the device time of the fix that completed the dwell. */
+function arrivalData(order: Order, input: { auto?: boolean; fixTs?: number }): Record<string, unknown> {
+  const data: Record<string, unknown> = { courierId: order.courierId, auto: input.auto ?? false };
+  if (input.fixTs !== undefined) data.fixTs = input.fixTs;
+  return data;
 }
 
 function checkOffer(order: Order, offerId: string, courierId: string): void {

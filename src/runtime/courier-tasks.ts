@@ -243,7 +243,7 @@ export class CourierTasks {
       if (!arrivedNow) continue;
       const type = target.kind === 'pickup' ? 'arrived_pickup' : 'arrived_dropoff';
       try {
-        await this.lifecycle.apply(o.id, { type, auto: true }, { role: 'courier', id: courierId });
+        await this.lifecycle.apply(o.id, { type, auto: true, fixTs: fix.ts }, { role: 'courier', id: courierId });
         this.log.info({ courierId, orderId: o.id, stop: target.kind }, 'geofence arrival');
       } catch (err) {
         // the courier may have reported it a moment earlier: that is fine

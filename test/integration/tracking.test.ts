@@ -126,7 +126,8 @@ t.test('geofence: a jittery track arrives exactly once, only after the dwell, ne
   await new Promise((r) => setTimeout(r, 200));
   const [arrival] = await arrivals();
   t.equal((await arrivals()).length, 1, 'exactly once, no flapping');
-  t.match(arrival, { actor: { role: 'courier', id: 'cg' }, data: { auto: true } });
+  // phase 2 began with fix 46 (inside); the dwell completes 20 s of device time later, at fix 56
+  t.match(arrival, { actor: { role: 'courier', id: 'cg' }, data: { auto: true, fixTs: t0 + 56 * 2000 } }, 'triggered by exactly the fix that completed the dwell');
   const task = await courier.nextOf('task', (f) => (f.orders as Frame[])[0]?.status === 'at_pickup');
   t.equal((task.stops as Frame[])[0]!.arrived, true);
 });
