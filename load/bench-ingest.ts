@@ -207,6 +207,7 @@ async function mintTokens(secret: string): Promise<[string, string][]> {
 }
 
 interface WorkerResult {
+  activeMs: number;
   sent: number;
   acked: number;
   rejected: number;
@@ -354,6 +355,9 @@ async function main(): Promise<void> {
       for (const [i, n] of r.histogram) hist[i] += n;
     }
     const replies = sum.acked + sum.rejected + sum.errors;
+    // Sustained rate: accepted updates over the time from the first send to the last ack (never less than
+    // the streaming time), so a service that falls behind and catches up later is not credited for it.
+    const activeSecs = Math.max(seconds, ...results.map((r) => r.activeMs / 1000));
     log(`stream done: sent ${sum.sent}, acked ${sum.acked}, rejected ${sum.rejected}, errors ${sum.errors}; waiting for the history sink`);
 
     // Drain: until every acked point is in Postgres, or no progress for 20 s.
@@ -371,7 +375,7 @@ async function main(): Promise<void> {
     log(`history: ${stored} rows (${drainMs} ms after the last ack); measuring the Redis baseline`);
 
     const baseline = await redisBaseline(sum.acked);
-    const updatesPerS = sum.acked / seconds;
+    const updatesPerS = sum.acked / activeSecs;
     result = {
       couriers,
       hz,
@@ -379,6 +383,7 @@ async function main(): Promise<void> {
       workers,
       offered_per_s: (couriers * hz),
       sent: sum.sent,
+      active_seconds: round(activeSecs, 2),
       updates_per_s: Math.round(updatesPerS),
       ack_p50_ms: round(percentile(hist, replies, 0.5)),
       ack_p99_ms: round(percentile(hist, replies, 0.99)),

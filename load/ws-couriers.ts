@@ -40,6 +40,8 @@ let acked = 0;
 let rejected = 0;
 let errors = 0;
 let closed = 0;
+let firstSendAt = 0;
+let lastReplyAt = 0;
 
 function record(ms: number): void {
   histogram[Math.min(BUCKETS - 1, Math.floor(ms / BUCKET_MS))]++;
@@ -73,6 +75,7 @@ async function connectAll(m: StartMessage): Promise<Sim[]> {
           };
           ws.on('message', (data) => {
             const text = data.toString();
+            lastReplyAt = performance.now();
             // Only replies to our frames (acks, errors) matter; pushed frames (tasks, offers) are ignored.
             if (text.startsWith('{"type":"ack"')) {
               const at = sim.inFlight.shift();
@@ -103,6 +106,7 @@ async function run(m: StartMessage): Promise<void> {
   // Couriers are spread over SLOTS phases; one timer walks the slots instead of one timer per courier.
   const SLOTS = Math.max(1, Math.round(periodMs / 2));
   const start = performance.now();
+  firstSendAt = start;
   const end = start + m.seconds * 1000;
   let tick = 0;
   const progress = setInterval(() => send({ type: 'progress', sent, acked, rejected, errors }), 500);
@@ -137,7 +141,9 @@ async function run(m: StartMessage): Promise<void> {
   clearInterval(progress);
   const buckets: [number, number][] = [];
   histogram.forEach((n, i) => n && buckets.push([i, n]));
-  send({ type: 'done', sent, acked, rejected, errors, closed, histogram: buckets });
+  // From the first send to the last reply: the time the service really took for this load.
+  const activeMs = Math.max(0, lastReplyAt - firstSendAt);
+  send({ type: 'done', sent, acked, rejected, errors, closed, activeMs, histogram: buckets });
   for (const s of sims) s.ws.close();
   setTimeout(() => process.exit(0), 500).unref();
 }
