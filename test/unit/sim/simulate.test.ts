@@ -41,6 +41,18 @@ t.test('the click-to-door gap splits exactly into ready-to-pickup and detour', a
   t.ok(m.solve_cpu_ms_max >= 0 && m.solve_cpu_ms_p99 <= m.solve_cpu_ms_max);
 });
 
+t.test('diagnostics: a planner that sits on ready orders shows late pickups with idle couriers nearby', async (t) => {
+  const lazy: Planner<MdrpPlace> = (s, p) => (s.now < 30 * 60 ? greedyPlanner({ ...s, orders: [] }, p) : greedyPlanner(s, p));
+  const m = computeMetrics(run(lazy));
+  t.equal(m.delivered, 4);
+  // o1 and o2 (ready at 10 and 12) wait until minute 30 while c1 idles 2 min from r1.
+  t.ok(m.late_pickup_pct >= 50, `late pickups ${m.late_pickup_pct}%`);
+  t.ok(m.late_pickup_idle_nearby_pct >= 50, `with an idle courier nearby ${m.late_pickup_idle_nearby_pct}%`);
+  t.ok(m.assigned_after_ready_pct >= 50 && m.ready_to_assign_mean > 10);
+  const eager = computeMetrics(run(greedyPlanner));
+  t.ok(eager.assigned_after_ready_pct < m.assigned_after_ready_pct && eager.late_pickup_pct < m.late_pickup_pct, 'the eager planner does better on both');
+});
+
 t.test('same instance and planner give the same solution files', async (t) => {
   t.same(formatSolution(run(greedyPlanner)), formatSolution(run(greedyPlanner)));
 });
