@@ -60,13 +60,16 @@ function mergedOn<P>(
   const { policy } = ic;
   if (a.orders.length + b.orders.length > policy.maxBundleSize) return null;
   const bundle = makeBundle([...a.orders, ...b.orders]);
-  let earliestReady = Infinity;
-  for (const o of bundle.orders) earliestReady = Math.min(earliestReady, o.readyAt);
-  if (bundle.readyAt - earliestReady > policy.bundleReadyGapS) return null;
   const courier = ic.couriers[courierIndex];
   if (bundle.orders.some((o) => o.declinedBy.includes(courier.id))) return null;
   const route = planRoute(courier, bundle.orders, ic.ctx);
   if (!route) return null;
+  // Nobody's food may wait more than bundleReadyGapS for a partner's. A courier who arrives after all the
+  // food is ready makes nobody wait, however far apart the ready times (the usual case when couriers are short).
+  let earliestReady = Infinity;
+  for (const o of bundle.orders) earliestReady = Math.min(earliestReady, o.readyAt);
+  const earliestPickup = route.arriveAt + ic.ctx.service.pickupS / 2;
+  if (route.pickupAt - Math.max(earliestReady, earliestPickup) > policy.bundleReadyGapS) return null;
   return { bundle, chosen: { courier: courierIndex, route, cost: routeCost(route, courier, ic.pay, policy) } };
 }
 
