@@ -183,4 +183,22 @@ t.test('offers', async (t) => {
     t.same(other.declinedBy, [], 'a withdrawn offer excludes nobody');
     await until(async () => (await offer(b, 'c5')).status === 201, 2000, 'courier can be offered again');
   });
+
+  t.test('an offer made before a restart still expires after it (the sweep reads Redis and Postgres)', async (t) => {
+    const id = await place('restart-1');
+    const made = await app.orders.offers.offer('c7', [id], { role: 'dispatcher', id: 'd1' });
+    // a second node with its own clock, far past the expiry; the first never fires its timer
+    const later = new ManualClock(made.expiresAt + 1);
+    const other = await buildTestApp(ctx, { clock: later });
+    later.advance(0);
+    await other.app.orders.offers.idle();
+    await until(async () => (await order(id)).status === 'placed', 3000, 'expired by the other node');
+    t.same((await order(id)).declinedBy, ['c7']);
+    const n = (await ctx.db.query("SELECT count(*)::int AS n FROM order_events WHERE order_id = $1 AND type = 'offer_expired'", [id])).rows[0].n;
+    t.equal(n, 1, 'expired exactly once');
+    clock.advance(TTL);
+    await app.orders.offers.idle();
+    t.equal((await ctx.db.query("SELECT count(*)::int AS n FROM order_events WHERE order_id = $1 AND type = 'offer_expired'", [id])).rows[0].n, 1, 'the first node does not expire it again');
+    await other.close();
+  });
 });

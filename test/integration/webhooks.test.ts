@@ -68,6 +68,12 @@ t.test('non-2xx answers are retried with backoff; after the retry window the row
   const last = (await ctx.db.query('SELECT last_error, attempts FROM webhook_outbox WHERE order_id = $1 AND version = 1', [dead])).rows[0];
   t.equal(last.last_error, 'HTTP 500');
   t.ok(last.attempts >= 2, `retried ${last.attempts} times before giving up`);
+
+  // without an endpoint, new events are not queued at all
+  t.equal((await http(baseUrl, 'DELETE', '/v1/stores/s1/webhook', store)).status, 204);
+  t.equal((await http(baseUrl, 'GET', '/v1/stores/s1/webhook', store)).body.code, 'webhook_not_found');
+  const quiet = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('quiet'))).body.id;
+  t.equal((await ctx.db.query('SELECT count(*)::int AS n FROM webhook_outbox WHERE order_id = $1', [quiet])).rows[0].n, 0);
 });
 
 t.test('kill and restart the sender with events pending: none lost, none out of order per order', async (t) => {
