@@ -4,7 +4,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
-import type { SinkThreadData } from './history-sink-thread.js';
+import type { LogLevel } from '../config.js';
+
+/** What the thread needs to open its own connections (plain data: it crosses the thread boundary). */
+export interface SinkThreadData {
+  redis: { host?: string; port?: number; username?: string; password?: string; db?: number; keyPrefix?: string };
+  databaseUrl: string;
+  batchSize: number;
+  flushMs: number;
+  logLevel: LogLevel;
+}
 
 type FromThread = { type: 'started' } | { type: 'drained' } | { type: 'stopped' } | { type: 'failed'; message: string };
 

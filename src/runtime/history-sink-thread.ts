@@ -5,18 +5,10 @@
 import { parentPort, workerData, isMainThread } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { LogLevel } from '../config.js';
 import { createLogger } from '../logger.js';
 import { PositionWriter } from '../store/pg/position-writer.js';
 import { HistorySink } from './history-sink.js';
-
-export interface SinkThreadData {
-  redis: { host?: string; port?: number; username?: string; password?: string; db?: number; keyPrefix?: string };
-  databaseUrl: string;
-  batchSize: number;
-  flushMs: number;
-  logLevel: LogLevel;
-}
+import type { SinkThreadData } from './history-sink-thread-handle.js';
 
 async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData): Promise<void> {
   const log = createLogger({ level: data.logLevel, name: 'dispatchd-history-sink' });
