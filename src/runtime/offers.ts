@@ -20,6 +20,7 @@ import { OrderStoreError, type OrderTx, type PgOrderRepository } from '../store/
 import type { LiveOffer, OfferStop, RedisOfferState } from '../store/redis/offers.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
 import type { Change, OrderLifecycle } from './order-lifecycle.js';
+import { courierView } from './courier-tasks.js';
 
 type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -93,7 +94,6 @@ export class OfferService {
       const place = s.kind === 'pickup' ? order.pickup : order.dropoff;
       return { kind: s.kind, orderIds: s.orderIds, lat: place.lat, lng: place.lng, ...(place.address ? { address: place.address } : {}), eta: s.serviceAt };
     });
-    const live: LiveOffer = { offerId, courierId, orderIds: [...orderIds], stops, createdAt: now, expiresAt };
     const changes = await this.repo.change(async (tx) => {
       const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [courierId]);
       if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, { offerId: open.rows[0].id });
@@ -109,6 +109,8 @@ export class OfferService {
       throw err;
     });
     await this.lifecycle.afterCommit(changes);
+    const offered = orderIds.map((id) => courierView(changes.find((c) => c.order.id === id)!.order));
+    const live: LiveOffer = { offerId, courierId, orderIds: [...orderIds], orders: offered as unknown as Record<string, unknown>[], stops, createdAt: now, expiresAt };
     await this.state.save(live, now);
     this.schedule(live);
     await this.bus.publish(channels.courier(courierId), { type: 'offer', ...live } satisfies OfferFrame);

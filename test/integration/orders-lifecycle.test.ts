@@ -58,6 +58,8 @@ t.test('placed → delivered: events, webhooks, courier frames and tracking fram
   const offer = await courier.nextOf('offer');
   t.equal(offer.offerId, offerRes.body.offerId);
   t.same(offer.orderIds, [orderId]);
+  t.match(offer.orders, [{ id: orderId, status: 'offered', items: 2, pickup: PICKUP, dropoff: DROPOFF, pinRequired: true }], 'the orders themselves');
+  t.notOk('pin' in (offer.orders as Frame[])[0]!, 'without the PIN');
   const stops = offer.stops as { kind: string; eta: number; lat: number }[];
   t.same(stops.map((s) => s.kind), ['pickup', 'dropoff'], 'ordered stops');
   t.ok(stops[0]!.eta > Date.now() && stops[1]!.eta > stops[0]!.eta, 'ETAs along the route');

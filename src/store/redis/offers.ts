@@ -22,6 +22,8 @@ export interface LiveOffer {
   readonly offerId: string;
   readonly courierId: string;
   readonly orderIds: readonly string[];
+  /** What the courier needs to decide: pickup, drop-off, items, ready and promised times (no PIN). */
+  readonly orders: readonly Record<string, unknown>[];
   readonly stops: readonly OfferStop[];
   readonly createdAt: number;
   readonly expiresAt: number;
