@@ -109,6 +109,17 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
+/** Kernel-mode share of a process's CPU seconds (system calls: socket reads and writes). */
+function systemSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) / 100;
+  } catch {
+    return null;
+  }
+}
+
 interface Service {
   baseUrl: string;
   jwtSecret: string;
@@ -334,6 +345,7 @@ async function main(): Promise<void> {
     const redisPid = await redisServerPid();
     const cpuPids = { service: service.child?.pid, redis: redisPid ?? undefined, workers: kids.map((k) => k.pid) };
     const cpuAt = () => ({
+      serviceSystem: systemSeconds(cpuPids.service),
       service: cpuSeconds(cpuPids.service),
       redis: cpuSeconds(cpuPids.redis),
       workers: sumOrNull(cpuPids.workers.map((pid) => cpuSeconds(pid))),
@@ -400,6 +412,7 @@ async function main(): Promise<void> {
       // load on the machine, unlike the rates above.
       cpu_us_per_update: {
         service: perUpdate(cpuStart.service, cpuEnd.service, sum.acked),
+        service_in_kernel: perUpdate(cpuStart.serviceSystem, cpuEnd.serviceSystem, sum.acked),
         client_workers: perUpdate(cpuStart.workers, cpuEnd.workers, sum.acked),
         redis: perUpdate(cpuStart.redis, cpuEnd.redis, sum.acked),
       },
