@@ -23,7 +23,7 @@ async function trackingUrl(baseUrl: string, storeToken: string, id: string): Pro
 }
 
 t.test('tracking tokens: scoped to one order, expiring, ending a grace period after delivery', async (t) => {
-  const ctx = await createTestContext(t, { TRACKING_GRACE_MS: '700', WEBHOOK_SENDER: 'off' });
+  const ctx = await createTestContext(t, { TRACKING_GRACE_MS: '2000', WEBHOOK_SENDER: 'off' });
   const { app, baseUrl, wsUrl, token } = await buildTestApp(ctx);
   const store = token('store', 's1');
   const a = await assignedOrder(app, baseUrl, store, 'trk-a', 'c1');

@@ -31,7 +31,7 @@ t.test('non-2xx answers are retried with backoff; after the retry window the row
     WEBHOOK_POLL_MS: '10',
     WEBHOOK_BACKOFF_BASE_MS: '20',
     WEBHOOK_BACKOFF_MAX_MS: '40',
-    WEBHOOK_RETRY_FOR_MS: '1000',
+    WEBHOOK_RETRY_FOR_MS: '3000',
   });
   const attempts = new Map<string, number>();
   const hooks = await webhookReceiver((r) => {
