@@ -71,3 +71,23 @@ t.test('list pages newest first with a cursor, filtered by status and store', as
   t.equal((await repo.list({ status: 'ready', limit: 10 })).orders.length, 0);
   await t.rejects(repo.list({ limit: 3, cursor: 'garbage' }), { code: 'invalid_cursor' });
 });
+
+t.test('concurrent creates of one (store, external id): exactly one order, the rest replays or conflicts', async (t) => {
+  const ctx = await createTestContext(t);
+  const repo = new PgOrderRepository(ctx.db);
+  const make = () => createOrder(randomUUID(), 's1', { ...input, externalId: 'race' }, T0, targets, store);
+  const same = await Promise.all(Array.from({ length: 6 }, () => {
+    const { order, event } = make();
+    return repo.create(order, event, 'same', 'zone');
+  }));
+  t.equal(same.filter((r) => r.created).length, 1, 'one created');
+  t.equal(new Set(same.map((r) => r.order.id)).size, 1, 'all answers name the same order');
+  const mixed = await Promise.allSettled(['h-a', 'h-b'].map((h) => {
+    const { order, event } = createOrder(randomUUID(), 's1', { ...input, externalId: 'race-2' }, T0, targets, store);
+    return repo.create(order, event, h, 'zone');
+  }));
+  t.same(mixed.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  t.match(mixed.find((r) => r.status === 'rejected'), { reason: { code: 'idempotency_conflict' } });
+  const counts = (await ctx.db.query("SELECT (SELECT count(*) FROM orders)::int AS o, (SELECT count(*) FROM order_events)::int AS e")).rows[0];
+  t.same(counts, { o: 2, e: 2 }, 'no orphan events from the losers');
+});

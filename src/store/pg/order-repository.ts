@@ -70,9 +70,43 @@ export function webhookPayload(order: Order, event: StoredOrderEvent): Record<st
   };
 }
 
+/**
+ * The `order_events` row and one `webhook_outbox` row per registered store endpoint, as CTEs that
+ * insert only if `source` (the order INSERT/UPDATE) produced a row. Parameters from `first` on are
+ * those of `eventParams`.
+ */
+function eventCtes(source: string, first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `,
+     event AS (
+       INSERT INTO order_events (event_id, order_id, version, type, actor_role, actor_id, at, data)
+       SELECT ${p(0)}::uuid, id, ${p(1)}::int, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::timestamptz, ${p(6)}::jsonb FROM ${source}
+       RETURNING event_id, order_id),
+     outbox AS (
+       INSERT INTO webhook_outbox (event_id, store_id, order_id, version, url, payload, created_at, next_attempt_at)
+       SELECT event.event_id, s.id, event.order_id, ${p(1)}::int, s.webhook_url, ${p(7)}::jsonb, ${p(5)}::timestamptz, ${p(5)}::timestamptz
+         FROM event JOIN stores s ON s.id = ${p(8)}::text AND s.webhook_url IS NOT NULL)`;
+}
+
+function eventParams(order: Order, stored: StoredOrderEvent): unknown[] {
+  return [
+    stored.eventId,
+    stored.version,
+    stored.type,
+    stored.actor.role,
+    stored.actor.id,
+    new Date(stored.at),
+    JSON.stringify(stored.data),
+    JSON.stringify(webhookPayload(order, stored)),
+    order.storeId,
+  ];
+}
+
+type Queryable = Pick<PoolClient, 'query'>;
+
 /** Statements available inside one transaction. */
 export class OrderTx {
-  constructor(readonly client: PoolClient) {}
+  constructor(readonly client: Queryable) {}
 
   async load(id: string): Promise<Order> {
     const { rows } = await this.client.query<OrderRow>(`${SELECT_ORDER} WHERE id = $1`, [id]);
@@ -80,7 +114,10 @@ export class OrderTx {
     return orderFromRow(rows[0]);
   }
 
-  /** Writes `next` over `prev` (which must still be current) plus its event and outbox rows. */
+  /**
+   * Writes `next` over `prev` (which must still be current) plus its event and outbox rows, in one
+   * statement: the event and outbox inserts only run when the version-checked UPDATE matched.
+   */
   async save(prev: Order, next: Order, event: OrderEvent): Promise<StoredOrderEvent> {
     if (next.version !== prev.version + 1 || event.version !== next.version) {
       throw new Error(`save(${prev.id}): versions must advance by one (${prev.version} → ${next.version}/${event.version})`);
@@ -88,41 +125,41 @@ export class OrderTx {
     const cols = ORDER_COLUMNS.slice(1);
     const values = orderValues(next).slice(1);
     const sets = cols.map((c, i) => `${c} = $${i + 3}`).join(', ');
-    const res = await this.client.query(`UPDATE orders SET ${sets} WHERE id = $1 AND version = $2`, [prev.id, prev.version, ...values]);
-    if (res.rowCount !== 1) {
+    const stored: StoredOrderEvent = { ...event, eventId: randomUUID() };
+    const first = 3 + values.length;
+    const res = await this.client.query<{ n: number }>(
+      `WITH changed AS (UPDATE orders SET ${sets} WHERE id = $1 AND version = $2 RETURNING id)${eventCtes('changed', first)}
+       SELECT count(*)::int AS n FROM changed`,
+      [prev.id, prev.version, ...values, ...eventParams(next, stored)],
+    );
+    if (res.rows[0]?.n !== 1) {
       throw new OrderStoreError('version_conflict', `order ${prev.id} changed concurrently (expected version ${prev.version})`, {
         orderId: prev.id,
         expectedVersion: prev.version,
       });
     }
-    return this.appendEvent(next, event);
+    return stored;
   }
 
-  async insert(order: Order, event: OrderEvent, requestHash: string, zone: string): Promise<StoredOrderEvent> {
+  /**
+   * Inserts a new order with its event and outbox rows in one statement; returns null (and writes
+   * nothing) when (store, external id) already exists.
+   */
+  async insert(order: Order, event: OrderEvent, requestHash: string, zone: string): Promise<StoredOrderEvent | null> {
     const values = orderValues(order);
     const params = values.map((_, i) => `$${i + 1}`).join(', ');
-    await this.client.query(
-      `INSERT INTO orders (${ORDER_COLUMNS.join(', ')}, request_hash, zone, created_at)
-       VALUES (${params}, $${values.length + 1}, $${values.length + 2}, $${values.length + 3})`,
-      [...values, requestHash, zone, new Date(event.at)],
-    );
-    return this.appendEvent(order, event);
-  }
-
-  private async appendEvent(order: Order, event: OrderEvent): Promise<StoredOrderEvent> {
     const stored: StoredOrderEvent = { ...event, eventId: randomUUID() };
-    await this.client.query(
-      `INSERT INTO order_events (event_id, order_id, version, type, actor_role, actor_id, at, data)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [stored.eventId, order.id, stored.version, stored.type, stored.actor.role, stored.actor.id, new Date(stored.at), stored.data],
+    const first = values.length + 4;
+    const res = await this.client.query<{ n: number }>(
+      `WITH created AS (
+         INSERT INTO orders (${ORDER_COLUMNS.join(', ')}, request_hash, zone, created_at)
+         VALUES (${params}, $${values.length + 1}, $${values.length + 2}, $${values.length + 3})
+         ON CONFLICT (store_id, external_id) DO NOTHING
+         RETURNING id)${eventCtes('created', first)}
+       SELECT count(*)::int AS n FROM created`,
+      [...values, requestHash, zone, new Date(event.at), ...eventParams(order, stored)],
     );
-    // Outbox rows only for stores with an endpoint at the time of the change.
-    await this.client.query(
-      `INSERT INTO webhook_outbox (event_id, store_id, order_id, version, url, payload, created_at, next_attempt_at)
-       SELECT $1, s.id, $2, $3, s.webhook_url, $4, $5, $5 FROM stores s WHERE s.id = $6 AND s.webhook_url IS NOT NULL`,
-      [stored.eventId, order.id, stored.version, JSON.stringify(webhookPayload(order, stored)), new Date(stored.at), order.storeId],
-    );
-    return stored;
+    return res.rows[0]?.n === 1 ? stored : null;
   }
 
   async insertOffer(offer: OfferRecord): Promise<void> {
@@ -232,27 +269,19 @@ export class PgOrderRepository {
     zone: string,
   ): Promise<{ order: Order; created: boolean; event: StoredOrderEvent | null }> {
     for (;;) {
+      // the common case (a new order) is one statement; a replay or a conflict costs one more read
+      const stored = await new OrderTx(this.db).insert(order, event, requestHash, zone);
+      if (stored) return { order, created: true, event: stored };
       const existing = await this.findByExternalId(order.storeId, order.externalId);
-      if (existing) {
-        if (existing.requestHash !== requestHash) {
-          throw new OrderStoreError(
-            'idempotency_conflict',
-            `order ${order.externalId} of store ${order.storeId} already exists with a different body`,
-            { orderId: existing.order.id, externalId: order.externalId },
-          );
-        }
-        return { order: existing.order, created: false, event: null };
+      if (!existing) continue; // cannot happen (orders are never deleted), but never answer wrongly
+      if (existing.requestHash !== requestHash) {
+        throw new OrderStoreError(
+          'idempotency_conflict',
+          `order ${order.externalId} of store ${order.storeId} already exists with a different body`,
+          { orderId: existing.order.id, externalId: order.externalId },
+        );
       }
-      try {
-        const stored = await this.transaction((tx) => tx.insert(order, event, requestHash, zone));
-        return { order, created: true, event: stored };
-      } catch (err) {
-        // lost a race with an identical create: loop and answer like a replay
-        if ((err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'orders_store_id_external_id_key') {
-          continue;
-        }
-        throw err;
-      }
+      return { order: existing.order, created: false, event: null };
     }
   }
 
