@@ -178,3 +178,30 @@ t.test('only couriers may open the courier socket', async (t) => {
 t.test('ingest drains before shutdown completes', async (t) => {
   t.ok(app.drainers.names().indexOf('location-ingest') < app.drainers.names().indexOf('history-sink'));
 });
+
+t.test('Redis unavailable: the client is told to resend, nothing half-written, and the resend is accepted', async (t) => {
+  // An app on its own Redis connection, which this test can cut.
+  const { connectRedis } = await import('../../src/store/redis/client.js');
+  const redis = await connectRedis(ctx.redisUrl, { keyPrefix: ctx.keyPrefix, extra: { maxRetriesPerRequest: 0, enableOfflineQueue: false } });
+  const own = await buildTestApp(ctx, { redis });
+  t.teardown(async () => {
+    await own.close();
+    redis.disconnect();
+  });
+  const c = await CourierClient.connect(own.wsUrl, own.token('courier', 'c-outage'));
+  t.teardown(() => c.close());
+  const now = Date.now();
+  t.same(await c.request({ type: 'loc', seq: 1, ts: now - 3000, lat: LAT, lng: LNG }), { type: 'ack', seq: 1, rejected: [] });
+
+  redis.disconnect();
+  t.match(await c.request({ type: 'loc', seq: 2, ts: now - 2000, lat: LAT, lng: LNG }), { type: 'error', code: 'store_unavailable' });
+  t.match(await c.request({ type: 'loc', seq: 2, ts: now - 2000, lat: LAT, lng: LNG }), { type: 'error', code: 'store_unavailable' }, 'still down');
+
+  // Reconnect (a command may already have started it).
+  if (redis.status === 'end' || redis.status === 'wait') await redis.connect();
+  else if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
+  t.same(await c.request({ type: 'loc', seq: 2, ts: now - 2000, lat: LAT, lng: LNG }), { type: 'ack', seq: 2, rejected: [] }, 'the resend is not a "duplicate"');
+  t.same(await c.request({ type: 'loc', seq: 2, ts: now - 2000, lat: LAT, lng: LNG }), { type: 'ack', seq: null, rejected: [{ seq: 2, reason: 'duplicate_seq' }] });
+  const rows = await waitFor(() => storedRows(ctx.db, 'c-outage'), (r) => r.length >= 2);
+  t.same(rows.map((r) => r.seq), [1, 2], 'each point stored exactly once');
+});

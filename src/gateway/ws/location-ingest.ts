@@ -106,10 +106,15 @@ export class LocationIngest {
     if (entry.track) return Promise.resolve();
     entry.loading ??= this.index
       .get(courierId)
-      .then((loc) => {
-        entry.track = loc ? CourierTrack.resume(loc.maxSeq, loc) : new CourierTrack();
-        entry.cell = loc?.cell ?? null;
-      })
+      .then(
+        (loc) => {
+          entry.track = loc ? CourierTrack.resume(loc.maxSeq, loc) : new CourierTrack();
+          entry.cell = loc?.cell ?? null;
+        },
+        (err: unknown) => {
+          throw new StoreUnavailableError('location store unavailable', { cause: err });
+        },
+      )
       .finally(() => {
         entry.loading = null;
       });
