@@ -128,6 +128,7 @@ export function candidatesFor<P>(
   ctx: RouteContext<P>,
   pay: PayRules,
   policy: Policy,
+  emptyTravelPrice = 0,
 ): Candidate<P>[] {
   const declined = new Set<string>();
   for (const o of bundle.orders) for (const id of o.declinedBy) declined.add(id);
@@ -148,7 +149,7 @@ export function candidatesFor<P>(
     const route = planRoute(couriers[i], bundle.orders, ctx);
     if (!route) continue;
     if (route.startAt - ctx.now + ctx.travel.seconds(couriers[i].position, bundle.pickup) > policy.candidateRadiusS) continue;
-    out.push({ courier: i, route, cost: routeCost(route, couriers[i], pay, policy) });
+    out.push({ courier: i, route, cost: routeCost(route, couriers[i], pay, policy, emptyTravelPrice) });
   }
   out.sort((a, b) => a.cost.total - b.cost.total || a.courier - b.courier);
   return out.slice(0, policy.candidatesPerBundle);

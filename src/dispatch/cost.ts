@@ -13,7 +13,17 @@ export function marginalPay<P>(courier: CourierState<P>, extraOrders: number, pa
   return after - before;
 }
 
-export function routeCost<P>(route: Route<P>, courier: CourierState<P>, pay: PayRules, policy: Policy): CostBreakdown {
+/**
+ * `emptyTravelPrice` (cost units per second of driving to the pickup) prices courier time when couriers
+ * are short: see scarcityPrice in plan-round.ts. It is 0 when they are not.
+ */
+export function routeCost<P>(
+  route: Route<P>,
+  courier: CourierState<P>,
+  pay: PayRules,
+  policy: Policy,
+  emptyTravelPrice = 0,
+): CostBreakdown {
   let clickToDoorS = 0;
   let latenessS = 0;
   route.orders.forEach((o, i) => {
@@ -28,6 +38,7 @@ export function routeCost<P>(route: Route<P>, courier: CourierState<P>, pay: Pay
     policy.courierSecondWeight * route.travelS +
     policy.idleWeight * route.waitS +
     policy.payWeight * marginalPay(courier, route.orders.length, pay);
-  const total = policy.timeWeight * timeSide + (1 - policy.timeWeight) * costSide;
+  const total =
+    policy.timeWeight * timeSide + (1 - policy.timeWeight) * costSide + emptyTravelPrice * (route.arriveAt - route.startAt);
   return { clickToDoorS, latenessS, travelS: route.travelS, waitS: route.waitS, total };
 }

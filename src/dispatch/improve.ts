@@ -37,6 +37,8 @@ export interface ImproveContext<P> {
    * someone who would otherwise wait, so a merge may cost up to this much and still pay off.
    */
   readonly freedCourierValue: number;
+  /** Price of a second of driving to a pickup this round (see routeCost). */
+  readonly emptyTravelPrice: number;
 }
 
 /**
@@ -70,7 +72,7 @@ function mergedOn<P>(
   for (const o of bundle.orders) earliestReady = Math.min(earliestReady, o.readyAt);
   const earliestPickup = route.arriveAt + ic.ctx.service.pickupS / 2;
   if (route.pickupAt - Math.max(earliestReady, earliestPickup) > policy.bundleReadyGapS) return null;
-  return { bundle, chosen: { courier: courierIndex, route, cost: routeCost(route, courier, ic.pay, policy) } };
+  return { bundle, chosen: { courier: courierIndex, route, cost: routeCost(route, courier, ic.pay, policy, ic.emptyTravelPrice) } };
 }
 
 function byPickup<P>(matched: readonly Matched<P>[]): Map<string, Matched<P>[]> {

@@ -25,17 +25,24 @@ function bundleWeight<P>(bundle: Bundle<P>): number {
  * Route costs count click-to-door from placement, so an old order costs more to serve than a fresh one
  * for the same courier; without this term the matching would keep serving fresh orders first and starve
  * old ones. Leaving a bundle out therefore also costs its age so far (which cancels that bias) times
- * (1 + ageWeight) (which makes the oldest orders win ties for scarce couriers), plus its lateness so far.
+ * (1 + ageWeight) (which makes the oldest orders win ties for scarce couriers), plus its lateness so far,
+ * plus what waiting `deferralS` more would add: click-to-door, and lateness for orders that would then be
+ * late (so orders near or past their promise win scarce couriers).
  */
 export function ageCost<P>(bundle: Bundle<P>, now: number, policy: Policy): number {
   let age = 0;
   let overdue = 0;
+  let lateAfterDeferral = 0;
   for (const o of bundle.orders) {
     age += Math.max(0, now - o.placedAt);
     overdue += Math.max(0, now - o.promisedBy);
+    lateAfterDeferral += Math.min(policy.deferralS, Math.max(0, now + policy.deferralS - o.promisedBy));
   }
+  const boost = 1 + policy.ageWeight;
   return (
-    policy.timeWeight * (policy.clickToDoorWeight * (1 + policy.ageWeight) * age + policy.latenessWeight * (1 + policy.ageWeight) * overdue)
+    policy.timeWeight *
+    (policy.clickToDoorWeight * (boost * age + bundle.orders.length * policy.deferralS) +
+      policy.latenessWeight * (boost * overdue + lateAfterDeferral))
   );
 }
 

@@ -84,18 +84,27 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const grid = new CourierGrid(pool, ctx);
   const maxCapacity = pool.reduce((m, c) => Math.max(m, c.capacity), 0);
   const bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
+  const emptyTravelPrice = scarcityPrice(inHorizon, pool, now, policy);
   const candidateCache = new Map<string, Candidate<P>[]>();
   const candidatesOf = (b: Bundle<P>): Candidate<P>[] => {
     const key = b.orders.map((o) => o.id).join('\u0000');
     let list = candidateCache.get(key);
-    if (!list) candidateCache.set(key, (list = candidatesFor(b, grid, ctx, snapshot.pay, policy)));
+    if (!list) candidateCache.set(key, (list = candidatesFor(b, grid, ctx, snapshot.pay, policy, emptyTravelPrice)));
     return list;
   };
 
   // The exact matching of all bundles to all couriers; then local improvement: merges free couriers, and a
   // bundle nobody could take may fit someone once split (a small courier, one who declined only one of its
   // orders). If either happened, one more exact matching gives everyone the couriers now free.
-  const ic: ImproveContext<P> = { couriers: pool, ctx, pay: snapshot.pay, policy, deadline, freedCourierValue: 0 };
+  const ic: ImproveContext<P> = {
+    couriers: pool,
+    ctx,
+    pay: snapshot.pay,
+    policy,
+    deadline,
+    freedCourierValue: 0,
+    emptyTravelPrice,
+  };
   let truncated = false;
   let matched: Matched<P>[] = [];
   let leftovers: Leftover<P>[] = [];
@@ -166,6 +175,22 @@ function addCosts(a: CostBreakdown, b: CostBreakdown): CostBreakdown {
     waitS: a.waitS + b.waitS,
     total: a.total + b.total,
   };
+}
+
+/**
+ * When more orders are ready (or about to be) than couriers are free, every minute a courier spends
+ * driving empty delays everyone queued behind it: price it at the queue length per courier, scaled by
+ * `policy.scarcityWeight`, in click-to-door units. Zero when couriers are not short.
+ */
+function scarcityPrice<P>(orders: readonly OrderRequest<P>[], couriers: readonly CourierState<P>[], now: number, policy: Policy): number {
+  if (policy.scarcityWeight === 0 || couriers.length === 0) return 0;
+  const soon = now + policy.commitHorizonS;
+  let due = 0;
+  for (const o of orders) if (o.readyAt <= soon) due++;
+  let free = 0;
+  for (const c of couriers) if (startTime(c, now) <= soon) free++;
+  const queuePerCourier = Math.max(0, due - free) / couriers.length;
+  return policy.scarcityWeight * policy.timeWeight * policy.clickToDoorWeight * queuePerCourier;
 }
 
 /** Solves one assignment problem and splits the bundles into matched and left over. */

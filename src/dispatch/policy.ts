@@ -29,6 +29,8 @@ export const defaultPolicy: Policy = Object.freeze({
   bundleReadyGapS: 600,
   freedCourierFactor: 4,
   ageWeight: 0,
+  deferralS: 0,
+  scarcityWeight: 0,
 });
 
 export class PolicyError extends Error {
@@ -58,6 +60,8 @@ const RULES: Record<keyof Policy, Rule> = {
   bundleReadyGapS: { min: 0, max: 1e7, integer: false },
   freedCourierFactor: { min: 0, max: 1e6, integer: false },
   ageWeight: { min: 0, max: 1e6, integer: false },
+  deferralS: { min: 0, max: 1e7, integer: false },
+  scarcityWeight: { min: 0, max: 1e6, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

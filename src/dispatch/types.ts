@@ -206,4 +206,14 @@ export interface Policy {
    * far, so when couriers are short the oldest orders win them. 0 = age-neutral.
    */
   readonly ageWeight: number;
+  /**
+   * How long an order left out of a round is assumed to wait for its next chance: leaving it out costs
+   * that much more click-to-door, and lateness if it would then be past its promise. 0 = ignore.
+   */
+  readonly deferralS: number;
+  /**
+   * When more orders are due than couriers are free, a second of a courier driving empty to a pickup
+   * costs scarcityWeight × (queued orders per courier) seconds of click-to-door. 0 = ignore.
+   */
+  readonly scarcityWeight: number;
 }
