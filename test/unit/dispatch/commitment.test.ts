@@ -78,3 +78,11 @@ t.test('a ready order held for a bundle partner says so', async (t) => {
     { orderId: 'b', reason: 'not_ready_soon_enough' },
   ]);
 });
+
+t.test('deferralS: an order already past its promise wins a scarce courier over a fresh, cheaper one', async (t) => {
+  const late = order('late', 'far', { x: 3200, y: 0 }, { x: 3200, y: 320 }, -1200, { placedAt: -3000, promisedBy: -600 });
+  const fresh = order('fresh', 'near', { x: 320, y: 0 }, { x: 320, y: 320 }, 0, { placedAt: 0 });
+  const snap = snapshot([late, fresh], [courier('c', { x: 0, y: 0 })]);
+  t.same(planRound(snap, policy).assignments.map((a) => a.orderIds), [['fresh']], 'by default the cheaper route wins');
+  t.same(planRound(snap, { ...policy, deferralS: 1800 }).assignments.map((a) => a.orderIds), [['late']]);
+});
