@@ -137,9 +137,10 @@ export class CourierTasks {
 
   /**
    * A socket of this courier opened on this node: follow its channel and keep its work in memory.
-   * `send` reaches every local socket of the courier. Resolves once subscribed and loaded.
+   * `send` reaches every local socket of the courier. Resolves, once subscribed and loaded, with the
+   * task frame to greet the new socket with.
    */
-  async attach(courierId: string, send: (frame: object) => void): Promise<void> {
+  async attach(courierId: string, send: (frame: object) => void): Promise<TaskFrame> {
     let s = this.sessions.get(courierId);
     if (!s) {
       s = { orders: [], geofences: new Map(), sockets: 0, unsubscribe: null, refreshing: null, last: null };
@@ -155,7 +156,7 @@ export class CourierTasks {
       });
     }
     s.sockets++;
-    await this.refresh(courierId);
+    return (await this.refresh(courierId)) ?? this.task(courierId);
   }
 
   async detach(courierId: string): Promise<void> {

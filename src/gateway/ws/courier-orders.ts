@@ -72,8 +72,7 @@ function registerCourierOrderFrames(app: FastifyInstance): void {
   // Every connect (first or reconnect, any node): follow the courier's channel, then re-send its
   // current task and any open offer so an app that lost its state picks up where it was.
   app.courierConnections.onConnect(async (ctx) => {
-    await tasks.attach(ctx.courierId, (frame) => app.courierConnections.send(ctx.courierId, frame));
-    await sendTask(ctx);
+    ctx.send(await tasks.attach(ctx.courierId, (frame) => app.courierConnections.send(ctx.courierId, frame)));
     const offer = await offers.openFor(ctx.courierId);
     if (offer) ctx.send(offer);
   });
