@@ -24,7 +24,13 @@ import { courierView } from './courier-tasks.js';
 
 type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
-export type OfferErrorCode = 'offer_not_found' | 'offer_not_yours' | 'offer_closed' | 'courier_has_open_offer' | 'no_orders';
+export type OfferErrorCode =
+  | 'offer_not_found'
+  | 'offer_not_yours'
+  | 'offer_closed'
+  | 'offer_expired'
+  | 'courier_has_open_offer'
+  | 'no_orders';
 
 export class OfferError extends Error {
   constructor(
@@ -123,10 +129,18 @@ export class OfferService {
     const actor: Actor = { role: 'courier', id: courierId };
     const changes = await this.repo.change(async (tx) => {
       const offer = await this.openOffer(tx, offerId, courierId);
+      // the expiry is decided by the clock, not by when the timer or the sweep gets round to it
+      if (offer.expiresAt <= this.clock.now()) {
+        throw new OfferError('offer_expired', `offer ${offerId} expired`, { offerId, expiresAt: offer.expiresAt });
+      }
       const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'accepted', offerId, courierId }), actor, 'offer_closed');
       await this.close(tx, offerId, 'accepted');
       for (const c of out) await tx.startAssignment(c.order.id, courierId, offerId, c.event.at);
       return out;
+    }).catch((err: unknown) => {
+      // the expiry is due but not processed yet: do it now so the orders go back to the pool at once
+      if (err instanceof OfferError && err.code === 'offer_expired') this.expireSoon(offerId);
+      throw err;
     });
     await this.resolved({ offerId, courierId }, changes);
     this.log.info({ offerId, courierId }, 'offer accepted');
@@ -280,12 +294,17 @@ export class OfferService {
   private schedule(offer: LiveOffer): void {
     const cancel = this.clock.setTimeout(() => {
       this.timers.delete(offer.offerId);
-      const p = this.expire(offer.offerId)
-        .catch((err: unknown) => this.log.error({ err, offerId: offer.offerId }, 'offer expiry failed'))
-        .finally(() => this.pending.delete(p));
-      this.pending.add(p);
+      this.expireSoon(offer.offerId);
     }, Math.max(0, offer.expiresAt - this.clock.now()));
     this.timers.set(offer.offerId, cancel);
+  }
+
+  /** Expires in the background (tracked, so `idle` and `stop` wait for it). */
+  private expireSoon(offerId: string): void {
+    const p = this.expire(offerId)
+      .catch((err: unknown) => this.log.error({ err, offerId }, 'offer expiry failed'))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
   }
 
   private unschedule(offerId: string): void {

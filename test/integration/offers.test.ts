@@ -4,7 +4,7 @@
  * accept only once and only by its courier, re-sent on reconnect, and racing accept/cancel.
  */
 import t from 'tap';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, type Clock } from '../../src/clock.js';
 import { toOrderRequest } from '../../src/store/redis/open-orders.js';
 import { createTestContext, buildTestApp } from '../support/index.js';
 import { http, orderBody, WsClient, until, type Frame } from './orders-helpers.js';
@@ -60,6 +60,30 @@ t.test('offers', async (t) => {
     c1.send({ type: 'offer.accept', offerId: frame.offerId });
     t.equal((await c1.nextOf('error')).code, 'offer_closed', 'a late accept is refused');
     t.equal((await order(id)).status, 'placed');
+  });
+
+  t.test('an accept after the expiry is refused even before the timer or the sweep has run', async (t) => {
+    // this node's timers never fire: only its clock decides whether the offer is still open
+    let now = clock.now();
+    const lagging: Clock = { now: () => now, setTimeout: () => () => undefined };
+    const node = await buildTestApp(ctx, { clock: lagging });
+    t.teardown(() => node.close());
+    const c = await WsClient.connect(`${node.wsUrl}/v1/courier`, node.token('courier', 'c8'));
+    t.teardown(() => c.close());
+    await c.nextOf('task');
+    const id = (await http(node.baseUrl, 'POST', '/v1/orders', store, orderBody('late-accept-1'))).body.id as string;
+    t.equal((await http(node.baseUrl, 'POST', `/v1/orders/${id}/offer`, dispatcher, { courierId: 'c8' })).status, 201);
+    const frame = await c.nextOf('offer');
+    now = (frame.expiresAt as number) + 1;
+    c.send({ type: 'offer.accept', offerId: frame.offerId });
+    t.equal((await c.nextOf('error')).code, 'offer_expired', 'refused with its own code');
+    await node.app.orders.offers.idle();
+    const after = await order(id);
+    t.equal(after.status, 'placed', 'the refused accept expired the offer at once: the order is back in the pool');
+    t.same(after.declinedBy, ['c8']);
+    t.same(await eventTypes(id), ['placed', 'offered', 'offer_expired'], 'never accepted');
+    t.equal((await ctx.db.query('SELECT count(*)::int AS n FROM assignments WHERE order_id = $1', [id])).rows[0].n, 0);
+    t.equal((await ctx.db.query('SELECT status FROM offers WHERE id = $1', [frame.offerId])).rows[0].status, 'expired');
   });
 
   t.test('reject with a reason; the offer is re-sent on reconnect until answered', async (t) => {

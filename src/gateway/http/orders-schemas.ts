@@ -170,6 +170,7 @@ const STATUS: Record<string, number> = {
   offer_not_found: 404,
   offer_not_yours: 403,
   offer_closed: 409,
+  offer_expired: 409,
   courier_has_open_offer: 409,
   no_orders: 400,
   outside_service_area: 422,
