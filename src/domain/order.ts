@@ -150,6 +150,7 @@ export type OrderErrorCode =
   | 'offer_mismatch'
   | 'not_your_order'
   | 'pin_mismatch'
+  | 'pin_required'
   | 'invalid_order';
 
 export class OrderError extends Error {
@@ -361,6 +362,10 @@ export function applyOrderEvent(
       break;
     case 'delivered': {
       const proof = input.proof ?? {};
+      // a PIN set by the store is the proof: without it the hand-over cannot be confirmed
+      if (order.pin !== null && proof.pin === undefined) {
+        throw new OrderError('pin_required', 'this order needs the delivery PIN as proof', { orderId: order.id, field: 'proof.pin' });
+      }
       if (proof.pin !== undefined && order.pin !== null && proof.pin !== order.pin) {
         throw new OrderError('pin_mismatch', 'the delivery PIN does not match', { orderId: order.id });
       }

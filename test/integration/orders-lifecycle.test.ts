@@ -94,6 +94,8 @@ t.test('placed → delivered: events, webhooks, courier frames and tracking fram
   t.ok((exact.eta as number) > Date.now());
 
   t.match(await status('arrived_dropoff'), { status: 'at_dropoff' });
+  t.match(await status('delivered'), { type: 'error', code: 'pin_required' }, 'the PIN cannot be skipped');
+  t.match(await status('delivered', { proof: { photoRef: 'proof/x.jpg' } }), { code: 'pin_required' }, 'a photo does not replace it');
   t.equal((await status('delivered', { proof: { pin: '0000' } })).code, 'pin_mismatch');
   t.match(await status('delivered', { proof: { pin: '4321', photoRef: 'proof/abc.jpg' } }), { status: 'delivered', version: 8 });
 

@@ -92,7 +92,7 @@ const samples: Record<OrderEventInput['type'], OrderEventInput> = {
   arrived_pickup: { type: 'arrived_pickup' },
   picked_up: { type: 'picked_up' },
   arrived_dropoff: { type: 'arrived_dropoff' },
-  delivered: { type: 'delivered' },
+  delivered: { type: 'delivered', proof: { pin: '1234' } },
   cancelled: { type: 'cancelled' },
   returned: { type: 'returned' },
   failed: { type: 'failed', reason: 'customer_unreachable' },
@@ -226,9 +226,18 @@ t.test('ready updates the ready time without leaving an in-flight status', async
 t.test('delivery proof: wrong PIN refused, right PIN recorded, photo kept', async (t) => {
   const at = inStatus('at_dropoff');
   t.throws(() => applyOrderEvent(at, { type: 'delivered', proof: { pin: '0000' } }, courier, T0), { code: 'pin_mismatch' });
+  t.throws(() => applyOrderEvent(at, { type: 'delivered' }, courier, T0), { code: 'pin_required' }, 'a PIN order cannot skip the PIN');
+  t.throws(() => applyOrderEvent(at, { type: 'delivered', proof: { photoRef: 'p/0.jpg' } }, courier, T0), { code: 'pin_required' }, 'a photo does not replace the PIN');
   const ok = applyOrderEvent(at, { type: 'delivered', proof: { pin: '1234', photoRef: 'p/1.jpg' } }, courier, T0);
   t.equal(ok.order.status, 'delivered');
   t.same(ok.event.data, { courierId: 'c1', pinChecked: true, photoRef: 'p/1.jpg' });
+});
+
+t.test('an order without a PIN is delivered without proof', async (t) => {
+  const at = { ...inStatus('at_dropoff'), pin: null };
+  const ok = applyOrderEvent(at, { type: 'delivered' }, courier, T0);
+  t.equal(ok.order.status, 'delivered');
+  t.same(ok.event.data, { courierId: 'c1', pinChecked: false });
 });
 
 t.test('cancel after pickup is a return, with its own event type', async (t) => {

@@ -162,6 +162,7 @@ const STATUS: Record<string, number> = {
   offer_mismatch: 409,
   not_your_order: 404,
   pin_mismatch: 422,
+  pin_required: 422,
   invalid_order: 400,
   idempotency_conflict: 409,
   version_conflict: 409,
