@@ -4,8 +4,10 @@
  *
  * Steps: pinned orders go to their courier untouched → orders ready within the look-ahead are bundled per
  * pickup → candidate couriers per bundle (grid pruning) → exact min-cost assignment of bundles to couriers,
- * where leaving a bundle out has a large cost (larger for bundles that are due now) → leftover bundles may
- * join a matched bundle of the same pickup → the commitment rule decides which matches are locked now.
+ * where leaving a bundle out has a large cost (larger for urgent ones, see matching.ts) → merges of
+ * same-pickup bundles that free a courier, and one more exact matching → leftover bundles may join a
+ * matched one → the commitment rule decides which matches are locked now. Nothing here is random, so the
+ * snapshot's seed is not needed today; a randomized move would have to draw from it.
  */
 import { matchingProblem } from './matching.js';
 import { solveAssignment } from './assignment.js';
