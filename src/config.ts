@@ -197,6 +197,10 @@ const spec = {
       return { minLat, minLng, maxLat, maxLng };
     },
   } satisfies KeySpec<{ minLat: number; minLng: number; maxLat: number; maxLng: number } | undefined>,
+  openPoolReconcileMs: intKey('OPEN_POOL_RECONCILE_MS', 60_000, 'How often the Redis open-order pool is compared with Postgres and repaired (orders added or removed).', {
+    min: 100,
+    max: 86_400_000,
+  }),
   offerTtlMs: intKey('OFFER_TTL_MS', 30_000, 'How long a courier has to answer an offer; no answer counts as a rejection.', { min: 1000, max: 3_600_000 }),
   courierSpeedMps: numberKey('COURIER_SPEED_MPS', 4.5, 'Courier speed (m/s) of the haversine travel model used for ETAs (same model as the optimizer).', { min: 0 }),
   pickupServiceS: intKey('PICKUP_SERVICE_S', 240, 'Seconds a courier spends at a pickup (half before, half after the pickup instant).', { min: 0, max: 7200 }),

@@ -11,6 +11,7 @@ import {
   applyOrderEvent,
   createOrder,
   isTerminal,
+  OPEN_STATUSES,
   OrderError,
   type Actor,
   type Order,
@@ -24,6 +25,8 @@ import type { OpenOrderPool } from '../store/redis/open-orders.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
 
 type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ServiceArea {
   readonly minLat: number;
@@ -182,9 +185,39 @@ export class OrderLifecycle {
 
   /** Rebuilds the Redis open pool from Postgres (after Redis lost its state or at start). */
   async rebuildOpenPool(): Promise<number> {
+    return (await this.reconcileOpenPool()).open;
+  }
+
+  /**
+   * Makes the open pool agree with Postgres: open orders it lacks (or holds in an older version)
+   * are written, orders it holds that are no longer open are taken out. A post-commit pool write
+   * that failed is thus repaired by the next run. Every write is version-guarded, so a change that
+   * commits while this runs is never undone: an order that became open after the Postgres read is
+   * re-read before anything is removed.
+   */
+  async reconcileOpenPool(): Promise<{ open: number; added: number; removed: number }> {
     const open = await this.repo.openOrders();
-    await this.pool.rebuild(open.map((order) => ({ zone: this.zoneOf(order), order })));
-    return open.length;
+    const openIds = new Set(open.map((o) => o.id));
+    let added = 0;
+    for (const order of open) if (await this.pool.sync(this.zoneOf(order), order)) added++;
+    let removed = 0;
+    for (const zone of await this.pool.zones()) {
+      const extra = (await this.pool.ids(zone)).filter((id) => !openIds.has(id));
+      if (!extra.length) continue;
+      // an id that is not even a UUID cannot be an order (and would fail the uuid[] cast)
+      const current = new Map((await this.repo.getMany(extra.filter((id) => UUID.test(id)))).map((o) => [o.id, o]));
+      for (const id of extra) {
+        const order = current.get(id);
+        if (!order) {
+          await this.pool.drop(zone, id);
+          removed++;
+        } else if ((await this.pool.sync(zone, order)) && !OPEN_STATUSES.includes(order.status)) {
+          removed++;
+        }
+      }
+    }
+    if (added || removed) this.log.warn({ added, removed, open: open.length }, 'open pool drifted from Postgres; repaired');
+    return { open: open.length, added, removed };
   }
 }
 

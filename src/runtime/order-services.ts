@@ -13,6 +13,7 @@ import { RedisMessageBus, type MessageBus } from '../store/redis/pubsub.js';
 import { CourierTasks } from './courier-tasks.js';
 import { OfferService } from './offers.js';
 import { OrderLifecycle } from './order-lifecycle.js';
+import { repeatOnClock, type Periodic } from './periodic.js';
 import { WebhookSender } from './webhook-sender.js';
 
 export interface OrderServices {
@@ -77,12 +78,18 @@ export const orderServices = fp(
     });
     app.decorate('orders', { repo, pool, bus, lifecycle, offers, tasks, webhooks } satisfies OrderServices);
 
+    let reconciler: Periodic | null = null;
     app.addHook('onReady', async () => {
       await lifecycle.rebuildOpenPool();
+      // post-commit pool writes can fail (Redis blip): repair the pool from Postgres now and then
+      reconciler = repeatOnClock(clock, config.openPoolReconcileMs, () => lifecycle.reconcileOpenPool(), (err) =>
+        log.error({ err }, 'open pool reconcile failed'),
+      );
       offers.start();
       if (config.webhookSender === 'on') webhooks.start();
     });
     app.addHook('onClose', async () => {
+      await reconciler?.stop();
       await offers.stop();
       await webhooks.stop();
       await bus.close();

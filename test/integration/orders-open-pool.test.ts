@@ -1,10 +1,11 @@
 /**
  * The open-order pool in Redis: what a dispatch round snapshots per zone. Stale writes never win,
- * and the pool is rebuilt from Postgres after Redis lost it.
+ * the pool is rebuilt from Postgres after Redis lost it, and a periodic reconcile repairs drift.
  */
 import t from 'tap';
+import { ManualClock } from '../../src/clock.js';
 import { createTestContext, buildTestApp } from '../support/index.js';
-import { http, orderBody } from './orders-helpers.js';
+import { http, orderBody, until } from './orders-helpers.js';
 
 t.test('open pool: per zone, versioned, rebuilt from Postgres', async (t) => {
   const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off' });
@@ -36,4 +37,53 @@ t.test('open pool: per zone, versioned, rebuilt from Postgres', async (t) => {
   t.equal(await lifecycle.rebuildOpenPool(), 1);
   t.match(await pool.snapshot(zoneA), [{ id: a.id, version: 2 }]);
   t.same(await pool.snapshot(zoneB), []);
+});
+
+t.test('open pool: a periodic reconcile repairs drift from Postgres (missed adds and missed removals)', async (t) => {
+  const EVERY = 5000;
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', OPEN_POOL_RECONCILE_MS: String(EVERY) });
+  const clock = new ManualClock(Date.now());
+  const { app, baseUrl, token } = await buildTestApp(ctx, { clock });
+  const store = token('store', 's1');
+  const { lifecycle, pool } = app.orders;
+  const kept = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('drift-kept'))).body;
+  const lost = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('drift-lost'))).body;
+  const gone = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('drift-gone'))).body;
+  const zone = lifecycle.zoneOf(kept);
+  const entries = `open:{${zone}}`;
+  const versions = `open:{${zone}}:v`;
+  const staleGone = await ctx.redis.hget(entries, gone.id);
+  t.ok(staleGone, 'placed orders are in the pool');
+  t.equal((await http(baseUrl, 'POST', `/v1/orders/${gone.id}/cancel`, store, {})).body.status, 'cancelled');
+
+  // what the pool looks like when post-commit writes failed: the placement of `lost` never arrived,
+  // the cancel of `gone` never arrived, and an order unknown to Postgres lingers
+  await ctx.redis.hdel(entries, lost.id);
+  await ctx.redis.hdel(versions, lost.id);
+  await ctx.redis.hset(entries, gone.id, staleGone!);
+  await ctx.redis.hset(versions, gone.id, 1);
+  const phantom = '00000000-0000-4000-8000-000000000001';
+  await ctx.redis.hset(entries, phantom, JSON.stringify({ ...JSON.parse(staleGone!), id: phantom }));
+  await ctx.redis.hset(entries, 'not-a-uuid', '{}');
+  const ids = async () => (await pool.ids(zone)).sort();
+  t.same(await ids(), [kept.id, gone.id, phantom, 'not-a-uuid'].sort(), 'drifted');
+
+  clock.advance(EVERY - 1);
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(await ids(), [kept.id, gone.id, phantom, 'not-a-uuid'].sort(), 'nothing before the period');
+  clock.advance(1);
+  await until(async () => JSON.stringify(await ids()) === JSON.stringify([kept.id, lost.id].sort()), 3000, 'pool repaired');
+  t.match(await pool.snapshot(zone), [{ version: 1 }, { version: 1 }], 'with the versions Postgres has');
+
+  // and it keeps running: a later drift is repaired by the next period
+  await ctx.redis.hdel(entries, kept.id);
+  await ctx.redis.hdel(versions, kept.id);
+  await new Promise((r) => setTimeout(r, 50));
+  clock.advance(EVERY);
+  await until(async () => (await ids()).includes(kept.id), 3000, 'repaired again');
+
+  // a reconcile never undoes a newer change: an order that left the pool stays out
+  await http(baseUrl, 'POST', `/v1/orders/${kept.id}/cancel`, store, {});
+  t.same(await lifecycle.reconcileOpenPool(), { open: 1, added: 0, removed: 0 });
+  t.same(await ids(), [lost.id]);
 });

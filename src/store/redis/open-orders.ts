@@ -115,4 +115,15 @@ export class OpenOrderPool {
   async rebuild(entries: readonly { zone: string; order: Order }[]): Promise<void> {
     for (const { zone, order } of entries) await this.sync(zone, order);
   }
+
+  /** Ids currently in a zone's pool (what a reconcile compares with Postgres). */
+  async ids(zone: string): Promise<string[]> {
+    return this.redis.hkeys(this.keys(zone)[0]);
+  }
+
+  /** Takes an order out no matter its version (it no longer exists in the durable record). */
+  async drop(zone: string, orderId: string): Promise<void> {
+    const [entries, versions] = this.keys(zone);
+    await this.redis.multi().hdel(entries, orderId).hdel(versions, orderId).exec();
+  }
 }
