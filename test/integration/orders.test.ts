@@ -136,6 +136,10 @@ t.test('store socket: placed / ready / cancelled frames with acks, errors, and s
   t.equal(err.field, 'order.dropoff.lng');
   ws.send('{nope');
   t.equal((await ws.nextOf('error', (f) => f.code === 'bad_json')).ref, null);
+  for (const notAnObject of ['null', '42', '"order.placed"', '[{"type":"order.placed"}]']) {
+    ws.send(notAnObject);
+    t.match(await ws.nextOf('error', (f) => f.code === 'bad_frame'), { ref: null, code: 'bad_frame' }, `${notAnObject} gets an error frame`);
+  }
   ws.send({ type: 'order.teleported', ref: 'f' });
   t.equal((await ws.nextOf('error', (f) => f.ref === 'f')).code, 'unknown_type');
   ws.send({ type: 'order.ready', ref: 'g', externalId: 'nope' });

@@ -5,7 +5,8 @@
  *      `{type:'order.ready', ref?, orderId | externalId, readyAt?}`
  *      `{type:'order.cancelled', ref?, orderId | externalId, reason?}`
  * out: `{type:'ack', ref, frame, orderId, externalId, status, version, promisedBy, created?}` per frame, in order;
- *      `{type:'error', ref, code, message, field?}` for a bad frame (the socket stays open);
+ *      `{type:'error', ref, code, message, field?}` for a bad frame (the socket stays open; a frame that is not
+ *      a JSON object gets `bad_frame`);
  *      `{type:'order.status', orderId, externalId, status, version, event, at, courierId, reason}` for every
  *      change of any of the store's orders, from whichever node made it.
  * `ref` is the client's own correlation id, echoed back.
@@ -87,7 +88,11 @@ export async function storeSocket(app: FastifyInstance): Promise<void> {
       } catch {
         return fail(undefined, 'bad_json', 'frame is not valid JSON');
       }
-      const type = (frame as { type?: unknown } | null)?.type;
+      // `null`, numbers, strings and arrays are valid JSON but not frames
+      if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
+        return fail(undefined, 'bad_frame', 'frame must be a JSON object');
+      }
+      const type = (frame as { type?: unknown }).type;
       const ref = typeof (frame as { ref?: unknown }).ref === 'string' ? ((frame as { ref: string }).ref) : undefined;
       if (typeof type !== 'string' || !(type in storeFrameChecks)) {
         return fail(ref, 'unknown_type', `unknown frame type ${JSON.stringify(type ?? null).slice(0, 64)}`);
