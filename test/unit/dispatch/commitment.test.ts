@@ -86,3 +86,19 @@ t.test('deferralS: an order already past its promise wins a scarce courier over 
   t.same(planRound(snap, policy).assignments.map((a) => a.orderIds), [['fresh']], 'by default the cheaper route wins');
   t.same(planRound(snap, { ...policy, deferralS: 1800 }).assignments.map((a) => a.orderIds), [['late']]);
 });
+
+t.test('scarcityWeight: when orders queue, a courier about to be free nearby beats a long empty drive', async (t) => {
+  const x = order('x', 'r', { x: 6400, y: 0 }, { x: 6400, y: 320 }, 0);
+  // Two more ready orders nobody can reach: they only make couriers short.
+  const queued = [1, 2].map((i) => order(`q${i}`, `far${i}`, { x: 0, y: 40_000 }, { x: 0, y: 40_320 }, 0));
+  const couriers = [
+    courier('a-idle-far', { x: 0, y: 0 }),
+    courier('b-busy-near', { x: 6400, y: 320 }, { status: 'busy', freeAt: 1500 }),
+  ];
+  const base = { ...policy, timeWeight: 0.8, deferralS: 0 };
+  const relaxed = planRound(snapshot([x, ...queued], couriers), { ...base, scarcityWeight: 0 });
+  t.same(relaxed.assignments.map((a) => [a.courierId, a.orderIds]), [['a-idle-far', ['x']]], 'earliest pickup wins');
+  const scarce = planRound(snapshot([x, ...queued], couriers), { ...base, scarcityWeight: 16 });
+  t.same(scarce.assignments, [], 'the idle courier is kept for work nearer to it');
+  t.same(scarce.unassigned.find((u) => u.orderId === 'x'), { orderId: 'x', reason: 'courier_busy' });
+});
