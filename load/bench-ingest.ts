@@ -312,7 +312,8 @@ async function main(): Promise<void> {
             if (m.type === 'done') res(m as WorkerResult);
             if (m.type === 'failed') rej(new Error(`worker failed: ${m.message}`));
           });
-          kid.on('exit', (code) => code && rej(new Error(`worker exited with ${code}`)));
+          // Resolving first makes a later exit harmless; an exit before 'done' (crash, OOM kill) fails the run.
+          kid.on('exit', (code, signal) => rej(new Error(`worker exited (${signal ?? code}) before reporting`)));
         }),
     );
     const connected = kids.map((kid) => new Promise<void>((res) => kid.on('message', (m: { type: string }) => m.type === 'connected' && res())));
