@@ -157,13 +157,6 @@ export class LocationIngest {
     return { ack: { type: 'ack', seq: highest, rejected }, stored: batch ? batch.pending : null };
   }
 
-  /** Convenience for callers that just want the ack once stored (tests, tools). */
-  async ingestAndWait(courierId: string, points: readonly LocationPoint[], rejected: Rejection[] = []): Promise<AckFrame> {
-    const result = await this.ingest(courierId, points, rejected);
-    if (result.stored) await result.stored.promise();
-    return result.ack;
-  }
-
   private currentBatch(): Batch {
     if (this.batch) return this.batch;
     const batch: Batch = { updates: new Map(), points: [], pending: new PendingWrite() };

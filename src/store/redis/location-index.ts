@@ -150,11 +150,7 @@ export class LocationIndex {
     for (const [err] of results) if (err) throw err;
   }
 
-  /** Marks a courier's status (idle, busy, paused, offline); created as 'idle' when first seen. */
-  async setStatus(courierId: string, status: string): Promise<void> {
-    await this.redis.hset(courierKey(courierId), 'status', status);
-  }
-
+  /** A courier's status starts as 'idle' when first seen; other features change it. */
   async ensureStatus(courierId: string, status = 'idle'): Promise<void> {
     await this.redis.hsetnx(courierKey(courierId), 'status', status);
   }
