@@ -5,14 +5,20 @@
  * - At least once: a row is marked delivered only after a 2xx; a crash in between re-sends it
  *   (receivers dedupe on `X-Dispatchd-Event-Id`). Rows are written in the order change's transaction,
  *   so nothing is lost across restarts.
+ * - No head-of-line blocking across stores: a row is claimed with a lease (`locked_until`, `lease`;
+ *   one short committed UPDATE), delivered with no transaction or row lock held, and its outcome
+ *   recorded on its own. Every delivery runs independently (up to `maxInFlight` at once), so a slow
+ *   endpoint only delays its own events.
  * - Per order, strictly in version order: only the lowest pending version of an order is ever
- *   eligible, and the row is locked (FOR UPDATE SKIP LOCKED) while in flight, so several senders
- *   (processes or nodes) never overtake each other on one order.
+ *   eligible, and it stays pending while leased, so several senders (processes or nodes) never
+ *   overtake each other on one order. The lease outlasts the POST timeout, so a claim is only taken
+ *   over (after its sender died) once its POST can no longer arrive; the late outcome of a lost
+ *   lease is ignored.
  * - Non-2xx / timeouts are retried with exponential backoff and full jitter until
  *   WEBHOOK_RETRY_FOR_MS after the event; then the row is given up (dead) and later versions go on.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Pool } from 'pg';
 import type { BaseLogger } from 'pino';
 import type { Clock } from '../clock.js';
 
@@ -24,8 +30,10 @@ export interface WebhookSenderOptions {
   readonly backoffMaxMs: number;
   readonly timeoutMs: number;
   readonly pollMs: number;
-  /** Rows claimed per round (different orders are sent in parallel). */
+  /** Most rows claimed at once (different orders are sent in parallel); 50 by default. */
   readonly batchSize?: number;
+  /** How long a claim is exclusive; default timeoutMs + 5 s. Must exceed timeoutMs (see above). */
+  readonly leaseMs?: number;
   /** Injected for deterministic tests; Math.random by default. */
   readonly random?: () => number;
 }
@@ -63,7 +71,10 @@ interface OutboxRow {
   attempts: number;
   webhook_url: string | null;
   webhook_secret: string | null;
+  lease: string;
 }
+
+type Outcome = { ok: boolean; error?: string; gone?: boolean };
 
 export interface DeliveryResult {
   readonly delivered: number;
@@ -72,15 +83,29 @@ export interface DeliveryResult {
 
 export class WebhookSender {
   private timer: (() => void) | null = null;
-  private running: Promise<unknown> | null = null;
+  private claiming: Promise<unknown> | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
   private stopped = true;
+  /** A delivery finished while a claim ran: claim again right after (the next version may be due). */
+  private again = false;
 
   constructor(
     private readonly db: Pool,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: WebhookSenderOptions,
-  ) {}
+  ) {
+    const lease = this.leaseMs;
+    if (!(lease > options.timeoutMs)) throw new Error(`webhook lease (${lease} ms) must exceed the POST timeout (${options.timeoutMs} ms)`);
+  }
+
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? this.options.timeoutMs + 5000;
+  }
+
+  private get capacity(): number {
+    return this.options.batchSize ?? 50;
+  }
 
   start(): void {
     if (!this.stopped) return;
@@ -90,65 +115,104 @@ export class WebhookSender {
 
   private plan(ms: number): void {
     if (this.stopped) return;
+    this.timer?.();
     this.timer = this.clock.setTimeout(() => {
-      this.running = this.round()
+      this.timer = null;
+      this.claiming = this.dispatch()
         .catch((err: unknown) => {
-          this.log.error({ err }, 'webhook round failed');
-          return { delivered: 0, failed: 0 };
+          this.log.error({ err }, 'webhook claim failed');
+          return 0;
         })
-        .then((r) => {
-          this.running = null;
-          // a full round likely left more work: go again at once
-          this.plan(r.delivered + r.failed >= (this.options.batchSize ?? 50) ? 0 : this.options.pollMs);
+        .then((claimed) => {
+          this.claiming = null;
+          const free = this.capacity - this.inFlight.size;
+          // claimed a full share (more is likely due) or a delivery finished meanwhile: go again at once
+          const soon = (claimed > 0 && free > 0 && claimed >= free) || this.again;
+          this.again = false;
+          this.plan(soon ? 0 : this.options.pollMs);
         });
     }, ms);
   }
 
-  /** Stops polling and waits for the round in flight (its rows are committed or rolled back). */
+  /** A delivery finished: the order's next version may be due now, do not wait for the poll. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.claiming) this.again = true;
+    else this.plan(0);
+  }
+
+  /** Stops claiming and waits for the deliveries in flight to record their outcome. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.();
     this.timer = null;
-    await this.running;
+    await this.claiming;
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Claims what is due (up to the free capacity) and starts each delivery on its own; returns how many. */
+  private async dispatch(): Promise<number> {
+    const free = this.capacity - this.inFlight.size;
+    if (free <= 0) return 0;
+    const rows = await this.claim(free);
+    for (const row of rows) {
+      const p = this.deliverAndRecord(row)
+        .catch((err: unknown) => this.log.error({ err, orderId: row.order_id, version: row.version }, 'webhook outcome not recorded'))
+        .finally(() => {
+          this.inFlight.delete(p);
+          this.kick();
+        });
+      this.inFlight.add(p);
+    }
+    return rows.length;
   }
 
   /**
-   * One round: claim the due head-of-line rows (lowest pending version per order), POST them in
-   * parallel, record the outcomes, commit. Holding the row locks for the round is what keeps a second
-   * sender from sending the next version of the same order meanwhile.
+   * One round, waiting for every delivery it started (tests and tools; the running sender does not
+   * wait like this).
    */
   async round(): Promise<DeliveryResult> {
-    const client = await this.db.connect();
-    let result: DeliveryResult = { delivered: 0, failed: 0 };
-    try {
-      await client.query('BEGIN');
-      const now = new Date(this.clock.now());
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT o.id, o.event_id, o.order_id, o.version, o.payload, o.created_at, o.attempts, s.webhook_url, s.webhook_secret
-           FROM webhook_outbox o LEFT JOIN stores s ON s.id = o.store_id
+    const rows = await this.claim(this.capacity);
+    const outcomes = await Promise.all(rows.map((row) => this.deliverAndRecord(row)));
+    return { delivered: outcomes.filter((o) => o.ok).length, failed: outcomes.filter((o) => !o.ok).length };
+  }
+
+  /**
+   * Leases the due head-of-line rows (lowest pending version per order and store) in one committed
+   * statement; SKIP LOCKED only keeps two concurrent claims from waiting on each other.
+   */
+  private async claim(limit: number): Promise<OutboxRow[]> {
+    const now = this.clock.now();
+    const lease = randomUUID();
+    const { rows } = await this.db.query<OutboxRow>(
+      `WITH due AS (
+         SELECT o.id FROM webhook_outbox o
           WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= $1
+            AND (o.locked_until IS NULL OR o.locked_until <= $1)
             AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
                              WHERE p.order_id = o.order_id AND p.store_id = o.store_id AND p.version < o.version
                                AND p.delivered_at IS NULL AND p.dead_at IS NULL)
           ORDER BY o.next_attempt_at, o.id
           LIMIT $2
-          FOR UPDATE OF o SKIP LOCKED`,
-        [now, this.options.batchSize ?? 50],
-      );
-      const outcomes = await Promise.all(rows.map((row) => this.deliver(row)));
-      for (let i = 0; i < rows.length; i++) await this.record(client, rows[i]!, outcomes[i]!);
-      await client.query('COMMIT');
-      result = { delivered: outcomes.filter((o) => o.ok).length, failed: outcomes.filter((o) => !o.ok).length };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-    return result;
+          FOR UPDATE OF o SKIP LOCKED)
+       UPDATE webhook_outbox o SET locked_until = $3, lease = $4
+         FROM due
+        WHERE o.id = due.id
+       RETURNING o.id, o.event_id, o.order_id, o.version, o.payload, o.created_at, o.attempts, o.lease,
+                 (SELECT s.webhook_url FROM stores s WHERE s.id = o.store_id) AS webhook_url,
+                 (SELECT s.webhook_secret FROM stores s WHERE s.id = o.store_id) AS webhook_secret`,
+      [new Date(now), limit, new Date(now + this.leaseMs), lease],
+    );
+    return rows;
   }
 
-  private async deliver(row: OutboxRow): Promise<{ ok: boolean; error?: string; gone?: boolean }> {
+  private async deliverAndRecord(row: OutboxRow): Promise<Outcome> {
+    const outcome = await this.deliver(row);
+    await this.record(row, outcome);
+    return outcome;
+  }
+
+  private async deliver(row: OutboxRow): Promise<Outcome> {
     if (!row.webhook_url || !row.webhook_secret) return { ok: false, error: 'store has no webhook endpoint any more', gone: true };
     const body = JSON.stringify(row.payload);
     const ts = this.clock.now();
@@ -175,27 +239,44 @@ export class WebhookSender {
     }
   }
 
-  private async record(client: PoolClient, row: OutboxRow, outcome: { ok: boolean; error?: string; gone?: boolean }): Promise<void> {
+  /** Records the outcome and releases the lease, only while this claim still holds it. */
+  private async record(row: OutboxRow, outcome: Outcome): Promise<void> {
     const now = this.clock.now();
     const attempts = row.attempts + 1;
+    const held = (n: number | null) => {
+      if (!n) this.log.warn({ orderId: row.order_id, version: row.version }, 'webhook lease lost before the outcome was recorded; the new holder decides');
+    };
+    const mine = `id = $1 AND lease = $2`;
     if (outcome.ok) {
-      await client.query(`UPDATE webhook_outbox SET delivered_at = $2, attempts = $3, last_error = NULL WHERE id = $1`, [row.id, new Date(now), attempts]);
+      const r = await this.db.query(`UPDATE webhook_outbox SET delivered_at = $3, attempts = $4, last_error = NULL, locked_until = NULL, lease = NULL WHERE ${mine}`, [
+        row.id,
+        row.lease,
+        new Date(now),
+        attempts,
+      ]);
+      held(r.rowCount);
       this.log.debug({ orderId: row.order_id, version: row.version, attempts }, 'webhook delivered');
       return;
     }
     const delay = backoffMs(attempts, this.options.backoffBaseMs, this.options.backoffMaxMs, this.options.random ?? Math.random);
     const giveUp = outcome.gone || now + delay > row.created_at.getTime() + this.options.retryForMs;
     if (giveUp) {
-      await client.query(`UPDATE webhook_outbox SET dead_at = $2, attempts = $3, last_error = $4 WHERE id = $1`, [row.id, new Date(now), attempts, outcome.error]);
+      const r = await this.db.query(`UPDATE webhook_outbox SET dead_at = $3, attempts = $4, last_error = $5, locked_until = NULL, lease = NULL WHERE ${mine}`, [
+        row.id,
+        row.lease,
+        new Date(now),
+        attempts,
+        outcome.error,
+      ]);
+      held(r.rowCount);
       this.log.warn({ orderId: row.order_id, version: row.version, attempts, error: outcome.error }, 'webhook given up');
       return;
     }
-    await client.query(`UPDATE webhook_outbox SET next_attempt_at = $2, attempts = $3, last_error = $4 WHERE id = $1`, [
-      row.id,
-      new Date(now + delay),
-      attempts,
-      outcome.error,
-    ]);
+    const r = await this.db.query(
+      `UPDATE webhook_outbox SET next_attempt_at = $3, attempts = $4, last_error = $5, locked_until = NULL, lease = NULL WHERE ${mine}`,
+      [row.id, row.lease, new Date(now + delay), attempts, outcome.error],
+    );
+    held(r.rowCount);
     this.log.info({ orderId: row.order_id, version: row.version, attempts, retryInMs: delay, error: outcome.error }, 'webhook failed, will retry');
   }
 }

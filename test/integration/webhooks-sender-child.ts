@@ -9,7 +9,9 @@ const sender = new WebhookSender(db, systemClock, pino({ level: 'silent' }), {
   retryForMs: 120_000,
   backoffBaseMs: 10,
   backoffMaxMs: 50,
-  timeoutMs: 5000,
+  timeoutMs: 1000,
+  // short, so the restarted sender soon takes over what the killed one had claimed
+  leaseMs: 1500,
   pollMs: 10,
   batchSize: 4,
 });

@@ -76,6 +76,59 @@ t.test('non-2xx answers are retried with backoff; after the retry window the row
   t.equal((await ctx.db.query('SELECT count(*)::int AS n FROM webhook_outbox WHERE order_id = $1', [quiet])).rows[0].n, 0);
 });
 
+t.test('a slow endpoint delays only its own events: no transaction or row lock is held while a POST is in flight', async (t) => {
+  const ctx = await createTestContext(t, { WEBHOOK_POLL_MS: '10', WEBHOOK_TIMEOUT_MS: '20000' });
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slowArrived: number[] = [];
+  const slow = await webhookReceiver(async (r) => {
+    slowArrived.push(r.body.version);
+    await gate;
+    return 200;
+  });
+  const fast = await webhookReceiver();
+  t.teardown(async () => {
+    release();
+    await slow.close();
+    await fast.close();
+  });
+  const { baseUrl, token } = await buildTestApp(ctx);
+  const slowStore = token('store', 'slow');
+  const fastStore = token('store', 'fast');
+  await http(baseUrl, 'PUT', '/v1/stores/slow/webhook', slowStore, { url: slow.url, secret: SECRET });
+  await http(baseUrl, 'PUT', '/v1/stores/fast/webhook', fastStore, { url: fast.url, secret: SECRET });
+
+  const a = (await http(baseUrl, 'POST', '/v1/orders', slowStore, orderBody('slow-1'))).body.id as string;
+  await http(baseUrl, 'POST', `/v1/orders/${a}/ready`, slowStore, {});
+  await until(() => slowArrived.length === 1, 5000, 'the slow endpoint got version 1');
+
+  const b = (await http(baseUrl, 'POST', '/v1/orders', fastStore, orderBody('fast-1'))).body.id as string;
+  await http(baseUrl, 'POST', `/v1/orders/${b}/ready`, fastStore, {});
+  await http(baseUrl, 'POST', `/v1/orders/${b}/cancel`, fastStore, {});
+  await until(() => fast.received.filter((r) => r.body.orderId === b).length === 3, 5000, 'the other store got all its events meanwhile');
+  t.same(fast.received.map((r) => r.body.version), [1, 2, 3], 'in version order');
+
+  const idleInTx = await ctx.db.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+  );
+  t.equal(idleInTx.rows[0].n, 0, 'no transaction is held open across the slow POST');
+  const client = await ctx.db.connect();
+  try {
+    await client.query('BEGIN');
+    const locked = await client.query('SELECT locked_until FROM webhook_outbox WHERE order_id = $1 AND version = 1 FOR UPDATE NOWAIT', [a]);
+    t.ok(locked.rows[0].locked_until, 'the in-flight row is leased, not row-locked');
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+  t.same(slowArrived, [1], 'the slow order\'s version 2 waits for version 1');
+
+  release();
+  await until(() => slow.received.filter((r) => r.body.orderId === a).length === 2, 5000, 'the slow order goes on once answered');
+  t.same(slow.received.map((r) => r.body.version), [1, 2]);
+  t.same(slowArrived, [1, 2], 'each sent once');
+});
+
 t.test('kill and restart the sender with events pending: none lost, none out of order per order', async (t) => {
   const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off' });
   // slow, sometimes failing receiver so the kill lands mid-delivery
