@@ -5,7 +5,8 @@ import { LocationIndex, type CourierUpdate } from '../../src/store/redis/locatio
 import { distanceM } from '../../src/domain/geo.js';
 
 const STALE_MS = 60_000;
-const ctx = await createTestContext(t, { STALE_AFTER_MS: String(STALE_MS), WS_IDLE_TIMEOUT_MS: '400', WS_PING_INTERVAL_MS: '100' });
+// Idle timeout generous enough that a live client on a loaded machine always answers a ping in time.
+const ctx = await createTestContext(t, { STALE_AFTER_MS: String(STALE_MS), WS_IDLE_TIMEOUT_MS: '2000', WS_PING_INTERVAL_MS: '100' });
 const { baseUrl, wsUrl, token } = await buildTestApp(ctx);
 const index = new LocationIndex(ctx.redis, ctx.config.h3Resolution);
 
