@@ -226,6 +226,18 @@ const spec = {
     v === 'on' || v === 'off' ? undefined : `must be on or off, got ${JSON.stringify(v)}`,
   ) as KeySpec<'on' | 'off'>,
   webhookPollMs: intKey('WEBHOOK_POLL_MS', 250, 'How often the webhook sender looks for due deliveries.', { min: 10, max: 60_000 }),
+  webhookAllowPrivate: {
+    key: 'WEBHOOK_ALLOW_PRIVATE',
+    default: 'false',
+    description:
+      'Allow webhook URLs on loopback, private, link-local (cloud metadata) and other internal addresses (`true`/`false`). Off: such URLs are refused with `webhook_target_forbidden` (SSRF); turn on only for tests or receivers on a trusted private network.',
+    parse(raw: string | undefined): boolean {
+      const v = (raw ?? 'false').trim().toLowerCase();
+      if (v === 'true' || v === '1') return true;
+      if (v === 'false' || v === '0' || v === '') return false;
+      throw new ConfigError('WEBHOOK_ALLOW_PRIVATE', `must be true or false, got ${JSON.stringify(raw)}`);
+    },
+  } satisfies KeySpec<boolean>,
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Spec = typeof spec;

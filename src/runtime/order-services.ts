@@ -75,6 +75,7 @@ export const orderServices = fp(
       backoffMaxMs: config.webhookBackoffMaxMs,
       timeoutMs: config.webhookTimeoutMs,
       pollMs: config.webhookPollMs,
+      allowPrivateTargets: config.webhookAllowPrivate,
     });
     app.decorate('orders', { repo, pool, bus, lifecycle, offers, tasks, webhooks } satisfies OrderServices);
 

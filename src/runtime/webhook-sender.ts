@@ -14,6 +14,8 @@
  *   overtake each other on one order. The lease outlasts the POST timeout, so a claim is only taken
  *   over (after its sender died) once its POST can no longer arrive; the late outcome of a lost
  *   lease is ignored.
+ * - Only to public addresses unless WEBHOOK_ALLOW_PRIVATE (checked on the address connected to, see
+ *   webhook-target.ts); a refused target is a failed attempt like any other.
  * - Non-2xx / timeouts are retried with exponential backoff and full jitter until
  *   WEBHOOK_RETRY_FOR_MS after the event; then the row is given up (dead) and later versions go on.
  */
@@ -21,6 +23,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { BaseLogger } from 'pino';
 import type { Clock } from '../clock.js';
+import { postWebhook, WebhookTargetError } from './webhook-target.js';
 
 type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -34,6 +37,8 @@ export interface WebhookSenderOptions {
   readonly batchSize?: number;
   /** How long a claim is exclusive; default timeoutMs + 5 s. Must exceed timeoutMs (see above). */
   readonly leaseMs?: number;
+  /** Deliver to private, loopback and link-local addresses too (WEBHOOK_ALLOW_PRIVATE; see webhook-target.ts). */
+  readonly allowPrivateTargets?: boolean;
   /** Injected for deterministic tests; Math.random by default. */
   readonly random?: () => number;
 }
@@ -217,8 +222,7 @@ export class WebhookSender {
     const body = JSON.stringify(row.payload);
     const ts = this.clock.now();
     try {
-      const res = await fetch(row.webhook_url, {
-        method: 'POST',
+      const status = await postWebhook(row.webhook_url, body, {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'dispatchd-webhooks/1',
@@ -226,15 +230,13 @@ export class WebhookSender {
           'x-dispatchd-order-version': String(row.version),
           [SIGNATURE_HEADER]: signature(row.webhook_secret, ts, body),
         },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        timeoutMs: this.options.timeoutMs,
+        allowPrivate: this.options.allowPrivateTargets ?? false,
       });
-      // drain the body so the connection can be reused
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) return { ok: true };
-      return { ok: false, error: `HTTP ${res.status}` };
+      if (status >= 200 && status < 300) return { ok: true };
+      return { ok: false, error: `HTTP ${status}` };
     } catch (err) {
+      if (err instanceof WebhookTargetError) return { ok: false, error: `${err.code}: ${err.message}` };
       return { ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
     }
   }

@@ -11,7 +11,7 @@ import { http, orderBody, PICKUP, DROPOFF, WsClient, webhookReceiver, until, typ
 const SECRET = 'store-s1-webhook-secret';
 
 t.test('placed → delivered: events, webhooks, courier frames and tracking frames', async (t) => {
-  const ctx = await createTestContext(t, { WEBHOOK_POLL_MS: '20', GEOFENCE_DWELL_MS: '600000' });
+  const ctx = await createTestContext(t, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '20', GEOFENCE_DWELL_MS: '600000' });
   const { baseUrl, wsUrl, token } = await buildTestApp(ctx);
   const hooks = await webhookReceiver();
   t.teardown(hooks.close);

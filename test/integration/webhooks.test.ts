@@ -28,6 +28,8 @@ t.test('signature and backoff', async (t) => {
 
 t.test('non-2xx answers are retried with backoff; after the retry window the row is given up and later versions go on', async (t) => {
   const ctx = await createTestContext(t, {
+    // the receiver is on loopback
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_POLL_MS: '10',
     WEBHOOK_BACKOFF_BASE_MS: '20',
     WEBHOOK_BACKOFF_MAX_MS: '40',
@@ -77,7 +79,7 @@ t.test('non-2xx answers are retried with backoff; after the retry window the row
 });
 
 t.test('a slow endpoint delays only its own events: no transaction or row lock is held while a POST is in flight', async (t) => {
-  const ctx = await createTestContext(t, { WEBHOOK_POLL_MS: '10', WEBHOOK_TIMEOUT_MS: '20000' });
+  const ctx = await createTestContext(t, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '10', WEBHOOK_TIMEOUT_MS: '20000' });
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const slowArrived: number[] = [];
@@ -130,7 +132,7 @@ t.test('a slow endpoint delays only its own events: no transaction or row lock i
 });
 
 t.test('kill and restart the sender with events pending: none lost, none out of order per order', async (t) => {
-  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off' });
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', WEBHOOK_ALLOW_PRIVATE: 'true' });
   // slow, sometimes failing receiver so the kill lands mid-delivery
   let calls = 0;
   const hooks = await webhookReceiver(async () => {
@@ -187,4 +189,54 @@ t.test('kill and restart the sender with events pending: none lost, none out of 
   }
   const events = (await ctx.db.query('SELECT count(*)::int AS n FROM order_events')).rows[0].n;
   t.equal(new Set(hooks.received.map((r) => r.body.eventId)).size, events, 'one distinct event id per order event');
+});
+
+t.test('SSRF: webhook URLs on internal addresses are refused by default, at registration and at delivery', async (t) => {
+  const ctx = await createTestContext(t, { WEBHOOK_POLL_MS: '10', WEBHOOK_BACKOFF_BASE_MS: '10', WEBHOOK_BACKOFF_MAX_MS: '20' });
+  t.equal(ctx.config.webhookAllowPrivate, false, 'private targets are refused unless configured');
+  const hooks = await webhookReceiver();
+  t.teardown(hooks.close);
+  const { baseUrl, token } = await buildTestApp(ctx);
+  const store = token('store', 's1');
+  const port = new URL(hooks.url).port;
+  const internal = [
+    hooks.url,
+    `http://localhost:${port}/hook`,
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[fd00:ec2::254]/latest/meta-data/',
+    'http://100.100.100.200/latest/meta-data/',
+    'http://10.1.2.3/hook',
+    'http://172.16.0.1/hook',
+    'https://192.168.1.1/hook',
+    'http://0.0.0.0:8080/hook',
+    'http://[::1]/hook',
+    'http://[::ffff:127.0.0.1]/hook',
+    'http://[fe80::1]/hook',
+    'http://2130706433/hook',
+    'http://0x7f.1/hook',
+  ];
+  for (const url of internal) {
+    const res = await http(baseUrl, 'PUT', '/v1/stores/s1/webhook', store, { url, secret: SECRET });
+    t.match(res, { status: 422, body: { code: 'webhook_target_forbidden', details: { field: 'url' } } }, `${url} refused`);
+  }
+  t.equal((await http(baseUrl, 'GET', '/v1/stores/s1/webhook', store)).status, 404, 'nothing was registered');
+  t.match(await http(baseUrl, 'PUT', '/v1/stores/s1/webhook', store, { url: 'http://user:pw@93.184.215.14/hook', secret: SECRET }), {
+    status: 400,
+    body: { code: 'validation_failed' },
+  });
+  const ok = await http(baseUrl, 'PUT', '/v1/stores/s1/webhook', store, { url: 'https://93.184.215.14/hook', secret: SECRET });
+  t.equal(ok.status, 200, 'a public address is accepted');
+
+  // an endpoint that turns internal after registration (DNS rebinding, rows from before this check)
+  // is refused again at delivery, on the address actually connected to
+  await ctx.db.query('UPDATE stores SET webhook_url = $2 WHERE id = $1', ['s1', `http://localhost:${port}/hook`]);
+  const id = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('ssrf-1'))).body.id as string;
+  await until(async () => {
+    const r = await ctx.db.query('SELECT attempts, last_error FROM webhook_outbox WHERE order_id = $1', [id]);
+    return r.rows[0]?.attempts >= 2;
+  }, 5000, 'delivery attempted and refused');
+  const row = (await ctx.db.query('SELECT last_error, delivered_at FROM webhook_outbox WHERE order_id = $1', [id])).rows[0];
+  t.match(row.last_error, /^webhook_target_forbidden/, 'recorded as a refused target');
+  t.equal(row.delivered_at, null);
+  t.equal(hooks.received.length, 0, 'the internal receiver was never called');
 });

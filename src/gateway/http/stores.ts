@@ -4,9 +4,13 @@
  *   GET    /v1/stores/:id/webhook                 → 200 {url, updatedAt} (never the secret) or 404
  *   DELETE /v1/stores/:id/webhook                 → 204; later events are not sent
  * Every order event of the store is then POSTed to `url`, signed with `secret` (see runtime/webhook-sender.ts).
+ * A URL on an internal address (loopback, private, link-local/metadata, …) is refused with 422
+ * `webhook_target_forbidden` unless WEBHOOK_ALLOW_PRIVATE; one that does not resolve with 422
+ * `webhook_target_unresolvable`.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkWebhookUrl, WebhookTargetError } from '../../runtime/webhook-target.js';
 import { AppError } from '../errors.js';
 import { rejectInvalid } from './orders.js';
 import { typeboxValidator } from './orders-schemas.js';
@@ -38,9 +42,10 @@ export async function storeRoutes(app: FastifyInstance): Promise<void> {
     const id = ownStore(request);
     const { url, secret } = request.body as { url: string; secret: string };
     try {
-      new URL(url);
-    } catch {
-      throw new AppError(400, 'validation_failed', 'url: not a valid URL', { field: 'url' });
+      await checkWebhookUrl(url, app.config.webhookAllowPrivate);
+    } catch (err) {
+      if (!(err instanceof WebhookTargetError)) throw err;
+      throw new AppError(err.code === 'validation_failed' ? 400 : 422, err.code, err.message, { field: 'url' });
     }
     await repo.setWebhook(id, url, secret, app.clock.now());
     return repo.getWebhook(id);
