@@ -42,6 +42,17 @@ t.test('tracking tokens: scoped to one order, expiring, ending a grace period af
 
   t.equal((await http(baseUrl, 'POST', `/v1/orders/${a}/tracking-link`, token('store', 's2'))).status, 404, 'only the owning store gets links');
 
+  const dispatcher = token('dispatcher', 'd1');
+  for (const bad of ['not-a-uuid', '1', "x'%3B--", `${a}0`]) {
+    const ws = await WsClient.connect(`${wsUrl}/v1/track/${bad}`, dispatcher);
+    t.match(await ws.closed, { code: 1008, reason: 'order_not_found' }, `a malformed order id (${bad}) is not found, not an internal error`);
+  }
+  const forged = app.jwt.sign({ sub: 'order:x', role: 'customer', order: 'not-a-uuid' }, { expiresIn: '1h' });
+  const malformed = await WsClient.connect(`${wsUrl}/v1/track/not-a-uuid?token=${forged}`);
+  t.match(await malformed.closed, { code: 1008, reason: 'order_not_found' }, 'also with a token claiming that id');
+  const unknown = await WsClient.connect(`${wsUrl}/v1/track/00000000-0000-4000-8000-000000000000`, dispatcher);
+  t.match(await unknown.closed, { code: 1008, reason: 'order_not_found' }, 'an unknown order is not found');
+
   const shortLived = app.jwt.sign({ sub: `order:${a}`, role: 'customer', order: a }, { expiresIn: '1s' });
   await new Promise((r) => setTimeout(r, 2100));
   const expired = await WsClient.connect(`${wsUrl}/v1/track/${a}?token=${shortLived}`);

@@ -5,7 +5,8 @@
  * out: `{type:'snapshot', orderId, status, version, promisedBy, position|null, eta|null}` once, then
  *      `{type:'order.status', …}` on every change and `{type:'position', lat, lng, coarse, eta, status, at}`
  *      on every accepted courier point (coarsened to the H3 cell centre before pickup).
- * Refused with close 1008: a token for another order (`forbidden`), an unknown order, or an order that
+ * Refused with close 1008: a token for another order (`forbidden`), an unknown or malformed order id
+ * (`order_not_found`), or an order that
  * ended more than TRACKING_GRACE_MS ago (`tracking_expired`); an open socket is closed the same way
  * once that grace has passed. Updates come over Redis pub/sub, so any node can serve any order.
  */
@@ -16,6 +17,8 @@ import { channels } from '../../store/redis/pubsub.js';
 import { TRACKING_CLAIM } from '../http/tracking.js';
 import { WS_POLICY_VIOLATION } from '../auth.js';
 import { keepAlive } from './store.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function tokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -35,6 +38,8 @@ export async function trackSocket(app: FastifyInstance): Promise<void> {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
     };
     const refuse = (reason: string) => socket.close(WS_POLICY_VIOLATION, reason);
+    // order ids are UUIDs: anything else cannot be an order (and must not reach Postgres' uuid cast)
+    if (!UUID.test(orderId)) return refuse('order_not_found');
     if (request.user.role === 'customer') {
       const token = tokenOf(request);
       const claims = token ? (app.jwt.decode(token) as Record<string, unknown> | null) : null;
