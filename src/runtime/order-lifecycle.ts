@@ -20,7 +20,7 @@ import {
   type PromiseTargets,
 } from '../domain/order.js';
 import type { BaseLogger } from 'pino';
-import type { OrderTx, PgOrderRepository, StoredOrderEvent } from '../store/pg/order-repository.js';
+import { OrderStoreError, type OrderTx, type PgOrderRepository, type StoredOrderEvent } from '../store/pg/order-repository.js';
 import type { OpenOrderPool } from '../store/redis/open-orders.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
 
@@ -116,10 +116,28 @@ export class OrderLifecycle {
 
   /** Idempotent on (store, external id): `created` is false for a replay of the same body. */
   async place(storeId: string, input: OrderInput, actor: Actor): Promise<{ order: Order; created: boolean }> {
-    this.checkServiceArea(input);
     const now = this.clock.now();
-    const { order, event } = createOrder(randomUUID(), storeId, input, now, this.options.targets, actor);
-    const result = await this.repo.create(order, event, requestHash(input), this.zoneOf(order));
+    const hash = requestHash(input);
+    let created: ReturnType<typeof createOrder>;
+    try {
+      this.checkServiceArea(input);
+      created = createOrder(randomUUID(), storeId, input, now, this.options.targets, actor);
+    } catch (err) {
+      // A replay of an order accepted earlier is answered as one even if the body would not pass
+      // today (its window has begun or ended since, the service area changed). Looked up only when
+      // the checks fail, so a new order stays one statement.
+      const existing = await this.repo.findByExternalId(storeId, input.externalId);
+      if (!existing) throw err;
+      if (existing.requestHash !== hash) {
+        throw new OrderStoreError('idempotency_conflict', `order ${input.externalId} of store ${storeId} already exists with a different body`, {
+          orderId: existing.order.id,
+          externalId: input.externalId,
+        });
+      }
+      return { order: existing.order, created: false };
+    }
+    const { order, event } = created;
+    const result = await this.repo.create(order, event, hash, this.zoneOf(order));
     if (result.created && result.event) await this.afterCommit([{ order: result.order, event: result.event }]);
     return { order: result.order, created: result.created };
   }

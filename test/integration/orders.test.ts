@@ -1,4 +1,5 @@
 import t from 'tap';
+import { ManualClock } from '../../src/clock.js';
 import { createTestContext, buildTestApp } from '../support/index.js';
 import { http, orderBody, WsClient, PICKUP } from './orders-helpers.js';
 
@@ -56,6 +57,39 @@ t.test('HTTP: place, idempotent replay (200), conflicting body (409), validation
   const forbidden = await http(baseUrl, 'POST', '/v1/orders', token('courier', 'c1'), orderBody('ext-6'));
   t.equal(forbidden.status, 403);
   t.equal((await http(baseUrl, 'POST', '/v1/orders', undefined, orderBody('ext-6'))).status, 401);
+});
+
+t.test('idempotent replays are answered even when the body would not pass today (window passed, service area changed)', async (t) => {
+  const ctx = await createTestContext(t, { SERVICE_AREA, WEBHOOK_SENDER: 'off' });
+  const clock = new ManualClock(Date.now());
+  const { baseUrl, token } = await buildTestApp(ctx, { clock });
+  const store = token('store', 's1');
+  const t0 = clock.now();
+  const body = orderBody('late-replay', { option: 'scheduled', window: { from: t0 + 600_000, to: t0 + 3600_000 } });
+  const first = await http(baseUrl, 'POST', '/v1/orders', store, body);
+  t.equal(first.status, 201);
+
+  clock.advance(2 * 3600_000);
+  const fresh = await http(baseUrl, 'POST', '/v1/orders', store, { ...body, externalId: 'late-new' });
+  t.match(fresh, { status: 400, body: { details: { field: 'window.to' } } }, 'a new order with that window is refused now');
+  const replay = await http(baseUrl, 'POST', '/v1/orders', store, body);
+  t.equal(replay.status, 200, 'the replay of the accepted order still gets 200');
+  t.same(replay.body, first.body, 'with the same order');
+  const conflict = await http(baseUrl, 'POST', '/v1/orders', store, { ...body, items: 7 });
+  t.match(conflict, { status: 409, body: { code: 'idempotency_conflict' } }, 'a different body under that id is still a conflict');
+
+  // the service area shrank (another node's config): the accepted order is still found, new ones are refused
+  const moved = await buildTestApp(ctx, { clock, config: { serviceArea: { minLat: 48.0, minLng: 11.0, maxLat: 48.3, maxLng: 11.8 } } });
+  const again = await http(moved.baseUrl, 'POST', '/v1/orders', store, body);
+  t.equal(again.status, 200);
+  t.equal(again.body.id, first.body.id);
+  t.match(await http(moved.baseUrl, 'POST', '/v1/orders', store, orderBody('outside-now')), { status: 422, body: { code: 'outside_service_area' } });
+
+  // and over the store socket
+  const ws = await WsClient.connect(`${moved.wsUrl}/v1/store`, moved.token('store', 's1'));
+  t.teardown(() => ws.close());
+  ws.send({ type: 'order.placed', ref: 'r', order: body });
+  t.match(await ws.nextOf('ack', (f) => f.ref === 'r'), { orderId: first.body.id, created: false });
 });
 
 t.test('HTTP: get, list with cursor, events, cancel, illegal transitions, foreign orders', async (t) => {
