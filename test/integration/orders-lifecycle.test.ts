@@ -60,6 +60,8 @@ t.test('placed → delivered: events, webhooks, courier frames and tracking fram
   t.same(offer.orderIds, [orderId]);
   t.match(offer.orders, [{ id: orderId, status: 'offered', items: 2, pickup: PICKUP, dropoff: DROPOFF, pinRequired: true }], 'the orders themselves');
   t.notOk('pin' in (offer.orders as Frame[])[0]!, 'without the PIN');
+  t.equal((offer.orders as Frame[])[0]!.promisedBy, placed.promisedBy, 'with the promised time');
+  t.equal(typeof (offer.orders as Frame[])[0]!.readyAt, 'number', 'and the ready estimate');
   const stops = offer.stops as { kind: string; eta: number; lat: number }[];
   t.same(stops.map((s) => s.kind), ['pickup', 'dropoff'], 'ordered stops');
   t.ok(stops[0]!.eta > Date.now() && stops[1]!.eta > stops[0]!.eta, 'ETAs along the route');
@@ -136,4 +138,63 @@ t.test('placed → delivered: events, webhooks, courier frames and tracking fram
   // the courier is free again
   const after = await courier.nextOf('task', (f) => (f.orders as unknown[]).length === 0);
   t.same(after.stops, []);
+});
+
+t.test('cancel after pickup becomes a return (HTTP and store socket): the courier is told, brings it back, reports returned', async (t) => {
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', GEOFENCE_DWELL_MS: '600000' });
+  const { app, baseUrl, wsUrl, token } = await buildTestApp(ctx);
+  const storeToken = token('store', 's1');
+  const store = await WsClient.connect(`${wsUrl}/v1/store`, storeToken);
+  const courier = await WsClient.connect(`${wsUrl}/v1/courier`, token('courier', 'cr'));
+  t.teardown(() => {
+    store.close();
+    courier.close();
+  });
+  await courier.nextOf('task');
+  const pickedUp = async (ext: string) => {
+    const id = (await http(baseUrl, 'POST', '/v1/orders', storeToken, orderBody(ext))).body.id as string;
+    const offer = await app.orders.offers.offer('cr', [id], { role: 'dispatcher', id: 'd1' });
+    await app.orders.offers.accept('cr', offer.offerId);
+    await app.orders.tasks.status('cr', id, 'arrived_pickup');
+    await app.orders.tasks.status('cr', id, 'picked_up');
+    return id;
+  };
+  const status = async (orderId: string, s: string) => {
+    courier.send({ type: 'status', orderId, status: s });
+    return courier.next((f) => (f.type === 'status.ack' && f.orderId === orderId) || f.type === 'error');
+  };
+
+  // over HTTP, by the store
+  const a = await pickedUp('ret-http');
+  const link = await http(baseUrl, 'POST', `/v1/orders/${a}/tracking-link`, storeToken);
+  const customer = await WsClient.connect(`${wsUrl}${link.body.url}`);
+  t.teardown(() => customer.close());
+  await customer.nextOf('snapshot');
+  const cancelled = await http(baseUrl, 'POST', `/v1/orders/${a}/cancel`, storeToken, { reason: 'customer changed mind' });
+  t.match(cancelled, { status: 200, body: { status: 'returning', reason: 'customer changed mind' } }, 'not a silent cancel: a return');
+  t.match(await courier.nextOf('task.changed', (f) => f.orderId === a), { status: 'returning', event: 'return_started', reason: 'customer changed mind' });
+  const task = await courier.nextOf('task', (f) => (f.orders as Frame[]).some((o) => o.id === a && o.status === 'returning'));
+  t.match(task.stops, [{ kind: 'pickup', orderIds: [a], place: { lat: PICKUP.lat, lng: PICKUP.lng } }], 'the only stop left is back at the store');
+  t.equal((await status(a, 'delivered')).code, 'illegal_transition', 'a returning order cannot be delivered');
+  t.match(await status(a, 'returned'), { type: 'status.ack', status: 'returned' });
+  await store.nextOf('order.status', (f) => f.orderId === a && f.status === 'returned');
+  t.match(await customer.nextOf('order.status', (f) => f.status === 'returned'), { event: 'returned', version: 7 });
+  const events = ((await http(baseUrl, 'GET', `/v1/orders/${a}/events`, storeToken)).body.events as Frame[]).slice(-2);
+  t.match(events, [
+    { type: 'return_started', actor: { role: 'store', id: 's1' }, data: { reason: 'customer changed mind', previousStatus: 'picked_up', courierId: 'cr' } },
+    { type: 'returned', actor: { role: 'courier', id: 'cr' } },
+  ]);
+  t.same((await ctx.db.query('SELECT end_status FROM assignments WHERE order_id = $1', [a])).rows, [{ end_status: 'returned' }], 'the assignment ends on return');
+  await courier.nextOf('task', (f) => (f.orders as unknown[]).length === 0);
+
+  // over the store socket, after arrival at the drop-off
+  const b = await pickedUp('ret-ws');
+  t.match(await status(b, 'arrived_dropoff'), { status: 'at_dropoff' });
+  store.send({ type: 'order.cancelled', ref: 'rb', externalId: 'ret-ws', reason: 'wrong address' });
+  t.match(await store.nextOf('ack', (f) => f.ref === 'rb'), { orderId: b, status: 'returning' });
+  await courier.nextOf('task.changed', (f) => f.orderId === b && f.status === 'returning');
+  store.send({ type: 'order.cancelled', ref: 'rb2', orderId: b });
+  t.equal((await store.nextOf('error', (f) => f.ref === 'rb2')).code, 'illegal_transition', 'a return cannot be cancelled again');
+  t.match(await status(b, 'returned'), { status: 'returned' });
+  t.equal((await app.orders.repo.get(b))!.status, 'returned');
 });
