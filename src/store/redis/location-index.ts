@@ -8,11 +8,13 @@
  *                               parent cell) is the hash tag so Redis Cluster keeps a zone's cells on one shard.
  * - `loc:stream`                stream of accepted points, one entry per flushed batch (field `p`: packed points)
  *
- * A flush is one MULTI/EXEC sent as one round trip: cell moves are atomic with the hash update, and a
- * failed flush applies nothing, so the caller can safely reject the whole batch.
+ * A flush is one Lua script call (location-scripts.ts), one round trip and atomic like MULTI: cell moves
+ * happen with the hash update, and a flush that fails to reach Redis applies nothing, so the caller can
+ * safely reject the whole batch.
  * Cross-zone moves touch two hash tags: on Redis Cluster they would need two steps (not supported yet).
  */
 import type { Redis } from 'ioredis';
+import { FLUSH_LOCATIONS_LUA } from './location-scripts.js';
 import { cellOf, distanceM, ringGeometry, ringLowerBoundM, ringsAround, ringsToCover, zoneOf } from '../../domain/geo.js';
 
 export const LOCATION_STREAM = 'loc:stream';
@@ -114,11 +116,16 @@ export interface NearbyQuery {
   staleAfterMs: number;
 }
 
+/** The client with the index's script registered (ioredis: EVALSHA, falling back to EVAL once). */
+type ScriptedRedis = Redis & { flushLocations(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number> };
+
 export class LocationIndex {
   constructor(
     private readonly redis: Redis,
     readonly resolution: number,
-  ) {}
+  ) {
+    if (!(redis as unknown as Partial<ScriptedRedis>).flushLocations) redis.defineCommand('flushLocations', { lua: FLUSH_LOCATIONS_LUA });
+  }
 
   cellOf(lat: number, lng: number): string {
     return cellOf(lat, lng, this.resolution);
@@ -130,24 +137,21 @@ export class LocationIndex {
    */
   async write(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
     if (updates.length === 0 && points.length === 0) return;
-    const tx = this.redis.multi();
+    const keys: string[] = [LOCATION_STREAM];
+    const args: (string | number)[] = [updates.length, points.length > 0 ? packPoints(points) : ''];
     for (const u of updates) {
-      const key = courierKey(u.courierId);
+      const hash = courierKey(u.courierId);
       const c = u.current;
       if (c) {
-        tx.hset(key, 'lat', c.lat, 'lng', c.lng, 'ts', c.ts, 'sts', u.serverTs, 'cell', c.cell, 'seq', c.seq, 'maxSeq', u.maxSeq);
-        if (c.cell !== u.previousCell) {
-          if (u.previousCell !== null) tx.srem(cellKey(u.previousCell), u.courierId);
-          tx.sadd(cellKey(c.cell), u.courierId);
-        }
+        const move = c.cell === u.previousCell ? 0 : u.previousCell === null ? 1 : 2;
+        keys.push(hash, move ? cellKey(c.cell) : hash, move === 2 ? cellKey(u.previousCell!) : hash);
+        args.push('M', u.courierId, u.serverTs, u.maxSeq, c.lat, c.lng, c.ts, c.cell, c.seq, move);
       } else {
-        tx.hset(key, 'sts', u.serverTs, 'maxSeq', u.maxSeq);
+        keys.push(hash, hash, hash);
+        args.push('T', u.courierId, u.serverTs, u.maxSeq, 0, 0, 0, '', 0, 0);
       }
     }
-    if (points.length > 0) tx.xadd(LOCATION_STREAM, '*', 'p', packPoints(points));
-    const results = await tx.exec();
-    if (results === null) throw new Error('location write aborted');
-    for (const [err] of results) if (err) throw err;
+    await (this.redis as ScriptedRedis).flushLocations(keys.length, ...keys, ...args);
   }
 
   /** A courier's status starts as 'idle' when first seen; other features change it. */
