@@ -142,3 +142,55 @@ t.test('geofence: a jittery track arrives exactly once, only after the dwell, ne
   const task = await courier.nextOf('task', (f) => (f.orders as Frame[])[0]?.status === 'at_pickup');
   t.equal((task.stops as Frame[])[0]!.arrived, true);
 });
+
+t.test('geofence: automatic arrival at the drop-off after pickup (and none while still assigned)', async (t) => {
+  const ctx = await createTestContext(t, {
+    GEOFENCE_RADIUS_M: '50',
+    GEOFENCE_EXIT_RADIUS_M: '80',
+    GEOFENCE_DWELL_MS: '10000',
+    GEOFENCE_MAX_ACCURACY_M: '30',
+    WEBHOOK_SENDER: 'off',
+  });
+  const { app, baseUrl, wsUrl, token } = await buildTestApp(ctx);
+  const store = token('store', 's1');
+  const id = await assignedOrder(app, baseUrl, store, 'geo-drop', 'cd');
+  const courier = await WsClient.connect(`${wsUrl}/v1/courier`, token('courier', 'cd'));
+  t.teardown(() => courier.close());
+  await courier.nextOf('task', (f) => (f.orders as unknown[]).length === 1);
+  const customer = await WsClient.connect(`${wsUrl}${await trackingUrl(baseUrl, store, id)}`);
+  t.teardown(() => customer.close());
+  await customer.nextOf('snapshot');
+
+  const { dropoff } = (await app.orders.repo.get(id))!;
+  let seq = 0;
+  const t0 = Date.now() - 600_000;
+  const fix = async (northM: number) => {
+    seq++;
+    courier.send({ type: 'loc', seq, ts: t0 + seq * 2000, lat: dropoff.lat + northM / M_PER_DEG_LAT, lng: dropoff.lng, acc: 5 });
+    t.same((await courier.nextOf('ack')).rejected, [], `fix ${seq} accepted`);
+  };
+  const types = async () => ((await http(baseUrl, 'GET', `/v1/orders/${id}/events`, store)).body.events as Frame[]).map((e) => e.type);
+
+  // waiting at the drop-off before pickup is not an arrival there (nor at the pickup, ~1.5 km away)
+  for (let i = 0; i < 8; i++) await fix(10);
+  await new Promise((r) => setTimeout(r, 200));
+  t.notOk((await types()).some((e) => e.startsWith('arrived')), 'no arrival while the order is still assigned');
+
+  for (const s of ['arrived_pickup', 'picked_up']) {
+    courier.send({ type: 'status', orderId: id, status: s });
+    await courier.nextOf('status.ack', (f) => f.orderId === id);
+  }
+  for (let i = 0; i < 5; i++) await fix(30); // 8 s of dwell: not yet
+  await new Promise((r) => setTimeout(r, 200));
+  t.notOk((await types()).includes('arrived_dropoff'), 'not before the dwell');
+  for (let i = 0; i < 3; i++) await fix(i % 2 === 0 ? 20 : 65); // across the edge, inside the band: the dwell goes on
+  await until(async () => (await types()).includes('arrived_dropoff'), 3000, 'automatic drop-off arrival');
+  const events = (await http(baseUrl, 'GET', `/v1/orders/${id}/events`, store)).body.events as Frame[];
+  t.match(events.at(-1), { type: 'arrived_dropoff', actor: { role: 'courier', id: 'cd' }, data: { auto: true } });
+  t.equal(events.filter((e) => e.type === 'arrived_dropoff').length, 1, 'exactly once');
+  await customer.nextOf('order.status', (f) => f.status === 'at_dropoff');
+  const task = await courier.nextOf('task', (f) => (f.orders as Frame[])[0]?.status === 'at_dropoff');
+  t.match(task.stops, [{ kind: 'dropoff', arrived: true }]);
+  courier.send({ type: 'status', orderId: id, status: 'delivered' });
+  t.match(await courier.nextOf('status.ack'), { status: 'delivered' }, 'and the courier hands it over');
+});
