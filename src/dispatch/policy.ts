@@ -29,7 +29,7 @@ export const defaultPolicy: Policy = Object.freeze({
   bundleReadyGapS: 600,
   freedCourierFactor: 4,
   ageWeight: 0,
-  deferralS: 0,
+  deferralS: 300,
   scarcityWeight: 0,
 });
 
