@@ -70,6 +70,8 @@ interface Session {
   unsubscribe: (() => Promise<void>) | null;
   refreshing: Promise<void> | null;
   last: LatLng | null;
+  /** The point being followed (arrivals, tracking); the next one waits for it, so positions stay in order. */
+  following: Promise<void> | null;
 }
 
 export function courierView(o: Order): CourierOrderView {
@@ -143,7 +145,7 @@ export class CourierTasks {
   async attach(courierId: string, send: (frame: object) => void): Promise<TaskFrame> {
     let s = this.sessions.get(courierId);
     if (!s) {
-      s = { orders: [], geofences: new Map(), sockets: 0, unsubscribe: null, refreshing: null, last: null };
+      s = { orders: [], geofences: new Map(), sockets: 0, unsubscribe: null, refreshing: null, last: null, following: null };
       this.sessions.set(courierId, s);
       const session = s;
       session.unsubscribe = await this.bus.subscribe(channels.courier(courierId), (msg) => {
@@ -205,7 +207,18 @@ export class CourierTasks {
     if (!s) return null;
     s.last = { lat: fix.lat, lng: fix.lng };
     if (s.orders.length === 0) return null;
-    return this.followPosition(courierId, s, fix);
+    // One point after the other per courier: a point whose arrival write is in flight holds back the
+    // next, so customers never see positions out of order (and the geofence sees fixes in order).
+    const run = (s.following ?? Promise.resolve()).then(() => this.followPosition(courierId, s, fix));
+    const settled: Promise<void> = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    s.following = settled;
+    void settled.then(() => {
+      if (s.following === settled) s.following = null;
+    });
+    return run;
   }
 
   private async followPosition(courierId: string, s: Session, fix: Fix): Promise<void> {
@@ -244,7 +257,9 @@ export class CourierTasks {
       if (!arrivedNow) continue;
       const type = target.kind === 'pickup' ? 'arrived_pickup' : 'arrived_dropoff';
       try {
-        await this.lifecycle.apply(o.id, { type, auto: true, fixTs: fix.ts }, { role: 'courier', id: courierId });
+        const { order } = await this.lifecycle.apply(o.id, { type, auto: true, fixTs: fix.ts }, { role: 'courier', id: courierId });
+        // the next points see the arrival at once (the refresh below re-reads everything)
+        s.orders = s.orders.map((x) => (x.id === order.id ? order : x));
         this.log.info({ courierId, orderId: o.id, stop: target.kind }, 'geofence arrival');
       } catch (err) {
         // the courier may have reported it a moment earlier: that is fine

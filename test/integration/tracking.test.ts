@@ -194,3 +194,44 @@ t.test('geofence: automatic arrival at the drop-off after pickup (and none while
   courier.send({ type: 'status', orderId: id, status: 'delivered' });
   t.match(await courier.nextOf('status.ack'), { status: 'delivered' }, 'and the courier hands it over');
 });
+
+t.test('tracking positions keep the order of the courier points, also while an arrival write is in flight', async (t) => {
+  const ctx = await createTestContext(t, { GEOFENCE_RADIUS_M: '50', GEOFENCE_DWELL_MS: '0', WEBHOOK_SENDER: 'off' });
+  const { app, baseUrl, wsUrl, token } = await buildTestApp(ctx);
+  const store = token('store', 's1');
+  const courier = await WsClient.connect(`${wsUrl}/v1/courier`, token('courier', 'co'));
+  t.teardown(() => courier.close());
+  await courier.nextOf('task');
+  let seq = 0;
+  const t0 = Date.now() - 600_000;
+  const send = (lat: number, lng: number) => courier.send({ type: 'loc', seq: ++seq, ts: t0 + seq * 2000, lat, lng, acc: 5 });
+
+  const rounds = 5;
+  for (let round = 0; round < rounds; round++) {
+    const id = await assignedOrder(app, baseUrl, store, `order-${round}`, 'co');
+    for (const s of ['arrived_pickup', 'picked_up']) {
+      courier.send({ type: 'status', orderId: id, status: s });
+      await courier.nextOf('status.ack', (f) => f.orderId === id && f.status === (s === 'picked_up' ? 'picked_up' : 'at_pickup'));
+    }
+    const { dropoff } = (await app.orders.repo.get(id))!;
+    const customer = await WsClient.connect(`${wsUrl}${await trackingUrl(baseUrl, store, id)}`);
+    t.teardown(() => customer.close());
+    await customer.nextOf('snapshot');
+
+    // A completes the dwell at the drop-off (an arrival written to Postgres); B..E follow at once,
+    // each its own write (awaiting its ack), so each is a position of its own
+    const lats = [0, 1, 2, 3, 4].map((i) => dropoff.lat + (10 + i) / M_PER_DEG_LAT);
+    send(lats[0]!, dropoff.lng);
+    await courier.nextOf('ack');
+    for (const lat of lats.slice(1)) {
+      send(lat, dropoff.lng);
+      await courier.nextOf('ack');
+    }
+    for (let i = 0; i < lats.length; i++) await customer.nextOf('position');
+    const got = customer.frames.filter((f) => f.type === 'position').map((f) => f.lat);
+    t.same(got, lats, `round ${round}: positions in the order the courier sent them`);
+    await until(async () => (await app.orders.repo.get(id))!.status === 'at_dropoff', 3000, 'arrived');
+    courier.send({ type: 'status', orderId: id, status: 'delivered' });
+    await courier.nextOf('status.ack', (f) => f.orderId === id && f.status === 'delivered');
+  }
+});
