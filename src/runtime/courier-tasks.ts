@@ -226,12 +226,14 @@ export class CourierTasks {
     const now = this.clock.now();
     const exact = { lat: fix.lat, lng: fix.lng };
     const etas = etaThroughStops(now, exact, remainingStops(s.orders, now), this.options.travel, this.options.service);
+    // the H3 cell of the point, once per point however many orders are before pickup
+    let coarse: LatLng | null = null;
     await Promise.all(
       s.orders
         .filter((o) => ACTIVE_STATUSES.includes(o.status))
         .map((o) => {
           const beforePickup = o.status === 'assigned' || o.status === 'at_pickup';
-          const p = beforePickup ? coarsen(exact) : exact;
+          const p = beforePickup ? (coarse ??= coarsen(exact)) : exact;
           const msg: TrackPositionMessage = {
             type: 'position',
             orderId: o.id,
