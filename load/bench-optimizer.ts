@@ -8,10 +8,11 @@
  * 320 m/min), one restaurant per five orders with a denser core, orders placed in the last 15 minutes and
  * ready from now to 30 minutes on, couriers spread like the customers, 30 % of them busy for up to
  * 20 minutes. The round's budget (policy.maxMs) is raised to 5 s so the figure is the full round, not the
- * budget. Reports the median round time over the runs (after one warm-up), and memory.
+ * budget. Reports the median round time over the runs (after one warm-up) — wall and CPU, since the
+ * machine may be shared — the load average, and memory.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planRound } from '../src/dispatch/plan-round.js';
@@ -105,22 +106,26 @@ function median(xs: number[]): number {
 
 function runAll<P>(snapshot: Snapshot<P>) {
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let last = planRound(snapshot, policy);
   process.stderr.write(`warm-up: ${last.summary.solveMs.toFixed(0)} ms\n`);
   for (let r = 1; r <= runs; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     last = planRound(snapshot, policy);
     times.push(performance.now() - t0);
+    const cpu = process.cpuUsage(c0);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
     process.stderr.write(`run ${r}/${runs}: ${times[times.length - 1].toFixed(0)} ms\n`);
   }
-  return { times, plan: last };
+  return { times, cpuTimes, plan: last };
 }
 
 process.stderr.write(`optimizer bench: ${nOrders} orders, ${nCouriers} couriers, ${args.model} model, ${runs} runs\n`);
 const centre = { lat: 41.88, lng: -87.63 };
 const mPerDegLat = 111_320;
 const mPerDegLng = 111_320 * Math.cos((centre.lat * Math.PI) / 180);
-const { times, plan } =
+const { times, cpuTimes, plan } =
   args.model === 'planar'
     ? runAll(city(planarTravelModel(320), (p) => p))
     : runAll(
@@ -143,10 +148,14 @@ const result = {
   round_ms_median: Math.round(median(times) * 10) / 10,
   round_ms_min: Math.round(Math.min(...times) * 10) / 10,
   round_ms_max: Math.round(Math.max(...times) * 10) / 10,
+  // CPU time of the process during the round (includes GC threads): robust to other load on the machine.
+  round_cpu_ms_median: Math.round(median(cpuTimes) * 10) / 10,
+  load_average_1m: Math.round(loadavg()[0] * 100) / 100,
   assigned: plan.summary.assigned,
   unassigned: plan.unassigned.length,
   bundles: plan.summary.bundles,
   rss_mb: Math.round(mem.rss / 1e5) / 10,
+  max_rss_mb: Math.round(process.resourceUsage().maxRSS / 100) / 10,
   heap_used_mb: Math.round(mem.heapUsed / 1e5) / 10,
   policy,
 };
