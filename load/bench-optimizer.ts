@@ -155,7 +155,8 @@ const result = {
   unassigned: plan.unassigned.length,
   bundles: plan.summary.bundles,
   rss_mb: Math.round(mem.rss / 1e5) / 10,
-  max_rss_mb: Math.round(process.resourceUsage().maxRSS / 100) / 10,
+  // maxRSS is in KiB.
+  max_rss_mb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e5) / 10,
   heap_used_mb: Math.round(mem.heapUsed / 1e5) / 10,
   policy,
 };
