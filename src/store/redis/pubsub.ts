@@ -26,6 +26,8 @@ export const channels = {
 export class RedisMessageBus implements MessageBus {
   private readonly sub: Redis;
   private readonly handlers = new Map<string, Set<MessageHandler>>();
+  /** Per channel, the SUBSCRIBE every local subscriber waits for (not only the first one). */
+  private readonly active = new Map<string, Promise<void>>();
   private readonly prefix: string;
 
   constructor(
@@ -63,14 +65,24 @@ export class RedisMessageBus implements MessageBus {
 
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
     let set = this.handlers.get(channel);
-    if (!set) {
+    let ready = this.active.get(channel);
+    if (!set || !ready) {
       set = new Set();
       this.handlers.set(channel, set);
-      set.add(handler);
-      await this.sub.subscribe(this.prefix + channel);
-    } else {
-      set.add(handler);
+      const subscribed = this.sub.subscribe(this.prefix + channel).then(() => undefined);
+      ready = subscribed;
+      this.active.set(channel, subscribed);
+      // a failed SUBSCRIBE must not leave the channel looking active for later subscribers
+      subscribed.catch(() => {
+        if (this.active.get(channel) === subscribed) {
+          this.active.delete(channel);
+          this.handlers.delete(channel);
+        }
+      });
     }
+    set.add(handler);
+    // every subscriber, also the second one on a channel, resolves only once messages can arrive
+    await ready;
     let done = false;
     return async () => {
       if (done) return;
@@ -80,6 +92,7 @@ export class RedisMessageBus implements MessageBus {
       s.delete(handler);
       if (s.size === 0) {
         this.handlers.delete(channel);
+        this.active.delete(channel);
         if (this.sub.status === 'ready') await this.sub.unsubscribe(this.prefix + channel);
       }
     };
@@ -87,6 +100,7 @@ export class RedisMessageBus implements MessageBus {
 
   async close(): Promise<void> {
     this.handlers.clear();
+    this.active.clear();
     if (this.sub.status === 'end') return;
     try {
       await this.sub.quit();
