@@ -39,6 +39,12 @@ export interface OrderLifecycleOptions {
   readonly targets: PromiseTargets;
   readonly h3Resolution: number;
   readonly serviceArea?: ServiceArea;
+  /**
+   * How long the open pool remembers the version of an order that ended (so a late, older write
+   * cannot put it back) before a reconcile forgets it; 15 min by default. A write arriving later
+   * still is undone by the next reconcile.
+   */
+  readonly tombstoneKeepMs?: number;
 }
 
 export interface Change {
@@ -213,7 +219,7 @@ export class OrderLifecycle {
    * commits while this runs is never undone: an order that became open after the Postgres read is
    * re-read before anything is removed.
    */
-  async reconcileOpenPool(): Promise<{ open: number; added: number; removed: number }> {
+  async reconcileOpenPool(): Promise<{ open: number; added: number; removed: number; pruned: number }> {
     const open = await this.repo.openOrders();
     const openIds = new Set(open.map((o) => o.id));
     let added = 0;
@@ -235,7 +241,27 @@ export class OrderLifecycle {
       }
     }
     if (added || removed) this.log.warn({ added, removed, open: open.length }, 'open pool drifted from Postgres; repaired');
-    return { open: open.length, added, removed };
+    const pruned = await this.pruneTombstones();
+    return { open: open.length, added, removed, pruned };
+  }
+
+  /** Forgets the remembered versions of orders that ended long enough ago (the pool's version hash stays small). */
+  private async pruneTombstones(): Promise<number> {
+    const before = this.clock.now() - (this.options.tombstoneKeepMs ?? 15 * 60_000);
+    let pruned = 0;
+    for (const zone of await this.pool.zones()) {
+      const tombstones = [...(await this.pool.tombstones(zone))];
+      for (let i = 0; i < tombstones.length; i += 500) {
+        const chunk = tombstones.slice(i, i + 500);
+        const orders = new Map((await this.repo.getMany(chunk.map(([id]) => id).filter((id) => UUID.test(id)))).map((o) => [o.id, o]));
+        for (const [id, version] of chunk) {
+          const order = orders.get(id);
+          const ended = !order || (isTerminal(order.status) && order.updatedAt <= before);
+          if (ended && (await this.pool.pruneTombstone(zone, id, version))) pruned++;
+        }
+      }
+    }
+    return pruned;
   }
 }
 

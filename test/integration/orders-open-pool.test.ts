@@ -84,6 +84,35 @@ t.test('open pool: a periodic reconcile repairs drift from Postgres (missed adds
 
   // a reconcile never undoes a newer change: an order that left the pool stays out
   await http(baseUrl, 'POST', `/v1/orders/${kept.id}/cancel`, store, {});
-  t.same(await lifecycle.reconcileOpenPool(), { open: 1, added: 0, removed: 0 });
+  t.match(await lifecycle.reconcileOpenPool(), { open: 1, added: 0, removed: 0 });
   t.same(await ids(), [lost.id]);
+});
+
+t.test('open pool: versions of ended orders are forgotten after a while (the version hash does not grow forever)', async (t) => {
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', OPEN_POOL_RECONCILE_MS: '3600000' });
+  const clock = new ManualClock(Date.now());
+  const { app, baseUrl, token } = await buildTestApp(ctx, { clock });
+  const store = token('store', 's1');
+  const dispatcher = token('dispatcher', 'd1');
+  const { lifecycle, pool } = app.orders;
+  const ended = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('tomb-ended'))).body;
+  const offered = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('tomb-offered'))).body;
+  const open = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('tomb-open'))).body;
+  await http(baseUrl, 'POST', `/v1/orders/${ended.id}/cancel`, store, {});
+  t.equal((await http(baseUrl, 'POST', `/v1/orders/${offered.id}/offer`, dispatcher, { courierId: 'c1' })).status, 201);
+  const zone = lifecycle.zoneOf(ended);
+  const versions = `open:{${zone}}:v`;
+  t.same((await ctx.redis.hkeys(versions)).sort(), [ended.id, offered.id, open.id].sort(), 'every order has a version');
+
+  t.match(await lifecycle.reconcileOpenPool(), { pruned: 0 }, 'a fresh tombstone is kept');
+  t.equal(await pool.sync(zone, { ...ended, version: 1, status: 'placed', declinedBy: [] }), false, 'and still stops a late, older write');
+
+  clock.advance(16 * 60_000);
+  t.match(await lifecycle.reconcileOpenPool(), { pruned: 1 });
+  t.same((await ctx.redis.hkeys(versions)).sort(), [offered.id, open.id].sort(), 'the ended order is forgotten; the offered one (it may come back) and the open one stay');
+  t.same((await pool.ids(zone)).sort(), [open.id], 'the pool itself is unchanged');
+
+  // a tombstone that changed since it was read is not forgotten
+  t.equal(await pool.pruneTombstone(zone, offered.id, 1), false, 'only exactly the version read');
+  t.equal(await pool.pruneTombstone(zone, open.id, 1), false, 'never an order in the pool');
 });

@@ -45,6 +45,15 @@ end
 return 1
 `;
 
+// KEYS[1] entries hash, KEYS[2] versions hash; ARGV: id, version. Deletes the version only if it is
+// still a tombstone (not in the pool) of exactly that version, so a newer write is never forgotten.
+const PRUNE_LUA = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+`;
+
 export function openOrderEntry(o: Order): OpenOrderEntry {
   return {
     id: o.id,
@@ -119,6 +128,24 @@ export class OpenOrderPool {
   /** Ids currently in a zone's pool (what a reconcile compares with Postgres). */
   async ids(zone: string): Promise<string[]> {
     return this.redis.hkeys(this.keys(zone)[0]);
+  }
+
+  /**
+   * Versions remembered for orders that are not in the pool (tombstones: they keep a late, older write
+   * from putting an order back). They would grow forever; `pruneTombstone` forgets one.
+   */
+  async tombstones(zone: string): Promise<Map<string, number>> {
+    const [entries, versions] = this.keys(zone);
+    const [all, present] = await Promise.all([this.redis.hgetall(versions), this.redis.hkeys(entries)]);
+    const inPool = new Set(present);
+    const out = new Map<string, number>();
+    for (const [id, v] of Object.entries(all)) if (!inPool.has(id)) out.set(id, Number(v));
+    return out;
+  }
+
+  /** Forgets a tombstone, only if it still is one of exactly `version`. */
+  async pruneTombstone(zone: string, orderId: string, version: number): Promise<boolean> {
+    return (await this.redis.eval(PRUNE_LUA, 2, ...this.keys(zone).slice(0, 2), orderId, version)) === 1;
   }
 
   /** Takes an order out no matter its version (it no longer exists in the durable record). */
