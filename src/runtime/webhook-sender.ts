@@ -128,11 +128,11 @@ export class WebhookSender {
           this.log.error({ err }, 'webhook claim failed');
           return 0;
         })
-        .then((claimed) => {
+        .then(() => {
           this.claiming = null;
-          const free = this.capacity - this.inFlight.size;
-          // claimed a full share (more is likely due) or a delivery finished meanwhile: go again at once
-          const soon = (claimed > 0 && free > 0 && claimed >= free) || this.again;
+          // a delivery finished meanwhile: its order's next version may be due now. (When all
+          // capacity is in use, each finishing delivery kicks a claim anyway.)
+          const soon = this.again;
           this.again = false;
           this.plan(soon ? 0 : this.options.pollMs);
         });
