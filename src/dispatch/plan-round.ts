@@ -136,7 +136,9 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
     }
     const courier = pool[m.chosen.courier];
     if (m.bundle.orders.length > 1) bundleCount++;
-    const runnerUp = runnerUpOf(m.candidates, m.chosen.courier, pool);
+    // A bundle reshaped by the improvement phase has no alternatives yet: look them up for the runner-up.
+    const alternatives = m.candidates.length > 1 ? m.candidates : candidatesOf(m.bundle);
+    const runnerUp = runnerUpOf(alternatives, m.chosen.courier, pool);
     assignments.push({
       courierId: courier.id,
       orderIds: m.chosen.route.orders.map((o) => o.id),

@@ -59,6 +59,7 @@ t.test('scarce couriers: orders of one restaurant ride together rather than wait
   );
   t.equal(plan.assignments.length, 1);
   t.same([...plan.assignments[0].orderIds].sort(), ['a', 'b', 'c']);
+  t.equal(plan.assignments[0].runnerUp, undefined, 'no other courier, no runner-up');
   t.same(plan.unassigned, []);
   t.equal(plan.summary.bundles, 1);
   const pickup = plan.assignments[0].stops[0];
@@ -78,6 +79,10 @@ t.test('two matched singletons merge when the freed courier saves someone a long
   t.same(plan.unassigned, []);
   const byCourier = Object.fromEntries(plan.assignments.map((a) => [a.courierId, [...a.orderIds].sort()]));
   t.same(byCourier, { c1: ['a', 'b'], c2: ['x'] }, 'a and b ride together; the freed courier takes x');
+  t.ok(
+    plan.assignments.every((a) => a.runnerUp !== undefined && a.runnerUp.courierId !== a.courierId),
+    'merged bundles still name a runner-up',
+  );
   t.same(
     planRound(
       snapshot(
