@@ -89,7 +89,7 @@ t.test('open pool: a periodic reconcile repairs drift from Postgres (missed adds
 });
 
 t.test('open pool: versions of ended orders are forgotten after a while (the version hash does not grow forever)', async (t) => {
-  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', OPEN_POOL_RECONCILE_MS: '3600000' });
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', OPEN_POOL_RECONCILE_MS: '3600000', OFFER_TTL_MS: '3600000' });
   const clock = new ManualClock(Date.now());
   const { app, baseUrl, token } = await buildTestApp(ctx, { clock });
   const store = token('store', 's1');
