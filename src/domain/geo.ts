@@ -44,8 +44,23 @@ export function ringsAround(cell: string, k: number): string[][] {
   return gridDiskDistances(cell, k);
 }
 
-/** Great-circle distance in metres (turf's haversine, mean Earth radius). */
+/** Turf's Earth radius, so distanceM and turfDistanceM agree to the last bit of the formula. */
+const EARTH_RADIUS_M = 6371008.8;
+const RAD = Math.PI / 180;
+
+/**
+ * Great-circle distance in metres: the haversine formula exactly as turf's `distance` computes it, written
+ * out because it runs for every incoming point and turf's version allocates two coordinate arrays per call.
+ */
 export function distanceM(a: LatLng, b: LatLng): number {
+  const dLat = (b.lat - a.lat) * RAD;
+  const dLng = (b.lng - a.lng) * RAD;
+  const h = Math.sin(dLat / 2) ** 2 + Math.sin(dLng / 2) ** 2 * Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD);
+  return EARTH_RADIUS_M * 2 * Math.atan2(Math.sqrt(h), Math.sqrt(1 - h));
+}
+
+/** The same distance through turf (reference for tests and non-hot paths). */
+export function turfDistanceM(a: LatLng, b: LatLng): number {
   return turfDistance([a.lng, a.lat], [b.lng, b.lat], { units: 'meters' });
 }
 
@@ -85,6 +100,30 @@ export function ringGeometry(cell: string): RingGeometry {
   let radius = 0;
   for (const [lat, lng] of cellToBoundary(cell)) radius = Math.max(radius, distanceM(centre, { lat, lng }));
   return { centerSpacingM: spacing, circumradiusM: radius };
+}
+
+/**
+ * A disk around a cell's centre that lies inside the cell, so a point in it needs no H3 lookup (couriers
+ * send many points per cell). The inscribed circle of a hexagon is √3/2 of its smallest centre–vertex
+ * distance (a pentagon's is more); another 0.8 covers the cells' distortion.
+ */
+export interface CellDisk extends LatLng {
+  readonly cell: string;
+  readonly radiusM: number;
+}
+
+export function cellDisk(cell: string): CellDisk {
+  const [lat, lng] = cellToLatLng(cell);
+  let minVertex = Infinity;
+  for (const [vlat, vlng] of cellToBoundary(cell)) minVertex = Math.min(minVertex, distanceM({ lat, lng }, { lat: vlat, lng: vlng }));
+  return { cell, lat, lng, radiusM: minVertex * (Math.sqrt(3) / 2) * 0.8 };
+}
+
+/** The cell of a point, reusing `known` when the point lies in its disk; returns the disk for next time. */
+export function cellDiskOf(lat: number, lng: number, res: number, known: CellDisk | null): CellDisk {
+  if (known !== null && distanceM(known, { lat, lng }) <= known.radiusM) return known;
+  const cell = latLngToCell(lat, lng, res);
+  return known !== null && known.cell === cell ? known : cellDisk(cell);
 }
 
 /** Safety margin for grid distortion between the measured origin cell and cells some rings away. */

@@ -4,6 +4,9 @@ import {
   cellOf,
   distanceM,
   isValidLatLng,
+  cellDisk,
+  cellDiskOf,
+  turfDistanceM,
   ringAround,
   ringGeometry,
   ringLowerBoundM,
@@ -39,6 +42,18 @@ t.test('distanceM matches known great-circle distances', async (t) => {
   t.equal(distanceM({ lat: 10, lng: 10 }, { lat: 10, lng: 10 }), 0);
   // One degree of latitude is ~111.2 km.
   t.ok(Math.abs(distanceM({ lat: 0, lng: 5 }, { lat: 1, lng: 5 }) - 111195) < 5);
+});
+
+t.test('distanceM equals turf distance', async (t) => {
+  let seed = 3;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  let worst = 0;
+  for (let i = 0; i < 1000; i++) {
+    const a = { lat: -89 + rand() * 178, lng: -180 + rand() * 360 };
+    const b = i % 2 ? { lat: a.lat + (rand() - 0.5) * 0.01, lng: a.lng + (rand() - 0.5) * 0.01 } : { lat: -89 + rand() * 178, lng: -180 + rand() * 360 };
+    worst = Math.max(worst, Math.abs(distanceM(a, b) - turfDistanceM(a, b)));
+  }
+  t.ok(worst < 1e-6, `largest difference ${worst} m`);
 });
 
 t.test('isValidLatLng rejects out of range, non-finite and exactly (0,0)', async (t) => {
@@ -86,4 +101,38 @@ t.test('ringsToCover grows with the radius and covers it', async (t) => {
   t.ok(ringLowerBoundM(geom, k2 + 1) > 5000, 'the first ring left out is entirely beyond the radius');
   t.ok(ringLowerBoundM(geom, k2) <= 5000);
   t.equal(ringLowerBoundM(geom, 1), 0);
+});
+
+t.test('a point inside a cell disk is in that cell (randomized, pentagons included)', async (t) => {
+  let seed = 11;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const { getPentagons } = await import('h3-js');
+  const cells = [...getPentagons(9), ...Array.from({ length: 300 }, () => cellOf(-85 + rand() * 170, -180 + rand() * 360, 9))];
+  let wrong = 0;
+  let checked = 0;
+  for (const cell of cells) {
+    const disk = cellDisk(cell);
+    t.equal(disk.cell, cell);
+    for (let i = 0; i < 20; i++) {
+      // A point at a random bearing and distance up to the disk radius (small-offset approximation).
+      const r = disk.radiusM * Math.sqrt(rand());
+      const bearing = rand() * 2 * Math.PI;
+      const lat = disk.lat + (r * Math.cos(bearing)) / 111_320;
+      const lng = disk.lng + (r * Math.sin(bearing)) / (111_320 * Math.cos((disk.lat * Math.PI) / 180));
+      if (distanceM(disk, { lat, lng }) > disk.radiusM) continue;
+      checked++;
+      if (cellOf(lat, lng, 9) !== cell) wrong++;
+    }
+  }
+  t.ok(checked > 3000, `${checked} points checked`);
+  t.equal(wrong, 0, 'no point in a disk belongs to another cell');
+});
+
+t.test('cellDiskOf reuses the known disk inside it and looks the cell up outside it', async (t) => {
+  const home = cellDisk(cellOf(52.52, 13.405, 9));
+  t.equal(cellDiskOf(home.lat, home.lng, 9, home), home, 'same object: no lookup');
+  const far = cellDiskOf(52.6, 13.405, 9, home);
+  t.not(far.cell, home.cell);
+  t.equal(far.cell, cellOf(52.6, 13.405, 9));
+  t.equal(cellDiskOf(52.6, 13.405, 9, null).cell, far.cell);
 });

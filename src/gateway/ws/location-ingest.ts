@@ -6,6 +6,7 @@
  * from Redis when the courier connects, or after a failed write (Redis then says what was really stored).
  */
 import type { Clock } from '../../clock.js';
+import { cellDiskOf, type CellDisk } from '../../domain/geo.js';
 import { CourierTrack, rejectReason, type FilterLimits, type LocationPoint, type RejectReason } from '../../domain/location-filter.js';
 import type { CourierUpdate, LocationIndex, StoredPoint } from '../../store/redis/location-index.js';
 import type { AckFrame } from './courier-frames.js';
@@ -19,6 +20,8 @@ interface CourierEntry {
   track: CourierTrack | null;
   /** The cell the index holds for this courier (as of the last write queued). */
   cell: string | null;
+  /** The current cell's inner disk: points inside it skip the H3 lookup. */
+  disk: CellDisk | null;
   loading: Promise<void> | null;
   sockets: number;
 }
@@ -90,7 +93,7 @@ export class LocationIngest {
   attach(courierId: string): Promise<void> {
     let entry = this.couriers.get(courierId);
     if (!entry) {
-      entry = { track: null, cell: null, loading: null, sockets: 0 };
+      entry = { track: null, cell: null, disk: null, loading: null, sockets: 0 };
       this.couriers.set(courierId, entry);
     }
     entry.sockets++;
@@ -173,7 +176,9 @@ export class LocationIngest {
       const entry = this.couriers.get(courierId);
       let current: CourierUpdate['current'];
       if (u.current) {
-        const cell = this.index.cellOf(u.current.lat, u.current.lng);
+        const disk = cellDiskOf(u.current.lat, u.current.lng, this.index.resolution, entry?.disk ?? null);
+        if (entry) entry.disk = disk;
+        const cell = disk.cell;
         current = { seq: u.current.seq, ts: u.current.ts, lat: u.current.lat, lng: u.current.lng, cell };
         // accuracy travels along for listeners that judge fixes (geofence arrival)
         if (u.current.acc !== undefined) current.acc = u.current.acc;
