@@ -11,7 +11,8 @@
  * A flush is one Lua script call (location-scripts.ts), one round trip and atomic like MULTI: cell moves
  * happen with the hash update, and a flush that fails to reach Redis applies nothing, so the caller can
  * safely reject the whole batch.
- * Cross-zone moves touch two hash tags: on Redis Cluster they would need two steps (not supported yet).
+ * One flush touches many couriers' keys and, on cell moves, two zones' sets: on Redis Cluster it would
+ * have to be split by hash slot first (not supported yet; the zone hash tags prepare the sets for it).
  */
 import type { Redis } from 'ioredis';
 import { FLUSH_LOCATIONS_LUA } from './location-scripts.js';
