@@ -121,6 +121,9 @@ export class HistorySink {
         // Redis or Postgres hiccup: the entries stay pending and are retried; never give up while running.
         this.opts.log?.error({ err, retryInMs: backoffMs }, 'history sink batch failed');
         recovered = false;
+        // Redis lost the stream or the group (restart without persistence, FLUSHALL, DEL): the ingest's next
+        // XADD recreates a bare stream, so recreate the group or every read fails with NOGROUP forever.
+        if (isNoGroup(err)) await this.ensureGroup().catch((e: unknown) => this.opts.log?.error({ err: e }, 'history sink could not recreate its group'));
         await new Promise((r) => setTimeout(r, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
@@ -187,6 +190,10 @@ export class HistorySink {
   async backlog(): Promise<number> {
     return this.opts.redis.xlen(this.stream);
   }
+}
+
+function isNoGroup(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOGROUP');
 }
 
 function count(entries: Entry[]): number {

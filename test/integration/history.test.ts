@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createTestContext, buildTestApp } from '../support/index.js';
-import { CourierClient, waitFor } from './ingest-helpers.js';
+import { CourierClient, storedRows, waitFor } from './ingest-helpers.js';
 import { HistorySink } from '../../src/runtime/history-sink.js';
 import { PositionWriter } from '../../src/store/pg/position-writer.js';
 import { dropExpiredPartitions, ensureUpcomingPartitions, listPartitions, partitionName } from '../../src/store/pg/position-partitions.js';
@@ -131,4 +131,26 @@ t.test('graceful shutdown drains: every point acked before close is in Postgres 
   await second.close();
   const { rows } = await ctx.db.query<{ n: number }>(`select count(*)::int as n from courier_positions where courier_id = 'drain-1'`);
   t.equal(rows[0].n, 300, 'no waiting needed: close returned after the sink drained');
+});
+
+t.test('the sink recovers when Redis loses the stream and its group (restart without persistence, FLUSHALL)', async (t) => {
+  const sinkRedis = ctx.redis.duplicate();
+  const sink = new HistorySink({ redis: sinkRedis, writer: new PositionWriter(ctx.db), batchSize: 200, flushMs: 10, consumer: 'nogroup' });
+  t.teardown(async () => {
+    await sink.stop();
+    sinkRedis.disconnect();
+  });
+  await sink.start();
+  const c = await CourierClient.connect(wsUrl, token('courier', 'ng-1'));
+  t.teardown(() => c.close());
+  const now = Date.now();
+  t.same(await c.request({ type: 'loc', seq: 1, ts: now - 5000, lat: 47, lng: 8 }), { type: 'ack', seq: 1, rejected: [] });
+  await waitFor(() => storedRows(ctx.db, 'ng-1'), (r) => r.length === 1);
+
+  // The stream vanishes with its group; the ingest's next XADD recreates a bare stream.
+  await ctx.redis.del('loc:stream');
+  t.same(await c.request({ type: 'loc', seq: 2, ts: now - 4000, lat: 47, lng: 8 }), { type: 'ack', seq: 2, rejected: [] });
+  t.same(await c.request({ type: 'loc', seq: 3, ts: now - 3000, lat: 47, lng: 8 }), { type: 'ack', seq: 3, rejected: [] });
+  const rows = await waitFor(() => storedRows(ctx.db, 'ng-1'), (r) => r.length === 3, 15_000);
+  t.same(rows.map((r) => r.seq), [1, 2, 3], 'points acked after the loss reach Postgres');
 });
