@@ -31,6 +31,24 @@ t.test('a private redis-server starts on a free port, serves, and stops', async 
   t.equal(await redisAnswers(svc.url, 500), false, 'gone after stop');
 });
 
+t.test('the private redis-server persists (AOF): the location stream survives a restart', async (t) => {
+  const dir = await tempDir(t);
+  const first = await startPrivateRedis({ dir });
+  t.teardown(() => first.stop());
+  const a = new Redis(first.url);
+  t.same(await a.config('GET', 'appendonly'), ['appendonly', 'yes']);
+  t.same(await a.config('GET', 'appendfsync'), ['appendfsync', 'everysec']);
+  await a.xadd('loc:stream', '*', 'p', 'acked-not-yet-stored');
+  a.disconnect();
+  await first.stop();
+  const second = await startPrivateRedis({ dir });
+  t.teardown(() => second.stop());
+  const b = new Redis(second.url);
+  t.teardown(() => b.disconnect());
+  const entries = await b.xrange('loc:stream', '-', '+');
+  t.same(entries.map(([, fields]) => fields), [['p', 'acked-not-yet-stored']], 'the stream entry is still there');
+});
+
 t.test('a leftover private redis-server from a crashed run is replaced', async (t) => {
   const dir = await tempDir(t);
   const first = await startPrivateRedis({ dir });

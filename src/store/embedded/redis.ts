@@ -6,8 +6,9 @@ import { redisAnswers } from '../redis/client.js';
 import { findExecutable, freePort, processAlive, spawnService, stopChild, waitUntil } from './process.js';
 
 /**
- * A private redis-server for development and tests: loopback only, a free port, no persistence
- * (Redis holds live state only; it is rebuilt from Postgres and fresh pings).
+ * A private redis-server for development and tests: loopback only, a free port, append-only file on.
+ * Redis is not only live state: the location stream holds acked points until the history sink has
+ * committed them to Postgres, so a restart must not lose it (AOF, fsync every second).
  */
 
 export interface PrivateService {
@@ -32,8 +33,13 @@ export async function startPrivateRedis(opts: { dir: string; port?: number; log?
 
   const port = opts.port ?? (await freePort());
   const logFile = join(dir, 'redis.log');
-  // `--save ""` and no AOF: nothing to recover, nothing to corrupt.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
+  // AOF with fsync every second (at most ~1 s of writes lost on a machine crash, none on a process restart);
+  // no RDB snapshots on top (`--save ""`): the AOF is the copy that is read back.
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile,
+    '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
+    '--daemonize', 'no', '--loglevel', 'warning',
+  ];
   const child: ChildProcess = spawnService(bin, args, logFile);
   const url = `redis://127.0.0.1:${port}`;
   try {
