@@ -205,3 +205,21 @@ t.test('Redis unavailable: the client is told to resend, nothing half-written, a
   const rows = await waitFor(() => storedRows(ctx.db, 'c-outage'), (r) => r.length >= 2);
   t.same(rows.map((r) => r.seq), [1, 2], 'each point stored exactly once');
 });
+
+t.test('Redis down while a connecting courier state loads: store_unavailable (resend), not internal', async (t) => {
+  const { connectRedis } = await import('../../src/store/redis/client.js');
+  const redis = await connectRedis(ctx.redisUrl, { keyPrefix: ctx.keyPrefix, extra: { maxRetriesPerRequest: 0, enableOfflineQueue: false } });
+  const own = await buildTestApp(ctx, { redis });
+  t.teardown(async () => {
+    await own.close();
+    redis.disconnect();
+  });
+  redis.disconnect();
+  const c = await CourierClient.connect(own.wsUrl, own.token('courier', 'c-load-outage'));
+  t.teardown(() => c.close());
+  const now = Date.now();
+  t.match(await c.request({ type: 'loc', seq: 1, ts: now - 2000, lat: LAT, lng: LNG }), { type: 'error', code: 'store_unavailable' });
+  if (redis.status === 'end' || redis.status === 'wait') await redis.connect();
+  else if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
+  t.same(await c.request({ type: 'loc', seq: 1, ts: now - 2000, lat: LAT, lng: LNG }), { type: 'ack', seq: 1, rejected: [] }, 'the resend is accepted');
+});
