@@ -3,16 +3,23 @@
  * drain (write everything in the stream) or stop at shutdown.
  */
 import { Worker } from 'node:worker_threads';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 import type { LogLevel } from '../config.js';
 
 /** What the thread needs to open its own connections (plain data: it crosses the thread boundary). */
 export interface SinkThreadData {
-  redis: { host?: string; port?: number; username?: string; password?: string; db?: number; keyPrefix?: string };
+  /** The service's Redis URL as configured (rediss://, credentials, db), so the thread connects the same way. */
+  redis: { url: string; keyPrefix?: string };
   databaseUrl: string;
   batchSize: number;
   flushMs: number;
   logLevel: LogLevel;
+}
+
+/** The thread's own Redis client: from the URL (TLS, auth and db included) with the service's key prefix. */
+export function createSinkRedis(target: SinkThreadData['redis'], extra: RedisOptions = {}): Redis {
+  return new Redis(target.url, { keyPrefix: target.keyPrefix, maxRetriesPerRequest: null, connectionName: 'dispatchd-history-sink', ...extra });
 }
 
 type FromThread = { type: 'started' } | { type: 'drained' } | { type: 'stopped' } | { type: 'failed'; message: string };

@@ -3,16 +3,15 @@
  * one HistorySink, and a tiny protocol with the main thread: 'started' | 'drained' | 'stopped' | 'failed'.
  */
 import { parentPort, workerData, isMainThread } from 'node:worker_threads';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createLogger } from '../logger.js';
 import { PositionWriter } from '../store/pg/position-writer.js';
 import { HistorySink } from './history-sink.js';
-import type { SinkThreadData } from './history-sink-thread-handle.js';
+import { createSinkRedis, type SinkThreadData } from './history-sink-thread-handle.js';
 
 async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData): Promise<void> {
   const log = createLogger({ level: data.logLevel, name: 'dispatchd-history-sink' });
-  const redis = new Redis({ ...data.redis, maxRetriesPerRequest: null });
+  const redis = createSinkRedis(data.redis);
   redis.on('error', (err) => log.error({ err }, 'history sink redis error'));
   const db = new pg.Pool({ connectionString: data.databaseUrl, max: 2, application_name: 'dispatchd-history-sink' });
   db.on('error', (err) => log.error({ err }, 'history sink postgres idle client error'));

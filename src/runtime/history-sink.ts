@@ -241,13 +241,13 @@ export const historySink = fp(
   async function historySinkPlugin(app: FastifyInstance) {
     const { config } = app;
     const maintainer = new PartitionMaintainer(app.db, app.clock, config.retentionDays, app.log);
-    const ro = app.redis.options;
     const poolUrl = (app.db as unknown as { options?: { connectionString?: string } }).options?.connectionString;
     const databaseUrl = poolUrl ?? config.databaseUrl;
     if (!databaseUrl) throw new Error('history sink needs the Postgres URL (DATABASE_URL)');
+    if (!config.redisUrl) throw new Error('history sink needs the Redis URL (REDIS_URL)');
     const thread = new SinkThread(
       {
-        redis: { host: ro.host, port: ro.port, username: ro.username, password: ro.password, db: ro.db, keyPrefix: ro.keyPrefix },
+        redis: { url: config.redisUrl, keyPrefix: app.redis.options.keyPrefix },
         databaseUrl,
         batchSize: config.historyBatchSize,
         flushMs: config.historyFlushMs,
