@@ -1,6 +1,7 @@
 /**
  * Plausibility filters for courier location points. Pure: the caller owns the per-courier track and the
- * clock. A rejected point never changes the track.
+ * clock. A rejected point never changes what the track accepts as seen or current; the caller reports
+ * rejections with `noteRejected` so a run of agreeing speed rejections can re-anchor the track.
  */
 import { distanceM, isValidLatLng } from './geo.js';
 
@@ -49,6 +50,14 @@ interface Fix {
 export const SEQ_WINDOW = 1024;
 
 /**
+ * After this many consecutive implausible_speed rejections that agree with each other (plausible speed
+ * between them, increasing time), the next agreeing point is accepted and becomes the new anchor: the
+ * anchor itself was the bad fix, or the courier really jumped (tunnel, GPS off). Without it one bad fix
+ * locks out every good point until enough time has passed.
+ */
+export const REANCHOR_AFTER = 3;
+
+/**
  * What the filters remember about one courier: the highest seq plus a bitmap of the SEQ_WINDOW seqs below
  * it (an anti-replay window, as in IPsec), the last accepted fix (speed check) and the current position
  * (latest device time, which out-of-order points never move backwards).
@@ -58,6 +67,8 @@ export class CourierTrack {
   private readonly window = new Uint32Array(SEQ_WINDOW / 32);
   last: Fix | null = null;
   current: Fix | null = null;
+  /** The latest run of speed-rejected points that agree with each other (at most REANCHOR_AFTER). */
+  private suspects: Fix[] = [];
 
   /** Restores a track from stored state (e.g. the index in Redis when a courier reconnects). */
   static resume(highestSeq: number, current: { ts: number; lat: number; lng: number } | null): CourierTrack {
@@ -81,8 +92,28 @@ export class CourierTrack {
     return (this.window[i >>> 5] & (1 << (i & 31))) !== 0;
   }
 
+  /** Records a rejection: a run of agreeing implausible_speed points may re-anchor the track (REANCHOR_AFTER). */
+  noteRejected(p: LocationPoint, reason: RejectReason, maxSpeedKmh: number): void {
+    if (reason !== 'implausible_speed') return;
+    const fix = { ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc ?? 0 };
+    if (!this.agreesWithSuspects(p, maxSpeedKmh)) this.suspects = [];
+    this.suspects.push(fix);
+    if (this.suspects.length > REANCHOR_AFTER) this.suspects.shift();
+  }
+
+  /** True when `p` continues REANCHOR_AFTER agreeing speed rejections: accept it despite the old anchor. */
+  reanchors(p: LocationPoint, maxSpeedKmh: number): boolean {
+    return this.suspects.length >= REANCHOR_AFTER && this.agreesWithSuspects(p, maxSpeedKmh);
+  }
+
+  private agreesWithSuspects(p: LocationPoint, maxSpeedKmh: number): boolean {
+    const prev = this.suspects[this.suspects.length - 1];
+    return prev !== undefined && p.ts > prev.ts && impliedSpeedKmh(prev, p) <= maxSpeedKmh;
+  }
+
   /** Records an accepted point; returns true when it became the current position. */
   accept(p: LocationPoint): boolean {
+    if (this.suspects.length) this.suspects = [];
     if (p.seq > this.highestSeq) {
       const advance = p.seq - this.highestSeq;
       if (advance >= SEQ_WINDOW || this.highestSeq < 0) this.window.fill(0);
@@ -129,6 +160,8 @@ export function rejectReason(p: LocationPoint, track: CourierTrack, limits: Filt
   if (p.ts < now - limits.retentionMs) return 'too_old';
   if (track.hasSeen(p.seq)) return 'duplicate_seq';
   if (p.acc !== undefined && p.acc > limits.maxAccuracyM) return 'poor_accuracy';
-  if (track.last !== null && impliedSpeedKmh(track.last, p) > limits.maxSpeedKmh) return 'implausible_speed';
+  if (track.last !== null && impliedSpeedKmh(track.last, p) > limits.maxSpeedKmh && !track.reanchors(p, limits.maxSpeedKmh)) {
+    return 'implausible_speed';
+  }
   return null;
 }

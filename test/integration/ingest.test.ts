@@ -223,3 +223,22 @@ t.test('Redis down while a connecting courier state loads: store_unavailable (re
   else if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
   t.same(await c.request({ type: 'loc', seq: 1, ts: now - 2000, lat: LAT, lng: LNG }), { type: 'ack', seq: 1, rejected: [] }, 'the resend is accepted');
 });
+
+t.test('after one bad fix, agreeing good points re-anchor the courier instead of being refused forever', async (t) => {
+  const c = await CourierClient.connect(wsUrl, token('courier', 'c-jump'));
+  t.teardown(() => c.close());
+  const now = Date.now();
+  t.same(await c.request({ type: 'loc', seq: 1, ts: now - 20_000, lat: LAT, lng: LNG }), { type: 'ack', seq: 1, rejected: [] });
+  // The real position is ~45 km north; each point 1 s after the last, a few metres apart.
+  const far = (i: number) => ({ seq: 2 + i, ts: now - 10_000 + i * 1000, lat: LAT + 0.4 + i * 1e-5, lng: LNG });
+  const { REANCHOR_AFTER } = await import('../../src/domain/location-filter.js');
+  for (let i = 0; i < REANCHOR_AFTER; i++) {
+    t.same(await c.request({ type: 'loc', ...far(i) }), { type: 'ack', seq: null, rejected: [{ seq: far(i).seq, reason: 'implausible_speed' }] });
+  }
+  const next = far(REANCHOR_AFTER);
+  t.same(await c.request({ type: 'loc', ...next }), { type: 'ack', seq: next.seq, rejected: [] }, 'accepted: the track re-anchored');
+  const state = await courierState('c-jump');
+  t.equal(state.body.lat, next.lat, 'the current position moved to the new place');
+  const rows = await waitFor(() => storedRows(ctx.db, 'c-jump'), (r) => r.length >= 2);
+  t.same(rows.map((r) => r.seq), [1, next.seq], 'the rejected points are not in history');
+});

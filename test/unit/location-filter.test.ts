@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CourierTrack, impliedSpeedKmh, rejectReason, SEQ_WINDOW, type FilterLimits, type LocationPoint } from '../../src/domain/location-filter.js';
+import { CourierTrack, impliedSpeedKmh, REANCHOR_AFTER, rejectReason, SEQ_WINDOW, type FilterLimits, type LocationPoint } from '../../src/domain/location-filter.js';
 
 const limits: FilterLimits = { maxSpeedKmh: 250, maxAccuracyM: 100, maxFutureSkewMs: 30_000, retentionMs: 7 * 86_400_000 };
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -103,4 +103,42 @@ t.test('a rejected point leaves the track unchanged', async (t) => {
   t.equal(check({ seq: 2, lat: 91 }, track), 'out_of_range');
   t.equal(track.highestSeq, before.highest);
   t.equal(track.current, before.current);
+});
+
+/** Filters `p` like the ingest does: accept it, or report the rejection to the track. */
+function feed(track: CourierTrack, p: LocationPoint) {
+  const reason = rejectReason(p, track, limits, NOW);
+  if (reason) track.noteRejected(p, reason, limits.maxSpeedKmh);
+  else track.accept(p);
+  return reason;
+}
+
+t.test('implausible_speed re-anchors after REANCHOR_AFTER rejections that agree with each other', async (t) => {
+  const track = new CourierTrack();
+  t.equal(feed(track, base), null);
+  // The anchor was a bad fix (or the courier came out of a tunnel): the real points are 50 km away, 1 s apart.
+  const far = (i: number): LocationPoint => ({ seq: 2 + i, ts: base.ts + 1000 * (i + 1), lat: 52.97 + i * 1e-5, lng: 13.405 });
+  const reasons = Array.from({ length: REANCHOR_AFTER + 2 }, (_, i) => feed(track, far(i)));
+  t.same(reasons, [...Array<string>(REANCHOR_AFTER).fill('implausible_speed'), null, null], 'rejected until the run is long enough, then accepted');
+  t.equal(track.current?.lat, far(REANCHOR_AFTER + 1).lat, 'the position follows the new anchor');
+  t.equal(feed(track, { ...base, seq: 100, ts: base.ts + 10_000 }), 'implausible_speed', 'the old place is now the implausible one');
+});
+
+t.test('implausible_speed: points that disagree with each other never re-anchor', async (t) => {
+  const track = new CourierTrack();
+  feed(track, base);
+  // Wild fixes, each 50 km from the last in 1 s: rejected forever.
+  for (let i = 0; i < 10; i++) {
+    t.equal(feed(track, { seq: 2 + i, ts: base.ts + 1000 * (i + 1), lat: i % 2 ? 52.97 : 52.07, lng: 13.405 }), 'implausible_speed');
+  }
+  t.equal(track.current?.lat, base.lat);
+});
+
+t.test('implausible_speed: an accepted point in between restarts the count', async (t) => {
+  const track = new CourierTrack();
+  feed(track, base);
+  const far = (seq: number, dtS: number): LocationPoint => ({ seq, ts: base.ts + dtS * 1000, lat: 52.97, lng: 13.405 });
+  for (let i = 0; i < REANCHOR_AFTER; i++) t.equal(feed(track, far(2 + i, 1 + i)), 'implausible_speed');
+  t.equal(feed(track, { ...base, seq: 10, ts: base.ts + 5000 }), null, 'a good point near the anchor');
+  t.equal(feed(track, far(11, 6)), 'implausible_speed', 'the run starts over');
 });

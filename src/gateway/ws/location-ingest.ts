@@ -142,6 +142,7 @@ export class LocationIngest {
       const reason = rejectReason(p, track, this.limits, now);
       if (reason) {
         rejected.push({ seq: p.seq, reason });
+        track.noteRejected(p, reason, this.limits.maxSpeedKmh);
         continue;
       }
       const movesCurrent = track.accept(p);
