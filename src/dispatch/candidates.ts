@@ -7,6 +7,7 @@
 import type { Bundle } from './bundling.js';
 import { routeCost } from './cost.js';
 import { planRoute, startTime, type Route, type RouteContext } from './route.js';
+import { NO_SCARCITY, type CourierTimePrice } from './scarcity.js';
 import type { CostBreakdown, CourierState, PayRules, PlanarPoint, Policy } from './types.js';
 
 export interface Candidate<P> {
@@ -128,7 +129,7 @@ export function candidatesFor<P>(
   ctx: RouteContext<P>,
   pay: PayRules,
   policy: Policy,
-  emptyTravelPrice = 0,
+  courierTime: CourierTimePrice = NO_SCARCITY,
 ): Candidate<P>[] {
   const declined = new Set<string>();
   for (const o of bundle.orders) for (const id of o.declinedBy) declined.add(id);
@@ -149,7 +150,7 @@ export function candidatesFor<P>(
     const route = planRoute(couriers[i], bundle.orders, ctx);
     if (!route) continue;
     if (route.startAt - ctx.now + ctx.travel.seconds(couriers[i].position, bundle.pickup) > policy.candidateRadiusS) continue;
-    out.push({ courier: i, route, cost: routeCost(route, couriers[i], pay, policy, emptyTravelPrice) });
+    out.push({ courier: i, route, cost: routeCost(route, couriers[i], pay, policy, courierTime) });
   }
   out.sort((a, b) => a.cost.total - b.cost.total || a.courier - b.courier);
   return out.slice(0, policy.candidatesPerBundle);

@@ -4,6 +4,7 @@
  */
 import type { CostBreakdown, CourierState, PayRules, Policy } from './types.js';
 import type { Route } from './route.js';
+import { NO_SCARCITY, type CourierTimePrice } from './scarcity.js';
 
 /** Extra pay caused by giving `extraOrders` more orders to a courier (zero while under the hourly guarantee). */
 export function marginalPay<P>(courier: CourierState<P>, extraOrders: number, pay: PayRules): number {
@@ -14,15 +15,15 @@ export function marginalPay<P>(courier: CourierState<P>, extraOrders: number, pa
 }
 
 /**
- * `emptyTravelPrice` (cost units per second of driving to the pickup) prices courier time when couriers
- * are short: see scarcityPrice in plan-round.ts. It is 0 when they are not.
+ * `courierTime` prices courier seconds when couriers are short (scarcity.ts); both prices are 0 when
+ * they are not.
  */
 export function routeCost<P>(
   route: Route<P>,
   courier: CourierState<P>,
   pay: PayRules,
   policy: Policy,
-  emptyTravelPrice = 0,
+  courierTime: CourierTimePrice = NO_SCARCITY,
 ): CostBreakdown {
   let clickToDoorS = 0;
   let latenessS = 0;
@@ -39,6 +40,9 @@ export function routeCost<P>(
     policy.idleWeight * route.waitS +
     policy.payWeight * marginalPay(courier, route.orders.length, pay);
   const total =
-    policy.timeWeight * timeSide + (1 - policy.timeWeight) * costSide + emptyTravelPrice * (route.arriveAt - route.startAt);
+    policy.timeWeight * timeSide +
+    (1 - policy.timeWeight) * costSide +
+    courierTime.emptyTravelS * (route.arriveAt - route.startAt) +
+    courierTime.busyS * (route.endAt - route.startAt);
   return { clickToDoorS, latenessS, travelS: route.travelS, waitS: route.waitS, total };
 }

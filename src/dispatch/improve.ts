@@ -12,6 +12,7 @@ import { makeBundle, type Bundle } from './bundling.js';
 import type { Candidate } from './candidates.js';
 import { routeCost } from './cost.js';
 import { planRoute, type RouteContext } from './route.js';
+import type { CourierTimePrice } from './scarcity.js';
 import type { CourierState, PayRules, Policy } from './types.js';
 
 export interface Matched<P> {
@@ -37,8 +38,8 @@ export interface ImproveContext<P> {
    * someone who would otherwise wait, so a merge may cost up to this much and still pay off.
    */
   readonly freedCourierValue: number;
-  /** Price of a second of driving to a pickup this round (see routeCost). */
-  readonly emptyTravelPrice: number;
+  /** Price of courier seconds this round (scarcity.ts). */
+  readonly courierTime: CourierTimePrice;
 }
 
 /**
@@ -72,7 +73,7 @@ function mergedOn<P>(
   for (const o of bundle.orders) earliestReady = Math.min(earliestReady, o.readyAt);
   const earliestPickup = route.arriveAt + ic.ctx.service.pickupS / 2;
   if (route.pickupAt - Math.max(earliestReady, earliestPickup) > policy.bundleReadyGapS) return null;
-  return { bundle, chosen: { courier: courierIndex, route, cost: routeCost(route, courier, ic.pay, policy, ic.emptyTravelPrice) } };
+  return { bundle, chosen: { courier: courierIndex, route, cost: routeCost(route, courier, ic.pay, policy, ic.courierTime) } };
 }
 
 function byPickup<P>(matched: readonly Matched<P>[]): Map<string, Matched<P>[]> {

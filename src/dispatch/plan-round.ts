@@ -18,6 +18,7 @@ import { routeCost } from './cost.js';
 import { reasonWithoutCourier, runnerUpOf } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, stopsOf, type Route, type RouteContext } from './route.js';
+import { courierTimePrice } from './scarcity.js';
 import type {
   Assignment,
   CostBreakdown,
@@ -86,12 +87,12 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const grid = new CourierGrid(pool, ctx);
   const maxCapacity = pool.reduce((m, c) => Math.max(m, c.capacity), 0);
   const bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
-  const emptyTravelPrice = scarcityPrice(inHorizon, pool, now, policy);
+  const courierTime = courierTimePrice(inHorizon, pool, now, policy);
   const candidateCache = new Map<string, Candidate<P>[]>();
   const candidatesOf = (b: Bundle<P>): Candidate<P>[] => {
     const key = b.orders.map((o) => o.id).join('\u0000');
     let list = candidateCache.get(key);
-    if (!list) candidateCache.set(key, (list = candidatesFor(b, grid, ctx, snapshot.pay, policy, emptyTravelPrice)));
+    if (!list) candidateCache.set(key, (list = candidatesFor(b, grid, ctx, snapshot.pay, policy, courierTime)));
     return list;
   };
 
@@ -105,7 +106,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
     policy,
     deadline,
     freedCourierValue: 0,
-    emptyTravelPrice,
+    courierTime,
   };
   let truncated = false;
   let matched: Matched<P>[] = [];
@@ -179,22 +180,6 @@ function addCosts(a: CostBreakdown, b: CostBreakdown): CostBreakdown {
     waitS: a.waitS + b.waitS,
     total: a.total + b.total,
   };
-}
-
-/**
- * When more orders are ready (or about to be) than couriers are free, every minute a courier spends
- * driving empty delays everyone queued behind it: price it at the queue length per courier, scaled by
- * `policy.scarcityWeight`, in click-to-door units. Zero when couriers are not short.
- */
-function scarcityPrice<P>(orders: readonly OrderRequest<P>[], couriers: readonly CourierState<P>[], now: number, policy: Policy): number {
-  if (policy.scarcityWeight === 0 || couriers.length === 0) return 0;
-  const soon = now + policy.commitHorizonS;
-  let due = 0;
-  for (const o of orders) if (o.readyAt <= soon) due++;
-  let free = 0;
-  for (const c of couriers) if (startTime(c, now) <= soon) free++;
-  const queuePerCourier = Math.max(0, due - free) / couriers.length;
-  return policy.scarcityWeight * policy.timeWeight * policy.clickToDoorWeight * queuePerCourier;
 }
 
 /** Solves one assignment problem and splits the bundles into matched and left over. */

@@ -9,7 +9,8 @@
  * so `timeWeight` = 1 cares only about how fast orders arrive and 0 only about what couriers cost; the
  * weights inside each side set the exchange rate (one cost unit ≈ one second of click-to-door). Extra pay is
  * the guaranteed-pay top-up arithmetic: an order given to a courier still under their hourly guarantee costs
- * nothing extra, one given to a courier above it costs the per-order rate. See docs/optimizer.md.
+ * nothing extra, one given to a courier above it costs the per-order rate. When couriers are short, courier
+ * time is priced too (scarcity.ts: scarcityWeight, busyTimeWeight). See docs/optimizer.md.
  */
 import type { Policy } from './types.js';
 
@@ -31,6 +32,7 @@ export const defaultPolicy: Policy = Object.freeze({
   ageWeight: 0,
   deferralS: 300,
   scarcityWeight: 0,
+  busyTimeWeight: 16,
 });
 
 export class PolicyError extends Error {
@@ -62,6 +64,7 @@ const RULES: Record<keyof Policy, Rule> = {
   ageWeight: { min: 0, max: 1e6, integer: false },
   deferralS: { min: 0, max: 1e7, integer: false },
   scarcityWeight: { min: 0, max: 1e6, integer: false },
+  busyTimeWeight: { min: 0, max: 1e6, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

@@ -216,4 +216,10 @@ export interface Policy {
    * costs scarcityWeight × (queued orders per courier) seconds of click-to-door. 0 = ignore.
    */
   readonly scarcityWeight: number;
+  /**
+   * When more orders are due than couriers are free, each second a route keeps its courier busy (set-off
+   * to the last drop-off, waiting included) costs busyTimeWeight × (queued orders per courier) seconds of
+   * click-to-door: short jobs first, the queueing rule that minimises mean waiting. 0 = ignore.
+   */
+  readonly busyTimeWeight: number;
 }

@@ -83,8 +83,10 @@ t.test('deferralS: an order already past its promise wins a scarce courier over 
   const late = order('late', 'far', { x: 3200, y: 0 }, { x: 3200, y: 320 }, -1200, { placedAt: -3000, promisedBy: -600 });
   const fresh = order('fresh', 'near', { x: 320, y: 0 }, { x: 320, y: 320 }, 0, { placedAt: 0 });
   const snap = snapshot([late, fresh], [courier('c', { x: 0, y: 0 })]);
-  t.same(planRound(snap, policy).assignments.map((a) => a.orderIds), [['fresh']], 'by default the cheaper route wins');
-  t.same(planRound(snap, { ...policy, deferralS: 1800 }).assignments.map((a) => a.orderIds), [['late']]);
+  // Short-jobs-first pricing (busyTimeWeight) also favours the fresh, shorter trip: keep it out of this test.
+  const base = { ...policy, busyTimeWeight: 0 };
+  t.same(planRound(snap, base).assignments.map((a) => a.orderIds), [['fresh']], 'by default the cheaper route wins');
+  t.same(planRound(snap, { ...base, deferralS: 1800 }).assignments.map((a) => a.orderIds), [['late']]);
 });
 
 t.test('scarcityWeight: when orders queue, a courier about to be free nearby beats a long empty drive', async (t) => {
@@ -95,10 +97,35 @@ t.test('scarcityWeight: when orders queue, a courier about to be free nearby bea
     courier('a-idle-far', { x: 0, y: 0 }),
     courier('b-busy-near', { x: 6400, y: 320 }, { status: 'busy', freeAt: 1500 }),
   ];
-  const base = { ...policy, timeWeight: 0.8, deferralS: 0 };
+  const base = { ...policy, timeWeight: 0.8, deferralS: 0, busyTimeWeight: 0 };
   const relaxed = planRound(snapshot([x, ...queued], couriers), { ...base, scarcityWeight: 0 });
   t.same(relaxed.assignments.map((a) => [a.courierId, a.orderIds]), [['a-idle-far', ['x']]], 'earliest pickup wins');
   const scarce = planRound(snapshot([x, ...queued], couriers), { ...base, scarcityWeight: 16 });
   t.same(scarce.assignments, [], 'the idle courier is kept for work nearer to it');
   t.same(scarce.unassigned.find((u) => u.orderId === 'x'), { orderId: 'x', reason: 'courier_busy' });
+});
+
+t.test('busyTimeWeight: when orders queue, a courier about to be free nearby beats an idle one with a long trip', async (t) => {
+  const x = order('x', 'r', { x: 6400, y: 0 }, { x: 6400, y: 320 }, 0);
+  const queued = [1, 2].map((i) => order(`q${i}`, `far${i}`, { x: 0, y: 40_000 }, { x: 0, y: 40_320 }, 0));
+  const couriers = [
+    courier('a-idle-far', { x: 0, y: 0 }),
+    courier('b-busy-near', { x: 6400, y: 320 }, { status: 'busy', freeAt: 1500 }),
+  ];
+  const base = { ...policy, timeWeight: 0.8, deferralS: 0 };
+  const relaxed = planRound(snapshot([x, ...queued], couriers), { ...base, busyTimeWeight: 0 });
+  t.same(relaxed.assignments.map((a) => [a.courierId, a.orderIds]), [['a-idle-far', ['x']]], 'earliest pickup wins');
+  const scarce = planRound(snapshot([x, ...queued], couriers), { ...base, busyTimeWeight: 16 });
+  t.same(scarce.assignments, [], 'the idle courier is not spent on a 20-minute empty drive');
+  t.same(scarce.unassigned.find((u) => u.orderId === 'x'), { orderId: 'x', reason: 'courier_busy' });
+});
+
+t.test('busyTimeWeight changes nothing while couriers suffice', async (t) => {
+  const x = order('x', 'r', { x: 6400, y: 0 }, { x: 6400, y: 320 }, 0);
+  const couriers = [
+    courier('a-idle-far', { x: 0, y: 0 }),
+    courier('b-busy-near', { x: 6400, y: 320 }, { status: 'busy', freeAt: 1500 }),
+  ];
+  const base = { ...policy, deferralS: 0 };
+  t.same(planRound(snapshot([x], couriers), { ...base, busyTimeWeight: 64 }).assignments, planRound(snapshot([x], couriers), base).assignments);
 });
