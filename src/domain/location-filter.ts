@@ -111,9 +111,23 @@ export class CourierTrack {
     return prev !== undefined && p.ts > prev.ts && impliedSpeedKmh(prev, p) <= maxSpeedKmh;
   }
 
+  /**
+   * A seq too far below the highest one to be a reordered point, yet newer than the current position: the
+   * device restarted its counter (app reinstalled, storage cleared). Replays of old points have old times
+   * and stay duplicates.
+   */
+  isCounterReset(p: LocationPoint): boolean {
+    return this.current !== null && p.seq <= this.highestSeq - SEQ_WINDOW && p.ts > this.current.ts;
+  }
+
   /** Records an accepted point; returns true when it became the current position. */
   accept(p: LocationPoint): boolean {
     if (this.suspects.length) this.suspects = [];
+    if (this.isCounterReset(p)) {
+      // Start the duplicate window over from the new counter.
+      this.window.fill(0);
+      this.highestSeq = p.seq;
+    }
     if (p.seq > this.highestSeq) {
       const advance = p.seq - this.highestSeq;
       if (advance >= SEQ_WINDOW || this.highestSeq < 0) this.window.fill(0);
@@ -158,7 +172,7 @@ export function rejectReason(p: LocationPoint, track: CourierTrack, limits: Filt
   if (!isValidLatLng(p.lat, p.lng)) return 'out_of_range';
   if (p.ts > now + limits.maxFutureSkewMs) return 'future_timestamp';
   if (p.ts < now - limits.retentionMs) return 'too_old';
-  if (track.hasSeen(p.seq)) return 'duplicate_seq';
+  if (track.hasSeen(p.seq) && !track.isCounterReset(p)) return 'duplicate_seq';
   if (p.acc !== undefined && p.acc > limits.maxAccuracyM) return 'poor_accuracy';
   if (track.last !== null && impliedSpeedKmh(track.last, p) > limits.maxSpeedKmh && !track.reanchors(p, limits.maxSpeedKmh)) {
     return 'implausible_speed';

@@ -242,3 +242,25 @@ t.test('after one bad fix, agreeing good points re-anchor the courier instead of
   const rows = await waitFor(() => storedRows(ctx.db, 'c-jump'), (r) => r.length >= 2);
   t.same(rows.map((r) => r.seq), [1, next.seq], 'the rejected points are not in history');
 });
+
+t.test('a reinstalled app restarting its seq at 0 is accepted, also after reconnecting', async (t) => {
+  const now = Date.now();
+  const a = await CourierClient.connect(wsUrl, token('courier', 'c-reset'));
+  t.same(await a.request({ type: 'loc', seq: 90_000, ts: now - 10_000, lat: LAT, lng: LNG }), { type: 'ack', seq: 90_000, rejected: [] });
+  a.close();
+  await a.closed;
+  const b = await CourierClient.connect(wsUrl, token('courier', 'c-reset'));
+  t.teardown(() => b.close());
+  t.same(await b.request({ type: 'loc', seq: 0, ts: now - 5000, lat: LAT, lng: LNG }), { type: 'ack', seq: 0, rejected: [] }, 'counter reset');
+  t.same(await b.request({ type: 'loc', seq: 1, ts: now - 4000, lat: LAT, lng: LNG }), { type: 'ack', seq: 1, rejected: [] });
+  t.same(await b.request({ type: 'loc', seq: 1, ts: now - 4000, lat: LAT, lng: LNG }), { type: 'ack', seq: null, rejected: [{ seq: 1, reason: 'duplicate_seq' }] });
+  t.equal(await ctx.redis.hget(courierKey('c-reset'), 'maxSeq'), '1', 'the stored window follows the new counter');
+  // A point from before the reset, sent again, is beyond the window: accepted, yet history keeps it once.
+  t.same(await b.request({ type: 'loc', seq: 90_000, ts: now - 10_000, lat: LAT, lng: LNG }), { type: 'ack', seq: 90_000, rejected: [] });
+  t.same(await b.request({ type: 'loc', seq: 2, ts: now - 3000, lat: LAT, lng: LNG }), { type: 'ack', seq: 2, rejected: [] }, 'the new counter goes on');
+  t.equal((await courierState('c-reset')).body.seq, 2, 'the old point never moved the position back');
+  const rows = await waitFor(() => storedRows(ctx.db, 'c-reset'), (r) => r.length >= 4);
+  await new Promise((r) => setTimeout(r, 100));
+  t.same((await storedRows(ctx.db, 'c-reset')).map((r) => r.seq), [0, 1, 2, 90_000], 'every point stored once');
+  t.equal(rows.length, 4);
+});

@@ -142,3 +142,21 @@ t.test('implausible_speed: an accepted point in between restarts the count', asy
   t.equal(feed(track, { ...base, seq: 10, ts: base.ts + 5000 }), null, 'a good point near the anchor');
   t.equal(feed(track, far(11, 6)), 'implausible_speed', 'the run starts over');
 });
+
+t.test('a device that restarts its seq counter is accepted when its points are newer than the current position', async (t) => {
+  const track = new CourierTrack();
+  t.equal(feed(track, { ...base, seq: 5000 }), null);
+  t.equal(feed(track, { ...base, seq: 5000 - SEQ_WINDOW, ts: base.ts - 1000 }), 'duplicate_seq', 'far below and older: a replay');
+  t.equal(feed(track, { ...base, seq: 0, ts: base.ts + 1000 }), null, 'far below but newer: the counter was reset');
+  t.equal(track.highestSeq, 0, 'the duplicate window starts over');
+  t.equal(track.current?.ts, base.ts + 1000);
+  t.equal(feed(track, { ...base, seq: 1, ts: base.ts + 2000 }), null, 'the new counter goes on');
+  t.equal(feed(track, { ...base, seq: 1, ts: base.ts + 2000 }), 'duplicate_seq', 'and is deduplicated again');
+});
+
+t.test('a seq within the window below the highest one is never taken for a reset', async (t) => {
+  const track = new CourierTrack();
+  feed(track, { ...base, seq: 500 });
+  t.equal(feed(track, { ...base, seq: 500, ts: base.ts + 1000 }), 'duplicate_seq');
+  t.equal(track.highestSeq, 500);
+});
