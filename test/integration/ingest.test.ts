@@ -161,6 +161,8 @@ t.test('replies keep frame order even when errors need no Redis round trip', asy
 
 t.test('frames above the size limit are refused with 1009 and nothing is stored', async (t) => {
   const c = await CourierClient.connect(wsUrl, token('courier', 'c-big'));
+  // The status is written on connect once the courier's state has loaded: wait for it, or the check below races it.
+  t.equal(await waitFor(() => ctx.redis.hget(courierKey('c-big'), 'status'), (v) => v === 'idle'), 'idle');
   const points = Array.from({ length: 100 }, (_, i) => ({ seq: i, ts: Date.now(), lat: LAT, lng: LNG }));
   c.send({ type: 'locs', points });
   const { code } = await c.closed;
@@ -175,8 +177,32 @@ t.test('only couriers may open the courier socket', async (t) => {
   t.equal(code, 1008);
 });
 
-t.test('ingest drains before shutdown completes', async (t) => {
-  t.ok(app.drainers.names().indexOf('location-ingest') < app.drainers.names().indexOf('history-sink'));
+t.test('shutdown in the middle of a stream of frames: every acked point is in Postgres when close returns', async (t) => {
+  t.ok(app.drainers.names().indexOf('location-ingest') < app.drainers.names().indexOf('history-sink'), 'ingest drains before the sink');
+  const second = await buildTestApp(ctx);
+  const c = await CourierClient.connect(second.wsUrl, second.token('courier', 'c-shutdown'));
+  const now = Date.now();
+  const acked: number[] = [];
+  const frames = 200;
+  // Frames go out without waiting; the app closes as soon as the first ack is back, with writes still queued.
+  for (let i = 0; i < frames; i++) c.send({ type: 'locs', points: [0, 1].map((j) => ({ seq: i * 2 + j, ts: now - 60_000 + (i * 2 + j) * 10, lat: LAT, lng: LNG })) });
+  const first = await c.next();
+  t.equal(first.type, 'ack');
+  acked.push(first.seq as number - 1, first.seq as number);
+  const collecting = (async () => {
+    for (;;) {
+      const ack = await c.next(2000).catch(() => null);
+      if (!ack || ack.type !== 'ack' || ack.seq === null) return;
+      acked.push((ack.seq as number) - 1, ack.seq as number);
+    }
+  })();
+  await second.close();
+  const rows = await storedRows(ctx.db, 'c-shutdown');
+  await collecting;
+  const stored = new Set(rows.map((r) => r.seq));
+  t.same(acked.filter((s) => !stored.has(s)), [], `all ${acked.length} acked points stored, no waiting after close`);
+  t.ok(acked.length >= 2);
+  t.equal(new Set(rows.map((r) => r.seq)).size, rows.length, 'none twice');
 });
 
 t.test('Redis unavailable: the client is told to resend, nothing half-written, and the resend is accepted', async (t) => {
