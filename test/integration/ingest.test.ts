@@ -290,3 +290,27 @@ t.test('a reinstalled app restarting its seq at 0 is accepted, also after reconn
   t.same((await storedRows(ctx.db, 'c-reset')).map((r) => r.seq), [0, 1, 2, 90_000], 'every point stored once');
   t.equal(rows.length, 4);
 });
+
+t.test('a courier on two nodes leaves no ghost in a cell set: the old cell comes from Redis, not node memory', async (t) => {
+  const second = await buildTestApp(ctx);
+  t.teardown(() => second.close());
+  const { zoneOf } = await import('../../src/domain/geo.js');
+  const setOf = (cell: string) => `loc:cell:{${zoneOf(cell)}}:${cell}`;
+  const now = Date.now();
+  const a = await CourierClient.connect(wsUrl, token('courier', 'c-two'));
+  t.teardown(() => a.close());
+  t.match(await a.request({ type: 'loc', seq: 1, ts: now - 120_000, lat: LAT, lng: LNG }), { seq: 1 });
+  const x = (await courierState('c-two')).body.cell as string;
+  // The second node loads the courier's state now (cell x) and keeps it in memory.
+  const b = await CourierClient.connect(second.wsUrl, second.token('courier', 'c-two'));
+  t.teardown(() => b.close());
+  t.equal(await waitFor(() => ctx.redis.hget(courierKey('c-two'), 'status'), (v) => v === 'idle'), 'idle');
+  t.match(await a.request({ type: 'loc', seq: 2, ts: now - 60_000, lat: LAT + 0.01, lng: LNG }), { seq: 2 });
+  const y = (await courierState('c-two')).body.cell as string;
+  t.match(await b.request({ type: 'loc', seq: 3, ts: now, lat: LAT + 0.02, lng: LNG }), { seq: 3 });
+  const z = (await courierState('c-two')).body.cell as string;
+  t.equal(new Set([x, y, z]).size, 3, 'three different cells');
+  t.notOk(await ctx.redis.sismember(setOf(x), 'c-two'));
+  t.notOk(await ctx.redis.sismember(setOf(y), 'c-two'), 'not left behind in the cell the other node moved it to');
+  t.ok(await ctx.redis.sismember(setOf(z), 'c-two'));
+});

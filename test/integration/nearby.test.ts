@@ -135,3 +135,46 @@ t.test('heartbeat: a socket that answers pings stays open; one that does not is 
   t.equal(alive.ws.readyState, alive.ws.OPEN, 'and is still open');
   alive.close();
 });
+
+t.test('cell sets lose stale, expired and misplaced members when nearby meets them; a stale courier returns with its next point', async (t) => {
+  const now = Date.now();
+  const lat = 35.68;
+  const lng = 139.76;
+  const cell = index.cellOf(lat, lng);
+  const setKey = `loc:cell:{${(await import('../../src/domain/geo.js')).zoneOf(cell)}}:${cell}`;
+  const write = (id: string, serverTs: number) =>
+    index.write([{ courierId: id, serverTs, maxSeq: 1, previousCell: null, current: { seq: 1, ts: serverTs, lat, lng, cell } }], []);
+  await write('tk-fresh', now);
+  await write('tk-stale', now - STALE_MS - 1000);
+  await write('tk-expired', now);
+  await ctx.redis.del('loc:courier:tk-expired');
+  await ctx.redis.sadd(setKey, 'tk-ghost');
+  await ctx.redis.hset('loc:courier:tk-ghost', 'lat', 1, 'lng', 1, 'ts', now, 'sts', now, 'cell', index.cellOf(1, 1), 'seq', 1, 'maxSeq', 1);
+  t.same((await ctx.redis.smembers(setKey)).sort(), ['tk-expired', 'tk-fresh', 'tk-ghost', 'tk-stale']);
+
+  const { body } = await nearby(`lat=${lat}&lng=${lng}&radius_m=300&limit=10`);
+  t.same(body.couriers.map((c) => c.courierId), ['tk-fresh']);
+  t.same(await ctx.redis.smembers(setKey), ['tk-fresh'], 'only the courier that belongs there is left');
+
+  await write('tk-stale', Date.now());
+  t.same((await ctx.redis.smembers(setKey)).sort(), ['tk-fresh', 'tk-stale'], 'back with its next point, same cell');
+  t.same((await nearby(`lat=${lat}&lng=${lng}&radius_m=300&limit=10`)).body.couriers.map((c) => c.courierId).sort(), ['tk-fresh', 'tk-stale']);
+});
+
+t.test('courier hashes expire: TTL at least the stale time, at most the retention, renewed by every point', async (t) => {
+  const c = await CourierClient.connect(wsUrl, token('courier', 'ttl-1'));
+  t.teardown(() => c.close());
+  const now = Date.now();
+  const next = () => new Promise<void>((resolve) => c.ws.once('message', () => resolve()));
+  let got = next();
+  c.send({ type: 'loc', seq: 1, ts: now - 1000, lat: 40.4, lng: -3.7 });
+  await got;
+  const ttl = await ctx.redis.pttl('loc:courier:ttl-1');
+  t.ok(ttl >= STALE_MS, `not before the courier is stale (${ttl} ms)`);
+  t.ok(ttl <= ctx.config.retentionDays * 86_400_000, 'never longer than the history retention');
+  await ctx.redis.pexpire('loc:courier:ttl-1', 5000);
+  got = next();
+  c.send({ type: 'loc', seq: 2, ts: now, lat: 40.4, lng: -3.7 });
+  await got;
+  t.ok((await ctx.redis.pttl('loc:courier:ttl-1')) > 5000, 'renewed by the next point');
+});

@@ -12,7 +12,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { LocationPoint } from '../../domain/location-filter.js';
-import { LocationIndex } from '../../store/redis/location-index.js';
+import { LocationIndex, locationTtlMs } from '../../store/redis/location-index.js';
 import {
   CourierFrameRouter,
   errorFrame,
@@ -122,7 +122,9 @@ interface SocketState {
 export const courierSocket = fp(
   async function courierSocket(app: FastifyInstance) {
     const { config } = app;
-    const index = new LocationIndex(app.redis, config.h3Resolution);
+    const index = new LocationIndex(app.redis, config.h3Resolution, {
+      ttlMs: locationTtlMs(config.staleAfterMs, config.retentionDays * 86_400_000),
+    });
     const ingest = new LocationIngest(
       index,
       {

@@ -3,7 +3,10 @@
  *
  * Keys (all under the client's keyPrefix):
  * - `loc:courier:<id>`          hash: lat, lng, ts (device ms), sts (server ms), cell, status, seq (of the
- *                               current position), maxSeq (highest accepted seq, for duplicate detection)
+ *                               current position), maxSeq (highest accepted seq, for duplicate detection),
+ *                               ck (full key of the cell set holding the courier). Expires `ttlMs` after the
+ *                               last point (personal data: never kept longer than the history retention).
+ *                               Cell sets lose expired, stale and misplaced members lazily, when `nearby` meets them.
  * - `loc:cell:{<zone>}:<cell>`  set of courier ids whose current position is in <cell>. The zone (coarse
  *                               parent cell) is the hash tag so Redis Cluster keeps a zone's cells on one shard.
  * - `loc:stream`                stream of accepted points, one entry per flushed batch (field `p`: packed points)
@@ -15,7 +18,7 @@
  * have to be split by hash slot first (not supported yet; the zone hash tags prepare the sets for it).
  */
 import type { Redis } from 'ioredis';
-import { FLUSH_LOCATIONS_LUA } from './location-scripts.js';
+import { FLUSH_LOCATIONS_LUA, PRUNE_CELL_MEMBERS_LUA } from './location-scripts.js';
 import { cellOf, distanceM, ringGeometry, ringLowerBoundM, ringsAround, ringsToCover, zoneOf } from '../../domain/geo.js';
 
 export const LOCATION_STREAM = 'loc:stream';
@@ -117,15 +120,49 @@ export interface NearbyQuery {
   staleAfterMs: number;
 }
 
-/** The client with the index's script registered (ioredis: EVALSHA, falling back to EVAL once). */
-type ScriptedRedis = Redis & { flushLocations(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number> };
+/** The client with the index's scripts registered (ioredis: EVALSHA, falling back to EVAL once). */
+type ScriptedRedis = Redis & {
+  flushLocations(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  pruneCellMembers(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+};
+
+export interface LocationIndexOptions {
+  /** How long a courier's hash outlives its last point: at least the stale time, at most the retention. */
+  ttlMs?: number;
+}
+
+/** Default hash lifetime: a day without points (callers pass one clamped to their stale time and retention). */
+export const DEFAULT_LOCATION_TTL_MS = 86_400_000;
+
+/** A day, but never shorter than the stale time nor longer than the history retention. */
+export function locationTtlMs(staleAfterMs: number, retentionMs: number): number {
+  return Math.min(retentionMs, Math.max(staleAfterMs, DEFAULT_LOCATION_TTL_MS));
+}
 
 export class LocationIndex {
+  readonly ttlMs: number;
+  /** cell → its set key (zoneOf is an H3 call: the hot path computes it once per cell, not per update). */
+  private readonly cellKeys = new Map<string, string>();
+
   constructor(
     private readonly redis: Redis,
     readonly resolution: number,
+    opts: LocationIndexOptions = {},
   ) {
-    if (!(redis as unknown as Partial<ScriptedRedis>).flushLocations) redis.defineCommand('flushLocations', { lua: FLUSH_LOCATIONS_LUA });
+    this.ttlMs = Math.max(1, Math.round(opts.ttlMs ?? DEFAULT_LOCATION_TTL_MS));
+    const scripted = redis as unknown as Partial<ScriptedRedis>;
+    if (!scripted.flushLocations) redis.defineCommand('flushLocations', { lua: FLUSH_LOCATIONS_LUA });
+    if (!scripted.pruneCellMembers) redis.defineCommand('pruneCellMembers', { lua: PRUNE_CELL_MEMBERS_LUA });
+  }
+
+  private cellKey(cell: string): string {
+    let key = this.cellKeys.get(cell);
+    if (key === undefined) {
+      if (this.cellKeys.size >= 200_000) this.cellKeys.clear();
+      key = cellKey(cell);
+      this.cellKeys.set(cell, key);
+    }
+    return key;
   }
 
   cellOf(lat: number, lng: number): string {
@@ -139,13 +176,13 @@ export class LocationIndex {
   async write(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
     if (updates.length === 0 && points.length === 0) return;
     const keys: string[] = [LOCATION_STREAM];
-    const args: (string | number)[] = [updates.length, points.length > 0 ? packPoints(points) : ''];
+    const args: (string | number)[] = [updates.length, points.length > 0 ? packPoints(points) : '', this.ttlMs];
     for (const u of updates) {
       const hash = courierKey(u.courierId);
       const c = u.current;
       if (c) {
         const move = c.cell === u.previousCell ? 0 : u.previousCell === null ? 1 : 2;
-        keys.push(hash, move ? cellKey(c.cell) : hash, move === 2 ? cellKey(u.previousCell!) : hash);
+        keys.push(hash, this.cellKey(c.cell), move === 2 ? this.cellKey(u.previousCell!) : hash);
         args.push('M', u.courierId, u.serverTs, u.maxSeq, c.lat, c.lng, c.ts, c.cell, c.seq, move);
       } else {
         keys.push(hash, hash, hash);
@@ -157,7 +194,9 @@ export class LocationIndex {
 
   /** A courier's status starts as 'idle' when first seen; other features change it. */
   async ensureStatus(courierId: string, status = 'idle'): Promise<void> {
-    await this.redis.hsetnx(courierKey(courierId), 'status', status);
+    const key = courierKey(courierId);
+    // A hash created here (no point yet) expires too; one with a TTL keeps it.
+    await this.redis.multi().hsetnx(key, 'status', status).pexpire(key, this.ttlMs, 'NX').exec();
   }
 
   async get(courierId: string): Promise<CourierLocation | null> {
@@ -177,15 +216,29 @@ export class LocationIndex {
     const here = { lat: q.lat, lng: q.lng };
     const found = new Map<string, NearbyCourier>();
     const seen = new Set<string>();
+    const loaded = new Map<string, CourierLocation>();
+    const prune: { cell: string; courierId: string }[] = [];
+    const cutoff = q.now - q.staleAfterMs;
     let k = 0;
     let step = 1;
     while (k <= maxK) {
       const last = Math.min(maxK, k + step - 1);
       const cells = rings.slice(k, last + 1).flat();
       const members = await this.membersOf(cells);
-      const fresh = members.filter((id) => !seen.has(id));
-      for (const id of fresh) seen.add(id);
-      for (const loc of await this.getMany(fresh)) {
+      const fresh: string[] = [];
+      for (const m of members) {
+        if (!seen.has(m.courierId)) {
+          seen.add(m.courierId);
+          fresh.push(m.courierId);
+        }
+      }
+      const locs = await this.getMany(fresh);
+      for (const [id, loc] of locs) loaded.set(id, loc);
+      for (const m of members) {
+        const loc = loaded.get(m.courierId);
+        if (!loc || loc.serverTs < cutoff || loc.cell !== m.cell) prune.push(m);
+      }
+      for (const loc of locs.values()) {
         if (q.now - loc.serverTs > q.staleAfterMs) continue;
         const d = distanceM(here, loc);
         if (d <= q.radiusM) found.set(loc.courierId, { ...loc, distanceM: d });
@@ -200,34 +253,46 @@ export class LocationIndex {
         if (kth <= bound) break;
       }
     }
+    if (prune.length) await this.pruneMembers(prune, cutoff);
     return [...found.values()]
       .sort((a, b) => a.distanceM - b.distanceM || (a.courierId < b.courierId ? -1 : 1))
       .slice(0, q.limit);
   }
 
-  private async membersOf(cells: string[]): Promise<string[]> {
+  /** Takes members out of cell sets where they no longer belong (checked again atomically in Redis). */
+  private async pruneMembers(members: { cell: string; courierId: string }[], cutoff: number): Promise<void> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [cutoff];
+    for (const m of members) {
+      keys.push(this.cellKey(m.cell), courierKey(m.courierId));
+      args.push(m.courierId, m.cell);
+    }
+    await (this.redis as ScriptedRedis).pruneCellMembers(keys.length, ...keys, ...args);
+  }
+
+  private async membersOf(cells: string[]): Promise<{ cell: string; courierId: string }[]> {
     if (cells.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const cell of cells) pipe.smembers(cellKey(cell));
+    for (const cell of cells) pipe.smembers(this.cellKey(cell));
     const results = (await pipe.exec()) ?? [];
-    const out: string[] = [];
-    for (const [err, ids] of results) {
+    const out: { cell: string; courierId: string }[] = [];
+    results.forEach(([err, ids], i) => {
       if (err) throw err;
-      out.push(...(ids as string[]));
-    }
+      for (const courierId of ids as string[]) out.push({ cell: cells[i], courierId });
+    });
     return out;
   }
 
-  private async getMany(ids: string[]): Promise<CourierLocation[]> {
-    if (ids.length === 0) return [];
+  private async getMany(ids: string[]): Promise<Map<string, CourierLocation>> {
+    const out = new Map<string, CourierLocation>();
+    if (ids.length === 0) return out;
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hmget(courierKey(id), ...FIELDS);
     const results = (await pipe.exec()) ?? [];
-    const out: CourierLocation[] = [];
     results.forEach(([err, values], i) => {
       if (err) throw err;
       const loc = parseLocation(ids[i], values as (string | null)[]);
-      if (loc) out.push(loc);
+      if (loc) out.set(ids[i], loc);
     });
     return out;
   }
