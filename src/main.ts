@@ -95,8 +95,8 @@ async function main(): Promise<void> {
   try {
     await start(config, log, running);
   } catch (err) {
-    log.fatal({ err: err instanceof Error ? { message: err.message } : err }, 'dispatchd could not start');
-    console.error(`dispatchd: ${err instanceof Error ? err.message : String(err)}`);
+    // One record, with the reason in the message itself so it reads on its own (no second copy on stderr).
+    log.fatal({ err }, `dispatchd could not start: ${err instanceof Error ? err.message : String(err)}`);
     await shutdown('start failed', 1);
   }
 }

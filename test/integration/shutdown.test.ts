@@ -105,3 +105,28 @@ t.test('SIGTERM on the real process: courier sockets get 1001, acked points are 
   t.equal(stored.rows[0].n, 1, 'the acked point reached Postgres before exit (history drained)');
   await t.rejects(fetch(`${address}/healthz`), 'no longer listening');
 });
+
+t.test('a start that fails (Redis unreachable) is reported once, as a fatal log record naming the reason, exit 1', async (t) => {
+  const { freePort } = await import('../../src/store/embedded/process.js');
+  const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../../', import.meta.url).pathname,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', REDIS_URL: deadRedis, DATABASE_URL: ctx.databaseUrl, JWT_SECRET: ctx.config.jwtSecret },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  t.equal(code, 1);
+  const fatal = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: number; msg: string; err?: { message?: string } })
+    .filter((r) => r.level === 60);
+  t.equal(fatal.length, 1, 'one fatal record');
+  t.match(fatal[0]?.msg, /^dispatchd could not start: Redis at .* is unreachable/);
+  t.match(fatal[0]?.err?.message, /unreachable/, 'the error itself is logged');
+  t.notMatch(stderr, /unreachable/, 'no second copy on stderr');
+});
