@@ -172,6 +172,9 @@ t.test('courier hashes expire: TTL at least the stale time, at most the retentio
   const ttl = await ctx.redis.pttl('loc:courier:ttl-1');
   t.ok(ttl >= STALE_MS, `not before the courier is stale (${ttl} ms)`);
   t.ok(ttl <= ctx.config.retentionDays * 86_400_000, 'never longer than the history retention');
+  const { cellKey } = await import('../../src/store/redis/location-index.js');
+  const setTtl = await ctx.redis.pttl(cellKey(index.cellOf(40.4, -3.7)));
+  t.ok(setTtl > 0 && setTtl <= ctx.config.retentionDays * 86_400_000, `the cell set expires too (${setTtl} ms)`);
   await ctx.redis.pexpire('loc:courier:ttl-1', 5000);
   got = next();
   c.send({ type: 'loc', seq: 2, ts: now, lat: 40.4, lng: -3.7 });

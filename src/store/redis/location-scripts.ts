@@ -13,7 +13,8 @@
  * the node: a courier on two sockets or nodes, or a node with an outdated memory, leaves no ghost
  * membership. The node's idea of the old cell only serves hashes written before `ck` existed. The
  * courier is always (re)added to its cell set, so a stale member removed lazily by `nearby` comes back
- * with its next point. Every write renews the hash's TTL (location data must not outlive retention).
+ * with its next point. Every write renews the hash's TTL and every join the cell set's (location data
+ * must not outlive retention).
  */
 export const FLUSH_LOCATIONS_LUA = `
 local n = tonumber(ARGV[1])
@@ -28,7 +29,9 @@ for i = 0, n - 1 do
     local oldSet = redis.call('HGET', hash, 'ck')
     if not oldSet and ARGV[a + 9] == '2' then oldSet = KEYS[k + 2] end
     if oldSet and oldSet ~= newSet then redis.call('SREM', oldSet, id) end
-    redis.call('SADD', newSet, id)
+    -- A cell set expires too (its members are locations): renewed whenever someone joins it; a set that
+    -- expires under live couriers is rebuilt by their next points.
+    if redis.call('SADD', newSet, id) == 1 then redis.call('PEXPIRE', newSet, ttl) end
     redis.call('HSET', hash, 'lat', ARGV[a + 4], 'lng', ARGV[a + 5], 'ts', ARGV[a + 6], 'sts', ARGV[a + 2],
       'cell', ARGV[a + 7], 'seq', ARGV[a + 8], 'maxSeq', ARGV[a + 3], 'ck', newSet)
   else
