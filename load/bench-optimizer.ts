@@ -19,6 +19,7 @@ import { planRound } from '../src/dispatch/plan-round.js';
 import { defaultPolicy, parseOverrides, withOverrides } from '../src/dispatch/policy.js';
 import { haversineTravelModel, planarTravelModel, type LatLng } from '../src/dispatch/travel.js';
 import type { CourierState, OrderRequest, PlanarPoint, Snapshot, TravelModel } from '../src/dispatch/types.js';
+import { seededRandom } from '../src/domain/random.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,20 +44,10 @@ if (![nOrders, nCouriers, runs].every((n) => Number.isInteger(n) && n > 0) || ![
 }
 const policy = withOverrides(defaultPolicy, { maxMs: 5000, ...parseOverrides(args.set ?? []) });
 
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A synthetic city round with places of type P, built from planar metres by `place`. */
 function city<P>(travel: TravelModel<P>, place: (m: PlanarPoint) => P): Snapshot<P> {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const side = 25_000;
   // Half the points in a 6 km core, the rest anywhere: real cities are denser in the middle.
   const point = (): PlanarPoint =>

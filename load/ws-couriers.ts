@@ -12,6 +12,7 @@
  */
 import WebSocket from 'ws';
 import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
+import { seededRandom } from '../src/domain/random.js';
 
 interface StartMessage {
   type: 'start';
@@ -54,7 +55,7 @@ function send(msg: object): void {
 }
 
 async function connectAll(m: StartMessage): Promise<Sim[]> {
-  const rand = mulberry(m.tokens.length);
+  const rand = seededRandom(m.tokens.length);
   const sims: Sim[] = [];
   // Connect in waves so the service's accept queue and auth are not flooded at once.
   const WAVE = 100;
@@ -161,16 +162,6 @@ async function run(m: StartMessage): Promise<void> {
   setTimeout(() => process.exit(0), 500).unref();
 }
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 process.once('message', (m: StartMessage) => {
   run(m).catch((err: unknown) => {

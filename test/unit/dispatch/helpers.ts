@@ -1,6 +1,7 @@
 /** Small builders for optimizer tests: planar MDRP-like world, 320 m/min, 4-minute service times. */
 import { planarTravelModel } from '../../../src/dispatch/travel.js';
 import type { CourierState, OrderRequest, PlanarPoint, Snapshot } from '../../../src/dispatch/types.js';
+import { seededRandom } from '../../../src/domain/random.js';
 
 export const travel = planarTravelModel(320);
 export const service = { pickupS: 240, dropoffS: 240 };
@@ -53,14 +54,5 @@ export function snapshot(
   return { now, orders, couriers, travel, service, pay, seed: 1 };
 }
 
-/** Deterministic PRNG (mulberry32) for randomized cases. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for randomized cases. */
+export const rng = seededRandom;
