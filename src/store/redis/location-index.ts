@@ -20,6 +20,7 @@
 import type { Redis } from 'ioredis';
 import { FLUSH_LOCATIONS_LUA, PRUNE_CELL_MEMBERS_LUA } from './location-scripts.js';
 import { cellOf, distanceM, ringGeometry, ringLowerBoundM, ringsAround, ringsToCover, zoneOf } from '../../domain/geo.js';
+import type { LocationPoint } from '../../domain/location-filter.js';
 
 export const LOCATION_STREAM = 'loc:stream';
 
@@ -27,15 +28,8 @@ export const courierKey = (courierId: string) => `loc:courier:${courierId}`;
 export const cellKey = (cell: string) => `loc:cell:{${zoneOf(cell)}}:${cell}`;
 
 /** One accepted point, as written to the stream and later to Postgres. */
-export interface StoredPoint {
+export interface StoredPoint extends LocationPoint {
   readonly courierId: string;
-  readonly seq: number;
-  readonly ts: number;
-  readonly lat: number;
-  readonly lng: number;
-  readonly acc?: number;
-  readonly speed?: number;
-  readonly heading?: number;
   /** Server time when the point was accepted, epoch ms. */
   readonly serverTs: number;
 }
