@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
+import { redactUrl } from '../redact-url.js';
 
 /**
  * The Postgres pool. An idle client losing its connection emits 'error' on the pool; without a
@@ -27,7 +28,7 @@ export async function connectPool(databaseUrl: string, opts: { log?: Logger; max
     await pool.query('select 1');
   } catch (err) {
     await pool.end().catch(() => {});
-    throw new Error(`Postgres at ${redactDatabaseUrl(databaseUrl)} is unreachable: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new Error(`Postgres at ${redactUrl(databaseUrl)} is unreachable: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
     });
   }
@@ -73,14 +74,4 @@ export function withDatabase(databaseUrl: string, database: string): string {
   const u = new URL(databaseUrl);
   u.pathname = '/' + encodeURIComponent(database);
   return u.toString();
-}
-
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
 }

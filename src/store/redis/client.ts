@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../logger.js';
+import { redactUrl } from '../redact-url.js';
 
 /**
  * One place that creates ioredis clients, so every client shares the key prefix and error logging.
@@ -28,7 +29,7 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
     // ioredis emits one error per reconnect attempt: log changes, not repeats.
     if (err.message === lastError) return;
     lastError = err.message;
-    opts.log?.error({ err, redis: redactRedisUrl(url) }, 'redis error');
+    opts.log?.error({ err, redis: redactUrl(url) }, 'redis error');
   });
   redis.on('ready', () => {
     lastError = '';
@@ -43,7 +44,7 @@ export async function connectRedis(url: string, opts: RedisClientOptions = {}): 
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Redis at ${redactRedisUrl(url)} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`Redis at ${redactUrl(url)} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return redis;
 }
@@ -75,15 +76,5 @@ export async function closeRedis(redis: Redis): Promise<void> {
     await redis.quit();
   } catch {
     redis.disconnect();
-  }
-}
-
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
   }
 }
