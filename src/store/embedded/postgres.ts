@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { Logger } from '../../logger.js';
 import { pgAnswers } from '../pg/pool.js';
 import { findExecutable, freePort, processAlive, run, sleep, spawnService, stopChild, waitUntil } from './process.js';
-import { MissingBinaryError, type PrivateService } from './redis.js';
+import { MissingBinaryError, privateService, type PrivateService } from './redis.js';
 
 /**
  * A private PostgreSQL cluster for development: binaries from PATH, /usr/lib/postgresql/<v>/bin, or
@@ -158,17 +158,11 @@ export async function startPrivatePostgres(opts: { dir: string; log?: Logger }):
     throw err;
   }
   log?.info({ url, dataDir, pid: child.pid, binaries: bins.source, version: bins.major }, 'started private PostgreSQL');
-  let stopped = false;
-  return {
-    url,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // SIGINT = "fast" shutdown: rolls back open transactions, checkpoints, exits.
-      await stopChild(child, 'SIGINT', 15_000);
-      log?.info({ url }, 'stopped private PostgreSQL');
-    },
-  };
+  return privateService(url, async () => {
+    // SIGINT = "fast" shutdown: rolls back open transactions, checkpoints, exits.
+    await stopChild(child, 'SIGINT', 15_000);
+    log?.info({ url }, 'stopped private PostgreSQL');
+  });
 }
 
 /** A cluster left running by a process that died without stopping it: reuse it, stop it on exit. */
@@ -185,15 +179,9 @@ async function adoptRunning(dataDir: string, log?: Logger): Promise<PrivateServi
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   if (!(await pgAnswers(url, 1000))) return undefined;
   log?.warn({ pid, url }, 'reusing a private PostgreSQL left running by an earlier process');
-  let stopped = false;
-  return {
-    url,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 150 && processAlive(pid); i++) await sleep(100);
-      log?.info({ url }, 'stopped private PostgreSQL');
-    },
-  };
+  return privateService(url, async () => {
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 150 && processAlive(pid); i++) await sleep(100);
+    log?.info({ url }, 'stopped private PostgreSQL');
+  });
 }

@@ -17,6 +17,12 @@ export interface PrivateService {
   stop(): Promise<void>;
 }
 
+/** A PrivateService whose stop runs at most once, however often it is called. */
+export function privateService(url: string, stopOnce: () => Promise<void>): PrivateService {
+  let stopping: Promise<void> | undefined;
+  return { url, stop: () => (stopping ??= stopOnce()) };
+}
+
 export class MissingBinaryError extends Error {
   readonly code = 'embedded_unavailable';
 }
@@ -49,17 +55,11 @@ export async function startPrivateRedis(opts: { dir: string; port?: number; log?
     throw err;
   }
   opts.log?.info({ url, dir, pid: child.pid }, 'started private redis-server');
-  let stopped = false;
-  return {
-    url,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await stopChild(child, 'SIGTERM');
-      await rm(pidFile, { force: true });
-      opts.log?.info({ url }, 'stopped private redis-server');
-    },
-  };
+  return privateService(url, async () => {
+    await stopChild(child, 'SIGTERM');
+    await rm(pidFile, { force: true });
+    opts.log?.info({ url }, 'stopped private redis-server');
+  });
 }
 
 /** A redis-server left by a process that died without stopping it. */
