@@ -19,6 +19,7 @@ import { storeRoutes } from './gateway/http/stores.js';
 import { trackingRoutes } from './gateway/http/tracking.js';
 import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
+import { overrideRoutes } from './gateway/http/overrides.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -145,6 +146,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);
+  // Dispatcher overrides of orders (assign + pin, unassign, priority).
+  app.register(overrideRoutes);
 
   return app;
 }
