@@ -19,6 +19,7 @@ import { storeRoutes } from './gateway/http/stores.js';
 import { trackingRoutes } from './gateway/http/tracking.js';
 import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
+import { metricsPlugin } from './gateway/http/metrics.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -145,6 +146,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);
+  // Metrics last: they read the pieces above at scrape time.
+  app.register(metricsPlugin);
 
   return app;
 }
