@@ -118,3 +118,13 @@ t.test('answering pings and the history lag are exported; process metrics are on
   t.ok(sample(s, 'process_cpu_user_seconds_total') !== undefined, 'default process metrics on the own registry');
   t.match(m.contentType, /^text\/plain; version=0\.0\.4/);
 });
+
+t.test('WebSockets are counted by the path they opened on', async (t) => {
+  const { socketKindOf } = await import('../../src/gateway/http/metrics.js');
+  t.equal(socketKindOf('/v1/courier?token=x'), 'courier');
+  t.equal(socketKindOf('/v1/store'), 'store');
+  t.equal(socketKindOf('/v1/track/3f1c0d7e-0000-4000-8000-000000000000?token=x'), 'track');
+  t.equal(socketKindOf('/v1/console?token=x'), 'console');
+  t.equal(socketKindOf('/v1/couriers'), 'other', 'a prefix of another path is not that path');
+  t.equal(socketKindOf(undefined), 'other');
+});
