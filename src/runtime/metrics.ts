@@ -111,6 +111,20 @@ export function roundOutcome(r: RoundSummary): RoundOutcome {
   return r.committed > 0 ? 'committed' : 'idle';
 }
 
+/**
+ * The default Node process metrics, created once per process: they describe the process, and each
+ * collectDefaultMetrics call starts its own event-loop monitor and GC observer that are never stopped
+ * (tests build many apps in one process). Every app's registry holds these same metric objects.
+ */
+let processRegistry: Registry | null = null;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 /** Resets a counter to absolute values read from plain integers (called from collect()). */
 function setCounter(counter: Counter<string>, value: number, labels?: Record<string, string>): void {
   if (labels) counter.inc(labels, value);
@@ -167,7 +181,10 @@ export class Metrics {
   constructor(sources: MetricsSources, options: MetricsOptions = {}) {
     const registers = [this.registry];
     const pingTimeoutMs = options.pingTimeoutMs ?? 2000;
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) {
+      const shared = processMetrics();
+      for (const { name } of shared.getMetricsAsArray()) this.registry.registerMetric(shared.getSingleMetric(name)!);
+    }
 
     // --- location ingest
     new Counter({

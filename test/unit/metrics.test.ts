@@ -128,3 +128,11 @@ t.test('WebSockets are counted by the path they opened on', async (t) => {
   t.equal(socketKindOf('/v1/couriers'), 'other', 'a prefix of another path is not that path');
   t.equal(socketKindOf(undefined), 'other');
 });
+
+t.test('two apps in one process each export the process metrics', async (t) => {
+  const a = parseMetrics(await new Metrics(sources()).scrape());
+  const b = parseMetrics(await new Metrics(sources()).scrape());
+  t.ok(sample(a, 'nodejs_eventloop_lag_seconds') !== undefined);
+  t.ok(sample(b, 'nodejs_eventloop_lag_seconds') !== undefined);
+  t.ok(sample(b, 'process_resident_memory_bytes') !== undefined);
+});
