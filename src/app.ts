@@ -20,6 +20,7 @@ import { trackingRoutes } from './gateway/http/tracking.js';
 import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
 import { overrideRoutes } from './gateway/http/overrides.js';
+import { metricsPlugin } from './gateway/http/metrics.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -148,6 +149,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(trackSocket);
   // Dispatcher overrides of orders (assign + pin, unassign, priority).
   app.register(overrideRoutes);
+  // Metrics last: they read the pieces above at scrape time.
+  app.register(metricsPlugin);
 
   return app;
 }

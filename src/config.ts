@@ -238,6 +238,19 @@ const spec = {
       throw new ConfigError('WEBHOOK_ALLOW_PRIVATE', `must be true or false, got ${JSON.stringify(raw)}`);
     },
   } satisfies KeySpec<boolean>,
+  // --- metrics (issue 5)
+  metricsPublic: {
+    key: 'METRICS_PUBLIC',
+    default: 'false',
+    description:
+      'Serve `GET /metrics` without a token (`true`/`false`). Off: it needs a dispatcher or admin bearer token; turn on only where the port is reachable by the scraper alone.',
+    parse(raw: string | undefined): boolean {
+      const v = (raw ?? 'false').trim().toLowerCase();
+      if (v === 'true' || v === '1') return true;
+      if (v === 'false' || v === '0' || v === '') return false;
+      throw new ConfigError('METRICS_PUBLIC', `must be true or false, got ${JSON.stringify(raw)}`);
+    },
+  } satisfies KeySpec<boolean>,
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Spec = typeof spec;

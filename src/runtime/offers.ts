@@ -73,7 +73,17 @@ export function stopsFor(orders: readonly Order[]): RemainingStop[] {
   ];
 }
 
+/** Plain counters of offer outcomes on this node, read by the metrics at scrape time. */
+export interface OfferStats {
+  made: number;
+  accepted: number;
+  rejected: number;
+  expired: number;
+  withdrawn: number;
+}
+
 export class OfferService {
+  readonly stats: OfferStats = { made: 0, accepted: 0, rejected: 0, expired: 0, withdrawn: 0 };
   private readonly timers = new Map<string, () => void>();
   private stopSweep: (() => void) | null = null;
   private readonly pending = new Set<Promise<unknown>>();
@@ -127,6 +137,7 @@ export class OfferService {
     await this.state.save(live, now);
     this.schedule(live);
     await this.bus.publish(channels.courier(courierId), { type: 'offer', ...live } satisfies OfferFrame);
+    this.stats.made++;
     this.log.info({ offerId, courierId, orders: orderIds.length, expiresAt }, 'offer made');
     return live;
   }
@@ -150,6 +161,7 @@ export class OfferService {
       throw err;
     });
     await this.resolved({ offerId, courierId }, changes);
+    this.stats.accepted++;
     this.log.info({ offerId, courierId }, 'offer accepted');
     return changes.map((c) => c.order);
   }
@@ -163,6 +175,7 @@ export class OfferService {
       return out;
     });
     await this.resolved({ offerId, courierId }, changes);
+    this.stats.rejected++;
     this.log.info({ offerId, courierId, reason }, 'offer rejected');
   }
 
@@ -190,6 +203,7 @@ export class OfferService {
       throw err;
     }
     if (!courierId) return false;
+    this.stats.expired++;
     await this.resolved({ offerId, courierId }, changes);
     await this.bus.publish(channels.courier(courierId), { type: 'offer.expired', offerId });
     this.log.info({ offerId, courierId }, 'offer expired');
@@ -254,6 +268,7 @@ export class OfferService {
    * changes and tell its courier with an `offer.withdrawn` frame.
    */
   async withdrawn(w: WithdrawnOffer, changes: readonly Change[]): Promise<void> {
+    this.stats.withdrawn++;
     await this.resolved(w, changes);
     await this.bus.publish(channels.courier(w.courierId), { type: 'offer.withdrawn', offerId: w.offerId, orderIds: w.orderIds });
   }

@@ -97,7 +97,23 @@ export function requestHash(input: OrderInput): string {
   return createHash('sha256').update(canonical(input)).digest('hex');
 }
 
+/** Plain counters of committed changes on this node, read by the metrics at scrape time. */
+export class OrderStats {
+  /** New orders by delivery option. */
+  readonly created = new Map<string, number>();
+  /** Committed order events by type (placed, offered, accepted, delivered, …). */
+  readonly events = new Map<string, number>();
+
+  count(change: Change): void {
+    const type = change.event.type;
+    this.events.set(type, (this.events.get(type) ?? 0) + 1);
+    if (type === 'placed') this.created.set(change.order.option, (this.created.get(change.order.option) ?? 0) + 1);
+  }
+}
+
 export class OrderLifecycle {
+  readonly stats = new OrderStats();
+
   constructor(
     readonly repo: PgOrderRepository,
     private readonly pool: OpenOrderPool,
@@ -175,6 +191,7 @@ export class OrderLifecycle {
 
   /** Open pool, store, courier and tracking notifications; failures are logged, never undo the commit. */
   async afterCommit(changes: readonly Change[]): Promise<void> {
+    for (const c of changes) this.stats.count(c);
     await Promise.all(changes.map((c) => this.notify(c)));
   }
 

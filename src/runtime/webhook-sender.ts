@@ -86,7 +86,17 @@ export interface DeliveryResult {
   readonly failed: number;
 }
 
+/** Plain counters of delivery attempts on this node, read by the metrics at scrape time. */
+export interface WebhookStats {
+  delivered: number;
+  /** Failed attempts that will be retried. */
+  failed: number;
+  /** Failed attempts that were given up. */
+  dead: number;
+}
+
 export class WebhookSender {
+  readonly stats: WebhookStats = { delivered: 0, failed: 0, dead: 0 };
   private timer: (() => void) | null = null;
   private claiming: Promise<unknown> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -257,6 +267,7 @@ export class WebhookSender {
         attempts,
       ]);
       held(r.rowCount);
+      this.stats.delivered++;
       this.log.debug({ orderId: row.order_id, version: row.version, attempts }, 'webhook delivered');
       return;
     }
@@ -271,6 +282,7 @@ export class WebhookSender {
         outcome.error,
       ]);
       held(r.rowCount);
+      this.stats.dead++;
       this.log.warn({ orderId: row.order_id, version: row.version, attempts, error: outcome.error }, 'webhook given up');
       return;
     }
@@ -279,6 +291,7 @@ export class WebhookSender {
       [row.id, row.lease, new Date(now + delay), attempts, outcome.error],
     );
     held(r.rowCount);
+    this.stats.failed++;
     this.log.info({ orderId: row.order_id, version: row.version, attempts, retryInMs: delay, error: outcome.error }, 'webhook failed, will retry');
   }
 }

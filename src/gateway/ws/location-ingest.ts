@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../clock.js';
 import { cellDiskOf, type CellDisk } from '../../domain/geo.js';
-import { CourierTrack, rejectReason, type FilterLimits, type LocationPoint, type RejectReason } from '../../domain/location-filter.js';
+import { CourierTrack, REJECT_REASONS, rejectReason, type FilterLimits, type LocationPoint, type RejectReason } from '../../domain/location-filter.js';
 import type { CourierUpdate, LocationIndex, StoredPoint } from '../../store/redis/location-index.js';
 import type { AckFrame } from './courier-frames.js';
 
@@ -68,6 +68,20 @@ export interface IngestResult {
   stored: PendingWrite | null;
 }
 
+/**
+ * Plain integer counters of the pipeline, read by the metrics at scrape time (runtime/metrics.ts): the
+ * hot path pays an increment, never a label lookup or a histogram observation.
+ */
+export class IngestStats {
+  frames = 0;
+  accepted = 0;
+  flushFailures = 0;
+  readonly rejected: Record<RejectReason, number> = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+}
+
+/** Called once per flush (one Redis round trip), with its duration in seconds. */
+export type FlushListener = (seconds: number, points: number, ok: boolean) => void;
+
 export class StoreUnavailableError extends Error {
   readonly code = 'store_unavailable';
 }
@@ -77,6 +91,8 @@ export class LocationIngest {
   private batch: Batch | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly listeners: ChangeListener[] = [];
+  private readonly flushListeners: FlushListener[] = [];
+  readonly stats = new IngestStats();
 
   constructor(
     private readonly index: LocationIndex,
@@ -87,6 +103,10 @@ export class LocationIngest {
 
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
+  }
+
+  onFlush(listener: FlushListener): void {
+    this.flushListeners.push(listener);
   }
 
   /** A socket for this courier opened: load its state from the index. */
@@ -158,6 +178,10 @@ export class LocationIngest {
       if (movesCurrent) u.current = p;
       batch.points.push({ courierId, seq: p.seq, ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc, speed: p.speed, heading: p.heading, serverTs: now });
     }
+    // counted here, on the loaded path, so a frame that waited for its courier's state counts once
+    const stats = this.stats;
+    stats.frames++;
+    for (let i = 0; i < rejected.length; i++) stats.rejected[rejected[i].reason]++;
     return { ack: { type: 'ack', seq: highest, rejected }, stored: batch ? batch.pending : null };
   }
 
@@ -187,8 +211,16 @@ export class LocationIngest {
       }
       updates.push({ courierId, serverTs: u.serverTs, maxSeq: u.maxSeq, previousCell: u.previousCell, current });
     }
+    const started = performance.now();
+    const flushed = (ok: boolean) => {
+      if (this.flushListeners.length === 0) return;
+      const seconds = (performance.now() - started) / 1000;
+      for (const listener of this.flushListeners) listener(seconds, batch.points.length, ok);
+    };
     const write = this.index.write(updates, batch.points).then(
       () => {
+        this.stats.accepted += batch.points.length;
+        flushed(true);
         batch.pending.settle(null);
         for (const listener of this.listeners) listener(updates);
       },
@@ -202,6 +234,8 @@ export class LocationIngest {
             entry.cell = null;
           }
         }
+        this.stats.flushFailures++;
+        flushed(false);
         this.onError(err, ids);
         batch.pending.settle(new StoreUnavailableError('location store unavailable'));
       },

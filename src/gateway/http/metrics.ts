@@ -1,0 +1,103 @@
+/**
+ * GET /metrics: the Prometheus text exposition of `app.metrics` (runtime/metrics.ts).
+ * Needs a dispatcher or admin bearer token, or none when METRICS_PUBLIC=true.
+ *
+ * This plugin wires the metrics to what already exists and reads it at scrape time: the plain counters
+ * of the ingest, offers, webhooks and order lifecycle, the open WebSockets (classified by path when
+ * they open), Redis/Postgres pings, the history stream and the open-order pool.
+ */
+import type { IncomingMessage } from 'node:http';
+import fp from 'fastify-plugin';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { HISTORY_GROUP } from '../../runtime/history-sink.js';
+import { Metrics, SOCKET_KINDS, type HistoryLag, type SocketKind } from '../../runtime/metrics.js';
+import { LOCATION_STREAM } from '../../store/redis/location-index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+const SOCKET_PATHS: readonly [string, SocketKind][] = [
+  ['/v1/courier', 'courier'],
+  ['/v1/store', 'store'],
+  ['/v1/track/', 'track'],
+  ['/v1/console', 'console'],
+];
+
+export function socketKindOf(url: string | undefined): SocketKind {
+  const path = (url ?? '').split('?')[0];
+  for (const [prefix, kind] of SOCKET_PATHS) {
+    if (path === prefix || (prefix.endsWith('/') ? path.startsWith(prefix) : path.startsWith(prefix + '/'))) return kind;
+  }
+  return 'other';
+}
+
+/** Length, pending count and oldest entry of the location stream, in one round trip. */
+async function historyLag(app: FastifyInstance): Promise<HistoryLag> {
+  const replies = await app.redis
+    .pipeline()
+    .xlen(LOCATION_STREAM)
+    .xpending(LOCATION_STREAM, HISTORY_GROUP)
+    .xrange(LOCATION_STREAM, '-', '+', 'COUNT', 1)
+    .time()
+    .exec();
+  if (!replies) throw new Error('pipeline discarded');
+  const [len, pending, oldest, time] = replies;
+  if (len[0]) throw len[0];
+  // no group yet (the sink has not started): nothing is pending
+  const pendingCount = pending[0] ? 0 : Number((pending[1] as [number, ...unknown[]])[0] ?? 0);
+  const first = oldest[0] ? [] : (oldest[1] as [string, string[]][]);
+  let oldestAgeMs: number | null = null;
+  if (first.length && !time[0]) {
+    // stream ids carry Redis' own time (ms): compare with Redis' clock, not this node's
+    const [sec, micro] = time[1] as [string, string];
+    oldestAgeMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000) - Number(first[0][0].split('-')[0]);
+  }
+  return { entries: Number(len[1]), pending: pendingCount, oldestAgeMs };
+}
+
+export const metricsPlugin = fp(
+  async function metricsPlugin(app: FastifyInstance) {
+    const kinds = new WeakMap<WebSocket, SocketKind>();
+    app.websocketServer.on('connection', (socket: WebSocket, request: IncomingMessage) => kinds.set(socket, socketKindOf(request.url)));
+
+    const metrics = new Metrics({
+      ingest: app.locationIngest.stats,
+      offers: app.orders.offers.stats,
+      webhooks: app.orders.webhooks.stats,
+      orders: app.orders.lifecycle.stats,
+      sockets() {
+        const counts = Object.fromEntries(SOCKET_KINDS.map((k) => [k, 0])) as Record<SocketKind, number>;
+        for (const socket of app.websocketServer.clients) {
+          if (socket.readyState === socket.OPEN) counts[kinds.get(socket) ?? 'other']++;
+        }
+        return counts;
+      },
+      pingRedis: () => app.redis.ping(),
+      pingPostgres: () => app.db.query('select 1'),
+      historyLag: () => historyLag(app),
+      async openOrderPlacedAt() {
+        const zones = await app.orders.pool.zones();
+        const snapshots = await Promise.all(zones.map((zone) => app.orders.pool.snapshot(zone)));
+        return snapshots.flatMap((entries) => entries.map((e) => e.placedAt));
+      },
+      now: () => app.clock.now(),
+    });
+    app.locationIngest.onFlush((seconds) => metrics.observeFlush(seconds));
+    app.decorate('metrics', metrics);
+
+    const config: FastifyContextConfig = app.config.metricsPublic ? { public: true } : { roles: ['dispatcher', 'admin'] };
+    app.get('/metrics', { config }, async (_request: FastifyRequest, reply: FastifyReply) => {
+      const body = await metrics.scrape();
+      return reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(body);
+    });
+  },
+  {
+    name: 'dispatchd-metrics',
+    fastify: '5.x',
+    dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket', 'dispatchd-orders'],
+  },
+);
