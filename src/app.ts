@@ -21,6 +21,10 @@ import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
 import { overrideRoutes } from './gateway/http/overrides.js';
 import { metricsPlugin } from './gateway/http/metrics.js';
+import { courierAvailability } from './runtime/courier-availability.js';
+import { courierAvailabilityRoutes } from './gateway/http/courier-availability.js';
+import { courierShiftFrames } from './gateway/ws/courier-shift.js';
+import { dispatchLoop } from './runtime/dispatch-loop.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -151,6 +155,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(overrideRoutes);
   // Metrics last: they read the pieces above at scrape time.
   app.register(metricsPlugin);
+  // Dispatch loop and courier availability (pause/resume, shift frame).
+  app.register(courierAvailability);
+  app.register(courierAvailabilityRoutes);
+  app.register(courierShiftFrames);
+  app.register(dispatchLoop);
 
   return app;
 }
