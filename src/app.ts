@@ -19,6 +19,8 @@ import { storeRoutes } from './gateway/http/stores.js';
 import { trackingRoutes } from './gateway/http/tracking.js';
 import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
+import { consoleSocket } from './gateway/ws/console.js';
+import { webPages } from './gateway/http/web-pages.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -145,6 +147,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);
+  // Dispatcher console (live state over WS) and the browser pages (console, customer tracking).
+  app.register(consoleSocket);
+  app.register(webPages);
 
   return app;
 }
