@@ -118,7 +118,10 @@ function start(token: string): void {
     if (map && layersReady) {
       updateLayers(map, state, handle.selected);
       if (!fitted) {
-        const pts: LngLat[] = [...state.couriers.map((c): LngLat => [c.lng, c.lat]), ...state.orders.map((o): LngLat => [o.pickup.lng, o.pickup.lat])];
+        const pts: LngLat[] = [
+          ...state.couriers.map((c): LngLat => [c.lng, c.lat]),
+          ...state.orders.flatMap((o): LngLat[] => [[o.pickup.lng, o.pickup.lat], [o.dropoff.lng, o.dropoff.lat]]),
+        ];
         if (pts.length) {
           fitTo(map, pts);
           fitted = true;

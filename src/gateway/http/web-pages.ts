@@ -34,7 +34,8 @@ export const webPages = fp(
         return reply.header('cache-control', 'no-cache').header('referrer-policy', 'no-referrer').sendFile(file);
       };
       pages.get('/console', page('console.html'));
-      pages.get('/track/:token', page('track.html'));
+      // a wildcard, not `:token`: a JWT is longer than the router's 100-character limit on path parameters
+      pages.get('/track/*', page('track.html'));
     });
   },
   { name: 'dispatchd-web-pages', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth'] },
