@@ -19,6 +19,7 @@ import { storeRoutes } from './gateway/http/stores.js';
 import { trackingRoutes } from './gateway/http/tracking.js';
 import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
+import { overrideRoutes } from './gateway/http/overrides.js';
 import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
 
@@ -147,6 +148,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);
+  // Dispatcher overrides of orders (assign + pin, unassign, priority).
+  app.register(overrideRoutes);
   // Dispatcher console (live state over WS) and the browser pages (console, customer tracking).
   app.register(consoleSocket);
   app.register(webPages);

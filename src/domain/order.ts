@@ -11,6 +11,10 @@
  *   into a return (`returning` → `returned`), never a silent cancel.
  * - `failed` (with a reason) where something can actually fail: no courier found, store cannot
  *   prepare it, customer unreachable, courier incident.
+ * - Dispatcher overrides: `dispatcher_assigned` binds the order to a courier and pins it (an open offer
+ *   of it is replaced, a courier assigned before pickup is swapped); `dispatcher_unassigned` puts an
+ *   order that was not picked up yet back in the pool, unpinned; `priority_changed` (0..10) on any
+ *   order still running. Pinned orders are never open, so the optimizer never changes them.
  * Every applied event increments `version` by exactly one; anything else throws `OrderError`.
  */
 import type { DeliveryOption } from '../dispatch/types.js';
@@ -98,8 +102,19 @@ export interface Order {
   readonly declinedBy: readonly string[];
   /** Why it was cancelled, returned or failed. */
   readonly reason: string | null;
+  /** A dispatcher (or admin) assigned it by hand: the optimizer must not change the assignment. */
+  readonly pinned: boolean;
+  /** Higher is more urgent, 0..10 (the optimizer's OrderRequest.priority); 0 unless a dispatcher raised it. */
+  readonly priority: number;
   readonly updatedAt: number;
 }
+
+export const MIN_PRIORITY = 0;
+export const MAX_PRIORITY = 10;
+/** Statuses a dispatcher may assign (and pin) from: anything before pickup that is still running. */
+export const ASSIGNABLE_STATUSES: readonly OrderStatus[] = ['placed', 'ready', 'offered', 'assigned', 'at_pickup'];
+/** Statuses after pickup: the goods are with the courier. */
+export const PICKED_UP_STATUSES: readonly OrderStatus[] = ['picked_up', 'at_dropoff', 'returning', 'delivered', 'returned'];
 
 export const FAILURE_REASONS = [
   'no_courier',
@@ -126,7 +141,13 @@ export type OrderEventInput =
   | { readonly type: 'delivered'; readonly proof?: DeliveryProof }
   | { readonly type: 'cancelled'; readonly reason?: string }
   | { readonly type: 'returned' }
-  | { readonly type: 'failed'; readonly reason: FailureReason; readonly note?: string };
+  | { readonly type: 'failed'; readonly reason: FailureReason; readonly note?: string }
+  /** Dispatcher override: assign to this courier and pin (replaces an open offer or another courier before pickup). */
+  | { readonly type: 'dispatcher_assigned'; readonly courierId: string }
+  /** Dispatcher override: take the order away from its courier (before pickup), back to the pool, unpinned. */
+  | { readonly type: 'dispatcher_unassigned' }
+  /** Dispatcher override: 0 (default) .. 10 (most urgent). */
+  | { readonly type: 'priority_changed'; readonly priority: number };
 
 export type OrderEventType = OrderEventInput['type'] | 'placed' | 'return_started';
 
@@ -151,7 +172,11 @@ export type OrderErrorCode =
   | 'not_your_order'
   | 'pin_mismatch'
   | 'pin_required'
-  | 'invalid_order';
+  | 'invalid_order'
+  | 'order_not_assignable'
+  | 'order_not_assigned'
+  | 'order_picked_up'
+  | 'override_forbidden';
 
 export class OrderError extends Error {
   constructor(
@@ -166,14 +191,14 @@ export class OrderError extends Error {
 
 /** Which commands each status accepts (the whole state machine in one table). */
 const LEGAL: Record<OrderStatus, readonly OrderEventInput['type'][]> = {
-  placed: ['ready', 'offered', 'cancelled', 'failed'],
-  ready: ['ready', 'offered', 'cancelled', 'failed'],
-  offered: ['ready', 'offer_rejected', 'offer_expired', 'offer_withdrawn', 'accepted', 'cancelled'],
-  assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed'],
-  at_pickup: ['ready', 'picked_up', 'cancelled', 'failed'],
-  picked_up: ['arrived_dropoff', 'cancelled', 'failed'],
-  at_dropoff: ['delivered', 'cancelled', 'failed'],
-  returning: ['returned', 'failed'],
+  placed: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed'],
+  ready: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed'],
+  offered: ['ready', 'offer_rejected', 'offer_expired', 'offer_withdrawn', 'accepted', 'cancelled', 'dispatcher_assigned', 'priority_changed'],
+  assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed'],
+  at_pickup: ['ready', 'picked_up', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed'],
+  picked_up: ['arrived_dropoff', 'cancelled', 'failed', 'priority_changed'],
+  at_dropoff: ['delivered', 'cancelled', 'failed', 'priority_changed'],
+  returning: ['returned', 'failed', 'priority_changed'],
   delivered: [],
   cancelled: [],
   returned: [],
@@ -266,6 +291,8 @@ export function createOrder(
     offerId: null,
     declinedBy: [],
     reason: null,
+    pinned: false,
+    priority: 0,
     updatedAt: now,
   };
   const event: OrderEvent = {
@@ -279,8 +306,18 @@ export function createOrder(
   return { order, event };
 }
 
-function illegal(order: Order, type: string): OrderError {
-  return new OrderError('illegal_transition', `cannot apply ${type} to an order that is ${order.status}`, {
+/** Overrides are refused with a code that says why; everything else with `illegal_transition`. */
+function refusalCode(order: Order, type: OrderEventInput['type']): OrderErrorCode {
+  if (type === 'dispatcher_assigned') return 'order_not_assignable';
+  if (type === 'dispatcher_unassigned') return PICKED_UP_STATUSES.includes(order.status) ? 'order_picked_up' : 'order_not_assigned';
+  return 'illegal_transition';
+}
+
+const OVERRIDE_EVENTS: readonly OrderEventInput['type'][] = ['dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed'];
+const OVERRIDE_ROLES: readonly Role[] = ['dispatcher', 'admin', 'system'];
+
+function illegal(order: Order, type: OrderEventInput['type']): OrderError {
+  return new OrderError(refusalCode(order, type), `cannot apply ${type} to an order that is ${order.status}`, {
     orderId: order.id,
     status: order.status,
     event: type,
@@ -298,6 +335,9 @@ export function applyOrderEvent(
   actor: Actor,
   now: number,
 ): { order: Order; event: OrderEvent } {
+  if (OVERRIDE_EVENTS.includes(input.type) && !OVERRIDE_ROLES.includes(actor.role)) {
+    throw new OrderError('override_forbidden', `${actor.role} may not ${input.type.replace('_', ' ')} orders`, { orderId: order.id, event: input.type });
+  }
   if (!isLegal(order.status, input.type)) throw illegal(order, input.type);
   // a courier acts only on an order offered or assigned to them
   if (actor.role === 'courier' && order.courierId !== actor.id) {
@@ -395,6 +435,26 @@ export function applyOrderEvent(
       next = { ...order, status: 'failed', reason: input.reason, offerId: null };
       data = { reason: input.reason, courierId: order.courierId, previousStatus: order.status };
       if (input.note) data.note = input.note;
+      break;
+    case 'dispatcher_assigned': {
+      // the same courier keeps its progress (already at the pickup); another one starts from scratch
+      const same = order.courierId === input.courierId && (order.status === 'assigned' || order.status === 'at_pickup');
+      next = { ...order, status: same ? order.status : 'assigned', courierId: input.courierId, offerId: null, pinned: true };
+      data = { courierId: input.courierId, previousCourierId: order.courierId, previousStatus: order.status };
+      // an open offer of this order is replaced by the assignment
+      if (order.status === 'offered') data.withdrawnOfferId = order.offerId;
+      break;
+    }
+    case 'dispatcher_unassigned':
+      next = { ...order, status: pool, courierId: null, offerId: null, pinned: false };
+      data = { courierId: order.courierId, previousStatus: order.status };
+      break;
+    case 'priority_changed':
+      if (!Number.isInteger(input.priority) || input.priority < MIN_PRIORITY || input.priority > MAX_PRIORITY) {
+        throw new OrderError('invalid_order', `priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`, { orderId: order.id, field: 'priority' });
+      }
+      next = { ...order, priority: input.priority };
+      data = { priority: input.priority, previousPriority: order.priority };
       break;
   }
   next = { ...next, version: order.version + 1, updatedAt: now };

@@ -43,6 +43,13 @@ export class OfferError extends Error {
   }
 }
 
+/** An offer taken back before its courier answered. */
+export interface WithdrawnOffer {
+  readonly offerId: string;
+  readonly courierId: string;
+  readonly orderIds: readonly string[];
+}
+
 /** The frame a courier receives. */
 export interface OfferFrame extends LiveOffer {
   readonly type: 'offer';
@@ -232,14 +239,23 @@ export class OfferService {
       }
       return out;
     });
-    const w = withdrawn as { offerId: string; courierId: string; orderIds: readonly string[] } | null;
+    const w = withdrawn as WithdrawnOffer | null;
     if (w) {
-      await this.resolved(w, changes);
-      await this.bus.publish(channels.courier(w.courierId), { type: 'offer.withdrawn', offerId: w.offerId, orderIds: w.orderIds });
+      await this.withdrawn(w, changes);
     } else {
       await this.lifecycle.afterCommit(changes);
     }
     return changes.find((c) => c.order.id === orderId)!;
+  }
+
+  /**
+   * After a transaction that withdrew an open offer committed (a cancel, a dispatcher override): stop
+   * its expiry, clear its cache (so a reconnect does not re-send it), run the post-commit work of the
+   * changes and tell its courier with an `offer.withdrawn` frame.
+   */
+  async withdrawn(w: WithdrawnOffer, changes: readonly Change[]): Promise<void> {
+    await this.resolved(w, changes);
+    await this.bus.publish(channels.courier(w.courierId), { type: 'offer.withdrawn', offerId: w.offerId, orderIds: w.orderIds });
   }
 
   /** The courier's open offer, for re-sending on reconnect. */

@@ -96,6 +96,9 @@ const samples: Record<OrderEventInput['type'], OrderEventInput> = {
   cancelled: { type: 'cancelled' },
   returned: { type: 'returned' },
   failed: { type: 'failed', reason: 'customer_unreachable' },
+  dispatcher_assigned: { type: 'dispatcher_assigned', courierId: 'c2' },
+  dispatcher_unassigned: { type: 'dispatcher_unassigned' },
+  priority_changed: { type: 'priority_changed', priority: 7 },
 };
 
 // The expected machine, written out independently of the implementation's table.
@@ -130,7 +133,32 @@ const expected: Record<string, OrderStatus> = {
   'at_dropoff/failed': 'failed',
   'returning/returned': 'returned',
   'returning/failed': 'failed',
+  // dispatcher overrides: assign (and pin) anything not picked up yet, unassign before pickup
+  'placed/dispatcher_assigned': 'assigned',
+  'ready/dispatcher_assigned': 'assigned',
+  'offered/dispatcher_assigned': 'assigned',
+  'assigned/dispatcher_assigned': 'assigned',
+  'at_pickup/dispatcher_assigned': 'assigned',
+  'assigned/dispatcher_unassigned': 'placed',
+  'at_pickup/dispatcher_unassigned': 'placed',
+  'placed/priority_changed': 'placed',
+  'ready/priority_changed': 'ready',
+  'offered/priority_changed': 'offered',
+  'assigned/priority_changed': 'assigned',
+  'at_pickup/priority_changed': 'at_pickup',
+  'picked_up/priority_changed': 'picked_up',
+  'at_dropoff/priority_changed': 'at_dropoff',
+  'returning/priority_changed': 'returning',
 };
+
+/** Overrides are refused with a code that says why; everything else with illegal_transition. */
+function refusal(status: OrderStatus, type: string): string {
+  if (type === 'dispatcher_assigned') return 'order_not_assignable';
+  if (type === 'dispatcher_unassigned') {
+    return ['picked_up', 'at_dropoff', 'returning', 'delivered', 'returned'].includes(status) ? 'order_picked_up' : 'order_not_assigned';
+  }
+  return 'illegal_transition';
+}
 
 t.test('every status × event: legal ones move as specified, all others are refused', async (t) => {
   for (const status of ORDER_STATUSES) {
@@ -149,7 +177,7 @@ t.test('every status × event: legal ones move as specified, all others are refu
         t.same(event.actor, actor);
       } else {
         const err = t.throws(() => applyOrderEvent(before, input, actor, T0 + 99_000)) as OrderError;
-        t.equal(err.code, 'illegal_transition', `${status} + ${type} is refused`);
+        t.equal(err.code, refusal(status, type), `${status} + ${type} is refused`);
         t.match(err.message, status);
       }
     }
@@ -251,4 +279,65 @@ t.test('public view hides the PIN', async (t) => {
   const v = publicOrder(fresh());
   t.notOk('pin' in v);
   t.equal(v.hasPin, true);
+});
+
+const dispatcher: Actor = { role: 'dispatcher', id: 'd1' };
+
+t.test('dispatcher assign pins the order to the courier and replaces an open offer', async (t) => {
+  const placed = fresh();
+  t.equal(placed.pinned, false, 'new orders are not pinned');
+  t.equal(placed.priority, 0, 'new orders have priority 0');
+  const { order, event } = applyOrderEvent(placed, { type: 'dispatcher_assigned', courierId: 'c7' }, dispatcher, T0 + 1000);
+  t.match(order, { status: 'assigned', courierId: 'c7', offerId: null, pinned: true, version: 2 });
+  t.match(event, { type: 'dispatcher_assigned', actor: dispatcher, data: { courierId: 'c7', previousCourierId: null, previousStatus: 'placed' } });
+
+  const offered = inStatus('offered');
+  const fromOffer = applyOrderEvent(offered, { type: 'dispatcher_assigned', courierId: 'c2' }, dispatcher, T0);
+  t.match(fromOffer.order, { status: 'assigned', courierId: 'c2', offerId: null, pinned: true });
+  t.same(fromOffer.order.declinedBy, [], 'the courier of the replaced offer is not excluded');
+  t.match(fromOffer.event.data, { withdrawnOfferId: 'of1', previousCourierId: 'c1', previousStatus: 'offered' });
+});
+
+t.test('dispatcher assign moves an order between couriers before pickup; the same courier keeps its progress', async (t) => {
+  const atPickup = inStatus('at_pickup');
+  const moved = applyOrderEvent(atPickup, { type: 'dispatcher_assigned', courierId: 'c2' }, dispatcher, T0).order;
+  t.match(moved, { status: 'assigned', courierId: 'c2', pinned: true }, 'the new courier still has to reach the pickup');
+  const kept = applyOrderEvent(atPickup, { type: 'dispatcher_assigned', courierId: 'c1' }, dispatcher, T0).order;
+  t.match(kept, { status: 'at_pickup', courierId: 'c1', pinned: true }, 'pinning the current courier keeps it at the pickup');
+  for (const status of ['picked_up', 'at_dropoff', 'returning', 'delivered', 'cancelled', 'failed'] as const) {
+    t.throws(() => applyOrderEvent(inStatus(status), { type: 'dispatcher_assigned', courierId: 'c2' }, dispatcher, T0), { code: 'order_not_assignable' }, status);
+  }
+});
+
+t.test('dispatcher unassign: back to the pool unpinned before pickup, refused with a reason otherwise', async (t) => {
+  const pinned = applyOrderEvent(fresh(), { type: 'dispatcher_assigned', courierId: 'c7' }, dispatcher, T0).order;
+  const ready = applyOrderEvent(pinned, { type: 'ready' }, store, T0).order;
+  const { order, event } = applyOrderEvent(ready, { type: 'dispatcher_unassigned' }, dispatcher, T0);
+  t.match(order, { status: 'ready', courierId: null, offerId: null, pinned: false }, 'a ready order goes back as ready');
+  t.same(order.declinedBy, [], 'the courier is not excluded: the dispatcher decided, not the courier');
+  t.match(event.data, { courierId: 'c7', previousStatus: 'assigned' });
+  t.throws(() => applyOrderEvent(fresh(), { type: 'dispatcher_unassigned' }, dispatcher, T0), { code: 'order_not_assigned' });
+  t.throws(() => applyOrderEvent(inStatus('offered'), { type: 'dispatcher_unassigned' }, dispatcher, T0), { code: 'order_not_assigned' });
+  t.throws(() => applyOrderEvent(inStatus('picked_up'), { type: 'dispatcher_unassigned' }, dispatcher, T0), { code: 'order_picked_up' });
+  t.throws(() => applyOrderEvent(inStatus('delivered'), { type: 'dispatcher_unassigned' }, dispatcher, T0), { code: 'order_picked_up' });
+});
+
+t.test('priority: 0..10 integers on running orders, recorded with the previous value', async (t) => {
+  const { order, event } = applyOrderEvent(fresh(), { type: 'priority_changed', priority: 10 }, dispatcher, T0);
+  t.equal(order.priority, 10);
+  t.equal(order.status, 'placed');
+  t.same(event.data, { priority: 10, previousPriority: 0 });
+  t.equal(applyOrderEvent(order, { type: 'priority_changed', priority: 0 }, dispatcher, T0).order.priority, 0, 'can be lowered again');
+  for (const bad of [-1, 11, 2.5, Number.NaN]) {
+    t.throws(() => applyOrderEvent(fresh(), { type: 'priority_changed', priority: bad }, dispatcher, T0), { code: 'invalid_order', details: { field: 'priority' } }, String(bad));
+  }
+  t.throws(() => applyOrderEvent(inStatus('delivered'), { type: 'priority_changed', priority: 3 }, dispatcher, T0), { code: 'illegal_transition' });
+});
+
+t.test('only dispatchers, admins and the system may override', async (t) => {
+  for (const actor of [store, courier, { role: 'customer', id: 'x' }] as Actor[]) {
+    t.throws(() => applyOrderEvent(fresh(), { type: 'priority_changed', priority: 1 }, actor, T0), { code: 'override_forbidden' }, actor.role);
+    t.throws(() => applyOrderEvent(inStatus('assigned'), { type: 'dispatcher_unassigned' }, actor, T0), { code: 'override_forbidden' }, actor.role);
+  }
+  t.equal(applyOrderEvent(fresh(), { type: 'dispatcher_assigned', courierId: 'c1' }, { role: 'admin', id: 'a1' }, T0).order.pinned, true);
 });

@@ -175,6 +175,10 @@ const STATUS: Record<string, number> = {
   courier_has_open_offer: 409,
   no_orders: 400,
   outside_service_area: 422,
+  order_not_assignable: 409,
+  order_not_assigned: 409,
+  order_picked_up: 409,
+  override_forbidden: 403,
 };
 
 /** Order, repository and offer errors → AppError with their stable code; anything else unchanged. */

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import type { Order, OrderEvent, OrderStatus } from '../../domain/order.js';
+import type { Actor, Order, OrderEvent, OrderStatus } from '../../domain/order.js';
 import { publicOrder } from '../../domain/order.js';
 import {
   eventFromRow,
@@ -183,22 +183,58 @@ export class OrderTx {
     return rows[0] ? offerFromRow(rows[0]) : null;
   }
 
-  async startAssignment(orderId: string, courierId: string, offerId: string, at: number): Promise<void> {
-    await this.client.query(`INSERT INTO assignments (order_id, courier_id, offer_id, assigned_at) VALUES ($1, $2, $3, $4)`, [
-      orderId,
-      courierId,
-      offerId,
-      new Date(at),
-    ]);
+  /**
+   * Binds a courier to an order: `offerId` for an accepted offer, or null with `by` (the dispatcher
+   * or admin) for an override. At most one open row per order (unique index): end the old one first.
+   */
+  async startAssignment(orderId: string, courierId: string, offerId: string | null, at: number, by?: Actor): Promise<void> {
+    await this.client.query(
+      `INSERT INTO assignments (order_id, courier_id, offer_id, assigned_at, assigned_by, assigned_by_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [orderId, courierId, offerId, new Date(at), offerId === null ? (by?.role ?? 'system') : 'offer', offerId === null ? (by?.id ?? null) : null],
+    );
   }
 
-  async endAssignment(orderId: string, status: OrderStatus, at: number): Promise<void> {
+  /** Ends the order's open assignment: with the order's final status, or `reassigned` / `unassigned` by an override. */
+  async endAssignment(orderId: string, status: OrderStatus | AssignmentEnd, at: number): Promise<void> {
     await this.client.query(`UPDATE assignments SET ended_at = $2, end_status = $3 WHERE order_id = $1 AND ended_at IS NULL`, [
       orderId,
       new Date(at),
       status,
     ]);
   }
+
+  /** The open assignment of an order, if any (tests and audits). */
+  async openAssignment(orderId: string): Promise<AssignmentRecord | null> {
+    const { rows } = await this.client.query(`SELECT * FROM assignments WHERE order_id = $1 AND ended_at IS NULL`, [orderId]);
+    return rows[0] ? assignmentFromRow(rows[0]) : null;
+  }
+}
+
+/** Why an assignment ended without the order ending: a dispatcher moved it or took it back. */
+export type AssignmentEnd = 'reassigned' | 'unassigned';
+
+export interface AssignmentRecord {
+  readonly orderId: string;
+  readonly courierId: string;
+  readonly offerId: string | null;
+  readonly assignedBy: 'offer' | 'dispatcher' | 'admin' | 'system';
+  readonly assignedById: string | null;
+  readonly assignedAt: number;
+  readonly endedAt: number | null;
+  readonly endStatus: string | null;
+}
+
+export function assignmentFromRow(r: Record<string, unknown>): AssignmentRecord {
+  return {
+    orderId: r.order_id as string,
+    courierId: r.courier_id as string,
+    offerId: (r.offer_id as string | null) ?? null,
+    assignedBy: r.assigned_by as AssignmentRecord['assignedBy'],
+    assignedById: (r.assigned_by_id as string | null) ?? null,
+    assignedAt: (r.assigned_at as Date).getTime(),
+    endedAt: r.ended_at ? (r.ended_at as Date).getTime() : null,
+    endStatus: (r.end_status as string | null) ?? null,
+  };
 }
 
 function offerFromRow(r: Record<string, unknown>): OfferRecord {
@@ -332,6 +368,12 @@ export class PgOrderRepository {
       [orderId, afterVersion],
     );
     return rows.map(eventFromRow);
+  }
+
+  /** Every assignment of an order, oldest first (who bound which courier, and how it ended). */
+  async assignments(orderId: string): Promise<AssignmentRecord[]> {
+    const { rows } = await this.db.query(`SELECT * FROM assignments WHERE order_id = $1 ORDER BY assigned_at, id`, [orderId]);
+    return rows.map(assignmentFromRow);
   }
 
   /** Orders a courier is working on (assigned … returning), oldest assignment first. */

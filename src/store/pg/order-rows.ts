@@ -27,6 +27,8 @@ export interface OrderRow {
   offer_id: string | null;
   declined_by: string[];
   reason: string | null;
+  pinned: boolean;
+  priority: number;
   updated_at: Date;
 }
 
@@ -70,6 +72,8 @@ export function orderFromRow(r: OrderRow): Order {
     offerId: r.offer_id,
     declinedBy: r.declined_by,
     reason: r.reason,
+    pinned: r.pinned,
+    priority: r.priority,
     updatedAt: r.updated_at.getTime(),
   };
 }
@@ -102,6 +106,8 @@ export const ORDER_COLUMNS = [
   'declined_by',
   'reason',
   'updated_at',
+  'pinned',
+  'priority',
 ] as const;
 
 export function orderValues(o: Order): unknown[] {
@@ -133,6 +139,8 @@ export function orderValues(o: Order): unknown[] {
     o.declinedBy,
     o.reason,
     d(o.updatedAt),
+    o.pinned,
+    o.priority,
   ];
 }
 

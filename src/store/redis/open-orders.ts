@@ -28,6 +28,13 @@ export interface OpenOrderEntry {
   readonly size: number;
   /** Couriers who rejected or let an offer expire: never offer to them again. */
   readonly declinedBy: readonly string[];
+  /** 0..10, higher is more urgent (dispatcher override). Entries written before it existed lack it: 0. */
+  readonly priority?: number;
+  /**
+   * Only if a pinned order is ever open (it should not be: a pin assigns it): the optimizer must give
+   * it to this courier and nobody else.
+   */
+  readonly pinnedCourierId?: string;
 }
 
 // KEYS[1] entries hash, KEYS[2] versions hash, KEYS[3] zone set; ARGV: id, version, json ('' = remove), zone
@@ -69,6 +76,8 @@ export function openOrderEntry(o: Order): OpenOrderEntry {
     window: o.window,
     size: o.size,
     declinedBy: o.declinedBy,
+    priority: o.priority,
+    ...(o.pinned && o.courierId ? { pinnedCourierId: o.courierId } : {}),
   };
 }
 
@@ -91,6 +100,8 @@ export function toOrderRequest(e: OpenOrderEntry): OrderRequest<{ lat: number; l
     ...(e.window ? { window: { from: s(e.window.from), to: s(e.window.to) } } : {}),
     size: e.size,
     declinedBy: e.declinedBy,
+    priority: e.priority ?? 0,
+    ...(e.pinnedCourierId ? { pinnedCourierId: e.pinnedCourierId } : {}),
   };
 }
 

@@ -1,0 +1,76 @@
+/**
+ * Dispatcher overrides of orders (roles dispatcher and admin; the caller is the event's actor):
+ *   POST /v1/orders/:id/assign    {courierId, version?}  → 200 {order}  assigned to that courier and pinned
+ *   POST /v1/orders/:id/unassign  {version?}             → 200 {order}  back in the open pool, unpinned
+ *   POST /v1/orders/:id/priority  {priority: 0..10, version?} → 200 {order}
+ * Refusals: 400 validation_failed · 404 order_not_found · 409 order_not_assignable, courier_offline,
+ * courier_paused, order_not_assigned, order_picked_up, illegal_transition (priority of an ended
+ * order), version_conflict (the order changed while the override was applied, or since `version`).
+ *
+ * Also creates the override service (`app.overrides`): couriers are online with a position fresher
+ * than STALE_AFTER_MS (the nearby rule) and paused while `courier-paused:<id>` is '1' in Redis.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { publicOrder } from '../../domain/order.js';
+import { OrderOverrides, OverrideError, type CourierAvailability } from '../../runtime/order-overrides.js';
+import { courierPaused } from '../../store/redis/courier-paused.js';
+import { AppError } from '../errors.js';
+import { actorOf, rejectInvalid } from './orders.js';
+import { OrderIdParams, toAppError, typeboxValidator } from './orders-schemas.js';
+import { AssignBodySchema, PriorityBodySchema, UnassignBodySchema } from './overrides-schemas.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    overrides: OrderOverrides;
+  }
+}
+
+async function mapped<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof OverrideError) throw new AppError(409, err.code, err.message, err.details);
+    throw toAppError(err);
+  }
+}
+
+export const overrideRoutes = fp(
+  async function overrideRoutes(app: FastifyInstance) {
+    const { config, clock } = app;
+    const couriers: CourierAvailability = {
+      isOnline: async (courierId) => {
+        const loc = await app.locationIndex.get(courierId);
+        return loc !== null && clock.now() - loc.serverTs <= config.staleAfterMs;
+      },
+      isPaused: (courierId) => courierPaused(app.redis, courierId),
+    };
+    const { lifecycle, repo, offers, bus } = app.orders;
+    const overrides = new OrderOverrides(lifecycle, repo, offers, bus, clock, app.log.child({ feature: 'overrides' }), couriers);
+    app.decorate('overrides', overrides);
+
+    const common = { attachValidation: true, validatorCompiler: typeboxValidator, config: { roles: ['dispatcher', 'admin'] as const } } as const;
+
+    app.post('/v1/orders/:id/assign', { ...common, schema: { params: OrderIdParams, body: AssignBodySchema } }, async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { courierId, version } = request.body as { courierId: string; version?: number };
+      return { order: publicOrder(await mapped(overrides.assign(id, courierId, actorOf(request), version))) };
+    });
+
+    app.post('/v1/orders/:id/unassign', { ...common, schema: { params: OrderIdParams, body: UnassignBodySchema } }, async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { version } = (request.body ?? {}) as { version?: number };
+      return { order: publicOrder(await mapped(overrides.unassign(id, actorOf(request), version))) };
+    });
+
+    app.post('/v1/orders/:id/priority', { ...common, schema: { params: OrderIdParams, body: PriorityBodySchema } }, async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      const { priority, version } = request.body as { priority: number; version?: number };
+      return { order: publicOrder(await mapped(overrides.setPriority(id, priority, actorOf(request), version))) };
+    });
+  },
+  { name: 'dispatchd-order-overrides', fastify: '5.x', dependencies: ['dispatchd-orders', 'dispatchd-courier-socket', 'dispatchd-auth'] },
+);
