@@ -12,19 +12,13 @@ import { consoleKpis, KPI_WINDOW_MS, type Kpis } from '../domain/kpis.js';
 import type { Order } from '../domain/order.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
 import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
+import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
 
 /** H3 resolution of the console's supply/demand cells (~0.7 km², a few minutes' ride across). */
 export const CONSOLE_CELL_RESOLUTION = 8;
 export const CONSOLE_MAX_COURIERS = 5000;
 export const CONSOLE_MAX_ORDERS = 2000;
 const KPI_MAX_DELIVERIES = 50_000;
-
-/**
- * The key H1's courier availability store sets while a dispatcher has paused a courier
- * (store/redis/courier-availability.ts on the dispatch branch): read here directly so the console
- * shows pauses whoever set them.
- */
-export const pausedKey = (courierId: string) => `courier-paused:${courierId}`;
 
 export type ConsoleCourierStatus = 'free' | 'offered' | 'busy' | 'paused' | 'offline';
 
@@ -83,12 +77,6 @@ export interface ConsoleStateDeps {
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
 
-/** Pinned/priority come with the dispatcher overrides; older order rows have neither. */
-function overrideFields(o: Order): { pinned: boolean; priority: number } {
-  const x = o as Order & { pinned?: unknown; priority?: unknown };
-  return { pinned: x.pinned === true, priority: typeof x.priority === 'number' ? x.priority : 0 };
-}
-
 export function orderView(o: Order, now: number): ConsoleOrder {
   return {
     id: o.id,
@@ -101,14 +89,9 @@ export function orderView(o: Order, now: number): ConsoleOrder {
     courierId: o.courierId,
     pickup: { lat: o.pickup.lat, lng: o.pickup.lng },
     dropoff: { lat: o.dropoff.lat, lng: o.dropoff.lng },
-    ...overrideFields(o),
+    pinned: o.pinned,
+    priority: o.priority,
   };
-}
-
-async function pausedAmong(redis: Redis, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const values = await redis.mget(...ids.map(pausedKey));
-  return new Set(ids.filter((_, i) => values[i] === '1'));
 }
 
 export async function buildConsoleState(deps: ConsoleStateDeps): Promise<ConsoleState> {
@@ -119,7 +102,7 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
     courierLoads(deps.db),
     deliveredBetween(deps.db, now - KPI_WINDOW_MS, now, KPI_MAX_DELIVERIES),
   ]);
-  const paused = await pausedAmong(deps.redis, locations.map((l) => l.courierId));
+  const paused = await new CourierAvailabilityStore(deps.redis).pausedAmong(locations.map((l) => l.courierId));
   const offered = new Set(orders.filter((o) => o.status === 'offered' && o.courierId).map((o) => o.courierId!));
 
   const couriers: ConsoleCourier[] = locations

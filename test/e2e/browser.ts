@@ -46,6 +46,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /** A test context and app with the web pages built. */
 export async function webTestApp(t: Teardownable, env: Record<string, string> = {}): Promise<{ ctx: TestContext; app: TestApp }> {
   await ensureWebBuilt();
-  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', ...env });
+  // the dispatch loop is off: these tests drive every assignment themselves (offers, overrides)
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', DISPATCH: 'off', ...env });
   return { ctx, app: await buildTestApp(ctx) };
 }

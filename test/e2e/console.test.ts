@@ -116,7 +116,7 @@ t.test('a pin override from the console changes the assignment on screen and in 
   await page.click('#act-assign');
   await page.waitForSelector('#action-result[data-outcome="ok"]');
   await page.waitForSelector(`${row}[data-courier-id="c2"]`, { timeout: 10_000 });
-  t.match(await page.textContent(`${row} td.courier`), /c2.*📌/, 'the list shows the pinned courier');
+  t.match(await page.textContent(`${row} td.courier`), /c2 \(pinned\)/, 'the list shows the pinned courier');
   const inApi = (await http(baseUrl, 'GET', `/v1/orders/${orderId}`, dispatcher)).body;
   t.match(inApi, { status: 'assigned', courierId: 'c2', pinned: true }, 'and the API agrees');
   await until(async () => (await renderedCouriers(page)).some((c) => c.id === 'c2' && c.status === 'busy'), 10_000, 'c2 drawn as busy');
@@ -124,10 +124,20 @@ t.test('a pin override from the console changes the assignment on screen and in 
 
   // unassign: back in the pool; a second unassign is refused and the reason is shown
   await page.click('#act-unassign');
+  await page.waitForSelector('#action-result[data-outcome]');
+  t.equal(await page.getAttribute('#action-result', 'data-outcome'), 'ok', `unassigned: ${await page.textContent('#action-result')}`);
   await page.waitForSelector(`${row}[data-courier-id=""]`, { timeout: 10_000 });
   t.match((await http(baseUrl, 'GET', `/v1/orders/${orderId}`, dispatcher)).body, { courierId: null, pinned: false });
   await page.click('#act-unassign');
   await page.waitForSelector('#action-result[data-outcome="error"]');
   t.match(await page.textContent('#action-result'), /order_not_assigned/, 'the API error code is shown');
   await screenshot(page, 'console-5-refused');
+
+  // pause and resume the chosen courier
+  await page.click('#act-pause');
+  await page.waitForSelector('#couriers tr[data-courier-id="c2"][data-status="paused"]', { timeout: 10_000 });
+  t.match((await http(baseUrl, 'GET', '/v1/couriers/c2', dispatcher)).body, { paused: true }, 'paused in the API');
+  await page.click('#act-resume');
+  await page.waitForSelector('#couriers tr[data-courier-id="c2"][data-status="free"]', { timeout: 10_000 });
+  t.match((await http(baseUrl, 'GET', '/v1/couriers/c2', dispatcher)).body, { paused: false }, 'resumed in the API');
 });

@@ -5,13 +5,13 @@
 import t from 'tap';
 import { createTestContext, buildTestApp } from '../support/index.js';
 import { http, orderBody, PICKUP, WsClient, type Frame } from './orders-helpers.js';
-import { CONSOLE_CELL_RESOLUTION, pausedKey } from '../../src/runtime/console-state.js';
+import { CONSOLE_CELL_RESOLUTION } from '../../src/runtime/console-state.js';
 import { cellToLatLng, getResolution } from 'h3-js';
 
 type State = Frame & { couriers: Frame[]; orders: Frame[]; cells: Frame[]; kpis: Record<string, unknown>; at: number };
 
 t.test('only dispatchers and admins may open the console socket', async (t) => {
-  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off' });
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', DISPATCH: 'off' });
   const { wsUrl, token } = await buildTestApp(ctx);
   const none = await WsClient.connect(`${wsUrl}/v1/console`);
   t.match(await none.closed, { code: 1008, reason: 'unauthorized' }, 'no token');
@@ -30,7 +30,7 @@ t.test('only dispatchers and admins may open the console socket', async (t) => {
 });
 
 t.test('the state frame follows couriers, orders, cells and KPIs', async (t) => {
-  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', STALE_AFTER_MS: '3000' });
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', DISPATCH: 'off', STALE_AFTER_MS: '3000' });
   const { app, baseUrl, wsUrl, token } = await buildTestApp(ctx);
   const store = token('store', 's1');
   const busyId = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('con-1'))).body.id as string;
@@ -49,7 +49,7 @@ t.test('the state frame follows couriers, orders, cells and KPIs', async (t) => 
   await sendLoc(2, 1, PICKUP.lat - 0.001, PICKUP.lng);
   const offer = await app.orders.offers.offer('c1', [busyId], { role: 'dispatcher', id: 'd1' });
   await app.orders.offers.accept('c1', offer.offerId);
-  await ctx.redis.set(pausedKey('c3'), '1');
+  t.match(await http(baseUrl, 'POST', '/v1/couriers/c3/pause', token('dispatcher', 'd1'), {}), { status: 200, body: { paused: true } });
 
   const consoleWs = await WsClient.connect(`${wsUrl}/v1/console`, token('dispatcher', 'd1'));
   t.teardown(() => consoleWs.close());

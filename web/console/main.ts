@@ -146,6 +146,7 @@ function start(token: string): void {
     if (needs.includes('courier') && !courierId) return report(false, 'Choose a courier first.');
     result.textContent = `${label}…`;
     result.className = 'muted';
+    delete result.dataset.outcome;
     try {
       await call();
       report(true, `${label}: done.`);
@@ -163,13 +164,13 @@ function start(token: string): void {
   const courier = () => encodeURIComponent(handle.selected.courierId);
   byId('act-assign').onclick = () =>
     act('Assign & pin', () => api('POST', `/v1/orders/${order()}/assign`, token, { courierId: handle.selected.courierId }), ['order', 'courier']);
-  byId('act-unassign').onclick = () => act('Unassign', () => api('POST', `/v1/orders/${order()}/unassign`, token), ['order']);
+  byId('act-unassign').onclick = () => act('Unassign', () => api('POST', `/v1/orders/${order()}/unassign`, token, {}), ['order']);
   byId('act-priority').onclick = () => {
     const priority = Number(byId<HTMLInputElement>('priority').value);
     return act('Set priority', () => api('POST', `/v1/orders/${order()}/priority`, token, { priority }), ['order']);
   };
   byId('act-pause').onclick = () => act('Pause courier', () => api('POST', `/v1/couriers/${courier()}/pause`, token, {}), ['courier']);
-  byId('act-resume').onclick = () => act('Resume courier', () => api('POST', `/v1/couriers/${courier()}/resume`, token), ['courier']);
+  byId('act-resume').onclick = () => act('Resume courier', () => api('POST', `/v1/couriers/${courier()}/resume`, token, {}), ['courier']);
 
   function renderKpis(state: ConsoleState): void {
     const k = state.kpis;
@@ -210,7 +211,7 @@ function start(token: string): void {
       tr.dataset.courierId = o.courierId ?? '';
       if (o.id === handle.selected.orderId) tr.classList.add('selected');
       const promised = el('td', clockTime(o.promisedBy), o.promisedBy < state.at ? 'late' : undefined);
-      const courierCell = el('td', o.courierId ? `${o.courierId}${o.pinned ? ' 📌' : ''}` : '—', 'courier');
+      const courierCell = el('td', o.courierId ? `${o.courierId}${o.pinned ? ' (pinned)' : ''}` : '—', 'courier');
       tr.append(el('td', o.externalId, 'ext'), el('td', o.status.replace('_', ' ')), el('td', duration(o.ageMs)), promised, courierCell, el('td', String(o.priority)));
       tr.title = `${o.id} · store ${o.storeId}`;
       tr.onclick = () => select({ orderId: o.id });

@@ -66,7 +66,8 @@ let fitted = false;
 
 if (map) {
   whenLoaded(map, () => {
-    for (const id of ['places', 'courier']) setData(map, id, emptyCollection());
+    for (const id of ['route', 'places', 'courier']) setData(map, id, emptyCollection());
+    map.addLayer({ id: 'route', type: 'line', source: 'route', paint: { 'line-color': '#1f6feb', 'line-width': 3, 'line-dasharray': [2, 1.5], 'line-opacity': 0.6 } });
     map.addLayer({
       id: 'places',
       type: 'circle',
@@ -120,6 +121,7 @@ function render(): void {
     ...(state.dropoff ? [point(state.dropoff.lng, state.dropoff.lat, { kind: 'home' })] : []),
   ];
   setData(map, 'places', { type: 'FeatureCollection', features: places });
+  setData(map, 'route', { type: 'FeatureCollection', features: routeLine() });
   setData(map, 'courier', {
     type: 'FeatureCollection',
     features: state.courier ? [point(state.courier.lng, state.courier.lat, { coarse: state.courier.coarse })] : [],
@@ -129,6 +131,19 @@ function render(): void {
     fitTo(map, pts, 16);
     fitted = true;
   }
+}
+
+/** The way still ahead, straight legs: courier → store → you before pickup, courier → you after. */
+function routeLine(): GeoJSON.Feature[] {
+  if (!state.pickup || !state.dropoff) return [];
+  const ahead = REACHES[state.status] ?? -1;
+  if (ahead >= 3 || ['cancelled', 'failed', 'returned', 'returning'].includes(state.status)) return [];
+  const stops: Place[] = [];
+  if (state.courier) stops.push(state.courier);
+  if (ahead < 2) stops.push(state.pickup);
+  stops.push(state.dropoff);
+  if (stops.length < 2) return [];
+  return [{ type: 'Feature', geometry: { type: 'LineString', coordinates: stops.map((p) => [p.lng, p.lat]) }, properties: {} }];
 }
 
 type Frame = { type: string; [k: string]: unknown };
