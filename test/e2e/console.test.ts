@@ -51,6 +51,9 @@ t.test('the console shows couriers moving and the orders, live', async (t) => {
   const c2 = await courierOnline(wsUrl, token('courier', 'c2'), PICKUP.lat - 0.002, PICKUP.lng + 0.003);
   t.teardown(() => [c1, c2].forEach((c) => c.ws.close()));
 
+  const slash = await fetch(`${baseUrl}/console/?token=abc`, { redirect: 'manual' });
+  t.match({ status: slash.status, location: slash.headers.get('location') }, { status: 302, location: '/console?token=abc' }, '/console/ leads to /console');
+
   const browser = await launchChromium(t);
   const page = await openPage(t, browser, baseUrl);
   await page.goto(`${baseUrl}/console?token=${token('dispatcher', 'd1')}`);

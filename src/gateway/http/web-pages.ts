@@ -34,6 +34,8 @@ export const webPages = fp(
         return reply.header('cache-control', 'no-cache').header('referrer-policy', 'no-referrer').sendFile(file);
       };
       pages.get('/console', page('console.html'));
+      // `/console/` (a habit of typed URLs) → `/console`, keeping a `?token=`
+      pages.get('/console/', async (request, reply) => reply.redirect(`/console${request.url.slice('/console/'.length)}`));
       // a wildcard, not `:token`: a JWT is longer than the router's 100-character limit on path parameters
       pages.get('/track/*', page('track.html'));
     });
