@@ -7,6 +7,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# the console and tracking pages: web/ bundled by scripts/build-web.mjs into dist/web
+COPY scripts ./scripts
+COPY web ./web
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
@@ -19,7 +22,6 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node sql ./sql
-# When web/ (console, tracking pages) has content, add: COPY --chown=node:node web ./web
 RUN mkdir -p /app/.data && chown node:node /app/.data
 # The official image's unprivileged user.
 USER node

@@ -19,12 +19,14 @@ import { storeRoutes } from './gateway/http/stores.js';
 import { trackingRoutes } from './gateway/http/tracking.js';
 import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
-import { overrideRoutes } from './gateway/http/overrides.js';
 import { metricsPlugin } from './gateway/http/metrics.js';
 import { courierAvailability } from './runtime/courier-availability.js';
 import { courierAvailabilityRoutes } from './gateway/http/courier-availability.js';
 import { courierShiftFrames } from './gateway/ws/courier-shift.js';
 import { dispatchLoop } from './runtime/dispatch-loop.js';
+import { overrideRoutes } from './gateway/http/overrides.js';
+import { consoleSocket } from './gateway/ws/console.js';
+import { webPages } from './gateway/http/web-pages.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -151,15 +153,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);
-  // Dispatcher overrides of orders (assign + pin, unassign, priority).
-  app.register(overrideRoutes);
-  // Metrics last: they read the pieces above at scrape time.
-  app.register(metricsPlugin);
   // Dispatch loop and courier availability (pause/resume, shift frame).
   app.register(courierAvailability);
   app.register(courierAvailabilityRoutes);
   app.register(courierShiftFrames);
   app.register(dispatchLoop);
+  // Dispatcher overrides of orders (assign + pin, unassign, priority).
+  app.register(overrideRoutes);
+  // Dispatcher console (live state over WS) and the browser pages (console, customer tracking).
+  app.register(consoleSocket);
+  app.register(webPages);
+  // Metrics last: they read the pieces above at scrape time.
+  app.register(metricsPlugin);
 
   return app;
 }

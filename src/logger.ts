@@ -14,7 +14,7 @@ interface LoggedRequest {
 /**
  * The process logger: structured JSON on stdout, object first (`log.info({ courierId }, 'moved')`).
  * Credentials never reach the log: Authorization headers are redacted, and so are `?token=` values
- * on WebSocket URLs. Writes are synchronous so the last lines before `process.exit` are not lost.
+ * on WebSocket URLs and the tracking page's token path. Writes are synchronous so the last lines before `process.exit` are not lost.
  */
 export function createLogger(opts: { level: LogLevel; name?: string; destination?: DestinationStream }): Logger {
   const options = {
@@ -35,7 +35,7 @@ export function createLogger(opts: { level: LogLevel; name?: string; destination
   return pino(options, opts.destination ?? pino.destination({ fd: 1, sync: true }));
 }
 
-/** Removes a `token` query parameter from a URL so logs never carry credentials. */
+/** Removes a `token` query parameter, and the token of a `/track/<token>` page path, from a URL so logs never carry credentials. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
+  return url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]').replace(/^(\/track\/)[^/?#]+/, '$1[redacted]');
 }

@@ -1,5 +1,6 @@
 /**
- * POST /v1/orders/:id/tracking-link (store, own orders) → 201 {token, url, expiresAt}
+ * POST /v1/orders/:id/tracking-link (store, own orders) → 201 {token, url, pageUrl, expiresAt}
+ * (`url`: the tracking socket; `pageUrl`: the customer's tracking page)
  *
  * The token is a JWT with role `customer` and an `order` claim: it opens `/v1/track/:orderId` for that
  * one order only, expires after TRACKING_TOKEN_TTL_MS, and stops working TRACKING_GRACE_MS after the
@@ -25,9 +26,12 @@ export async function trackingRoutes(app: FastifyInstance): Promise<void> {
       const ttlS = Math.max(1, Math.round(app.config.trackingTokenTtlMs / 1000));
       const token = app.jwt.sign({ sub: `order:${id}`, role: 'customer', [TRACKING_CLAIM]: id }, { expiresIn: `${ttlS}s` });
       const path = `/v1/track/${id}?token=${encodeURIComponent(token)}`;
+      const base = app.config.trackingBaseUrl.replace(/\/$/, '');
       return reply.code(201).send({
         token,
-        url: `${app.config.trackingBaseUrl.replace(/\/$/, '')}${path}`,
+        url: `${base}${path}`,
+        // the customer's tracking page (gateway/http/web-pages.ts), which opens `url` itself
+        pageUrl: `${base}/track/${encodeURIComponent(token)}`,
         expiresAt: Date.now() + ttlS * 1000,
       });
     },

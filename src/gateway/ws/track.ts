@@ -2,7 +2,7 @@
  * WebSocket /v1/track/:orderId?token=… (role customer with an `order` claim for this order; dispatcher
  * and admin may watch any order).
  *
- * out: `{type:'snapshot', orderId, status, version, promisedBy, position|null, eta|null}` once, then
+ * out: `{type:'snapshot', orderId, status, version, promisedBy, pickup, dropoff, position|null, eta|null}` once, then
  *      `{type:'order.status', …}` on every change and `{type:'position', lat, lng, coarse, eta, status, at}`
  *      on every accepted courier point (coarsened to the H3 cell centre before pickup).
  * Refused with close 1008: a token for another order (`forbidden`), an unknown or malformed order id
@@ -88,7 +88,15 @@ export async function trackSocket(app: FastifyInstance): Promise<void> {
 }
 
 async function snapshot(app: FastifyInstance, order: Order) {
-  const base = { orderId: order.id, status: order.status, version: order.version, promisedBy: order.promisedBy };
+  const base = {
+    orderId: order.id,
+    status: order.status,
+    version: order.version,
+    promisedBy: order.promisedBy,
+    // where the order comes from and goes to: the tracking page draws both
+    pickup: { lat: order.pickup.lat, lng: order.pickup.lng },
+    dropoff: { lat: order.dropoff.lat, lng: order.dropoff.lng },
+  };
   const onTheWay = ['assigned', 'at_pickup', 'picked_up', 'at_dropoff'].includes(order.status);
   if (!order.courierId || !onTheWay) return { ...base, position: null, eta: null };
   const loc = await app.locationIndex.get(order.courierId);

@@ -85,6 +85,11 @@ function parseLocation(courierId: string, values: (string | null)[]): CourierLoc
   };
 }
 
+/** Escapes Redis glob characters so a key prefix matches literally in SCAN MATCH. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
 /** Packs points compactly for the stream: one entry per batch keeps XADD off the per-point path. */
 export function packPoints(points: readonly StoredPoint[]): string {
   return JSON.stringify(
@@ -199,6 +204,27 @@ export class LocationIndex {
   async get(courierId: string): Promise<CourierLocation | null> {
     const values = await this.redis.hmget(courierKey(courierId), ...FIELDS);
     return parseLocation(courierId, values);
+  }
+
+  /**
+   * Every indexed courier (SCAN over `loc:courier:*`, then pipelined HMGETs), at most `limit` of them, in
+   * no particular order: for overviews such as the dispatcher console, not for the hot path. SCAN
+   * patterns are not rewritten by ioredis' keyPrefix, so the prefix is added here and stripped again.
+   */
+  async list(limit: number): Promise<CourierLocation[]> {
+    const prefix = this.redis.options.keyPrefix ?? '';
+    const head = `${prefix}${courierKey('')}`;
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(head)}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        if (ids.size >= limit) break;
+        ids.add(key.slice(head.length));
+      }
+    } while (cursor !== '0' && ids.size < limit);
+    return [...(await this.getMany([...ids])).values()];
   }
 
   /**

@@ -1,0 +1,81 @@
+/**
+ * WebSocket /v1/console (roles dispatcher and admin; any other role or no token: close 1008).
+ *
+ * out: `{type:'state', at, couriers, orders, cells, kpis, truncated}` (runtime/console-state.ts) at once
+ *      on connect and then about once per wall second, for as long as the socket is open;
+ *      `{type:'error', code:'state_unavailable', message}` when a state could not be built (the next
+ *      tick tries again).
+ * in:  nothing (frames are ignored); overrides go through the HTTP routes.
+ * One state is built per tick and shared by every console socket on this node; nothing runs while no
+ * console is connected. The push timer is wall time on purpose (a screen refresh rate); the state's
+ * own time maths use the service clock.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { buildConsoleState } from '../../runtime/console-state.js';
+import { keepAlive } from './store.js';
+
+export const CONSOLE_PUSH_MS = 1000;
+
+export const consoleSocket = fp(
+  async function consoleSocket(app: FastifyInstance) {
+    const log = app.log.child({ feature: 'console' });
+    const sockets = new Set<WebSocket>();
+    let timer: NodeJS.Timeout | null = null;
+    let building: Promise<void> | null = null;
+
+    const broadcast = (text: string, to: Iterable<WebSocket>) => {
+      for (const ws of to) if (ws.readyState === ws.OPEN) ws.send(text);
+    };
+    /** Builds one state and sends it to every console socket (a tick still building is not stacked). */
+    const push = (): Promise<void> => {
+      if (building) return building;
+      building = buildConsoleState({
+        redis: app.redis,
+        db: app.db,
+        index: app.locationIndex,
+        clock: app.clock,
+        staleAfterMs: app.config.staleAfterMs,
+      })
+        .then((state) => broadcast(JSON.stringify(state), sockets))
+        .catch((err: unknown) => {
+          log.error({ err }, 'console state failed');
+          broadcast(JSON.stringify({ type: 'error', code: 'state_unavailable', message: 'Live state is unavailable, retrying' }), sockets);
+        })
+        .finally(() => {
+          building = null;
+        });
+      return building;
+    };
+    const stopTimer = () => {
+      if (timer) clearInterval(timer);
+      timer = null;
+    };
+
+    app.get('/v1/console', { websocket: true, config: { roles: ['dispatcher', 'admin'] } }, (socket, request) => {
+      const rlog = log.child({ user: request.user.sub });
+      socket.on('message', () => {
+        // the console sends nothing over this socket
+      });
+      socket.on('error', (err) => rlog.info({ err }, 'console socket error'));
+      socket.on('close', () => {
+        sockets.delete(socket);
+        if (sockets.size === 0) stopTimer();
+      });
+      keepAlive(app, socket);
+      sockets.add(socket);
+      void push();
+      if (!timer) {
+        timer = setInterval(() => void push(), CONSOLE_PUSH_MS);
+        timer.unref();
+      }
+    });
+
+    app.addHook('onClose', async () => {
+      stopTimer();
+      await building;
+    });
+  },
+  { name: 'dispatchd-console-socket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket'] },
+);

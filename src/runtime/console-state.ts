@@ -1,0 +1,151 @@
+/**
+ * The dispatcher console's picture of the service at one instant (`{type:'state', …}`): couriers from
+ * the live location index with status and load, orders still in play, H3 cells shaded by open orders
+ * vs free couriers, and the KPIs (domain/kpis.ts). Built once per push and shared by every console
+ * socket on this node. Times are the service clock's.
+ */
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { cellToBoundary, latLngToCell } from 'h3-js';
+import type { Clock } from '../clock.js';
+import { consoleKpis, KPI_WINDOW_MS, type Kpis } from '../domain/kpis.js';
+import type { Order } from '../domain/order.js';
+import type { LocationIndex } from '../store/redis/location-index.js';
+import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
+import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
+
+/** H3 resolution of the console's supply/demand cells (~0.7 km², a few minutes' ride across). */
+export const CONSOLE_CELL_RESOLUTION = 8;
+export const CONSOLE_MAX_COURIERS = 5000;
+export const CONSOLE_MAX_ORDERS = 2000;
+const KPI_MAX_DELIVERIES = 50_000;
+
+export type ConsoleCourierStatus = 'free' | 'offered' | 'busy' | 'paused' | 'offline';
+
+export interface ConsoleCourier {
+  readonly courierId: string;
+  readonly lat: number;
+  readonly lng: number;
+  readonly status: ConsoleCourierStatus;
+  /** Active orders (assigned … returning). */
+  readonly load: number;
+  /** Server time of the last accepted point. */
+  readonly lastSeenAt: number;
+}
+
+export interface ConsoleOrder {
+  readonly id: string;
+  readonly externalId: string;
+  readonly storeId: string;
+  readonly status: Order['status'];
+  readonly placedAt: number;
+  readonly ageMs: number;
+  readonly promisedBy: number;
+  readonly courierId: string | null;
+  readonly pickup: { lat: number; lng: number };
+  readonly dropoff: { lat: number; lng: number };
+  readonly pinned: boolean;
+  readonly priority: number;
+}
+
+export interface ConsoleCell {
+  readonly cell: string;
+  readonly openOrders: number;
+  readonly freeCouriers: number;
+  /** Closed ring in GeoJSON (lng, lat) order. */
+  readonly boundary: [number, number][];
+}
+
+export interface ConsoleState {
+  readonly type: 'state';
+  readonly at: number;
+  readonly couriers: ConsoleCourier[];
+  readonly orders: ConsoleOrder[];
+  readonly cells: ConsoleCell[];
+  readonly kpis: Kpis;
+  /** True when a list hit its bound and was cut. */
+  readonly truncated: { couriers: boolean; orders: boolean };
+}
+
+export interface ConsoleStateDeps {
+  readonly redis: Redis;
+  readonly db: Pool;
+  readonly index: LocationIndex;
+  readonly clock: Clock;
+  readonly staleAfterMs: number;
+}
+
+const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
+
+export function orderView(o: Order, now: number): ConsoleOrder {
+  return {
+    id: o.id,
+    externalId: o.externalId,
+    storeId: o.storeId,
+    status: o.status,
+    placedAt: o.placedAt,
+    ageMs: Math.max(0, now - o.placedAt),
+    promisedBy: o.promisedBy,
+    courierId: o.courierId,
+    pickup: { lat: o.pickup.lat, lng: o.pickup.lng },
+    dropoff: { lat: o.dropoff.lat, lng: o.dropoff.lng },
+    pinned: o.pinned,
+    priority: o.priority,
+  };
+}
+
+export async function buildConsoleState(deps: ConsoleStateDeps): Promise<ConsoleState> {
+  const now = deps.clock.now();
+  const [locations, orders, loads, delivered] = await Promise.all([
+    deps.index.list(CONSOLE_MAX_COURIERS),
+    liveOrders(deps.db, CONSOLE_MAX_ORDERS + 1),
+    courierLoads(deps.db),
+    deliveredBetween(deps.db, now - KPI_WINDOW_MS, now, KPI_MAX_DELIVERIES),
+  ]);
+  const paused = await new CourierAvailabilityStore(deps.redis).pausedAmong(locations.map((l) => l.courierId));
+  const offered = new Set(orders.filter((o) => o.status === 'offered' && o.courierId).map((o) => o.courierId!));
+
+  const couriers: ConsoleCourier[] = locations
+    .map((l) => {
+      const load = loads.get(l.courierId) ?? 0;
+      const status: ConsoleCourierStatus =
+        now - l.serverTs > deps.staleAfterMs
+          ? 'offline'
+          : paused.has(l.courierId)
+            ? 'paused'
+            : load > 0
+              ? 'busy'
+              : offered.has(l.courierId)
+                ? 'offered'
+                : 'free';
+      return { courierId: l.courierId, lat: l.lat, lng: l.lng, status, load, lastSeenAt: l.serverTs };
+    })
+    .sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));
+
+  const shown = orders.slice(0, CONSOLE_MAX_ORDERS);
+  const cells = new Map<string, { openOrders: number; freeCouriers: number }>();
+  const bump = (lat: number, lng: number, field: 'openOrders' | 'freeCouriers') => {
+    const cell = latLngToCell(lat, lng, CONSOLE_CELL_RESOLUTION);
+    const c = cells.get(cell) ?? { openOrders: 0, freeCouriers: 0 };
+    c[field]++;
+    cells.set(cell, c);
+  };
+  for (const o of shown) if (o.status === 'placed' || o.status === 'ready') bump(o.pickup.lat, o.pickup.lng, 'openOrders');
+  for (const c of couriers) if (c.status === 'free') bump(c.lat, c.lng, 'freeCouriers');
+
+  return {
+    type: 'state',
+    at: now,
+    couriers,
+    orders: shown.map((o) => orderView(o, now)),
+    cells: [...cells].map(([cell, counts]) => ({ cell, ...counts, boundary: cellToBoundary(cell, true) as [number, number][] })),
+    kpis: consoleKpis({
+      now,
+      windowMs: KPI_WINDOW_MS,
+      delivered,
+      waitingPlacedAt: shown.filter((o) => WAITING.includes(o.status)).map((o) => o.placedAt),
+      activeCouriers: couriers.filter((c) => c.status !== 'offline').length,
+    }),
+    truncated: { couriers: locations.length >= CONSOLE_MAX_COURIERS, orders: orders.length > CONSOLE_MAX_ORDERS },
+  };
+}
