@@ -11,7 +11,7 @@ import fp from 'fastify-plugin';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { HISTORY_GROUP } from '../../runtime/history-sink.js';
-import { Metrics, SOCKET_KINDS, type HistoryLag, type SocketKind } from '../../runtime/metrics.js';
+import { Metrics, recordRound, SOCKET_KINDS, type HistoryLag, type SocketKind } from '../../runtime/metrics.js';
 import { LOCATION_STREAM } from '../../store/redis/location-index.js';
 
 declare module 'fastify' {
@@ -88,6 +88,8 @@ export const metricsPlugin = fp(
     });
     app.locationIngest.onFlush((seconds) => metrics.observeFlush(seconds));
     app.decorate('metrics', metrics);
+    // every round this node runs feeds the dispatch metrics (the loop plugin is registered before this one)
+    app.dispatcher.onRound((r) => recordRound(metrics, r));
 
     const config: FastifyContextConfig = app.config.metricsPublic ? { public: true } : { roles: ['dispatcher', 'admin'] };
     app.get('/metrics', { config }, async (_request: FastifyRequest, reply: FastifyReply) => {
@@ -98,6 +100,6 @@ export const metricsPlugin = fp(
   {
     name: 'dispatchd-metrics',
     fastify: '5.x',
-    dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket', 'dispatchd-orders'],
+    dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket', 'dispatchd-orders', 'dispatchd-dispatch-loop'],
   },
 );
