@@ -94,18 +94,14 @@ export function orderView(o: Order, now: number): ConsoleOrder {
   };
 }
 
-export async function buildConsoleState(deps: ConsoleStateDeps): Promise<ConsoleState> {
-  const now = deps.clock.now();
-  const [locations, orders, loads, delivered] = await Promise.all([
-    deps.index.list(CONSOLE_MAX_COURIERS),
-    liveOrders(deps.db, CONSOLE_MAX_ORDERS + 1),
-    courierLoads(deps.db),
-    deliveredBetween(deps.db, now - KPI_WINDOW_MS, now, KPI_MAX_DELIVERIES),
-  ]);
+/**
+ * Every courier of the live location index (at most CONSOLE_MAX_COURIERS) with its dispatch status;
+ * `offered` names the couriers with an open offer. Also behind the `couriers_idle` metric.
+ */
+export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered: ReadonlySet<string>): Promise<ConsoleCourier[]> {
+  const [locations, loads] = await Promise.all([deps.index.list(CONSOLE_MAX_COURIERS), courierLoads(deps.db)]);
   const paused = await new CourierAvailabilityStore(deps.redis).pausedAmong(locations.map((l) => l.courierId));
-  const offered = new Set(orders.filter((o) => o.status === 'offered' && o.courierId).map((o) => o.courierId!));
-
-  const couriers: ConsoleCourier[] = locations
+  return locations
     .map((l) => {
       const load = loads.get(l.courierId) ?? 0;
       const status: ConsoleCourierStatus =
@@ -121,6 +117,16 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
       return { courierId: l.courierId, lat: l.lat, lng: l.lng, status, load, lastSeenAt: l.serverTs };
     })
     .sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));
+}
+
+export async function buildConsoleState(deps: ConsoleStateDeps): Promise<ConsoleState> {
+  const now = deps.clock.now();
+  const [orders, delivered] = await Promise.all([
+    liveOrders(deps.db, CONSOLE_MAX_ORDERS + 1),
+    deliveredBetween(deps.db, now - KPI_WINDOW_MS, now, KPI_MAX_DELIVERIES),
+  ]);
+  const offered = new Set(orders.filter((o) => o.status === 'offered' && o.courierId).map((o) => o.courierId!));
+  const couriers = await liveCouriers(deps, now, offered);
 
   const shown = orders.slice(0, CONSOLE_MAX_ORDERS);
   const cells = new Map<string, { openOrders: number; freeCouriers: number }>();
@@ -146,6 +152,6 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
       waitingPlacedAt: shown.filter((o) => WAITING.includes(o.status)).map((o) => o.placedAt),
       activeCouriers: couriers.filter((c) => c.status !== 'offline').length,
     }),
-    truncated: { couriers: locations.length >= CONSOLE_MAX_COURIERS, orders: orders.length > CONSOLE_MAX_ORDERS },
+    truncated: { couriers: couriers.length >= CONSOLE_MAX_COURIERS, orders: orders.length > CONSOLE_MAX_ORDERS },
   };
 }

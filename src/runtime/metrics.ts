@@ -71,6 +71,8 @@ export interface MetricsSources {
   historyLag(): Promise<HistoryLag>;
   /** Placement times (service clock ms) of the open orders. */
   openOrderPlacedAt(): Promise<readonly number[]>;
+  /** Couriers online, not paused, without work or an open offer. */
+  idleCouriers(): Promise<number>;
   /** The service clock (ms). */
   now(): number;
 }
@@ -176,7 +178,6 @@ export class Metrics {
   readonly roundOverruns: Counter;
   readonly roundOffersCommitted: Counter;
   private readonly flushSeconds: Histogram;
-  private idleCouriers = 0;
 
   constructor(sources: MetricsSources, options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -424,13 +425,15 @@ export class Metrics {
       help: 'Offers committed by dispatch rounds.',
       registers,
     });
-    const self = this;
+    const readIdle = perScrape(() => withTimeout(sources.idleCouriers(), pingTimeoutMs));
     new Gauge({
       name: 'couriers_idle',
-      help: 'Couriers online with no order and no open offer (set by the dispatch loop; 0 until it reports).',
+      help: 'Couriers online (fresh position), not paused, with no order and no open offer.',
       registers,
-      collect() {
-        this.set(self.idleCouriers);
+      async collect() {
+        const n = await readIdle();
+        this.reset();
+        if (n !== null) this.set(n);
       },
     });
   }
@@ -438,11 +441,6 @@ export class Metrics {
   /** One ingest flush took `seconds` (one observation per flush, never per point). */
   observeFlush(seconds: number): void {
     this.flushSeconds.observe(seconds);
-  }
-
-  /** The dispatch loop's latest count of idle couriers (see README "Metrics"). */
-  setIdleCouriers(n: number): void {
-    this.idleCouriers = n;
   }
 
   /** The Prometheus text exposition of everything. */

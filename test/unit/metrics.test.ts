@@ -15,6 +15,7 @@ function sources(over: Partial<MetricsSources> = {}): MetricsSources {
     pingPostgres: async () => undefined,
     historyLag: async () => ({ entries: 0, pending: 0, oldestAgeMs: null }),
     openOrderPlacedAt: async () => [],
+    idleCouriers: async () => 0,
     now: () => 1_000_000_000,
     ...over,
   };
@@ -44,7 +45,7 @@ t.test('recordRound feeds rounds by outcome, solve and round histograms, conflic
 });
 
 t.test('plain counters are read at scrape time, with every label', async (t) => {
-  const src = sources();
+  const src = sources({ idleCouriers: async () => 4 });
   const m = new Metrics(src, { processMetrics: false });
   const ingest = src.ingest as { frames: number; accepted: number; rejected: Record<RejectReason, number> };
   ingest.frames = 7;
@@ -55,7 +56,6 @@ t.test('plain counters are read at scrape time, with every label', async (t) => 
   (src.offers as { made: number; expired: number }).made = 5;
   (src.offers as { made: number; expired: number }).expired = 1;
   (src.webhooks as { dead: number }).dead = 1;
-  m.setIdleCouriers(4);
   m.observeFlush(0.002);
   const s = parseMetrics(await m.scrape());
   t.equal(sample(s, 'ingest_frames_total'), 7);

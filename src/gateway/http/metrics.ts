@@ -13,6 +13,8 @@ import type { WebSocket } from 'ws';
 import { HISTORY_GROUP } from '../../runtime/history-sink.js';
 import { Metrics, recordRound, SOCKET_KINDS, type HistoryLag, type SocketKind } from '../../runtime/metrics.js';
 import { LOCATION_STREAM } from '../../store/redis/location-index.js';
+import { liveCouriers } from '../../runtime/console-state.js';
+import { offeredCouriers } from '../../store/pg/console-queries.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -83,6 +85,11 @@ export const metricsPlugin = fp(
         const zones = await app.orders.pool.zones();
         const snapshots = await Promise.all(zones.map((zone) => app.orders.pool.snapshot(zone)));
         return snapshots.flatMap((entries) => entries.map((e) => e.placedAt));
+      },
+      async idleCouriers() {
+        const deps = { redis: app.redis, db: app.db, index: app.locationIndex, clock: app.clock, staleAfterMs: app.config.staleAfterMs };
+        const couriers = await liveCouriers(deps, app.clock.now(), await offeredCouriers(app.db));
+        return couriers.filter((c) => c.status === 'free').length;
       },
       now: () => app.clock.now(),
     });

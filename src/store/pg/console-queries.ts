@@ -29,6 +29,12 @@ export async function courierLoads(db: Pool): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.courier_id, r.n]));
 }
 
+/** Couriers with an open offer (waiting for their answer). */
+export async function offeredCouriers(db: Pool): Promise<Set<string>> {
+  const { rows } = await db.query<{ courier_id: string }>(`SELECT DISTINCT courier_id FROM offers WHERE status = 'open'`);
+  return new Set(rows.map((r) => r.courier_id));
+}
+
 /** Longest click-to-door the KPI query looks back for (bounds the index range scan on created_at). */
 const MAX_ORDER_AGE_MS = 86_400_000;
 
