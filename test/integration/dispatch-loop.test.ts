@@ -138,6 +138,38 @@ t.test('dispatch rounds', async (t) => {
     t.equal(courier.frames.filter((f) => f.type === 'offer').length, 1);
   });
 
+  t.test('commit race with a dispatcher override: the pin wins, the round commits nothing and never touches the pinned order', async (t) => {
+    const c = city(app, clock, town(6), t.teardown.bind(t));
+    const nearest = await c.courier('ovr-near-7', 100, 0);
+    const pinnedTo = await c.courier('ovr-pin-7', 0, 3000);
+    const { ports, options } = dispatcherWiring(app.app);
+    let between: (() => Promise<unknown>) | null = null;
+    const racing = new Dispatcher(
+      {
+        ...ports,
+        roundInput: async (zone, now) => {
+          const input = await ports.roundInput(zone, now);
+          await between?.();
+          return input;
+        },
+      },
+      options,
+    );
+
+    const id = await c.order('o-ovr-7');
+    between = async () =>
+      t.equal((await http(app.baseUrl, 'POST', `/v1/orders/${id}/assign`, dispatcher, { courierId: 'ovr-pin-7' })).status, 200, 'pinned while the round plans');
+    t.match(await racing.runRound(c.zone), { orders: 1, planned: 1, committed: 0, conflicts: 1 }, 'planned for the nearest courier, lost to the override');
+    t.match(await order(id), { status: 'assigned', courierId: 'ovr-pin-7', pinned: true });
+    t.equal(await offerEvents(id), 0, 'never offered');
+
+    between = null;
+    t.match(await racing.runRound(c.zone), { orders: 0, committed: 0 }, 'a pinned order is not open: later rounds leave it alone');
+    t.match(await order(id), { status: 'assigned', courierId: 'ovr-pin-7', pinned: true });
+    t.equal(nearest.frames.some((f) => f.type === 'offer'), false, 'the nearest courier never got it');
+    t.ok(pinnedTo.frames.some((f) => f.type === 'task' && JSON.stringify(f).includes(id)), 'the pinned courier got it as a task');
+  });
+
   t.test('two nodes running rounds of one zone at the same time never double-offer', async (t) => {
     const c = city(app, clock, town(5), t.teardown.bind(t));
     const node2 = await buildTestApp(ctx, { clock });
