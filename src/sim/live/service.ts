@@ -53,6 +53,9 @@ export interface LiveServiceOptions {
  * Config keys that make the service's world the instance's world: travel speed and service times of
  * the ETA model, promises at the instance's click-to-door target, a round every `roundEveryMin` (the
  * offline harness's default interval), and offers that wait long enough for a simulated courier.
+ * Simulated couriers report their arrivals themselves at the rule's minute and their fixes are exact,
+ * so the geofence is narrowed to confirm those (the default 60 m would detect an arrival up to half a
+ * minute early, from the approach).
  */
 export function instanceEnv(params: MdrpParameters, roundEveryMin = 1): Record<string, string> {
   return {
@@ -62,6 +65,8 @@ export function instanceEnv(params: MdrpParameters, roundEveryMin = 1): Record<s
     PROMISE_STANDARD_MIN: String(Math.max(1, Math.round(params.targetClickToDoorMin))),
     DISPATCH_INTERVAL_MS: String(roundEveryMin * 60_000),
     OFFER_TTL_MS: String(10 * 60_000),
+    GEOFENCE_RADIUS_M: '5',
+    GEOFENCE_EXIT_RADIUS_M: '10',
   };
 }
 
