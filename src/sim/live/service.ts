@@ -86,6 +86,7 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
   };
   let redis: Redis | undefined;
   let db: Pool | undefined;
+  let created: { adminUrl: string; redisUrl: string } | undefined;
   try {
     const redisSvc = await ensureRedis({ url: env.REDIS_URL, dataDir, log: opts.log });
     started.push(redisSvc);
@@ -98,6 +99,7 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
       adminUrl = pgSvc.url;
     }
     await ensureDatabase(adminUrl, name);
+    created = { adminUrl, redisUrl: redisSvc.url };
     const databaseUrl = withDatabase(adminUrl, name);
     await migrate({ databaseUrl });
     const config = loadConfig({
@@ -113,7 +115,12 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
     redis = await connectRedis(redisSvc.url, { keyPrefix, log: opts.log });
     db = await connectPool(databaseUrl, { log: opts.log });
     const app = buildApp({ config, clock: opts.clock, redis, db, log: opts.log });
-    await app.listen({ host: config.host, port: config.port });
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('the service did not bind a TCP port');
     const hostPort = `${config.host}:${addr.port}`;
@@ -147,6 +154,10 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
   } catch (err) {
     if (redis) await closeRedis(redis);
     await db?.end().catch(() => {});
+    if (created) {
+      await dropDatabase(created.adminUrl, name).catch(() => {});
+      await deleteKeys(created.redisUrl, keyPrefix).catch(() => {});
+    }
     await stopStarted();
     throw err;
   }
