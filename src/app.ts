@@ -19,6 +19,10 @@ import { storeRoutes } from './gateway/http/stores.js';
 import { trackingRoutes } from './gateway/http/tracking.js';
 import { storeSocket } from './gateway/ws/store.js';
 import { trackSocket } from './gateway/ws/track.js';
+import { courierAvailability } from './runtime/courier-availability.js';
+import { courierAvailabilityRoutes } from './gateway/http/courier-availability.js';
+import { courierShiftFrames } from './gateway/ws/courier-shift.js';
+import { dispatchLoop } from './runtime/dispatch-loop.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -145,6 +149,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);
+  // Dispatch loop and courier availability (pause/resume, shift frame).
+  app.register(courierAvailability);
+  app.register(courierAvailabilityRoutes);
+  app.register(courierShiftFrames);
+  app.register(dispatchLoop);
 
   return app;
 }

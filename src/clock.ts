@@ -57,3 +57,12 @@ export class ManualClock implements Clock {
     this.current = target;
   }
 }
+
+/**
+ * The service clock main.ts runs on: the system clock, unless a speed other than 1 or a start time is
+ * configured (CLOCK_SPEED, CLOCK_START), then an accelerated clock from that start (default: now).
+ */
+export function serviceClock(opts: { speed: number; startMs?: number }, wall: Clock = systemClock): Clock {
+  if (opts.speed === 1 && opts.startMs === undefined) return wall;
+  return acceleratedClock(opts.startMs ?? wall.now(), opts.speed, wall);
+}

@@ -238,6 +238,31 @@ const spec = {
       throw new ConfigError('WEBHOOK_ALLOW_PRIVATE', `must be true or false, got ${JSON.stringify(raw)}`);
     },
   } satisfies KeySpec<boolean>,
+  // --- dispatch loop, courier availability, service clock (issue 5, H1)
+  dispatch: stringKey('DISPATCH', 'on', 'Run the dispatch loop in this process (`on`/`off`; several processes may run it: a lease per zone keeps one round at a time).', (v) =>
+    v === 'on' || v === 'off' ? undefined : `must be on or off, got ${JSON.stringify(v)}`,
+  ) as KeySpec<'on' | 'off'>,
+  dispatchIntervalMs: intKey('DISPATCH_INTERVAL_MS', 60_000, 'Service-clock ms between two dispatch rounds of a zone.', { min: 10, max: 86_400_000 }),
+  dispatchDebounceMs: intKey('DISPATCH_DEBOUNCE_MS', 2000, 'A round of a zone runs this many service-clock ms after a new or ready order there (bursts are collected into one round).', {
+    min: 0,
+    max: 3_600_000,
+  }),
+  dispatchZoneResolution: intKey('DISPATCH_ZONE_RESOLUTION', 5, 'H3 resolution of dispatch zones (one round and one lease per zone); must be ≤ H3_RESOLUTION.', { min: 0, max: 15 }),
+  dispatchRoundBudgetMs: intKey('DISPATCH_ROUND_BUDGET_MS', 500, 'Wall-clock ms the optimizer may spend on one round; a longer solve is cut short and logged.', { min: 1, max: 600_000 }),
+  courierCapacity: intKey('COURIER_CAPACITY', 4, 'Capacity units (order size) a courier carries at once unless its `shift` frame says otherwise.', { min: 1, max: 1000 }),
+  clockSpeed: numberKey('CLOCK_SPEED', 1, 'Service clock speed: N runs every timer (rounds, offer expiry, staleness, tracking grace) N times faster than the wall clock (replays, demos).', { min: 0 }),
+  clockStart: {
+    key: 'CLOCK_START',
+    default: undefined,
+    description: 'Service clock start, as an ISO 8601 time or epoch ms (replays). Unset: now.',
+    parse(raw: string | undefined): number | undefined {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const s = raw.trim();
+      const ms = /^-?\d+$/.test(s) ? Number(s) : Date.parse(s);
+      if (!Number.isFinite(ms) || ms < 0) throw new ConfigError('CLOCK_START', `must be an ISO 8601 time or epoch ms, got ${JSON.stringify(raw)}`);
+      return ms;
+    },
+  } satisfies KeySpec<number | undefined>,
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Spec = typeof spec;
@@ -253,6 +278,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const out: Record<string, unknown> = {};
   for (const [field, s] of Object.entries(spec) as [keyof Spec, KeySpec<unknown>][]) {
     out[field] = s.parse(env[s.key]);
+  }
+  if ((out.dispatchZoneResolution as number) > (out.h3Resolution as number)) {
+    throw new ConfigError('DISPATCH_ZONE_RESOLUTION', `must be ≤ H3_RESOLUTION (${String(out.h3Resolution)}), got ${String(out.dispatchZoneResolution)}`);
   }
   return out as Config;
 }

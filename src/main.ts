@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { buildApp } from './app.js';
-import { systemClock } from './clock.js';
+import { serviceClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { resolveJwtSecret } from './gateway/auth.js';
 import { createLogger, type Logger } from './logger.js';
@@ -40,7 +40,11 @@ async function start(config: Config, log: Logger, running: Running): Promise<voi
   running.redis = await connectRedis(redisUrl, { keyPrefix: config.redisKeyPrefix, log });
   running.db = await connectPool(databaseUrl, { log });
   await migrate({ databaseUrl, log });
-  running.app = buildApp({ config: resolved, clock: systemClock, redis: running.redis, db: running.db, log });
+  const clock = serviceClock({ speed: config.clockSpeed, startMs: config.clockStart });
+  if (config.clockSpeed !== 1 || config.clockStart !== undefined) {
+    log.info({ speed: config.clockSpeed, start: new Date(clock.now()).toISOString() }, 'service clock accelerated');
+  }
+  running.app = buildApp({ config: resolved, clock, redis: running.redis, db: running.db, log });
   const address = await running.app.listen({ host: config.host, port: config.port });
   log.info({ address, readyz: `${address}/readyz` }, 'dispatchd listening');
 }

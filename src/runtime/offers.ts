@@ -30,6 +30,8 @@ export type OfferErrorCode =
   | 'offer_closed'
   | 'offer_expired'
   | 'courier_has_open_offer'
+  | 'courier_paused'
+  | 'order_changed'
   | 'no_orders';
 
 export class OfferError extends Error {
@@ -58,6 +60,28 @@ export interface OfferServiceOptions {
 
 const SYSTEM: Actor = { role: 'system', id: 'offers' };
 
+/** A stop of a planned route (the dispatch loop's sequence), with its planned service instant. */
+export interface PlannedStop {
+  readonly kind: 'pickup' | 'dropoff';
+  readonly orderIds: readonly string[];
+  readonly lat: number;
+  readonly lng: number;
+  /** Planned pickup or hand-over instant, epoch ms. */
+  readonly eta: number;
+}
+
+export interface OfferOptions {
+  /**
+   * Compare-and-set: every order must still be at exactly this version when the offer commits (the
+   * version the dispatch round planned with), else the offer fails with `order_changed` and nothing is written.
+   */
+  readonly expectedVersions?: ReadonlyMap<string, number>;
+  /** The stops in this order (the plan's sequence) instead of all pickups, then all drop-offs. */
+  readonly stops?: readonly PlannedStop[];
+  /** Runs inside the commit; throws (e.g. OfferError `courier_paused`) to refuse the courier. */
+  readonly checkCourier?: () => Promise<void>;
+}
+
 /** Pickups in the given order, then drop-offs in the given order (the dispatch loop will pass its own sequence). */
 export function stopsFor(orders: readonly Order[]): RemainingStop[] {
   return [
@@ -83,7 +107,7 @@ export class OfferService {
   ) {}
 
   /** Creates an offer of `orderIds` to one courier and pushes it to the courier's socket (any node). */
-  async offer(courierId: string, orderIds: readonly string[], actor: Actor): Promise<LiveOffer> {
+  async offer(courierId: string, orderIds: readonly string[], actor: Actor, opts: OfferOptions = {}): Promise<LiveOffer> {
     if (orderIds.length === 0) throw new OfferError('no_orders', 'an offer needs at least one order');
     const now = this.clock.now();
     const offerId = randomUUID();
@@ -93,18 +117,48 @@ export class OfferService {
       const missing = orderIds.filter((id) => !orders.some((o) => o.id === id));
       throw new OrderStoreError('order_not_found', `order ${missing[0]} not found`, { orderId: missing[0] });
     }
-    const from = (await this.positionOf(courierId)) ?? orders[0]!.pickup;
-    const etas = etaThroughStops(now, from, stopsFor(orders), this.options.travel, this.options.service);
-    const stops: OfferStop[] = etas.map((s) => {
-      const order = orders.find((o) => o.id === s.orderIds[0])!;
-      const place = s.kind === 'pickup' ? order.pickup : order.dropoff;
-      return { kind: s.kind, orderIds: s.orderIds, lat: place.lat, lng: place.lng, ...(place.address ? { address: place.address } : {}), eta: s.serviceAt };
-    });
+    const address = (kind: 'pickup' | 'dropoff', orderId: string) => {
+      const order = orders.find((o) => o.id === orderId)!;
+      return (kind === 'pickup' ? order.pickup : order.dropoff).address;
+    };
+    let stops: OfferStop[];
+    if (opts.stops) {
+      stops = opts.stops.map((s) => {
+        const addr = address(s.kind, s.orderIds[0]!);
+        return { kind: s.kind, orderIds: [...s.orderIds], lat: s.lat, lng: s.lng, ...(addr ? { address: addr } : {}), eta: s.eta };
+      });
+    } else {
+      const from = (await this.positionOf(courierId)) ?? orders[0]!.pickup;
+      const etas = etaThroughStops(now, from, stopsFor(orders), this.options.travel, this.options.service);
+      stops = etas.map((s) => {
+        const order = orders.find((o) => o.id === s.orderIds[0])!;
+        const place = s.kind === 'pickup' ? order.pickup : order.dropoff;
+        return { kind: s.kind, orderIds: s.orderIds, lat: place.lat, lng: place.lng, ...(place.address ? { address: place.address } : {}), eta: s.serviceAt };
+      });
+    }
+    const expected = opts.expectedVersions;
     const changes = await this.repo.change(async (tx) => {
       const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [courierId]);
       if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, { offerId: open.rows[0].id });
       // (the unique index offers_one_open_per_courier settles the race this read cannot)
-      const out = await this.applyToOrders(tx, orderIds, () => ({ type: 'offered', offerId, courierId, expiresAt }), actor);
+      await opts.checkCourier?.();
+      const out = await this.applyToOrders(
+        tx,
+        orderIds,
+        (o) => {
+          // re-read in this transaction (a version conflict at save retries, and lands here again)
+          const want = expected?.get(o.id);
+          if (want !== undefined && o.version !== want) {
+            throw new OfferError('order_changed', `order ${o.id} changed since it was planned (version ${o.version}, planned ${want})`, {
+              orderId: o.id,
+              version: o.version,
+              expected: want,
+            });
+          }
+          return { type: 'offered', offerId, courierId, expiresAt };
+        },
+        actor,
+      );
       await tx.insertOffer({ id: offerId, courierId, orderIds, stops, status: 'open', reason: null, createdAt: now, expiresAt });
       return out;
     }).catch((err: unknown) => {

@@ -98,6 +98,8 @@ export function requestHash(input: OrderInput): string {
 }
 
 export class OrderLifecycle {
+  private readonly openListeners: ((order: Order) => void)[] = [];
+
   constructor(
     readonly repo: PgOrderRepository,
     private readonly pool: OpenOrderPool,
@@ -173,6 +175,11 @@ export class OrderLifecycle {
     return change;
   }
 
+  /** Called on this node after a change that leaves an order open (placed, ready, back from an offer): the dispatch loop's trigger. */
+  onOpen(listener: (order: Order) => void): void {
+    this.openListeners.push(listener);
+  }
+
   /** Open pool, store, courier and tracking notifications; failures are logged, never undo the commit. */
   async afterCommit(changes: readonly Change[]): Promise<void> {
     await Promise.all(changes.map((c) => this.notify(c)));
@@ -204,6 +211,15 @@ export class OrderLifecycle {
     const results = await Promise.allSettled(work);
     for (const r of results) {
       if (r.status === 'rejected') this.log.error({ err: r.reason, orderId: order.id, version: order.version }, 'post-commit notification failed');
+    }
+    if (OPEN_STATUSES.includes(order.status)) {
+      for (const listener of this.openListeners) {
+        try {
+          listener(order);
+        } catch (err) {
+          this.log.error({ err, orderId: order.id }, 'open-order listener failed');
+        }
+      }
     }
   }
 

@@ -73,6 +73,8 @@ export async function createTestContext(t?: Teardownable, env: Record<string, st
     PORT: '0',
     JWT_SECRET: randomBytes(32).toString('hex'),
     REDIS_KEY_PREFIX: keyPrefix,
+    // tests drive dispatch rounds themselves (app.dispatcher.runRound) unless they turn the loop on
+    DISPATCH: 'off',
     ...env,
     REDIS_URL: redisUrl,
     DATABASE_URL: databaseUrl,

@@ -1,7 +1,7 @@
 /**
  * Courier location reads:
  * - GET /v1/couriers/nearby?lat=&lng=&radius_m=&limit=  (dispatcher, admin) nearest first, stale excluded
- * - GET /v1/couriers/:id                                 current state (dispatcher, admin, or the courier)
+ * - GET /v1/couriers/:id                                 current state incl. `paused` (dispatcher, admin, or the courier)
  * - GET /v1/couriers/:id/trail?from=&to=                 history as a GeoJSON LineString with timestamps
  * Bad query parameters get 400 with a specific code (invalid_lat, invalid_radius, invalid_time_range, …).
  */
@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { readTrail } from '../../store/pg/position-reader.js';
+import { CourierAvailabilityStore } from '../../store/redis/courier-availability.js';
 
 export const MAX_RADIUS_M = 20_000;
 export const MAX_NEARBY_LIMIT = 500;
@@ -53,6 +54,7 @@ function mayReadCourier(request: FastifyRequest, courierId: string): void {
 
 export const courierRoutes = fp(
   async function courierRoutes(app: FastifyInstance) {
+    const availability = new CourierAvailabilityStore(app.redis);
     app.get('/v1/couriers/nearby', { config: { roles: ['dispatcher', 'admin'] } }, async (request) => {
       const q = request.query as Query;
       const lat = numberParam(q, 'lat', 'invalid_lat', { min: -90, max: 90 });
@@ -83,7 +85,7 @@ export const courierRoutes = fp(
     app.get('/v1/couriers/:id', async (request) => {
       const { id } = request.params as { id: string };
       mayReadCourier(request, id);
-      const loc = await app.locationIndex.get(id);
+      const [loc, paused] = await Promise.all([app.locationIndex.get(id), availability.isPaused(id)]);
       if (!loc) throw new AppError(404, 'courier_not_found', `No position known for courier ${id}`);
       const now = app.clock.now();
       return {
@@ -96,6 +98,7 @@ export const courierRoutes = fp(
         status: loc.status,
         seq: loc.seq,
         stale: now - loc.serverTs > app.config.staleAfterMs,
+        paused,
       };
     });
 

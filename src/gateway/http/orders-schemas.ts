@@ -173,6 +173,8 @@ const STATUS: Record<string, number> = {
   offer_closed: 409,
   offer_expired: 409,
   courier_has_open_offer: 409,
+  courier_paused: 409,
+  order_changed: 409,
   no_orders: 400,
   outside_service_area: 422,
 };

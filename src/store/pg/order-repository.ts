@@ -377,6 +377,29 @@ export class PgOrderRepository {
     return rows[0] ? { url: rows[0].webhook_url as string, updatedAt: (rows[0].updated_at as Date).getTime() } : null;
   }
 
+  /** Active orders of several couriers at once (a dispatch round's committed work), grouped by courier. */
+  async activeForCouriers(courierIds: readonly string[]): Promise<Map<string, Order[]>> {
+    const out = new Map<string, Order[]>();
+    if (courierIds.length === 0) return out;
+    const { rows } = await this.db.query<OrderRow>(
+      `${SELECT_ORDER} WHERE courier_id = ANY($1::text[]) AND status IN ('assigned', 'at_pickup', 'picked_up', 'at_dropoff', 'returning')
+       ORDER BY placed_at, id`,
+      [courierIds],
+    );
+    for (const order of rows.map(orderFromRow)) out.set(order.courierId!, [...(out.get(order.courierId!) ?? []), order]);
+    return out;
+  }
+
+  /** Which of these couriers have an open offer (they wait for its answer, not for another one). */
+  async couriersWithOpenOffer(courierIds: readonly string[]): Promise<Set<string>> {
+    if (courierIds.length === 0) return new Set();
+    const { rows } = await this.db.query<{ courier_id: string }>(
+      `SELECT DISTINCT courier_id FROM offers WHERE status = 'open' AND courier_id = ANY($1::text[])`,
+      [courierIds],
+    );
+    return new Set(rows.map((r) => r.courier_id));
+  }
+
   /** Stops future deliveries; rows already in the outbox are given up by the sender. */
   async deleteWebhook(storeId: string, at: number): Promise<boolean> {
     const res = await this.db.query(

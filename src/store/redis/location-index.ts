@@ -24,6 +24,9 @@ import type { LocationPoint } from '../../domain/location-filter.js';
 
 export const LOCATION_STREAM = 'loc:stream';
 
+/** Cell sets read per pipeline when scanning an area (bounds one reply's size). */
+const CELLS_PER_PIPELINE = 2000;
+
 export const courierKey = (courierId: string) => `loc:courier:${courierId}`;
 export const cellKey = (cell: string) => `loc:cell:{${zoneOf(cell)}}:${cell}`;
 
@@ -251,6 +254,27 @@ export class LocationIndex {
     return [...found.values()]
       .sort((a, b) => a.distanceM - b.distanceM || (a.courierId < b.courierId ? -1 : 1))
       .slice(0, q.limit);
+  }
+
+  /**
+   * Every fresh courier indexed in `cells` (a dispatch round's neighbourhood), in id order; stale,
+   * expired and misplaced members are pruned on the way, as in `nearby`.
+   */
+  async inCells(cells: readonly string[], now: number, staleAfterMs: number): Promise<CourierLocation[]> {
+    const cutoff = now - staleAfterMs;
+    const out = new Map<string, CourierLocation>();
+    const prune: { cell: string; courierId: string }[] = [];
+    for (let i = 0; i < cells.length; i += CELLS_PER_PIPELINE) {
+      const members = await this.membersOf(cells.slice(i, i + CELLS_PER_PIPELINE));
+      const locs = await this.getMany([...new Set(members.map((m) => m.courierId))]);
+      for (const m of members) {
+        const loc = locs.get(m.courierId);
+        if (!loc || loc.serverTs < cutoff || loc.cell !== m.cell) prune.push(m);
+        else out.set(loc.courierId, loc);
+      }
+    }
+    if (prune.length) await this.pruneMembers(prune, cutoff);
+    return [...out.values()].sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));
   }
 
   /** Takes members out of cell sets where they no longer belong (checked again atomically in Redis). */

@@ -1,0 +1,70 @@
+/**
+ * Courier availability as the rest of the service sees it: paused by a dispatcher, online (a fresh
+ * position on the service clock), and the shift the courier declared. Decorated as
+ * `app.couriersAvailability`; the dispatch loop and the order overrides ask it before offering or
+ * assigning work.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../clock.js';
+import { courierKey, type LocationIndex } from '../store/redis/location-index.js';
+import { CourierAvailabilityStore, pausedKey, type CourierShift } from '../store/redis/courier-availability.js';
+import type { Redis } from 'ioredis';
+
+export class CourierAvailability {
+  readonly store: CourierAvailabilityStore;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly index: LocationIndex,
+    private readonly clock: Clock,
+    private readonly staleAfterMs: number,
+    readonly defaultCapacity: number,
+  ) {
+    this.store = new CourierAvailabilityStore(redis);
+  }
+
+  isPaused(courierId: string): Promise<boolean> {
+    return this.store.isPaused(courierId);
+  }
+
+  /** Online = a position accepted within STALE_AFTER_MS of the service clock. */
+  async isOnline(courierId: string): Promise<boolean> {
+    const loc = await this.index.get(courierId);
+    return loc !== null && this.clock.now() - loc.serverTs <= this.staleAfterMs;
+  }
+
+  /** Known = it connected or sent a position (its location hash lives), or it is paused. */
+  async isKnown(courierId: string): Promise<boolean> {
+    return (await this.redis.exists(courierKey(courierId), pausedKey(courierId))) > 0;
+  }
+
+  pause(courierId: string): Promise<void> {
+    return this.store.pause(courierId);
+  }
+
+  resume(courierId: string): Promise<void> {
+    return this.store.resume(courierId);
+  }
+
+  setShift(courierId: string, shift: CourierShift): Promise<void> {
+    return this.store.setShift(courierId, shift);
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    couriersAvailability: CourierAvailability;
+  }
+}
+
+export const courierAvailability = fp(
+  async function courierAvailability(app: FastifyInstance) {
+    const { config } = app;
+    app.decorate(
+      'couriersAvailability',
+      new CourierAvailability(app.redis, app.locationIndex, app.clock, config.staleAfterMs, config.courierCapacity),
+    );
+  },
+  { name: 'dispatchd-courier-availability', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-courier-socket'] },
+);

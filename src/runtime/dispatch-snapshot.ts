@@ -1,0 +1,123 @@
+/**
+ * A dispatch round's input, read from the live state: the zone's open orders (Redis open pool) and the
+ * couriers around their pickups (Redis location index) who may take new work — fresh, not paused, no
+ * open offer — with their committed work from Postgres (where and when they will be free after it).
+ * Times in the snapshot are epoch seconds (dispatch/types.ts); the versions of the orders are kept
+ * for the compare-and-set at commit.
+ */
+import type { CourierState, OrderRequest, ServiceTimes, Snapshot, TravelModel } from '../dispatch/types.js';
+import { etaThroughStops, type LatLng } from '../domain/eta.js';
+import type { Order } from '../domain/order.js';
+import type { PgOrderRepository } from '../store/pg/order-repository.js';
+import type { CourierAvailabilityStore, CourierShift } from '../store/redis/courier-availability.js';
+import type { CourierLocation, LocationIndex } from '../store/redis/location-index.js';
+import { toOrderRequest, type OpenOrderEntry, type OpenOrderPool } from '../store/redis/open-orders.js';
+import { remainingStops } from './courier-tasks.js';
+import { cellsAround, dispatchZoneOf, poolZoneOverlaps } from './dispatch-zones.js';
+
+/** A courier without a declared shift end is available this far ahead (a finite number keeps the arithmetic finite). */
+const NO_SHIFT_END_S = 365 * 86_400;
+
+export interface SnapshotSources {
+  readonly pool: OpenOrderPool;
+  readonly index: LocationIndex;
+  readonly availability: CourierAvailabilityStore;
+  readonly repo: PgOrderRepository;
+}
+
+export interface SnapshotOptions {
+  readonly zoneResolution: number;
+  readonly indexResolution: number;
+  readonly staleAfterMs: number;
+  readonly defaultCapacity: number;
+  readonly travel: TravelModel<LatLng>;
+  readonly service: ServiceTimes;
+  /** Couriers further than this from every pickup of the zone are left out. */
+  readonly courierRadiusM: number;
+}
+
+export interface RoundInput {
+  readonly snapshot: Snapshot<LatLng>;
+  /** Order id → the version the round plans with (compare-and-set at commit). */
+  readonly versions: ReadonlyMap<string, number>;
+}
+
+/** The dispatch zones that have open orders now (the pool is keyed by storage zone; see dispatch-zones.ts). */
+export async function zonesWithOpenOrders(pool: OpenOrderPool, zoneResolution: number, indexResolution: number): Promise<string[]> {
+  const zones = new Set<string>();
+  for (const poolZone of await pool.zones()) {
+    for (const e of await pool.snapshot(poolZone)) zones.add(dispatchZoneOf(e.pickup, zoneResolution, indexResolution));
+  }
+  return [...zones].sort();
+}
+
+export async function openOrdersOf(pool: OpenOrderPool, zone: string, zoneResolution: number, indexResolution: number): Promise<OpenOrderEntry[]> {
+  const out: OpenOrderEntry[] = [];
+  for (const poolZone of await pool.zones()) {
+    if (!poolZoneOverlaps(poolZone, zone)) continue;
+    for (const e of await pool.snapshot(poolZone)) if (dispatchZoneOf(e.pickup, zoneResolution, indexResolution) === zone) out.push(e);
+  }
+  return out;
+}
+
+/** A courier as the optimizer sees it: free where and when its committed route ends. */
+export function courierState(
+  loc: Pick<CourierLocation, 'courierId' | 'lat' | 'lng'>,
+  committed: readonly Order[],
+  shift: CourierShift | undefined,
+  nowMs: number,
+  opts: Pick<SnapshotOptions, 'travel' | 'service' | 'defaultCapacity'>,
+): CourierState<LatLng> {
+  const nowS = Math.floor(nowMs / 1000);
+  const here = { lat: loc.lat, lng: loc.lng };
+  const etas = etaThroughStops(nowMs, here, remainingStops(committed, nowMs), opts.travel, opts.service);
+  const last = etas.at(-1);
+  return {
+    id: loc.courierId,
+    position: last ? { lat: last.place.lat, lng: last.place.lng } : here,
+    freeAt: last ? Math.ceil(last.departAt / 1000) : nowS,
+    shiftStart: nowS,
+    shiftEnd: shift ? Math.floor(shift.endsAt / 1000) : nowS + NO_SHIFT_END_S,
+    capacity: shift?.capacity ?? opts.defaultCapacity,
+    status: committed.length > 0 ? 'busy' : 'idle',
+    ordersThisShift: 0,
+  };
+}
+
+export async function buildRoundInput(zone: string, nowMs: number, src: SnapshotSources, opts: SnapshotOptions): Promise<RoundInput> {
+  const entries = await openOrdersOf(src.pool, zone, opts.zoneResolution, opts.indexResolution);
+  const orders: OrderRequest<LatLng>[] = entries.map(toOrderRequest);
+  const versions = new Map(entries.map((e) => [e.id, e.version]));
+  let couriers: CourierState<LatLng>[] = [];
+  if (entries.length > 0) {
+    const cells = cellsAround(
+      entries.map((e) => e.pickup),
+      opts.courierRadiusM,
+      opts.indexResolution,
+      opts.zoneResolution,
+    );
+    const found = await src.index.inCells(cells, nowMs, opts.staleAfterMs);
+    const ids = found.map((c) => c.courierId);
+    const [paused, offered, shifts, active] = await Promise.all([
+      src.availability.pausedAmong(ids),
+      src.repo.couriersWithOpenOffer(ids),
+      src.availability.shifts(ids),
+      src.repo.activeForCouriers(ids),
+    ]);
+    couriers = found
+      .filter((c) => !paused.has(c.courierId) && !offered.has(c.courierId))
+      .map((c) => courierState(c, active.get(c.courierId) ?? [], shifts.get(c.courierId), nowMs, opts));
+  }
+  return {
+    snapshot: {
+      now: Math.floor(nowMs / 1000),
+      orders,
+      couriers,
+      travel: opts.travel,
+      service: opts.service,
+      // live couriers' pay is not modelled yet: no guaranteed-pay arithmetic in the cost
+      pay: { perOrder: 0, guaranteedPerHour: 0 },
+    },
+    versions,
+  };
+}
