@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   );
   console.log(
     `offers ${report.offers}, accepted ${report.accepted}, refused ${JSON.stringify(report.refused)}, accept failed ${report.acceptFailed}, ` +
-      `status errors ${report.statusErrors}, positions ${report.positions} (rejected ${report.positionsRejected})`,
+      `status errors ${report.statusErrors} (arrivals the geofence saw first ${report.arrivalsByGeofence}), positions ${report.positions} (rejected ${report.positionsRejected})`,
   );
   console.log(`service record: delivered ${report.service.delivered}, ctd mean ${report.service.ctdMeanMin.toFixed(2)} min, courier mismatches ${report.service.courierMismatches}`);
   const doubles = report.doubleAssignments.total;

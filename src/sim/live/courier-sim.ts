@@ -35,8 +35,10 @@ export interface CourierSimStats {
   /** Accepts the service refused (offer expired or withdrawn meanwhile). */
   acceptFailed: number;
   statusesSent: number;
-  /** Status frames answered with an error (e.g. a geofence arrival got there first). */
+  /** Status frames answered with an error. */
   statusErrors: number;
+  /** Arrivals the service had already detected by geofence (the courier's own report then comes second). */
+  arrivalsByGeofence: number;
   positionsSent: number;
   positionsRejected: number;
   /** Service-clock ms between an offer's creation and the courier receiving it. */
@@ -82,6 +84,7 @@ export class SimCourier {
     acceptFailed: 0,
     statusesSent: 0,
     statusErrors: 0,
+    arrivalsByGeofence: 0,
     positionsSent: 0,
     positionsRejected: 0,
     offerLagMs: [],
@@ -275,7 +278,9 @@ export class SimCourier {
     const reply = await this.request({ type: 'status', orderId, status: s.status }, (f) => f.type === 'status.ack' && f.orderId === orderId);
     this.stats.statusesSent++;
     this.stats.statusLagMs.push(this.opts.clock.now() - scheduled);
-    if (!reply.ok) {
+    if (!reply.ok && reply.code === 'illegal_transition' && (s.status === 'arrived_pickup' || s.status === 'arrived_dropoff')) {
+      this.stats.arrivalsByGeofence++;
+    } else if (!reply.ok) {
       this.stats.statusErrors++;
       this.log.info({ orderId: s.orderId, status: s.status, code: reply.code }, 'status not taken');
     }

@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRound } from '../../dispatch/plan-round.js';
 import { defaultPolicy } from '../../dispatch/policy.js';
+import type { RoundRecord } from '../../runtime/dispatcher.js';
 import type { LatLng } from '../../domain/geo.js';
 import type { Logger } from '../../logger.js';
 import { checkSolutionDir, type Violation } from '../mdrp/checker.js';
@@ -23,17 +24,6 @@ import { runLiveReplay, type ReplayProgress } from './replay.js';
 import { ReplayClock } from './replay-clock.js';
 import { instanceEnv, startLiveService } from './service.js';
 import { midnightUtc, timelineFrom } from './timeline.js';
-
-/** What the dispatch loop tells about each round (runtime dispatcher's RoundRecord, the fields used here). */
-interface RoundInfo {
-  readonly wallMs: number;
-  readonly solveMs: number;
-  readonly committed: number;
-  readonly overran: boolean;
-}
-interface RoundSource {
-  onRound(listener: (r: RoundInfo) => void): void;
-}
 
 export interface LiveRunOptions {
   readonly instanceDir: string;
@@ -86,6 +76,7 @@ export interface LiveReport {
   readonly refused: Readonly<Record<string, number>>;
   readonly acceptFailed: number;
   readonly statusErrors: number;
+  readonly arrivalsByGeofence: number;
   readonly positions: number;
   readonly positionsRejected: number;
   readonly placeFailures: number;
@@ -123,9 +114,8 @@ export async function runLiveInstance(opts: LiveRunOptions): Promise<LiveRunResu
     name: 'mdrp_live',
     env: { ...opts.env, ...instanceEnv(instance.params, defaultSimOptions.roundEveryMin) },
   });
-  const rounds: RoundInfo[] = [];
-  const dispatcher = (service.app as unknown as { dispatcher?: RoundSource }).dispatcher;
-  dispatcher?.onRound((r) => rounds.push(r));
+  const rounds: RoundRecord[] = [];
+  service.app.dispatcher.onRound((r) => rounds.push(r));
   let audit: DoubleAssignmentAudit;
   let record: ServiceRecord;
   let replay: Awaited<ReturnType<typeof runLiveReplay>>;
@@ -145,7 +135,8 @@ export async function runLiveInstance(opts: LiveRunOptions): Promise<LiveRunResu
       log: opts.log,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      rounds: () => ({ rounds: rounds.length, solveMs: rounds.map((r) => r.solveMs) }),
+      // rounds skipped because the previous one still ran planned nothing
+      rounds: () => ({ rounds: rounds.filter((r) => !r.overran).length, solveMs: rounds.filter((r) => !r.overran).map((r) => r.solveMs) }),
     });
     const deliveredBy = new Map<string, string>();
     for (const [id, o] of replay.result.outcomes) deliveredBy.set(id, o.courierId);
@@ -192,6 +183,7 @@ export async function runLiveInstance(opts: LiveRunOptions): Promise<LiveRunResu
     refused,
     acceptFailed: sum((c) => c.stats.acceptFailed),
     statusErrors: sum((c) => c.stats.statusErrors),
+    arrivalsByGeofence: sum((c) => c.stats.arrivalsByGeofence),
     positions: sum((c) => c.stats.positionsSent),
     positionsRejected: sum((c) => c.stats.positionsRejected),
     placeFailures: replay.stores.stats.failed,

@@ -11,6 +11,7 @@ import type { Pool } from 'pg';
 import pg from 'pg';
 import { buildApp } from '../../app.js';
 import type { Clock } from '../../clock.js';
+import { defaultPolicy } from '../../dispatch/policy.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { Role } from '../../gateway/auth.js';
 import type { Logger } from '../../logger.js';
@@ -54,8 +55,9 @@ export interface LiveServiceOptions {
  * the ETA model, promises at the instance's click-to-door target, a round every `roundEveryMin` (the
  * offline harness's default interval), and offers that wait long enough for a simulated courier.
  * Simulated couriers report their arrivals themselves at the rule's minute and their fixes are exact,
- * so the geofence is narrowed to confirm those (the default 60 m would detect an arrival up to half a
- * minute early, from the approach).
+ * so the geofence only confirms those: narrowed (the default 60 m would detect an arrival up to half a
+ * minute early, from the approach) and with a dwell of two service minutes (at ×60 the default 20 s
+ * are a third of a wall second, less than a busy service may take to answer the courier's own report).
  */
 export function instanceEnv(params: MdrpParameters, roundEveryMin = 1): Record<string, string> {
   return {
@@ -65,8 +67,11 @@ export function instanceEnv(params: MdrpParameters, roundEveryMin = 1): Record<s
     PROMISE_STANDARD_MIN: String(Math.max(1, Math.round(params.targetClickToDoorMin))),
     DISPATCH_INTERVAL_MS: String(roundEveryMin * 60_000),
     OFFER_TTL_MS: String(10 * 60_000),
+    // the offline harness's per-round optimizer budget (policy.maxMs)
+    DISPATCH_ROUND_BUDGET_MS: String(defaultPolicy.maxMs),
     GEOFENCE_RADIUS_M: '5',
     GEOFENCE_EXIT_RADIUS_M: '10',
+    GEOFENCE_DWELL_MS: '120000',
   };
 }
 
