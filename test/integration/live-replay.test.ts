@@ -13,7 +13,16 @@ import { readInstance } from '../../src/sim/mdrp/instance.js';
 import { ctdGap, runLiveInstance } from '../../src/sim/live/run-live.js';
 import { repoRoot } from '../unit/sim/support/fixtures.js';
 
+// Ten orders, three couriers, all on shift from minute 0 (the offline harness shows couriers to the
+// planner 10 minutes before their shift, the live service only once they connect: on a day this small
+// that alone moves the mean by several minutes, on a real day by < 1 %).
 const instanceDir = join(repoRoot, 'test/fixtures/mdrp/live-small');
+/** On ten orders one bundle made differently moves the mean by several percent; the 5 % target is for a real day (BENCHMARKS.md). */
+const CTD_TOLERANCE = 0.15;
+
+// about a minute of wall time at ×60, plus the service's start and the offline replay: more than the
+// suite's default per-file timeout when the machine is busy
+t.setTimeout(300_000);
 
 t.test('a small MDRP day replayed live through the service', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'mdrp-live-'));
@@ -35,6 +44,7 @@ t.test('a small MDRP day replayed live through the service', async (t) => {
   t.equal(report.service.courierMismatches, 0, 'by the couriers that delivered them');
   t.ok(report.rounds.count > 0, 'the dispatch loop planned');
   t.equal(report.statusErrors, 0, 'every status frame was taken');
+  t.equal(report.accepted, report.offers - Object.values(report.refused).reduce((a, b) => a + b, 0) - report.acceptFailed);
   t.equal(report.positionsRejected, 0);
   // the service clock stamps each delivery when the frame arrives: close to the rule's minute
   t.ok(Math.abs(report.service.ctdMeanMin - live.ctd_mean) < 0.5, `service ctd ${report.service.ctdMeanMin} vs couriers' ${live.ctd_mean}`);
@@ -45,5 +55,5 @@ t.test('a small MDRP day replayed live through the service', async (t) => {
   t.ok(offline, 'compared with the offline harness');
   t.equal(offline!.delivered, instance.orders.length);
   const gap = ctdGap(live, offline!);
-  t.ok(Math.abs(gap) <= 0.1, `live mean click-to-door ${live.ctd_mean.toFixed(2)} vs offline ${offline!.ctd_mean.toFixed(2)} (${(gap * 100).toFixed(1)} %)`);
+  t.ok(Math.abs(gap) <= CTD_TOLERANCE, `live mean click-to-door ${live.ctd_mean.toFixed(2)} vs offline ${offline!.ctd_mean.toFixed(2)} (${(gap * 100).toFixed(1)} %)`);
 });

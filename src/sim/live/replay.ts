@@ -51,6 +51,8 @@ export interface LiveReplayResult {
   /** MDRP order id → couriers that executed it (more than one would be a double assignment). */
   readonly executedBy: ReadonlyMap<string, readonly string[]>;
   readonly wallMs: number;
+  /** Service-clock ms the replay covered (from its start to its end). */
+  readonly serviceMs: number;
   /** True when stopped by the signal before the day was over. */
   readonly aborted: boolean;
 }
@@ -58,6 +60,7 @@ export interface LiveReplayResult {
 export async function runLiveReplay(opts: LiveReplayOptions): Promise<LiveReplayResult> {
   const { instance, clock, timeline, log } = opts;
   const started = Date.now();
+  const serviceStart = clock.now();
   const orders = new Map<string, MdrpOrder>(instance.orders.map((o) => [o.id, o]));
   const delivered = new Set<string>();
   let placed = 0;
@@ -121,6 +124,7 @@ export async function runLiveReplay(opts: LiveReplayOptions): Promise<LiveReplay
     };
     check();
   });
+  const serviceMs = clock.now() - serviceStart;
   for (const cancel of cancels) cancel();
   stores.stop();
   await stores.idle();
@@ -128,7 +132,7 @@ export async function runLiveReplay(opts: LiveReplayOptions): Promise<LiveReplay
   await Promise.all(couriers.map((c) => c.done));
 
   const { result, executedBy } = simResultOf(instance, couriers, delivered, opts.readyKnown, opts.rounds?.());
-  return { result, couriers, stores, executedBy, wallMs: Date.now() - started, aborted };
+  return { result, couriers, stores, executedBy, wallMs: Date.now() - started, serviceMs, aborted };
 }
 
 /** The couriers' record as the offline harness's result: routes by assignment minute, outcomes of delivered orders. */

@@ -163,7 +163,7 @@ export async function runLiveInstance(opts: LiveRunOptions): Promise<LiveRunResu
     speed: opts.speed,
     readyKnown,
     wallSeconds: replay.wallMs / 1000,
-    achievedSpeed: replay.wallMs > 0 ? ((last - first + 1) * 60_000) / replay.wallMs : 0,
+    achievedSpeed: replay.wallMs > 0 ? replay.serviceMs / replay.wallMs : 0,
     aborted: replay.aborted,
     violations: violations.length,
     doubleAssignments: audit,
