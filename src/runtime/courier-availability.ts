@@ -1,8 +1,8 @@
 /**
  * Courier availability as the rest of the service sees it: paused by a dispatcher, online (a fresh
  * position on the service clock), and the shift the courier declared. Decorated as
- * `app.couriersAvailability`; the dispatch loop and the order overrides ask it before offering or
- * assigning work.
+ * `app.couriersAvailability`; the order overrides ask it before assigning work, and the dispatch loop
+ * reads the same Redis keys (CourierAvailabilityStore) for a whole round at once.
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';

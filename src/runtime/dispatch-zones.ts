@@ -27,8 +27,40 @@ export function cellsAround(pickups: readonly LatLng[], radiusM: number, indexRe
   const coverRes = Math.min(indexResolution, Math.max(zoneResolution, indexResolution - 2));
   const centres = new Set(pickups.map((p) => cellOf(p.lat, p.lng, coverRes)));
   const cover = new Set<string>();
-  for (const c of centres) for (const cell of gridDisk(c, ringsToCover(ringGeometry(c), radiusM))) cover.add(cell);
+  for (const c of centres) for (const cell of gridDisk(c, ringsFor(c, radiusM))) cover.add(cell);
   const out: string[] = [];
-  for (const c of [...cover].sort()) out.push(...(coverRes === indexResolution ? [c] : cellToChildren(c, indexResolution)));
+  for (const c of [...cover].sort()) {
+    if (coverRes === indexResolution) out.push(c);
+    else for (const child of childrenOf(c, indexResolution)) out.push(child);
+  }
   return out;
+}
+
+/** Rings to cover a radius around a cell (measuring the cell's geometry is the costly part): remembered. */
+const ringsCache = new Map<string, number>();
+
+function ringsFor(cell: string, radiusM: number): number {
+  const key = `${cell}/${radiusM}`;
+  let k = ringsCache.get(key);
+  if (k === undefined) {
+    if (ringsCache.size >= CHILDREN_CACHE_MAX) ringsCache.clear();
+    k = ringsToCover(ringGeometry(cell), radiusM);
+    ringsCache.set(key, k);
+  }
+  return k;
+}
+
+/** Children of cover cells, remembered: rounds of a zone keep asking for the same ones. */
+const childrenCache = new Map<string, readonly string[]>();
+const CHILDREN_CACHE_MAX = 20_000;
+
+function childrenOf(cell: string, res: number): readonly string[] {
+  const key = `${cell}/${res}`;
+  let children = childrenCache.get(key);
+  if (!children) {
+    if (childrenCache.size >= CHILDREN_CACHE_MAX) childrenCache.clear();
+    children = cellToChildren(cell, res);
+    childrenCache.set(key, children);
+  }
+  return children;
 }

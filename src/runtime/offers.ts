@@ -82,7 +82,7 @@ export interface OfferOptions {
   readonly checkCourier?: () => Promise<void>;
 }
 
-/** Pickups in the given order, then drop-offs in the given order (the dispatch loop will pass its own sequence). */
+/** Pickups in the given order, then drop-offs in the given order (the dispatch loop passes the plan's sequence instead: OfferOptions.stops). */
 export function stopsFor(orders: readonly Order[]): RemainingStop[] {
   return [
     ...orders.map((o) => ({ kind: 'pickup' as const, orderIds: [o.id], place: o.pickup, readyAt: o.readyAt })),

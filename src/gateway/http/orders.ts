@@ -7,7 +7,7 @@
  *   POST /v1/orders/:id/cancel         store (own), dispatcher, admin   after pickup this starts a return
  *   GET  /v1/orders/:id/events?after=VERSION        the history, oldest first
  *   POST /v1/orders/:id/fail           dispatcher, admin   give up on it {reason, note?} (e.g. no_courier, customer_unreachable)
- *   POST /v1/orders/:id/offer          dispatcher, admin   offer to a courier (until the dispatch loop does it)
+ *   POST /v1/orders/:id/offer          dispatcher, admin   offer to a courier by hand (the dispatch loop does it otherwise)
  * Bodies and queries are checked against the schemas in orders-schemas.ts; a failure answers 400
  * `validation_failed` with the offending `field`.
  */

@@ -24,8 +24,8 @@ import type { LocationPoint } from '../../domain/location-filter.js';
 
 export const LOCATION_STREAM = 'loc:stream';
 
-/** Cell sets read per pipeline when scanning an area (bounds one reply's size). */
-const CELLS_PER_PIPELINE = 2000;
+/** Cell sets read per SUNION when scanning an area (bounds one command's size). */
+const CELLS_PER_COMMAND = 1000;
 
 export const courierKey = (courierId: string) => `loc:courier:${courierId}`;
 export const cellKey = (cell: string) => `loc:cell:{${zoneOf(cell)}}:${cell}`;
@@ -257,24 +257,36 @@ export class LocationIndex {
   }
 
   /**
-   * Every fresh courier indexed in `cells` (a dispatch round's neighbourhood), in id order; stale,
-   * expired and misplaced members are pruned on the way, as in `nearby`.
+   * Every fresh courier whose current cell is one of `cells` (a dispatch round's neighbourhood, often tens
+   * of thousands of mostly empty cells), in id order. The cell sets are read with SUNION, many sets per
+   * command and grouped by zone (one hash slot per command on Redis Cluster); members that are stale or
+   * moved on are left for `nearby` and the hash TTL to clean up.
    */
   async inCells(cells: readonly string[], now: number, staleAfterMs: number): Promise<CourierLocation[]> {
-    const cutoff = now - staleAfterMs;
-    const out = new Map<string, CourierLocation>();
-    const prune: { cell: string; courierId: string }[] = [];
-    for (let i = 0; i < cells.length; i += CELLS_PER_PIPELINE) {
-      const members = await this.membersOf(cells.slice(i, i + CELLS_PER_PIPELINE));
-      const locs = await this.getMany([...new Set(members.map((m) => m.courierId))]);
-      for (const m of members) {
-        const loc = locs.get(m.courierId);
-        if (!loc || loc.serverTs < cutoff || loc.cell !== m.cell) prune.push(m);
-        else out.set(loc.courierId, loc);
-      }
+    const byZone = new Map<string, string[]>();
+    for (const cell of cells) {
+      const key = this.cellKey(cell);
+      const zone = key.slice(key.indexOf('{') + 1, key.indexOf('}'));
+      let list = byZone.get(zone);
+      if (!list) byZone.set(zone, (list = []));
+      list.push(key);
     }
-    if (prune.length) await this.pruneMembers(prune, cutoff);
-    return [...out.values()].sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));
+    const pipe = this.redis.pipeline();
+    for (const keys of byZone.values()) {
+      for (let i = 0; i < keys.length; i += CELLS_PER_COMMAND) pipe.sunion(...keys.slice(i, i + CELLS_PER_COMMAND));
+    }
+    const ids = new Set<string>();
+    for (const [err, members] of (await pipe.exec()) ?? []) {
+      if (err) throw err;
+      for (const id of members as string[]) ids.add(id);
+    }
+    const wanted = new Set(cells);
+    const cutoff = now - staleAfterMs;
+    const out: CourierLocation[] = [];
+    for (const loc of (await this.getMany([...ids])).values()) {
+      if (loc.serverTs >= cutoff && wanted.has(loc.cell)) out.push(loc);
+    }
+    return out.sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));
   }
 
   /** Takes members out of cell sets where they no longer belong (checked again atomically in Redis). */
