@@ -266,7 +266,7 @@ export class SimCourier {
     }
     this.stats.accepted++;
     for (const [serviceId, mdrpId] of mdrpIdOf) this.serviceIds.set(mdrpId, serviceId);
-    this.follower.commit(answer.route);
+    this.follower.commit(answer.route, this.minuteNow());
     this.inFlight++;
     const statuses = this.follower.statuses(answer.route);
     statuses.forEach((s, i) => this.at(this.opts.timeline.toMs(s.at), () => void this.report(s, i === statuses.length - 1)));

@@ -31,6 +31,8 @@ export class RouteFollower {
   /** Minute from which it is free for new work. */
   private free: number;
   private readonly moveList: Move[] = [];
+  /** The moves as the courier is seen driving them (positions): see commit. */
+  private readonly shownMoves: Move[] = [];
   private readonly routeList: ExecutedRoute[] = [];
 
   constructor(
@@ -78,12 +80,18 @@ export class RouteFollower {
     };
   }
 
-  /** The courier has accepted the route (the service confirmed): it is now committed work. */
-  commit(route: ExecutedRoute): void {
+  /**
+   * The courier has accepted the route (the service confirmed) at minute `at`: it is now committed work.
+   * A route decided in the minute it arrived may depart before `at` (by the minute rule); the courier is
+   * seen leaving from where it stood at `at` and driving a little faster, so its positions never jump.
+   */
+  commit(route: ExecutedRoute, at: number = route.timing.departAt): void {
     if (route.courierId !== this.courier.id) throw new Error(`route of ${route.courierId} given to ${this.courier.id}`);
     if (route.timing.departAt < this.free) throw new Error(`route departs at ${route.timing.departAt}, before the courier is free (${this.free})`);
     this.routeList.push(route);
     this.moveList.push(...route.timing.moves);
+    const [first, ...rest] = route.timing.moves;
+    if (first) this.shownMoves.push(first.departAt < at ? { ...first, departAt: Math.min(at, first.arriveAt) } : first, ...rest);
     const last = route.timing.moves[route.timing.moves.length - 1]!;
     this.at = last.to;
     this.free = route.timing.freeAt;
@@ -105,24 +113,14 @@ export class RouteFollower {
 
   /** Where the courier is at minute `t` (fractional): on a straight line while driving, else where it stopped. */
   positionAt(t: number): PlanarPoint {
-    for (let i = this.moveList.length - 1; i >= 0; i--) {
-      const m = this.moveList[i]!;
+    for (let i = this.shownMoves.length - 1; i >= 0; i--) {
+      const m = this.shownMoves[i]!;
       if (m.departAt > t) continue;
       if (t >= m.arriveAt || m.arriveAt === m.departAt) return { x: m.to.x, y: m.to.y };
       const f = (t - m.departAt) / (m.arriveAt - m.departAt);
       return { x: m.from.x + (m.to.x - m.from.x) * f, y: m.from.y + (m.to.y - m.from.y) * f };
     }
     return { x: this.courier.start.x, y: this.courier.start.y };
-  }
-
-  /** Driving at minute `t` (positions are streamed more often then). */
-  movingAt(t: number): boolean {
-    for (let i = this.moveList.length - 1; i >= 0; i--) {
-      const m = this.moveList[i]!;
-      if (m.departAt > t) continue;
-      return t < m.arriveAt;
-    }
-    return false;
   }
 
   /** No committed work left at minute `t`. */

@@ -96,12 +96,22 @@ t.test('positions: straight lines while driving, standing still otherwise', asyn
   f.commit(answer.route);
   t.same(f.positionAt(-5), { x: 100, y: 100 }, 'before the shift: at the start');
   t.same(f.positionAt(1), { x: 50, y: 50 }, 'halfway to r1');
-  t.ok(f.movingAt(1));
   t.same(f.positionAt(2), { x: 0, y: 0 });
   t.same(f.positionAt(11), { x: 0, y: 0 }, 'waiting and serving at r1');
-  t.notOk(f.movingAt(11));
   t.same(f.positionAt(14.5), { x: 150, y: 200 }, 'halfway to o1');
   t.same(f.positionAt(100), { x: 300, y: 400 }, 'stays at the last drop-off');
   t.notOk(f.idleAt(20));
   t.ok(f.idleAt(21));
+});
+
+t.test('a route decided earlier in the minute is seen leaving from where the courier stood when it accepted', async (t) => {
+  const f = new RouteFollower(inst.params, inst.couriers[0]!);
+  const answer = f.plan(0, r1, [order('o1')]);
+  if (!answer.ok) throw new Error(answer.reason);
+  // accepted at minute 0.5: the rules' route departs at 0 (its decision minute) and arrives at 2
+  f.commit(answer.route, 0.5);
+  t.equal(f.moves[0]!.departAt, 0, 'the executed move keeps the rule times');
+  t.same(f.positionAt(0.5), { x: 100, y: 100 }, 'no jump at acceptance');
+  t.same(f.positionAt(1.25), { x: 50, y: 50 }, 'and on time at the restaurant');
+  t.same(f.positionAt(2), { x: 0, y: 0 });
 });
