@@ -82,6 +82,7 @@ async function main(): Promise<void> {
   console.log(`dispatchd demo: ${instance.name} (${instance.orders.length} orders, ${instance.couriers.length} couriers) at ×${speed}, from minute ${from}`);
   console.log(`console:  ${service.baseUrl}/console?token=${dispatcher}`);
   console.log(`API:      ${service.baseUrl}  (Authorization: Bearer <token>, e.g. the dispatcher token above)`);
+  console.log(`data:     database ${service.databaseUrl.split('/').pop()}, Redis keys ${service.keyPrefix}* (removed at exit)`);
   console.log('Ctrl-C stops the demo.');
 
   clock.start();
