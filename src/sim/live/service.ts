@@ -119,13 +119,7 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
     });
     redis = await connectRedis(redisSvc.url, { keyPrefix, log: opts.log });
     db = await connectPool(databaseUrl, { log: opts.log });
-    const app = buildApp({ config, clock: opts.clock, redis, db, log: opts.log });
-    try {
-      await app.listen({ host: config.host, port: config.port });
-    } catch (err) {
-      await app.close();
-      throw err;
-    }
+    const app = await listening(() => buildApp({ config, clock: opts.clock, redis: redis!, db: db!, log: opts.log }), config, opts.log);
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('the service did not bind a TCP port');
     const hostPort = `${config.host}:${addr.port}`;
@@ -165,6 +159,23 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
     }
     await stopStarted();
     throw err;
+  }
+}
+
+/** Fastify gives each plugin and ready hook 10 s: on a saturated machine boot may take longer, so one retry. */
+const BOOT_TIMEOUTS = new Set(['FST_ERR_HOOK_TIMEOUT', 'FST_ERR_PLUGIN_TIMEOUT']);
+
+async function listening(build: () => FastifyInstance, config: Config, log: Logger): Promise<FastifyInstance> {
+  for (let attempt = 1; ; attempt++) {
+    const app = build();
+    try {
+      await app.listen({ host: config.host, port: config.port });
+      return app;
+    } catch (err) {
+      await app.close().catch(() => {});
+      if (attempt >= 2 || !BOOT_TIMEOUTS.has((err as { code?: string }).code ?? '')) throw err;
+      log.warn({ err }, 'service boot timed out (busy machine): trying once more');
+    }
   }
 }
 
