@@ -1,0 +1,120 @@
+/**
+ * `npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P]`
+ *
+ * The service on its embedded default (Redis and PostgreSQL as `npm start` finds or starts them; a
+ * fresh database and key prefix for this demo, dropped at exit) plus a simulated city: an MDRP day
+ * projected around a city centre, stores placing and readying orders over HTTP, couriers driving their
+ * routes and streaming positions over the courier socket every second of service time, all on a clock
+ * N times faster than the wall clock (default 10). Prints the console URL; runs until Ctrl-C.
+ * Default instance: the smallest shared MDRP day (../shared/data/mdrp) if present, else the bundled
+ * synthetic one (test/fixtures/mdrp/synthetic).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
+import { resolveJwtSecret } from '../gateway/auth.js';
+import { createLogger } from '../logger.js';
+import { readInstance } from '../sim/mdrp/instance.js';
+import { parseCentre, projectInstance } from '../sim/live/projection.js';
+import { runLiveReplay } from '../sim/live/replay.js';
+import { ReplayClock } from '../sim/live/replay-clock.js';
+import { instanceEnv, startLiveService } from '../sim/live/service.js';
+import { midnightUtc, timelineFrom } from '../sim/live/timeline.js';
+
+const USAGE = 'usage: npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P]';
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SHARED_DEFAULT = resolve(repoRoot, '../shared/data/mdrp/0o50t100s1p100');
+const BUNDLED_DEFAULT = join(repoRoot, 'test/fixtures/mdrp/synthetic');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      instance: { type: 'string' },
+      speed: { type: 'string', default: '10' },
+      centre: { type: 'string' },
+      from: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return void console.log(USAGE);
+  const speed = Number(values.speed);
+  if (!(speed > 0 && speed <= 1000)) throw new Error(`--speed must be a number in (0, 1000], got ${values.speed}`);
+  const instanceDir = values.instance ? resolve(values.instance) : existsSync(join(SHARED_DEFAULT, 'orders.txt')) ? SHARED_DEFAULT : BUNDLED_DEFAULT;
+  const instance = readInstance(instanceDir);
+  const centre = values.centre ? parseCentre(values.centre) : undefined;
+  const firstOrder = Math.min(...instance.orders.map((o) => o.placementTime));
+  const from = values.from === undefined ? Math.max(0, firstOrder - 5) : Number(values.from);
+  if (!Number.isInteger(from) || from < 0) throw new Error(`--from must be a whole minute ≥ 0, got ${values.from}`);
+
+  const config = loadConfig();
+  const log = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', name: 'demo' });
+  const timeline = timelineFrom(midnightUtc(Date.now()));
+  const clock = new ReplayClock(timeline.toMs(from), speed);
+  const port = values.port === undefined ? config.port : Number(values.port);
+  // the development secret, so `npm run token` mints tokens this demo accepts
+  const jwtSecret = await resolveJwtSecret(config, log);
+  const env = { ...process.env, JWT_SECRET: jwtSecret, ...instanceEnv(instance.params) };
+  const service = await startLiveService({ clock, log, env, name: 'dispatchd_demo', port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    console.log(`port ${port} is busy: using a free one`);
+    return startLiveService({ clock, log, env, name: 'dispatchd_demo', port: 0, host: config.host });
+  });
+
+  const abort = new AbortController();
+  let replay: ReturnType<typeof runLiveReplay> | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    abort.abort();
+    console.log('\nstopping the demo…');
+    await replay?.catch(() => undefined);
+    await service.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  const dispatcher = service.token('dispatcher', 'demo', '7d');
+  console.log(`dispatchd demo: ${instance.name} (${instance.orders.length} orders, ${instance.couriers.length} couriers) at ×${speed}, from minute ${from}`);
+  console.log(`console:  ${service.baseUrl}/console?token=${dispatcher}`);
+  console.log(`API:      ${service.baseUrl}  (Authorization: Bearer <token>, e.g. the dispatcher token above)`);
+  console.log(`data:     database ${service.databaseUrl.split('/').pop()}, Redis keys ${service.keyPrefix}* (removed at exit)`);
+  console.log('Ctrl-C stops the demo.');
+
+  clock.start();
+  let lastLine = 0;
+  replay = runLiveReplay({
+    instance,
+    baseUrl: service.baseUrl,
+    wsUrl: service.wsUrl,
+    clock,
+    token: (role, sub) => service.token(role, sub, '7d'),
+    timeline,
+    projection: projectInstance(instance, centre),
+    readyKnown: true,
+    positionEveryS: 1,
+    log,
+    signal: abort.signal,
+    pollMs: 1000,
+    onProgress: (p) => {
+      if (Date.now() - lastLine < 30_000) return;
+      lastLine = Date.now();
+      const hh = String(Math.floor(p.minute / 60) % 24).padStart(2, '0');
+      const mm = String(Math.floor(p.minute % 60)).padStart(2, '0');
+      console.log(`${hh}:${mm} service time | placed ${p.placed} | delivered ${p.delivered} | couriers online ${p.couriersOnline}`);
+    },
+  });
+  const done = await replay;
+  if (!done.aborted) {
+    console.log(`the day is over: ${done.result.outcomes.size}/${instance.orders.length} delivered. The service keeps running; Ctrl-C stops it.`);
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`demo failed: ${err.message}`);
+  process.exit(1);
+});

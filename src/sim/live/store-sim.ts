@@ -1,0 +1,122 @@
+/**
+ * The simulated stores (one per MDRP restaurant, each with its own store token): each order is placed
+ * over HTTP `POST /v1/orders` at its placement minute on the service clock, with its real placement
+ * time. Ready times are either known at placement (the published MDRP setting: the store announces
+ * the ready time at once with `POST /v1/orders/:id/ready {readyAt}`) or revealed (the store says
+ * `ready` when the food is ready).
+ */
+import type { Clock } from '../../clock.js';
+import type { Logger } from '../../logger.js';
+import type { MdrpInstance, MdrpOrder } from '../mdrp/instance.js';
+import type { Projection } from './projection.js';
+import type { Timeline } from './timeline.js';
+
+export interface StoreSimOptions {
+  readonly baseUrl: string;
+  readonly clock: Clock;
+  readonly timeline: Timeline;
+  readonly projection: Projection;
+  readonly instance: MdrpInstance;
+  /** Store token for a restaurant id. */
+  readonly tokenFor: (restaurantId: string) => string;
+  /** True: ready time announced at placement; false: `ready` sent when the food is ready. */
+  readonly readyKnown: boolean;
+  readonly log: Logger;
+  readonly onPlaced?: (order: MdrpOrder) => void;
+}
+
+export interface StoreSimStats {
+  placed: number;
+  failed: number;
+  /** Service-clock ms by which placements left after their placement minute. */
+  placeLagMs: number[];
+}
+
+export class StoreSim {
+  readonly stats: StoreSimStats = { placed: 0, failed: 0, placeLagMs: [] };
+  /** MDRP order id → service order id. */
+  readonly serviceIds = new Map<string, string>();
+  private readonly cancels = new Set<() => void>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly opts: StoreSimOptions) {}
+
+  /** Schedules every order of the instance on the clock. */
+  start(): void {
+    for (const order of this.opts.instance.orders) {
+      this.at(this.opts.timeline.toMs(order.placementTime), () => this.track(this.place(order)));
+    }
+  }
+
+  stop(): void {
+    for (const cancel of this.cancels) cancel();
+    this.cancels.clear();
+  }
+
+  /** Waits for requests under way. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private at(ms: number, fn: () => void): void {
+    const cancel = this.opts.clock.setTimeout(() => {
+      this.cancels.delete(cancel);
+      fn();
+    }, Math.max(0, ms - this.opts.clock.now()));
+    this.cancels.add(cancel);
+  }
+
+  private async post(path: string, restaurantId: string, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await fetch(`${this.opts.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.opts.tokenFor(restaurantId)}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  }
+
+  private async place(order: MdrpOrder): Promise<void> {
+    const { timeline, projection, instance, log } = this.opts;
+    const placedAt = timeline.toMs(order.placementTime);
+    const readyAt = timeline.toMs(order.readyTime);
+    this.stats.placeLagMs.push(this.opts.clock.now() - placedAt);
+    const restaurant = instance.restaurants.get(order.restaurantId)!;
+    try {
+      const res = await this.post('/v1/orders', order.restaurantId, {
+        externalId: order.id,
+        pickup: projection.toLatLng(restaurant),
+        dropoff: projection.toLatLng(order.customer),
+        items: 1,
+        option: 'standard',
+        placedAt,
+        ...(this.opts.readyKnown ? { readyAt } : {}),
+      });
+      if (res.status !== 201 && res.status !== 200) throw new Error(`POST /v1/orders answered ${res.status} ${JSON.stringify(res.json)}`);
+      const id = String((res.json.order as { id?: string } | undefined)?.id ?? res.json.id);
+      this.serviceIds.set(order.id, id);
+      this.stats.placed++;
+      this.opts.onPlaced?.(order);
+      if (this.opts.readyKnown) await this.ready(order, id, readyAt);
+      else this.at(readyAt, () => this.track(this.ready(order, id, readyAt)));
+    } catch (err) {
+      this.stats.failed++;
+      log.error({ err, orderId: order.id }, 'simulated store could not place an order');
+    }
+  }
+
+  private async ready(order: MdrpOrder, id: string, readyAt: number): Promise<void> {
+    try {
+      const res = await this.post(`/v1/orders/${id}/ready`, order.restaurantId, { readyAt });
+      // the courier waiting for the food reports the pickup at the same instant: both are right
+      if (res.status === 409 && res.json.code === 'illegal_transition') return;
+      if (res.status !== 200) throw new Error(`POST /v1/orders/${id}/ready answered ${res.status} ${JSON.stringify(res.json)}`);
+    } catch (err) {
+      this.opts.log.error({ err, orderId: order.id }, 'simulated store could not mark an order ready');
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The simulated courier and stores of the live replay against the real service, without the dispatch
+ * loop: a dispatcher offers over HTTP, the simulated courier accepts and reports every stop at the
+ * service-clock minute the MDRP rules give, and the service records exactly that.
+ */
+import t from 'tap';
+import { createLogger } from '../../src/logger.js';
+import { SimCourier } from '../../src/sim/live/courier-sim.js';
+import { projectInstance } from '../../src/sim/live/projection.js';
+import { ReplayClock } from '../../src/sim/live/replay-clock.js';
+import { instanceEnv } from '../../src/sim/live/service.js';
+import { StoreSim } from '../../src/sim/live/store-sim.js';
+import { timelineFrom } from '../../src/sim/live/timeline.js';
+import { tinyInstance } from '../unit/sim/support/fixtures.js';
+import { buildTestApp, createTestContext } from '../support/index.js';
+import { http, until } from './orders-helpers.js';
+
+const SPEED = 120;
+
+t.test('a simulated courier follows an offer by the MDRP rules, on the service clock', async (t) => {
+  const inst = tinyInstance();
+  const ctx = await createTestContext(t, { ...instanceEnv(inst.params), WEBHOOK_SENDER: 'off', DISPATCH: 'off' });
+  const timeline = timelineFrom(Date.UTC(2026, 0, 15, 8));
+  // held while the app boots; then the day starts half a minute later
+  const clock = new ReplayClock(timeline.toMs(-0.5), SPEED);
+  const { baseUrl, wsUrl, token } = await buildTestApp(ctx, { clock });
+  const log = createLogger({ level: 'silent' });
+  const projection = projectInstance(inst);
+  const only = { ...inst, orders: inst.orders.filter((o) => o.id === 'o1') };
+  const stores = new StoreSim({ baseUrl, clock, timeline, projection, instance: only, tokenFor: (r) => token('store', r), readyKnown: true, log });
+  const courier = new SimCourier({
+    wsUrl,
+    token: token('courier', 'c1'),
+    clock,
+    timeline,
+    projection,
+    params: inst.params,
+    courier: inst.couriers[0]!,
+    orders: new Map(inst.orders.map((o) => [o.id, o])),
+    restaurants: inst.restaurants,
+    positionEveryS: 30,
+    log,
+  });
+  t.teardown(() => {
+    stores.stop();
+    courier.stop();
+  });
+  clock.start();
+  stores.start();
+  await courier.start();
+  await until(() => stores.serviceIds.has('o1'));
+  const orderId = stores.serviceIds.get('o1')!;
+  const dispatcher = token('dispatcher', 'd1');
+  let placed: Record<string, unknown> = {};
+  await until(async () => (placed = (await http(baseUrl, 'GET', `/v1/orders/${orderId}`, dispatcher)).body).readyKnown === true);
+  t.equal(placed.placedAt, timeline.toMs(0), 'placed with its placement minute');
+  t.equal(placed.readyAt, timeline.toMs(10), 'ready time announced');
+  t.equal(placed.readyKnown, true);
+  t.same(placed.pickup, projection.toLatLng(inst.restaurants.get('r1')!));
+
+  // offer it during minute 1
+  await until(() => clock.now() >= timeline.toMs(1.1), 20_000);
+  const offered = await http(baseUrl, 'POST', `/v1/orders/${orderId}/offer`, dispatcher, { courierId: 'c1' });
+  t.equal(offered.status, 201);
+  await until(() => courier.follower.routes.length === 1, 20_000);
+  // decided in minute 1: (100,100) → r1 2 min → 3; pickup at ready 10; r1 → o1 5 min → 17; hand-over 19
+  const route = courier.follower.routes[0]!;
+  t.equal(route.assignedAt, 1);
+  t.equal(route.timing.pickupAt, 10);
+  t.same(route.timing.dropoffAt, [19]);
+
+  await until(async () => (await http(baseUrl, 'GET', `/v1/orders/${orderId}`, dispatcher)).body.status === 'delivered', 30_000);
+  const events = (await http(baseUrl, 'GET', `/v1/orders/${orderId}/events`, dispatcher)).body.events as { type: string; at: number; actor: { id: string } }[];
+  const at = (type: string) => timeline.toMinute(events.find((e) => e.type === type)!.at);
+  // the service stamps each status when it arrives: within a few service seconds of the rule's minute
+  const tolerance = 0.25;
+  for (const [type, minute] of [['arrived_pickup', 3], ['picked_up', 10], ['arrived_dropoff', 17], ['delivered', 19]] as const) {
+    t.ok(Math.abs(at(type) - minute) < tolerance, `${type} at minute ${at(type).toFixed(3)}, rule says ${minute}`);
+    t.equal(events.find((e) => e.type === type)!.actor.id, 'c1');
+  }
+  t.equal(courier.stats.statusErrors, 0);
+  t.equal(courier.stats.statusesSent, 4);
+  t.ok(courier.stats.positionsSent > 10, `streams positions (${courier.stats.positionsSent})`);
+  t.equal(courier.stats.positionsRejected, 0);
+});
