@@ -31,7 +31,7 @@ const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 const points = Number(args.points);
 
-const ctx = await createTestContext(undefined, { WEBHOOK_SENDER: 'off', LOG_LEVEL: 'warn' });
+const ctx = await createTestContext(undefined, { WEBHOOK_SENDER: 'off', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0' /* one store floods on purpose */ });
 const nodeA = await buildTestApp(ctx);
 const nodeB = await buildTestApp(ctx);
 const storeToken = nodeA.token('store', 'bench-store');

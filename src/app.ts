@@ -27,6 +27,8 @@ import { dispatchLoop } from './runtime/dispatch-loop.js';
 import { overrideRoutes } from './gateway/http/overrides.js';
 import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
+import { apiDocs } from './gateway/http/api-docs.js';
+import { rateLimitPlugin } from './gateway/rate-limit.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -138,6 +140,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(errorsPlugin);
   app.register(authPlugin, { secret: config.jwtSecret });
   app.register(websocketPlugin);
+  // Before every route: the OpenAPI generator and the write rate limit both hook route registration.
+  app.register(apiDocs);
+  app.register(rateLimitPlugin);
 
   // Routes: HTTP under src/gateway/http, WebSocket under src/gateway/ws. Add new ones here.
   app.register(healthRoutes);

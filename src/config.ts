@@ -276,6 +276,11 @@ const spec = {
       return ms;
     },
   } satisfies KeySpec<number | undefined>,
+  // --- HTTP write rate limit (H6)
+  rateLimitPerMin: intKey('RATE_LIMIT_PER_MIN', 1200, 'HTTP writes (POST/PUT/PATCH/DELETE) one caller (JWT subject, else IP) may send per minute, counted in Redis across all nodes; over it: 429 `rate_limited`. `0` disables the limit.', {
+    min: 0,
+    max: 10_000_000,
+  }),
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Spec = typeof spec;
