@@ -42,7 +42,7 @@ export async function auditDoubleAssignments(db: Pool, executed: ReadonlyMap<str
   const assignments = await db.query<{ n: string }>(`
     SELECT count(DISTINCT a.order_id) AS n
     FROM assignments a
-    JOIN assignments b ON a.order_id = b.order_id AND a.offer_id < b.offer_id
+    JOIN assignments b ON a.order_id = b.order_id AND a.id < b.id
       AND a.assigned_at < coalesce(b.ended_at, 'infinity') AND b.assigned_at < coalesce(a.ended_at, 'infinity')`);
   const accepted = await db.query<{ n: string }>(`
     SELECT count(*) AS n FROM (
