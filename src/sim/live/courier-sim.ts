@@ -9,6 +9,7 @@
  * Requests (accept, reject, status) go one at a time and wait for their answer, so the service sees
  * them in order even though the socket handles frames concurrently.
  */
+import { ClockTimers } from './clock-timers.js';
 import WebSocket from 'ws';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
@@ -99,7 +100,7 @@ export class SimCourier {
   private pending: Pending | null = null;
   private offers: Promise<unknown> = Promise.resolve();
   private readonly serviceIds = new Map<string, string>();
-  private readonly cancels = new Set<() => void>();
+  private readonly timers: ClockTimers;
   private inFlight = 0;
   private leaving = false;
   private resolveDone!: () => void;
@@ -107,6 +108,7 @@ export class SimCourier {
 
   constructor(private readonly opts: CourierSimOptions) {
     this.follower = new RouteFollower(opts.params, opts.courier);
+    this.timers = new ClockTimers(opts.clock);
     this.log = opts.log.child({ courierId: opts.courier.id });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -126,20 +128,18 @@ export class SimCourier {
     const shift = await this.request({ type: 'shift', endsAt: opts.timeline.toMs(opts.courier.offTime), capacity: opts.capacity ?? 1000 }, (f) => f.type === 'shift.ack');
     if (!shift.ok) this.log.warn({ code: shift.code, message: shift.message }, 'shift frame refused');
     this.sendPosition();
-    this.every(opts.positionEveryS * 1000, () => this.sendPosition());
-    this.at(opts.timeline.toMs(opts.courier.offTime), () => this.leaveWhenIdle());
+    this.timers.every(opts.positionEveryS * 1000, () => this.sendPosition());
+    this.timers.at(opts.timeline.toMs(opts.courier.offTime), () => this.leaveWhenIdle());
   }
 
   /** Closes the socket now (the replay is over or aborted). */
   stop(): void {
-    for (const cancel of this.cancels) cancel();
-    this.cancels.clear();
+    this.timers.cancelAll();
     this.socket?.close(1000, 'simulation over');
   }
 
   private closed(): void {
-    for (const cancel of this.cancels) cancel();
-    this.cancels.clear();
+    this.timers.cancelAll();
     this.pending?.resolve({ ok: false, code: 'closed', message: 'socket closed' });
     this.pending = null;
     this.resolveDone();
@@ -151,23 +151,6 @@ export class SimCourier {
 
   private send(frame: object): void {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
-  }
-
-  /** Runs `fn` at service time `ms` (at once if that is past). */
-  private at(ms: number, fn: () => void): void {
-    const cancel = this.opts.clock.setTimeout(() => {
-      this.cancels.delete(cancel);
-      fn();
-    }, Math.max(0, ms - this.opts.clock.now()));
-    this.cancels.add(cancel);
-  }
-
-  private every(ms: number, fn: () => void): void {
-    const tick = () => {
-      fn();
-      this.at(this.opts.clock.now() + ms, tick);
-    };
-    this.at(this.opts.clock.now() + ms, tick);
   }
 
   private sendPosition(): void {
@@ -269,7 +252,7 @@ export class SimCourier {
     this.follower.commit(answer.route, this.minuteNow());
     this.inFlight++;
     const statuses = this.follower.statuses(answer.route);
-    statuses.forEach((s, i) => this.at(this.opts.timeline.toMs(s.at), () => void this.report(s, i === statuses.length - 1)));
+    statuses.forEach((s, i) => this.timers.at(this.opts.timeline.toMs(s.at), () => void this.report(s, i === statuses.length - 1)));
   }
 
   private async report(s: TimedStatus, lastOfRoute: boolean): Promise<void> {
@@ -297,7 +280,7 @@ export class SimCourier {
     this.leaving = true;
     // a route still reporting calls back here after its last status
     if (this.inFlight > 0) return;
-    if (!this.follower.idleAt(this.minuteNow())) return this.at(this.opts.timeline.toMs(this.follower.freeAt), () => this.leaveWhenIdle());
+    if (!this.follower.idleAt(this.minuteNow())) return this.timers.at(this.opts.timeline.toMs(this.follower.freeAt), () => this.leaveWhenIdle());
     void this.requests.then(() => this.stop());
   }
 }

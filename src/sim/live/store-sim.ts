@@ -5,6 +5,7 @@
  * the ready time at once with `POST /v1/orders/:id/ready {readyAt}`) or revealed (the store says
  * `ready` when the food is ready).
  */
+import { ClockTimers } from './clock-timers.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { MdrpInstance, MdrpOrder } from '../mdrp/instance.js';
@@ -36,21 +37,22 @@ export class StoreSim {
   readonly stats: StoreSimStats = { placed: 0, failed: 0, placeLagMs: [] };
   /** MDRP order id → service order id. */
   readonly serviceIds = new Map<string, string>();
-  private readonly cancels = new Set<() => void>();
+  private readonly timers: ClockTimers;
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly opts: StoreSimOptions) {}
+  constructor(private readonly opts: StoreSimOptions) {
+    this.timers = new ClockTimers(opts.clock);
+  }
 
   /** Schedules every order of the instance on the clock. */
   start(): void {
     for (const order of this.opts.instance.orders) {
-      this.at(this.opts.timeline.toMs(order.placementTime), () => this.track(this.place(order)));
+      this.timers.at(this.opts.timeline.toMs(order.placementTime), () => this.track(this.place(order)));
     }
   }
 
   stop(): void {
-    for (const cancel of this.cancels) cancel();
-    this.cancels.clear();
+    this.timers.cancelAll();
   }
 
   /** Waits for requests under way. */
@@ -61,14 +63,6 @@ export class StoreSim {
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
-  }
-
-  private at(ms: number, fn: () => void): void {
-    const cancel = this.opts.clock.setTimeout(() => {
-      this.cancels.delete(cancel);
-      fn();
-    }, Math.max(0, ms - this.opts.clock.now()));
-    this.cancels.add(cancel);
   }
 
   private async post(path: string, restaurantId: string, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -102,7 +96,7 @@ export class StoreSim {
       this.stats.placed++;
       this.opts.onPlaced?.(order);
       if (this.opts.readyKnown) await this.ready(order, id, readyAt);
-      else this.at(readyAt, () => this.track(this.ready(order, id, readyAt)));
+      else this.timers.at(readyAt, () => this.track(this.ready(order, id, readyAt)));
     } catch (err) {
       this.stats.failed++;
       log.error({ err, orderId: order.id }, 'simulated store could not place an order');
