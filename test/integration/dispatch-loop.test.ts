@@ -26,6 +26,22 @@ t.test('dispatch rounds', async (t) => {
   const offerEvents = async (id: string) =>
     (await ctx.db.query(`SELECT count(*)::int AS n FROM order_events WHERE order_id = $1 AND type = 'offered'`, [id])).rows[0].n as number;
 
+  /** A second dispatcher on the same wiring that runs `between` after its snapshot, before its commits. */
+  const racingDispatcher = (between: () => Promise<unknown> | undefined) => {
+    const { ports, options } = dispatcherWiring(app.app);
+    return new Dispatcher(
+      {
+        ...ports,
+        roundInput: async (zone, now) => {
+          const input = await ports.roundInput(zone, now);
+          await between();
+          return input;
+        },
+      },
+      options,
+    );
+  };
+
   t.test('a round offers an open order to the nearest idle courier, with the plan stops', async (t) => {
     const c = city(app, clock, town(0), t.teardown.bind(t));
     const near = await c.courier('near-1', 300, 0);
@@ -107,19 +123,8 @@ t.test('dispatch rounds', async (t) => {
     const c = city(app, clock, town(4), t.teardown.bind(t));
     const courier = await c.courier('race-5', 100, 0);
     const store = app.token('store', 'store-1');
-    const { ports, options } = dispatcherWiring(app.app);
     let between: (() => Promise<unknown>) | null = null;
-    const racing = new Dispatcher(
-      {
-        ...ports,
-        roundInput: async (zone, now) => {
-          const input = await ports.roundInput(zone, now);
-          await between?.();
-          return input;
-        },
-      },
-      options,
-    );
+    const racing = racingDispatcher(() => between?.());
 
     const cancelled = await c.order('o-race-cancel');
     between = async () => t.equal((await http(app.baseUrl, 'POST', `/v1/orders/${cancelled}/cancel`, store, { reason: 'changed mind' })).status, 200);
@@ -142,19 +147,8 @@ t.test('dispatch rounds', async (t) => {
     const c = city(app, clock, town(6), t.teardown.bind(t));
     const nearest = await c.courier('ovr-near-7', 100, 0);
     const pinnedTo = await c.courier('ovr-pin-7', 0, 3000);
-    const { ports, options } = dispatcherWiring(app.app);
     let between: (() => Promise<unknown>) | null = null;
-    const racing = new Dispatcher(
-      {
-        ...ports,
-        roundInput: async (zone, now) => {
-          const input = await ports.roundInput(zone, now);
-          await between?.();
-          return input;
-        },
-      },
-      options,
-    );
+    const racing = racingDispatcher(() => between?.());
 
     const id = await c.order('o-ovr-7');
     between = async () =>
