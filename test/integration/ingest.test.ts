@@ -205,8 +205,8 @@ t.test('shutdown in the middle of a stream of frames: every acked point is in Po
   t.equal(new Set(rows.map((r) => r.seq)).size, rows.length, 'none twice');
 });
 
-t.test('Redis unavailable: the client is told to resend, nothing half-written, and the resend is accepted', async (t) => {
-  // An app on its own Redis connection, which this test can cut.
+/** An app on its own Redis connection (no retries, no offline queue), which a test can cut. */
+async function appWithOwnRedis(t: { teardown(fn: () => unknown): void }) {
   const { connectRedis } = await import('../../src/store/redis/client.js');
   const redis = await connectRedis(ctx.redisUrl, { keyPrefix: ctx.keyPrefix, extra: { maxRetriesPerRequest: 0, enableOfflineQueue: false } });
   const own = await buildTestApp(ctx, { redis });
@@ -214,6 +214,11 @@ t.test('Redis unavailable: the client is told to resend, nothing half-written, a
     await own.close();
     redis.disconnect();
   });
+  return { redis, own };
+}
+
+t.test('Redis unavailable: the client is told to resend, nothing half-written, and the resend is accepted', async (t) => {
+  const { redis, own } = await appWithOwnRedis(t);
   const c = await CourierClient.connect(own.wsUrl, own.token('courier', 'c-outage'));
   t.teardown(() => c.close());
   const now = Date.now();
@@ -235,13 +240,7 @@ t.test('Redis unavailable: the client is told to resend, nothing half-written, a
 });
 
 t.test('Redis down while a connecting courier state loads: store_unavailable (resend), not internal', async (t) => {
-  const { connectRedis } = await import('../../src/store/redis/client.js');
-  const redis = await connectRedis(ctx.redisUrl, { keyPrefix: ctx.keyPrefix, extra: { maxRetriesPerRequest: 0, enableOfflineQueue: false } });
-  const own = await buildTestApp(ctx, { redis });
-  t.teardown(async () => {
-    await own.close();
-    redis.disconnect();
-  });
+  const { redis, own } = await appWithOwnRedis(t);
   const ended = new Promise((r) => redis.once('end', r));
   redis.disconnect();
   await ended;
