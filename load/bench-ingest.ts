@@ -3,7 +3,8 @@
  *
  *   npm run bench:ingest -- --couriers 2000 --hz 20 --seconds 30 --json out/ingest.json [--url http://host:port]
  *
- * Starts the service in its own process on a fresh database and Redis key prefix (or targets --url, then
+ * Starts the service (built with tsc first, as deployed; `--service source` runs it through tsx;
+ * `--service-workers N` sets its WORKERS) in its own process on a fresh database and Redis key prefix (or targets --url, then
  * JWT_SECRET and DATABASE_URL must be those of that service), connects N couriers over real WebSockets
  * from separate worker processes (load/ws-couriers.ts), streams for S seconds, waits for every ack and for
  * the history sink to drain, then measures the Redis baseline: the same number of index updates written
@@ -11,7 +12,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -43,6 +44,10 @@ const { values: args } = parseArgs({
     // Extra V8/Node flags for the service process, e.g. "--max-semi-space-size=64".
     // A larger young generation: most per-frame objects die young; measured ~40 % less GC time.
     'service-flags': { type: 'string', default: '--max-semi-space-size=64' },
+    // What a deployment runs: the tsc output (built first). "source" runs src/ through tsx instead.
+    service: { type: 'string', default: 'dist' },
+    // WORKERS of the service (processes sharing the port); the service's own default is 1.
+    'service-workers': { type: 'string', default: '1' },
   },
   strict: true,
 });
@@ -96,6 +101,18 @@ function rssMb(pid: number): number | null {
   }
 }
 
+/** A process and all its descendants (the service's primary and its cluster workers). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const child of children) out.push(...processTree(child));
+  } catch {
+    // gone, or no /proc
+  }
+  return out;
+}
+
 /** CPU seconds (user + system) a process has used so far; null when /proc is not available. */
 function cpuSeconds(pid: number | undefined): number | null {
   if (!pid) return null;
@@ -104,6 +121,27 @@ function cpuSeconds(pid: number | undefined): number | null {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of the whole line (11 and 12 after the command name), in ticks.
     return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of every local `postgres` process (the server's backends and workers, COPY included). */
+function postgresCpuSeconds(): number | null {
+  try {
+    let total = 0;
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total += (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return total;
   } catch {
     return null;
   }
@@ -152,9 +190,12 @@ async function startService(): Promise<Service> {
   const port = await freePort();
   const jwtSecret = randomBytes(32).toString('hex');
   const keyPrefix = `bench:${runId}:`;
-  const execArgv = ['--import=tsx', ...args['service-flags'].split(' ').filter(Boolean)];
+  const fromSource = args.service === 'source';
+  if (!fromSource) await buildDist();
+  const execArgv = [...(fromSource ? ['--import=tsx'] : []), ...args['service-flags'].split(' ').filter(Boolean)];
   if (args.profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`);
-  const child = spawn(process.execPath, [...execArgv, resolve(ROOT, 'src/main.ts')], {
+  const entry = resolve(ROOT, fromSource ? 'src/main.ts' : 'dist/main.js');
+  const child = spawn(process.execPath, [...execArgv, entry], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -167,6 +208,7 @@ async function startService(): Promise<Service> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       HISTORY_BATCH_SIZE: args['history-batch'],
       HISTORY_FLUSH_MS: '100',
+      WORKERS: args['service-workers'],
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -191,6 +233,17 @@ async function startService(): Promise<Service> {
       await deleteKeys(keyPrefix);
     },
   };
+}
+
+/** Compiles src/ to dist/ with tsc (the build a deployment runs), so the service is measured without tsx. */
+async function buildDist(): Promise<void> {
+  log('building dist/ with tsc (tsconfig.build.json)');
+  const tsc = spawn(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', resolve(ROOT, 'tsconfig.build.json')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const code = await new Promise<number | null>((res) => tsc.once('exit', res));
+  if (code !== 0) throw new Error(`tsc build failed (exit ${code})`);
 }
 
 async function deleteKeys(prefix: string): Promise<void> {
@@ -324,7 +377,8 @@ async function main(): Promise<void> {
 
     let rssMax = 0;
     const rssTimer = setInterval(() => {
-      const mb = service.child?.pid ? rssMb(service.child.pid) : null;
+      const pids = service.child?.pid ? processTree(service.child.pid) : [];
+      const mb = sumOrNull(pids.map(rssMb));
       if (mb !== null) rssMax = Math.max(rssMax, mb);
     }, 250);
     // Without a TTY (CI, redirected stderr) the bar prints one line per second instead.
@@ -344,11 +398,14 @@ async function main(): Promise<void> {
       lastT = now;
     }, 1000);
     const redisPid = await redisServerPid();
-    const cpuPids = { service: service.child?.pid, redis: redisPid ?? undefined, workers: kids.map((k) => k.pid) };
+    // The service is its process and, with WORKERS > 1, its cluster workers.
+    const servicePids = service.child?.pid ? processTree(service.child.pid) : [];
+    const cpuPids = { redis: redisPid ?? undefined, workers: kids.map((k) => k.pid) };
     const cpuAt = () => ({
-      serviceSystem: systemSeconds(cpuPids.service),
-      service: cpuSeconds(cpuPids.service),
+      serviceSystem: servicePids.length ? sumOrNull(servicePids.map(systemSeconds)) : null,
+      service: servicePids.length ? sumOrNull(servicePids.map(cpuSeconds)) : null,
       redis: cpuSeconds(cpuPids.redis),
+      postgres: postgresCpuSeconds(),
       workers: sumOrNull(cpuPids.workers.map((pid) => cpuSeconds(pid))),
     });
     const cpuStart = cpuAt();
@@ -416,11 +473,13 @@ async function main(): Promise<void> {
         service_in_kernel: perUpdate(cpuStart.serviceSystem, cpuEnd.serviceSystem, sum.acked),
         client_workers: perUpdate(cpuStart.workers, cpuEnd.workers, sum.acked),
         redis: perUpdate(cpuStart.redis, cpuEnd.redis, sum.acked),
+        postgres: perUpdate(cpuStart.postgres, cpuEnd.postgres, sum.acked),
       },
       cpu_cores_used: {
         service: cores(cpuStart.service, cpuEnd.service, wallSecs),
         client_workers: cores(cpuStart.workers, cpuEnd.workers, wallSecs),
         redis: cores(cpuStart.redis, cpuEnd.redis, wallSecs),
+        postgres: cores(cpuStart.postgres, cpuEnd.postgres, wallSecs),
       },
       load_average_1m: round(loadavg()[0], 2),
       redis_baseline_updates_per_s: Math.round(baseline),
@@ -431,6 +490,8 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       url: args.url ?? null,
       service_flags: args['service-flags'] || null,
+      service_build: args.url ? null : args.service,
+      service_processes: servicePids.length || null,
     };
   } finally {
     await service.cleanup();
