@@ -4,6 +4,8 @@
  * and `configKeys` exposes that table so the README can be checked against it.
  */
 
+import { availableParallelism } from 'node:os';
+
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
   constructor(
@@ -173,6 +175,19 @@ const spec = {
     max: 100_000,
   }),
   historyFlushMs: intKey('HISTORY_FLUSH_MS', 200, 'Longest time the history sink waits to fill a batch.', { min: 1, max: 60_000 }),
+  workers: {
+    key: 'WORKERS',
+    default: '1',
+    description:
+      'Service processes sharing the port (Node cluster; each is a full node, the first process supervises them). `auto`: one per CPU. One process uses at most one core for sockets.',
+    parse(raw: string | undefined): number {
+      const s = raw?.trim() ?? '';
+      if (s === '') return 1;
+      if (s === 'auto') return availableParallelism();
+      if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 256) throw new ConfigError('WORKERS', `must be "auto" or an integer between 1 and 256, got ${JSON.stringify(raw)}`);
+      return Number(s);
+    },
+  } satisfies KeySpec<number>,
   shutdownTimeoutMs: intKey('SHUTDOWN_TIMEOUT_MS', 10_000, 'Graceful shutdown gives up and exits non-zero after this long.', {
     min: 100,
     max: 600_000,

@@ -3,7 +3,12 @@
  * Graceful shutdown on SIGTERM/SIGINT: stop accepting, close sockets with 1001, run the drainers
  * (e.g. the history sink's final flush), close Redis and Postgres, stop private services, exit 0.
  * A shutdown that takes longer than SHUTDOWN_TIMEOUT_MS exits 1; a second signal exits at once.
+ *
+ * With WORKERS > 1 this process becomes the primary: it resolves the services, migrates, and supervises
+ * the workers (worker-pool.ts), each of which runs the app on the shared port. Stopping the primary
+ * stops the workers gracefully first.
  */
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
@@ -13,11 +18,14 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { resolveJwtSecret } from './gateway/auth.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveServices, type Services } from './store/embedded/index.js';
+import { freePort } from './store/embedded/process.js';
 import { migrate } from './store/pg/migrate.js';
 import { connectPool } from './store/pg/pool.js';
 import { closeRedis, connectRedis } from './store/redis/client.js';
+import { SHUTDOWN_MESSAGE, WorkerPool } from './worker-pool.js';
 
 interface Running {
+  workers?: WorkerPool;
   app?: FastifyInstance;
   redis?: Redis;
   db?: Pool;
@@ -25,11 +33,31 @@ interface Running {
 }
 
 /** Closes whatever has been opened so far, in reverse order of opening. */
-async function closeAll(r: Running, log: Logger): Promise<void> {
+async function closeAll(r: Running, log: Logger): Promise<boolean> {
+  const workersOk = r.workers ? await r.workers.stop() : true;
   if (r.app) await r.app.close();
   if (r.redis) await closeRedis(r.redis);
   if (r.db) await r.db.end().catch((err: unknown) => log.error({ err }, 'closing postgres pool failed'));
   if (r.services) await r.services.stop();
+  return workersOk;
+}
+
+/** WORKERS > 1, primary: what must happen once, then the workers (which skip it). */
+async function startPrimary(config: Config, log: Logger, running: Running, onFatal: (reason: string) => void): Promise<void> {
+  running.services = await resolveServices({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const { redisUrl, databaseUrl } = running.services;
+  await migrate({ databaseUrl, log });
+  const jwtSecret = await resolveJwtSecret(config, log);
+  const port = config.port === 0 ? await freePort() : config.port;
+  running.workers = new WorkerPool({
+    count: config.workers,
+    env: { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, PORT: String(port) },
+    log,
+    onFatal,
+  });
+  const listening = await running.workers.start();
+  const address = `http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}`;
+  log.info({ address, readyz: `${address}/readyz`, workers: config.workers, pids: running.workers.pids() }, 'dispatchd listening');
 }
 
 async function start(config: Config, log: Logger, running: Running): Promise<void> {
@@ -39,14 +67,16 @@ async function start(config: Config, log: Logger, running: Running): Promise<voi
   const resolved: Config = { ...config, redisUrl, databaseUrl, jwtSecret: await resolveJwtSecret(config, log) };
   running.redis = await connectRedis(redisUrl, { keyPrefix: config.redisKeyPrefix, log });
   running.db = await connectPool(databaseUrl, { log });
-  await migrate({ databaseUrl, log });
+  // A cluster worker's primary has migrated already.
+  if (cluster.isPrimary) await migrate({ databaseUrl, log });
   const clock = serviceClock({ speed: config.clockSpeed, startMs: config.clockStart });
   if (config.clockSpeed !== 1 || config.clockStart !== undefined) {
     log.info({ speed: config.clockSpeed, start: new Date(clock.now()).toISOString() }, 'service clock accelerated');
   }
   running.app = buildApp({ config: resolved, clock, redis: running.redis, db: running.db, log });
   const address = await running.app.listen({ host: config.host, port: config.port });
-  log.info({ address, readyz: `${address}/readyz` }, 'dispatchd listening');
+  if (cluster.isPrimary) log.info({ address, readyz: `${address}/readyz` }, 'dispatchd listening');
+  else log.info({ address }, 'service worker listening');
 }
 
 async function main(): Promise<void> {
@@ -60,7 +90,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger({ level: config.logLevel });
+  const rootLog = createLogger({ level: config.logLevel });
+  const log = cluster.isWorker ? rootLog.child({ worker: cluster.worker?.id }) : rootLog;
+  const supervising = cluster.isPrimary && config.workers > 1;
   const running: Running = {};
 
   let stopping = false;
@@ -77,7 +109,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     timer.unref();
     try {
-      await closeAll(running, log);
+      if (!(await closeAll(running, log))) exitCode = 1;
       log.info('stopped');
     } catch (err) {
       log.error({ err }, 'error during shutdown');
@@ -87,6 +119,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  if (cluster.isWorker) {
+    // Ctrl-C reaches the primary and the workers at once: the primary's request is then not a second signal.
+    process.on('message', (m) => {
+      if (m === SHUTDOWN_MESSAGE && !stopping) void shutdown('primary asked', 0);
+    });
+    // The primary is gone (killed): nobody supervises this worker any more.
+    process.on('disconnect', () => {
+      if (!stopping) void shutdown('primary gone', 1);
+    });
+  }
   process.on('unhandledRejection', (err) => {
     log.fatal({ err }, 'unhandled promise rejection');
     void shutdown('unhandledRejection', 1);
@@ -97,7 +139,8 @@ async function main(): Promise<void> {
   });
 
   try {
-    await start(config, log, running);
+    if (supervising) await startPrimary(config, log, running, (reason) => void shutdown(reason, 1));
+    else await start(config, log, running);
   } catch (err) {
     // One record, with the reason in the message itself so it reads on its own (no second copy on stderr).
     log.fatal({ err }, `dispatchd could not start: ${err instanceof Error ? err.message : String(err)}`);

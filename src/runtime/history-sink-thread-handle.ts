@@ -15,6 +15,8 @@ export interface SinkThreadData {
   batchSize: number;
   flushMs: number;
   logLevel: LogLevel;
+  /** Consumer name in the stream's group (default: host and pid). */
+  consumer?: string;
 }
 
 /** The thread's own Redis client: from the URL (TLS, auth and db included) with the service's key prefix. */

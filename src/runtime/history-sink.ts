@@ -7,8 +7,8 @@
  * restart (its pending list comes first), or claimed by another once idle for `claimIdleMs`. Re-inserts
  * are no-ops thanks to the table's (courier_id, ts, seq) key.
  */
-import { hostname } from 'node:os';
 import { SinkThread } from './history-sink-thread-handle.js';
+import { historyConsumerName } from '../worker-pool.js';
 import type { Redis } from 'ioredis';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -55,7 +55,7 @@ export class HistorySink {
   written = 0;
 
   constructor(private readonly opts: HistorySinkOptions) {
-    this.consumer = opts.consumer ?? `${hostname()}-${process.pid}`;
+    this.consumer = opts.consumer ?? historyConsumerName();
     this.stream = opts.stream ?? LOCATION_STREAM;
     this.group = opts.group ?? HISTORY_GROUP;
     this.claimIdleMs = opts.claimIdleMs ?? 30_000;
@@ -252,6 +252,7 @@ export const historySink = fp(
         batchSize: config.historyBatchSize,
         flushMs: config.historyFlushMs,
         logLevel: config.logLevel,
+        consumer: historyConsumerName(),
       },
       app.log,
     );

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import t from 'tap';
 import { ConfigError, configKeys, loadConfig } from '../../src/config.js';
 
@@ -43,6 +44,12 @@ t.test('values are parsed to their types', async (t) => {
   t.equal(c.retentionDays, 7);
 });
 
+t.test('WORKERS: one process by default, a count, or one per CPU with auto', async (t) => {
+  t.equal(loadConfig({}).workers, 1);
+  t.equal(loadConfig({ WORKERS: ' 3 ' }).workers, 3);
+  t.equal(loadConfig({ WORKERS: 'auto' }).workers, availableParallelism());
+});
+
 t.test('an empty value means the default', async (t) => {
   const c = loadConfig({ PORT: '', REDIS_URL: '', JWT_SECRET: '' });
   t.equal(c.port, 8080);
@@ -70,6 +77,10 @@ t.test('a bad value throws ConfigError naming the key', async (t) => {
     ['RETENTION_DAYS', '0'],
     ['HISTORY_BATCH_SIZE', '1e3'],
     ['SHUTDOWN_TIMEOUT_MS', '-1'],
+    ['WORKERS', '0'],
+    ['WORKERS', 'many'],
+    ['WORKERS', '1.5'],
+    ['WORKERS', '257'],
   ];
   for (const [key, value] of bad) {
     try {
