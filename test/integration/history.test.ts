@@ -102,6 +102,35 @@ t.test('a redelivered batch inserts nothing new', async (t) => {
   t.same(rows, [{ courier_id: 'r1', acc: null }, { courier_id: 'r1\ttab\\slash', acc: 3.5 }], 'COPY escaping keeps odd ids intact');
 });
 
+t.test('a batch with stored and new points adds exactly the new ones', async (t) => {
+  const writer = new PositionWriter(ctx.db);
+  const at = Date.now() - 10_000;
+  const p = (seq: number) => ({ courierId: 'mix', seq, ts: at + seq, lat: 1, lng: 1, serverTs: at + seq });
+  t.equal(await writer.write([p(1), p(2)]), 2);
+  t.equal(await writer.write([p(2), p(3), p(1), p(4)]), 2, 'only seq 3 and 4 are new');
+  const { rows } = await ctx.db.query(`select seq::int from courier_positions where courier_id = 'mix' order by seq`);
+  t.same(rows.map((r: { seq: number }) => r.seq), [1, 2, 3, 4], 'no duplicates, nothing missing');
+});
+
+t.test('the binary COPY keeps every value exactly (times to the ms, nulls, negative coordinates, any id)', async (t) => {
+  const writer = new PositionWriter(ctx.db);
+  const ts = Date.UTC(2026, 10, 22, 23, 59, 59, 987);
+  const point = { courierId: 'ünï-cødé 🚲', seq: 2 ** 40 + 3, ts, lat: -33.8688197, lng: -151.2092955, acc: 4.5, speed: 12.25, heading: 359.5, serverTs: ts + 1234 };
+  // A time before Postgres's epoch (2000-01-01) is a negative count: received_at carries one (ts would need a 1999 partition).
+  const bare = { courierId: 'bare', seq: 0, ts: ts - 5, lat: 0.5, lng: 179.9999999, serverTs: Date.UTC(1999, 11, 31, 23, 59, 59, 1) };
+  t.equal(await writer.write([point, bare]), 2);
+  const { rows } = await ctx.db.query(
+    `select courier_id, seq::text, (extract(epoch from ts) * 1000)::bigint::text as ts_ms, lat, lng, acc, speed, heading,
+            (extract(epoch from received_at) * 1000)::bigint::text as received_ms
+       from courier_positions where courier_id in ($1, 'bare') order by seq desc`,
+    [point.courierId],
+  );
+  t.same(rows, [
+    { courier_id: point.courierId, seq: String(point.seq), ts_ms: String(ts), lat: point.lat, lng: point.lng, acc: 4.5, speed: 12.25, heading: 359.5, received_ms: String(ts + 1234) },
+    { courier_id: 'bare', seq: '0', ts_ms: String(bare.ts), lat: 0.5, lng: 179.9999999, acc: null, speed: null, heading: null, received_ms: String(bare.serverTs) },
+  ]);
+});
+
 t.test('partitions: created ahead by UTC day, whole expired days dropped', async (t) => {
   const day = 86_400_000;
   const now = Date.UTC(2026, 0, 10, 12);

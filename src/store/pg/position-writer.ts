@@ -1,8 +1,11 @@
 /**
- * Writes accepted points to courier_positions in one transaction per batch: COPY into a session temp
- * table, then INSERT … ON CONFLICT DO NOTHING, so a batch delivered twice (after a crash before the
- * stream ack) adds no duplicates. COPY keeps the per-row cost low; the conflict check needs the staging step
- * because COPY itself cannot skip conflicting rows.
+ * Writes accepted points to courier_positions in one transaction per batch.
+ *
+ * Fast path: binary COPY straight into the table. Binary spares Postgres parsing text floats and timestamps,
+ * and straight spares it a staging table — together about half its CPU per row. COPY cannot skip rows
+ * that are already there, so a batch delivered twice (after a crash before the stream ack) fails on the
+ * primary key; it is then written again through a session temp table and INSERT … ON CONFLICT DO NOTHING,
+ * which adds only the rows that are new.
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -43,6 +46,62 @@ export function copyRows(points: readonly StoredPoint[]): string {
   return out;
 }
 
+/** Postgres timestamps count microseconds from 2000-01-01 UTC. */
+const PG_EPOCH_MS = 946_684_800_000;
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const FIELDS_PER_ROW = 9;
+
+/** COPY BINARY data (header, one tuple per point, trailer) in COLUMNS order. */
+export function copyBinary(points: readonly StoredPoint[]): Buffer {
+  let size = COPY_SIGNATURE.length + 8 + 2;
+  const ids: Buffer[] = new Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    ids[i] = Buffer.from(points[i].courierId, 'utf8');
+    // field count, then per field a 4-byte length: id, 4 × 8-byte (seq, ts, lat, lng), 3 × 4-byte reals, 8-byte received_at
+    size += 2 + FIELDS_PER_ROW * 4 + ids[i].length + 5 * 8 + 3 * 4;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let o = COPY_SIGNATURE.copy(buf, 0);
+  o = buf.writeInt32BE(0, o); // flags
+  o = buf.writeInt32BE(0, o); // header extension length
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    o = buf.writeInt16BE(FIELDS_PER_ROW, o);
+    o = buf.writeInt32BE(ids[i].length, o);
+    o += ids[i].copy(buf, o);
+    o = writeInt64(buf, o, p.seq);
+    o = writeInt64(buf, o, (p.ts - PG_EPOCH_MS) * 1000);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeDoubleBE(p.lat, o);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeDoubleBE(p.lng, o);
+    o = writeReal(buf, o, p.acc);
+    o = writeReal(buf, o, p.speed);
+    o = writeReal(buf, o, p.heading);
+    o = writeInt64(buf, o, (p.serverTs - PG_EPOCH_MS) * 1000);
+  }
+  o = buf.writeInt16BE(-1, o); // trailer
+  return buf.subarray(0, o);
+}
+
+/** A length-prefixed int8 from a safe integer (split in two words: no BigInt on the hot path). */
+function writeInt64(buf: Buffer, o: number, value: number): number {
+  const v = Math.round(value);
+  const hi = Math.floor(v / 4_294_967_296);
+  o = buf.writeInt32BE(8, o);
+  o = buf.writeInt32BE(hi, o);
+  return buf.writeUInt32BE(v - hi * 4_294_967_296, o);
+}
+
+/** A length-prefixed float4, or NULL (length -1, no bytes). */
+function writeReal(buf: Buffer, o: number, value: number | undefined): number {
+  if (value === undefined || value === null) return buf.writeInt32BE(-1, o);
+  o = buf.writeInt32BE(4, o);
+  return buf.writeFloatBE(value, o);
+}
+
+const UNIQUE_VIOLATION = '23505';
+
 export class PositionWriter {
   private readonly knownDays = new Set<number>();
   private readonly stagingReady = new WeakSet<PoolClient>();
@@ -64,6 +123,32 @@ export class PositionWriter {
 
   private async writeOnce(points: readonly StoredPoint[]): Promise<number> {
     await this.ensurePartitions(points);
+    try {
+      return await this.copyDirect(points);
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      return await this.copyDeduplicated(points);
+    }
+  }
+
+  /** All rows are new (the usual case): binary COPY into the table itself. */
+  private async copyDirect(points: readonly StoredPoint[]): Promise<number> {
+    const client = await this.db.connect();
+    let ok = false;
+    try {
+      await client.query('begin');
+      await pipeline(Readable.from([copyBinary(points)]), client.query(copyFrom(`copy courier_positions (${COLUMNS}) from stdin with (format binary)`)));
+      await client.query('commit');
+      ok = true;
+      return points.length;
+    } finally {
+      if (!ok) await client.query('rollback').catch(() => {});
+      client.release(ok ? undefined : true);
+    }
+  }
+
+  /** Some rows may be stored already (a redelivered batch): stage, then insert only the new ones. */
+  private async copyDeduplicated(points: readonly StoredPoint[]): Promise<number> {
     const client = await this.db.connect();
     let ok = false;
     try {
