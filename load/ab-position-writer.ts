@@ -8,33 +8,17 @@
  * every local postgres process per row, and this process's CPU per row (building the COPY data).
  * Uses DATABASE_URL's server (default 127.0.0.1:5432).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrate } from '../src/store/pg/migrate.js';
 import { PositionWriter } from '../src/store/pg/position-writer.js';
 import type { StoredPoint } from '../src/store/redis/location-index.js';
+import { postgresCpuSeconds } from './proc-cpu.js';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '2' }, batches: { type: 'string', default: '50' }, batch: { type: 'string', default: '2000' } },
 });
 const [rounds, batches, batchSize] = [Number(args.rounds), Number(args.batches), Number(args.batch)];
-
-function postgresCpuSeconds(): number {
-  let total = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
 
 const serverUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const admin = new pg.Client({ connectionString: serverUrl });
@@ -62,7 +46,7 @@ try {
       for (let b = 0; b < batches; b++) await writer[method](batch());
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
-      const pgUs = ((postgresCpuSeconds() - pg0) * 1e6) / rows;
+      const pgUs = (((postgresCpuSeconds() ?? NaN) - (pg0 ?? NaN)) * 1e6) / rows;
       process.stdout.write(
         `round ${round} ${label.padEnd(12)} ${rows} rows: wall ${wallMs.toFixed(0)} ms, postgres ${pgUs.toFixed(2)} µs/row, writer ${((cpu.user + cpu.system) / rows).toFixed(2)} µs/row\n`,
       );

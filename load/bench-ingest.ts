@@ -12,7 +12,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { cellOf } from '../src/domain/geo.js';
 import { courierKey, LOCATION_STREAM, packPoints, type StoredPoint } from '../src/store/redis/location-index.js';
+import { postgresCpuSeconds, statCpuSeconds } from './proc-cpu.js';
 import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -115,44 +116,18 @@ function processTree(pid: number): number[] {
 
 /** CPU seconds (user + system) a process has used so far; null when /proc is not available. */
 function cpuSeconds(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the whole line (11 and 12 after the command name), in ticks.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds of every local `postgres` process (the server's backends and workers, COPY included). */
-function postgresCpuSeconds(): number | null {
-  try {
-    let total = 0;
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        if (!stat.includes('(postgres)')) continue;
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        total += (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        // exited meanwhile
-      }
-    }
-    return total;
-  } catch {
-    return null;
-  }
+  return procStat(pid)?.total ?? null;
 }
 
 /** Kernel-mode share of a process's CPU seconds (system calls: socket reads and writes). */
 function systemSeconds(pid: number | undefined): number | null {
+  return procStat(pid)?.system ?? null;
+}
+
+function procStat(pid: number | undefined): { total: number; system: number } | null {
   if (!pid) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) / 100;
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return null;
   }

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import WebSocket from 'ws';
-import { createTestContext, buildTestApp } from '../support/index.js';
+import { createTestContext, buildTestApp, spawnService } from '../support/index.js';
 import { WS_GOING_AWAY } from '../../src/app.js';
 
 const ctx = await createTestContext(t);
@@ -42,21 +41,7 @@ t.test('app.close(): sockets get 1001, then drainers run, in that order', async 
 });
 
 t.test('SIGTERM on the real process: courier sockets get 1001, acked points are flushed, exit 0', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('../../', import.meta.url).pathname,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      REDIS_URL: ctx.redisUrl,
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_KEY_PREFIX: ctx.keyPrefix,
-      JWT_SECRET: ctx.config.jwtSecret,
-      SHUTDOWN_TIMEOUT_MS: '8000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnService(ctx);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -109,11 +94,7 @@ t.test('SIGTERM on the real process: courier sockets get 1001, acked points are 
 t.test('a start that fails (Redis unreachable) is reported once, as a fatal log record naming the reason, exit 1', async (t) => {
   const { freePort } = await import('../../src/store/embedded/process.js');
   const deadRedis = `redis://127.0.0.1:${await freePort()}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('../../', import.meta.url).pathname,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', REDIS_URL: deadRedis, DATABASE_URL: ctx.databaseUrl, JWT_SECRET: ctx.config.jwtSecret },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnService(ctx, { REDIS_URL: deadRedis });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -1,18 +1,17 @@
 /**
  * WORKERS > 1 on the real process: the primary supervises cluster workers that share one port.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import WebSocket from 'ws';
-import { createTestContext, buildTestApp } from '../support/index.js';
+import { createTestContext, buildTestApp, spawnService } from '../support/index.js';
 import { WS_GOING_AWAY } from '../../src/app.js';
 
 const ctx = await createTestContext(t);
-const ROOT = new URL('../../', import.meta.url).pathname;
 
 interface LogLine {
   msg?: string;
@@ -33,22 +32,7 @@ interface Running {
 }
 
 function startService(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      REDIS_URL: ctx.redisUrl,
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_KEY_PREFIX: ctx.keyPrefix,
-      JWT_SECRET: ctx.config.jwtSecret,
-      SHUTDOWN_TIMEOUT_MS: '8000',
-      ...env,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawnService(ctx, env);
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let stderr = '';

@@ -1,2 +1,3 @@
 export * from './context.js';
 export * from './app.js';
+export * from './service-process.js';
