@@ -10,18 +10,19 @@
  * weights inside each side set the exchange rate (one cost unit ≈ one second of click-to-door). Extra pay is
  * the guaranteed-pay top-up arithmetic: an order given to a courier still under their hourly guarantee costs
  * nothing extra, one given to a courier above it costs the per-order rate. When couriers are short, courier
- * time is priced too (scarcity.ts: scarcityWeight, busyTimeWeight). See docs/optimizer.md.
+ * time is priced too (scarcity.ts: scarcityWeight, busyTimeWeight; "short" is counted over scarcityHorizonS).
+ * See docs/optimizer.md.
  */
 import type { Policy } from './types.js';
 
 export const defaultPolicy: Policy = Object.freeze({
   maxMs: 40,
-  timeWeight: 0.8,
+  timeWeight: 0.95,
   clickToDoorWeight: 1,
   latenessWeight: 2,
   courierSecondWeight: 1,
   idleWeight: 0.2,
-  payWeight: 30,
+  payWeight: 60,
   maxBundleSize: 4,
   commitHorizonS: 120,
   candidateRadiusS: 3600,
@@ -33,6 +34,7 @@ export const defaultPolicy: Policy = Object.freeze({
   deferralS: 300,
   scarcityWeight: 0,
   busyTimeWeight: 16,
+  scarcityHorizonS: 1200,
 });
 
 export class PolicyError extends Error {
@@ -65,6 +67,7 @@ const RULES: Record<keyof Policy, Rule> = {
   deferralS: { min: 0, max: 1e7, integer: false },
   scarcityWeight: { min: 0, max: 1e6, integer: false },
   busyTimeWeight: { min: 0, max: 1e6, integer: false },
+  scarcityHorizonS: { min: 0, max: 1e7, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

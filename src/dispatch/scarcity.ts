@@ -17,7 +17,10 @@ export interface CourierTimePrice {
 
 export const NO_SCARCITY: CourierTimePrice = Object.freeze({ emptyTravelS: 0, busyS: 0 });
 
-/** Orders due within the commitment horizon beyond the couriers free by then, per usable courier (≥ 0). */
+/**
+ * Orders due within `policy.scarcityHorizonS` (`commitHorizonS` when 0) beyond the couriers free by then,
+ * per usable courier (≥ 0). A window of several rounds sees a peak building up before the food is ready.
+ */
 export function queuePerCourier<P>(
   orders: readonly OrderRequest<P>[],
   couriers: readonly CourierState<P>[],
@@ -25,7 +28,7 @@ export function queuePerCourier<P>(
   policy: Policy,
 ): number {
   if (couriers.length === 0) return 0;
-  const soon = now + policy.commitHorizonS;
+  const soon = now + (policy.scarcityHorizonS > 0 ? policy.scarcityHorizonS : policy.commitHorizonS);
   let due = 0;
   for (const o of orders) if (o.readyAt <= soon) due++;
   let free = 0;

@@ -222,4 +222,9 @@ export interface Policy {
    * click-to-door: short jobs first, the queueing rule that minimises mean waiting. 0 = ignore.
    */
   readonly busyTimeWeight: number;
+  /**
+   * Window of the scarcity count: orders ready within it beyond the couriers free within it, per courier
+   * (scarcity.ts). 0 = commitHorizonS (only what is due right now).
+   */
+  readonly scarcityHorizonS: number;
 }

@@ -5,7 +5,7 @@ t.test('withOverrides applies string and number values without touching the orig
   const p = withOverrides(defaultPolicy, { timeWeight: '0.25', maxBundleSize: 3 });
   t.equal(p.timeWeight, 0.25);
   t.equal(p.maxBundleSize, 3);
-  t.equal(defaultPolicy.timeWeight, 0.8, 'default unchanged');
+  t.equal(defaultPolicy.timeWeight, 0.95, 'default unchanged');
   t.equal(p.commitHorizonS, defaultPolicy.commitHorizonS);
 });
 
