@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrate } from '../src/store/pg/migrate.js';
+import { dropDatabase } from '../src/store/pg/pool.js';
 import { PositionWriter } from '../src/store/pg/position-writer.js';
 import type { StoredPoint } from '../src/store/redis/location-index.js';
 import { postgresCpuSeconds } from './proc-cpu.js';
@@ -54,6 +55,6 @@ try {
   }
 } finally {
   await pool.end();
-  await admin.query(`drop database ${dbName} with (force)`);
   await admin.end();
+  await dropDatabase(serverUrl, dbName);
 }

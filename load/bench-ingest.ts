@@ -25,6 +25,8 @@ import fastifyJwt from '@fastify/jwt';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { cellOf } from '../src/domain/geo.js';
+import { dropDatabase } from '../src/store/pg/pool.js';
+import { deleteKeysWithPrefix } from '../src/store/redis/client.js';
 import { courierKey, LOCATION_STREAM, packPoints, type StoredPoint } from '../src/store/redis/location-index.js';
 import { postgresCpuSeconds, statCpuSeconds } from './proc-cpu.js';
 import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
@@ -201,11 +203,8 @@ async function startService(): Promise<Service> {
         child.kill('SIGTERM');
         await exited;
       }
-      const a = new pg.Client({ connectionString: serverDbUrl });
-      await a.connect();
-      await a.query(`drop database if exists ${dbName} with (force)`);
-      await a.end();
-      await deleteKeys(keyPrefix);
+      await dropDatabase(serverDbUrl, dbName);
+      await deleteKeysWithPrefix(redisUrl, keyPrefix, 'bench-cleanup');
     },
   };
 }
@@ -221,16 +220,6 @@ async function buildDist(): Promise<void> {
   if (code !== 0) throw new Error(`tsc build failed (exit ${code})`);
 }
 
-async function deleteKeys(prefix: string): Promise<void> {
-  const r = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await r.unlink(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
-}
 
 async function mintTokens(secret: string): Promise<[string, string][]> {
   const app = fastify({ logger: false });
@@ -296,7 +285,7 @@ async function redisBaseline(updates: number): Promise<number> {
   await writeBaseline(r, points, cells, updates);
   const secs = (performance.now() - started) / 1000;
   r.disconnect();
-  await deleteKeys(prefix);
+  await deleteKeysWithPrefix(redisUrl, prefix, 'bench-cleanup');
   return updates / secs;
 }
 

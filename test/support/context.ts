@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
-import { connectRedis, closeRedis, redisAnswers } from '../../src/store/redis/client.js';
-import { connectPool, ensureDatabase, pgAnswers, withDatabase } from '../../src/store/pg/pool.js';
+import { connectRedis, closeRedis, deleteKeysWithPrefix, redisAnswers } from '../../src/store/redis/client.js';
+import { connectPool, dropDatabase, ensureDatabase, pgAnswers, withDatabase } from '../../src/store/pg/pool.js';
 import { migrate } from '../../src/store/pg/migrate.js';
-import pg from 'pg';
 
 /**
  * Everything an integration test needs on real services, isolated from every other test:
@@ -97,29 +96,9 @@ export async function createTestContext(t?: Teardownable, env: Record<string, st
   return { config, redis, db, keyPrefix, databaseUrl, redisUrl, addCleanup: (fn) => extra.push(fn), cleanup };
 }
 
-/** Deletes every key under `prefix` (SCAN, not KEYS, so a shared Redis is not blocked). */
-export async function deleteKeys(redisUrl: string, prefix: string): Promise<number> {
-  const plain = await connectRedis(redisUrl, { name: 'test-cleanup' });
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await plain.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) deleted += await plain.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await closeRedis(plain);
-  }
-  return deleted;
+/** Deletes every key under `prefix` (the test's own). */
+export function deleteKeys(redisUrl: string, prefix: string): Promise<number> {
+  return deleteKeysWithPrefix(redisUrl, prefix, 'test-cleanup');
 }
 
-export async function dropDatabase(serverDatabaseUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverDatabaseUrl });
-  await client.connect();
-  try {
-    await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
-  } finally {
-    await client.end();
-  }
-}
+export { dropDatabase };

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import pg from 'pg';
 import { buildApp } from '../../app.js';
 import type { Clock } from '../../clock.js';
 import { defaultPolicy } from '../../dispatch/policy.js';
@@ -17,8 +16,8 @@ import type { Role } from '../../gateway/auth.js';
 import type { Logger } from '../../logger.js';
 import { ensurePostgresServer, ensureRedis, type ResolvedService } from '../../store/embedded/index.js';
 import { migrate } from '../../store/pg/migrate.js';
-import { connectPool, ensureDatabase, withDatabase } from '../../store/pg/pool.js';
-import { closeRedis, connectRedis } from '../../store/redis/client.js';
+import { connectPool, dropDatabase, ensureDatabase, withDatabase } from '../../store/pg/pool.js';
+import { closeRedis, connectRedis, deleteKeysWithPrefix } from '../../store/redis/client.js';
 import type { MdrpParameters } from '../mdrp/instance.js';
 
 export interface LiveService {
@@ -145,7 +144,7 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
         await openDb.end().catch(() => {});
         if (!keep) {
           await dropDatabase(adminUrl, name).catch((err: unknown) => opts.log.warn({ err, database: name }, 'could not drop the run database'));
-          await deleteKeys(redisSvc.url, keyPrefix).catch((err: unknown) => opts.log.warn({ err, keyPrefix }, 'could not delete the run keys'));
+          await deleteKeysWithPrefix(redisSvc.url, keyPrefix).catch((err: unknown) => opts.log.warn({ err, keyPrefix }, 'could not delete the run keys'));
         }
         await stopStarted();
       },
@@ -155,7 +154,7 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
     await db?.end().catch(() => {});
     if (created) {
       await dropDatabase(created.adminUrl, name).catch(() => {});
-      await deleteKeys(created.redisUrl, keyPrefix).catch(() => {});
+      await deleteKeysWithPrefix(created.redisUrl, keyPrefix).catch(() => {});
     }
     await stopStarted();
     throw err;
@@ -179,26 +178,3 @@ async function listening(build: () => FastifyInstance, config: Config, log: Logg
   }
 }
 
-async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const plain = await connectRedis(redisUrl, {});
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await plain.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await plain.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await closeRedis(plain);
-  }
-}

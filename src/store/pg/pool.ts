@@ -69,6 +69,17 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<vo
   }
 }
 
+/** Drops `name` on the server of `adminUrl`, closing its connections first; nothing if it is gone. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Same server, another database. */
 export function withDatabase(databaseUrl: string, database: string): string {
   const u = new URL(databaseUrl);

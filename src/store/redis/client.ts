@@ -78,3 +78,23 @@ export async function closeRedis(redis: Redis): Promise<void> {
     redis.disconnect();
   }
 }
+
+/**
+ * Deletes every key under `prefix` (SCAN + UNLINK, never KEYS, so a shared Redis is not blocked): what a
+ * test, replay or benchmark leaves behind. Uses its own plain client: keys are matched in full, unprefixed.
+ */
+export async function deleteKeysWithPrefix(redisUrl: string, prefix: string, name = 'dispatchd-cleanup'): Promise<number> {
+  const plain = await connectRedis(redisUrl, { name });
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await plain.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) deleted += await plain.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await closeRedis(plain);
+  }
+  return deleted;
+}
