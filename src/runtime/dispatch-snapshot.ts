@@ -12,6 +12,8 @@ import type { PgOrderRepository } from '../store/pg/order-repository.js';
 import type { CourierAvailabilityStore, CourierShift } from '../store/redis/courier-availability.js';
 import type { CourierLocation, LocationIndex } from '../store/redis/location-index.js';
 import { toOrderRequest, type OpenOrderEntry, type OpenOrderPool } from '../store/redis/open-orders.js';
+import { cellToParent } from 'h3-js';
+import { ZONE_RESOLUTION } from '../domain/geo.js';
 import { remainingStops } from './courier-tasks.js';
 import { cellsAround, dispatchZoneOf, poolZoneOverlaps } from './dispatch-zones.js';
 
@@ -42,11 +44,19 @@ export interface RoundInput {
   readonly versions: ReadonlyMap<string, number>;
 }
 
-/** The dispatch zones that have open orders now (the pool is keyed by storage zone; see dispatch-zones.ts). */
+/**
+ * The dispatch zones that have open orders now (the pool is keyed by storage zone; see dispatch-zones.ts).
+ * A dispatch zone no finer than the storage zone is its parent, so counting the pool zone's orders is
+ * enough; a finer one needs each order's pickup. The rounds read the orders themselves.
+ */
 export async function zonesWithOpenOrders(pool: OpenOrderPool, zoneResolution: number, indexResolution: number): Promise<string[]> {
   const zones = new Set<string>();
   for (const poolZone of await pool.zones()) {
-    for (const e of await pool.snapshot(poolZone)) zones.add(dispatchZoneOf(e.pickup, zoneResolution, indexResolution));
+    if (zoneResolution <= ZONE_RESOLUTION) {
+      if ((await pool.count(poolZone)) > 0) zones.add(cellToParent(poolZone, zoneResolution));
+    } else {
+      for (const e of await pool.snapshot(poolZone)) zones.add(dispatchZoneOf(e.pickup, zoneResolution, indexResolution));
+    }
   }
   return [...zones].sort();
 }

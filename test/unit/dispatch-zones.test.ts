@@ -14,6 +14,15 @@ t.test('dispatchZoneOf is the parent of the index cell, like the open pool zone'
   t.equal(dispatchZoneOf(BERLIN, 7, 9), cellToParent(cellOf(BERLIN.lat, BERLIN.lng, 9), 7));
 });
 
+t.test('a dispatch zone no finer than the pool zone is the pool zone’s parent (what the tick counts by)', async (t) => {
+  // points near cell borders included: a grid walked in ~700 m steps around Berlin
+  for (let i = 0; i < 400; i++) {
+    const p = { lat: BERLIN.lat + (i % 20) * 0.0063, lng: BERLIN.lng + Math.floor(i / 20) * 0.0101 };
+    const poolZone = zoneOf(cellOf(p.lat, p.lng, 9));
+    for (let res = 0; res <= 5; res++) t.equal(cellToParent(poolZone, res), dispatchZoneOf(p, res, 9));
+  }
+});
+
 t.test('poolZoneOverlaps: coarser and finer dispatch zones', async (t) => {
   const pool = zoneOf(cellOf(BERLIN.lat, BERLIN.lng, 9));
   t.ok(poolZoneOverlaps(pool, pool), 'same resolution: itself');

@@ -126,6 +126,11 @@ export class OpenOrderPool {
     return all.map((s) => JSON.parse(s) as OpenOrderEntry).sort((a, b) => a.placedAt - b.placedAt || a.id.localeCompare(b.id));
   }
 
+  /** How many orders are open in a zone (without reading them). */
+  async count(zone: string): Promise<number> {
+    return this.redis.hlen(this.keys(zone)[0]);
+  }
+
   /** Zones that have had open orders (a round over an empty zone is cheap). */
   async zones(): Promise<string[]> {
     return (await this.redis.smembers('open-zones')).sort();
