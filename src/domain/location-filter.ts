@@ -46,6 +46,14 @@ interface Fix {
   acc: number;
 }
 
+/** Optional reals (acc, speed, heading) closer to 0 than this are stored as 0 (history keeps them as `real`). */
+export const TINY_REAL = 1e-6;
+
+/** An optional real as stored: tiny values become 0, so no subnormal reaches a `real` column. */
+export function storedReal(value: number | undefined): number | undefined {
+  return value !== undefined && Math.abs(value) < TINY_REAL ? 0 : value;
+}
+
 /** How many seqs below the highest one are remembered exactly (reordering tolerance). */
 export const SEQ_WINDOW = 1024;
 

@@ -6,6 +6,10 @@
  * the process dies in between, the entries stay pending and are read again — by this consumer on
  * restart (its pending list comes first), or claimed by another once idle for `claimIdleMs`. Re-inserts
  * are no-ops thanks to the table's (courier_id, ts, seq) key.
+ *
+ * A batch that fails for a data reason (a value its column refuses) is split in halves until the bad
+ * points are alone; those go to the dead-letter stream with their reason (acked with their entries in one
+ * MULTI), the rest is stored. Any other failure (Redis or Postgres unreachable) is retried forever.
  */
 import { SinkThread } from './history-sink-thread-handle.js';
 import { historyConsumerName } from '../worker-pool.js';
@@ -14,10 +18,13 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.js';
 import { PartitionMaintainer } from '../store/pg/position-partitions.js';
-import { PositionWriter } from '../store/pg/position-writer.js';
-import { LOCATION_STREAM, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
+import { PositionWriter, isDataError } from '../store/pg/position-writer.js';
+import { LOCATION_STREAM, packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
 
 export const HISTORY_GROUP = 'history';
+/** Points the history could not store (one entry per point: fields reason, point, entry), newest kept. */
+export const DEAD_LETTER_STREAM = 'loc:dead';
+const DEAD_LETTER_MAXLEN = 100_000;
 
 /** Where the points go; PositionWriter in production, anything that commits atomically in tests. */
 export interface PointWriter {
@@ -28,7 +35,7 @@ export interface HistorySinkOptions {
   /** A dedicated connection: the sink blocks on XREADGROUP. Keeps the key prefix of the index's client. */
   redis: Redis;
   writer: PointWriter;
-  log?: Pick<Logger, 'info' | 'error'>;
+  log?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Most points per Postgres transaction (an entry is never split). */
   batchSize: number;
   /** Longest wait to fill a batch before writing what there is. */
@@ -53,6 +60,8 @@ export class HistorySink {
   private lastClaim = 0;
   /** Points written to Postgres by this sink (new rows and re-delivered ones alike). */
   written = 0;
+  /** Points this sink moved to the dead-letter stream. */
+  deadLettered = 0;
 
   constructor(private readonly opts: HistorySinkOptions) {
     this.consumer = opts.consumer ?? historyConsumerName();
@@ -178,11 +187,37 @@ export class HistorySink {
   private async writeAndAck(entries: Entry[]): Promise<void> {
     for (const chunk of chunks(entries, this.opts.batchSize)) {
       const points = chunk.flatMap((e) => e.points);
-      await this.opts.writer.write(points);
-      this.written += points.length;
+      const dead = await this.writeIsolating(points);
+      this.written += points.length - dead.length;
       const ids = chunk.map((e) => e.id);
-      // Only after the commit: an entry acked here is in Postgres.
-      await this.opts.redis.multi().xack(this.stream, this.group, ...ids).xdel(this.stream, ...ids).exec();
+      // Only after the commit: an entry acked here is in Postgres, or its bad points are dead-lettered.
+      const tx = this.opts.redis.multi();
+      for (const d of dead) {
+        tx.xadd(DEAD_LETTER_STREAM, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'reason', d.reason, 'point', packPoints([d.point]), 'consumer', this.consumer);
+      }
+      await tx.xack(this.stream, this.group, ...ids).xdel(this.stream, ...ids).exec();
+      for (const d of dead) {
+        this.opts.log?.warn({ courierId: d.point.courierId, seq: d.point.seq, ts: d.point.ts, reason: d.reason }, 'history point dead-lettered');
+      }
+      this.deadLettered += dead.length;
+    }
+  }
+
+  /**
+   * Writes the points; on a data error, writes each half on its own until the bad points are alone.
+   * Returns those (not stored). Transient errors propagate: the caller retries the whole chunk later
+   * (halves already committed are then no-ops).
+   */
+  private async writeIsolating(points: StoredPoint[]): Promise<{ point: StoredPoint; reason: string }[]> {
+    if (points.length === 0) return [];
+    try {
+      await this.opts.writer.write(points);
+      return [];
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (points.length === 1) return [{ point: points[0], reason: err instanceof Error ? err.message : String(err) }];
+      const half = points.length >>> 1;
+      return [...(await this.writeIsolating(points.slice(0, half))), ...(await this.writeIsolating(points.slice(half)))];
     }
   }
 

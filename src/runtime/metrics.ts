@@ -56,6 +56,8 @@ export interface HistoryLag {
   readonly pending: number;
   /** Age of the oldest entry still in the stream, ms; null when empty. */
   readonly oldestAgeMs: number | null;
+  /** Points in the dead-letter stream (values the history could not store, see history-sink.ts). */
+  readonly deadLetters: number;
 }
 
 /** Read at scrape time. Every async source may fail: its metrics are then left out of that scrape. */
@@ -292,6 +294,7 @@ export class Metrics {
       });
     lagGauge('history_stream_entries', 'Entries (one per ingest flush) in the location stream not yet written to Postgres.', (l) => l.entries);
     lagGauge('history_pending_entries', 'Stream entries read by a history sink consumer and not acknowledged yet.', (l) => l.pending);
+    lagGauge('history_dead_letter_points', 'Points the history sink could not store (data errors), kept in the dead-letter stream loc:dead.', (l) => l.deadLetters);
     lagGauge('history_oldest_entry_age_seconds', 'Age of the oldest location stream entry not yet in Postgres (0 when the stream is empty).', (l) =>
       l.oldestAgeMs === null ? 0 : Math.max(0, l.oldestAgeMs / 1000),
     );

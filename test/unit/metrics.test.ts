@@ -13,7 +13,7 @@ function sources(over: Partial<MetricsSources> = {}): MetricsSources {
     sockets: () => ({ courier: 0, store: 0, track: 0, console: 0, other: 0 }),
     pingRedis: async () => 'PONG',
     pingPostgres: async () => undefined,
-    historyLag: async () => ({ entries: 0, pending: 0, oldestAgeMs: null }),
+    historyLag: async () => ({ entries: 0, pending: 0, oldestAgeMs: null, deadLetters: 0 }),
     openOrderPlacedAt: async () => [],
     idleCouriers: async () => 0,
     now: () => 1_000_000_000,
@@ -108,7 +108,7 @@ t.test('open orders by age on the service clock; failed pings and lag reads leav
 });
 
 t.test('answering pings and the history lag are exported; process metrics are on by default', async (t) => {
-  const m = new Metrics(sources({ historyLag: async () => ({ entries: 12, pending: 3, oldestAgeMs: 2500 }) }));
+  const m = new Metrics(sources({ historyLag: async () => ({ entries: 12, pending: 3, oldestAgeMs: 2500, deadLetters: 1 }) }));
   const s = parseMetrics(await m.scrape());
   t.equal(sample(s, 'dependency_up', { dependency: 'redis' }), 1);
   t.ok((sample(s, 'redis_ping_seconds') ?? -1) >= 0);

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { HISTORY_GROUP } from '../../runtime/history-sink.js';
+import { DEAD_LETTER_STREAM, HISTORY_GROUP } from '../../runtime/history-sink.js';
 import { Metrics, recordRound, SOCKET_KINDS, type HistoryLag, type SocketKind } from '../../runtime/metrics.js';
 import { LOCATION_STREAM } from '../../store/redis/location-index.js';
 import { liveCouriers } from '../../runtime/console-state.js';
@@ -45,9 +45,10 @@ async function historyLag(app: FastifyInstance): Promise<HistoryLag> {
     .xpending(LOCATION_STREAM, HISTORY_GROUP)
     .xrange(LOCATION_STREAM, '-', '+', 'COUNT', 1)
     .time()
+    .xlen(DEAD_LETTER_STREAM)
     .exec();
   if (!replies) throw new Error('pipeline discarded');
-  const [len, pending, oldest, time] = replies;
+  const [len, pending, oldest, time, dead] = replies;
   if (len[0]) throw len[0];
   // no group yet (the sink has not started): nothing is pending
   const pendingCount = pending[0] ? 0 : Number((pending[1] as [number, ...unknown[]])[0] ?? 0);
@@ -58,7 +59,7 @@ async function historyLag(app: FastifyInstance): Promise<HistoryLag> {
     const [sec, micro] = time[1] as [string, string];
     oldestAgeMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000) - Number(first[0][0].split('-')[0]);
   }
-  return { entries: Number(len[1]), pending: pendingCount, oldestAgeMs };
+  return { entries: Number(len[1]), pending: pendingCount, oldestAgeMs, deadLetters: dead[0] ? 0 : Number(dead[1]) };
 }
 
 export const metricsPlugin = fp(

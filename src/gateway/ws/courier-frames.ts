@@ -11,6 +11,9 @@ import type { RejectReason } from '../../domain/location-filter.js';
 /** Points buffered while offline may arrive in one frame; the frame size limit bounds it further. */
 export const MAX_POINTS_PER_FRAME = 10_000;
 
+/** Highest `speed` a point may carry (m/s, 3,600 km/h): anything above is a schema error. */
+export const MAX_POINT_SPEED_MS = 1000;
+
 const pointFields = {
   seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   ts: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
@@ -18,7 +21,8 @@ const pointFields = {
   lat: Type.Number(),
   lng: Type.Number(),
   acc: Type.Optional(Type.Number({ minimum: 0 })),
-  speed: Type.Optional(Type.Number({ minimum: 0 })),
+  // m/s; the cap keeps it a finite `real` in the history (README "Courier locations")
+  speed: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_POINT_SPEED_MS })),
   heading: Type.Optional(Type.Number({ minimum: 0, maximum: 360 })),
 };
 

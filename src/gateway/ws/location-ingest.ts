@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../clock.js';
 import { cellDiskOf, type CellDisk } from '../../domain/geo.js';
-import { CourierTrack, REJECT_REASONS, rejectReason, type FilterLimits, type LocationPoint, type RejectReason } from '../../domain/location-filter.js';
+import { CourierTrack, REJECT_REASONS, rejectReason, storedReal, type FilterLimits, type LocationPoint, type RejectReason } from '../../domain/location-filter.js';
 import type { CourierUpdate, LocationIndex, StoredPoint } from '../../store/redis/location-index.js';
 import type { AckFrame } from './courier-frames.js';
 
@@ -176,7 +176,17 @@ export class LocationIngest {
       u.serverTs = now;
       u.maxSeq = track.highestSeq;
       if (movesCurrent) u.current = p;
-      batch.points.push({ courierId, seq: p.seq, ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc, speed: p.speed, heading: p.heading, serverTs: now });
+      batch.points.push({
+        courierId,
+        seq: p.seq,
+        ts: p.ts,
+        lat: p.lat,
+        lng: p.lng,
+        acc: storedReal(p.acc),
+        speed: storedReal(p.speed),
+        heading: storedReal(p.heading),
+        serverTs: now,
+      });
     }
     // counted here, on the loaded path, so a frame that waited for its courier's state counts once
     const stats = this.stats;

@@ -5,7 +5,8 @@
  * and straight spares it a staging table — together about half its CPU per row. COPY cannot skip rows
  * that are already there, so a batch delivered twice (after a crash before the stream ack) fails on the
  * primary key; it is then written again through a session temp table and INSERT … ON CONFLICT DO NOTHING,
- * which adds only the rows that are new.
+ * which adds only the rows that are new. Both paths send the same binary data (no text floats: Postgres'
+ * text input refuses values its binary input takes, such as 1e-50 for a real).
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -16,34 +17,31 @@ import { dayStart, ensurePartition } from './position-partitions.js';
 
 const COLUMNS = 'courier_id, seq, ts, lat, lng, acc, speed, heading, received_at';
 const STAGING = 'courier_positions_staging';
-// Times travel as epoch ms and become timestamptz in Postgres (exact integer arithmetic, cheaper than
-// formatting two ISO strings per row in JavaScript).
-const STAGING_COLUMNS = 'courier_id, seq, ts_ms, lat, lng, acc, speed, heading, received_ms';
-const STAGING_DDL = `create temp table if not exists ${STAGING} (
-  courier_id text, seq bigint, ts_ms bigint, lat double precision, lng double precision,
-  acc real, speed real, heading real, received_ms bigint) on commit delete rows`;
-const MS = `timestamptz 'epoch' + interval '1 millisecond' *`;
-const INSERT = `insert into courier_positions (${COLUMNS})
-  select courier_id, seq, ${MS} ts_ms, lat, lng, acc, speed, heading, ${MS} received_ms from ${STAGING}
-  on conflict do nothing`;
+// Same columns and types as the table, so the staging COPY is the same binary data as the fast path.
+const STAGING_DDL = `create temp table if not exists ${STAGING} (like courier_positions) on commit delete rows`;
+const INSERT = `insert into courier_positions (${COLUMNS}) select ${COLUMNS} from ${STAGING} on conflict do nothing`;
 
-/** COPY text format: escape the characters that delimit fields and rows. */
-function copyText(value: string): string {
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+/**
+ * A point that cannot be stored as it is (a value outside its column's type): retrying cannot help, so
+ * the sink isolates it and dead-letters it instead (history-sink.ts).
+ */
+export class PointDataError extends Error {
+  readonly dataError = true;
 }
 
-function copyNumber(value: number | undefined): string {
-  return value === undefined || value === null ? '\\N' : String(value);
-}
+/** Largest finite float4, and the smallest normal one: below it a real is subnormal or rounds to 0. */
+const REAL_MAX = 3.4028234663852886e38;
+const REAL_MIN_NORMAL = 1.1754943508222875e-38;
 
-export function copyRows(points: readonly StoredPoint[]): string {
-  let out = '';
-  for (const p of points) {
-    out +=
-      `${copyText(p.courierId)}\t${p.seq}\t${p.ts}\t${p.lat}\t${p.lng}\t` +
-      `${copyNumber(p.acc)}\t${copyNumber(p.speed)}\t${copyNumber(p.heading)}\t${p.serverTs}\n`;
-  }
-  return out;
+/**
+ * SQLSTATE classes of errors about the rows themselves (22 data exception, 23 integrity violation):
+ * splitting the batch isolates the bad rows. Everything else (connection lost, server shutting down,
+ * too many clients, …) is transient and retried as it is.
+ */
+export function isDataError(err: unknown): boolean {
+  if (err instanceof PointDataError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
 /** Postgres timestamps count microseconds from 2000-01-01 UTC. */
@@ -56,6 +54,7 @@ export function copyBinary(points: readonly StoredPoint[]): Buffer {
   let size = COPY_SIGNATURE.length + 8 + 2;
   const ids: Buffer[] = new Array(points.length);
   for (let i = 0; i < points.length; i++) {
+    checkPoint(points[i]);
     ids[i] = Buffer.from(points[i].courierId, 'utf8');
     // field count, then per field a 4-byte length: id, 4 × 8-byte (seq, ts, lat, lng), 3 × 4-byte reals, 8-byte received_at
     size += 2 + FIELDS_PER_ROW * 4 + ids[i].length + 5 * 8 + 3 * 4;
@@ -82,6 +81,25 @@ export function copyBinary(points: readonly StoredPoint[]): Buffer {
   }
   o = buf.writeInt16BE(-1, o); // trailer
   return buf.subarray(0, o);
+}
+
+/**
+ * Refuses values binary COPY would silently change: a non-finite double, or a real that overflows to
+ * Infinity or underflows to 0 / a subnormal (ingest clamps tiny reals to 0 and caps their ranges, see
+ * README "Courier locations"; this guards entries written before that or by other producers).
+ */
+function checkPoint(p: StoredPoint): void {
+  if (typeof p.courierId !== 'string' || p.courierId === '') throw new PointDataError('courier_id: empty');
+  for (const f of ['seq', 'ts', 'serverTs'] as const) {
+    if (!Number.isSafeInteger(p[f])) throw new PointDataError(`${f}: ${p[f]} is not a safe integer`);
+  }
+  if (!Number.isFinite(p.lat) || !Number.isFinite(p.lng)) throw new PointDataError(`lat/lng: ${p.lat},${p.lng} not finite`);
+  for (const f of ['acc', 'speed', 'heading'] as const) {
+    const v = p[f];
+    if (v === undefined || v === null || v === 0) continue;
+    const a = Math.abs(v);
+    if (!(a <= REAL_MAX) || a < REAL_MIN_NORMAL) throw new PointDataError(`${f}: ${v} does not fit a real`);
+  }
 }
 
 /** A length-prefixed int8 from a safe integer (split in two words: no BigInt on the hot path). */
@@ -157,7 +175,7 @@ export class PositionWriter {
         this.stagingReady.add(client);
       }
       await client.query('begin');
-      await pipeline(Readable.from([copyRows(points)]), client.query(copyFrom(`copy ${STAGING} (${STAGING_COLUMNS}) from stdin`)));
+      await pipeline(Readable.from([copyBinary(points)]), client.query(copyFrom(`copy ${STAGING} (${COLUMNS}) from stdin with (format binary)`)));
       const res = await client.query(INSERT);
       await client.query('commit');
       ok = true;
