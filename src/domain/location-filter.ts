@@ -56,6 +56,8 @@ export function storedReal(value: number | undefined): number | undefined {
 
 /** How many seqs below the highest one are remembered exactly (reordering tolerance). */
 export const SEQ_WINDOW = 1024;
+/** More runs than this and a window digest stores the raw bitmap instead (256 hex digits). */
+const MAX_DIGEST_RUNS = 16;
 
 /**
  * After this many consecutive implausible_speed rejections that agree with each other (plausible speed
@@ -78,13 +80,16 @@ export class CourierTrack {
   /** The latest run of speed-rejected points that agree with each other (at most REANCHOR_AFTER). */
   private suspects: Fix[] = [];
 
-  /** Restores a track from stored state (e.g. the index in Redis when a courier reconnects). */
-  static resume(highestSeq: number, current: { ts: number; lat: number; lng: number } | null): CourierTrack {
+  /**
+   * Restores a track from stored state (the index in Redis when a courier reconnects): the highest seq,
+   * the current position and, when stored, the window's digest (`windowDigest`), so seqs accepted before
+   * the reconnect stay duplicates.
+   */
+  static resume(highestSeq: number, current: { ts: number; lat: number; lng: number } | null, digest?: string | null): CourierTrack {
     const track = new CourierTrack();
-    if (highestSeq >= 0) {
-      track.highestSeq = highestSeq;
-      track.setBit(highestSeq);
-    }
+    if (digest) track.restoreWindow(digest);
+    if (highestSeq > track.highestSeq) track.advanceTo(highestSeq);
+    if (highestSeq >= 0) track.setBit(highestSeq);
     if (current) {
       track.current = { ...current, acc: 0 };
       track.last = track.current;
@@ -92,12 +97,61 @@ export class CourierTrack {
     return track;
   }
 
+  /**
+   * The duplicate window in a compact, storable form: `<highest>;<runs>` with runs of accepted seqs as
+   * `<distance below highest>:<length>` (usually one run), or `<highest>=<hex words of the bitmap>` when fragmented.
+   * Empty before the first accepted point.
+   */
+  windowDigest(): string {
+    const h = this.highestSeq;
+    if (h < 0) return '';
+    const low = Math.max(0, h - SEQ_WINDOW + 1);
+    let runs = '';
+    let count = 0;
+    for (let s = h; s >= low; ) {
+      if (!this.hasBit(s)) {
+        s--;
+        continue;
+      }
+      let e = s;
+      while (e > low) {
+        const below = e - 1;
+        // a whole 32-seq word of accepted seqs at once (a word holds seqs 32k … 32k+31)
+        if ((below & 31) === 31 && below - 31 >= low && this.window[(below % SEQ_WINDOW) >>> 5] === 0xffffffff) e -= 32;
+        else if (this.hasBit(below)) e--;
+        else break;
+      }
+      if (++count > MAX_DIGEST_RUNS) return `${h}=${Array.from(this.window, (w) => w.toString(16).padStart(8, '0')).join('')}`;
+      runs += `${count > 1 ? ',' : ''}${h - s}:${s - e + 1}`;
+      s = e - 1;
+    }
+    return `${h};${runs}`;
+  }
+
+  /** Inverse of windowDigest; an unreadable digest leaves the track as it is (only `maxSeq` is then known). */
+  private restoreWindow(digest: string): void {
+    const m = /^(\d+)([;=])(.*)$/.exec(digest);
+    if (!m) return;
+    const h = Number(m[1]);
+    if (m[2] === '=') {
+      if (!/^[0-9a-f]*$/.test(m[3]) || m[3].length !== this.window.length * 8) return;
+      for (let w = 0; w < this.window.length; w++) this.window[w] = parseInt(m[3].slice(w * 8, w * 8 + 8), 16);
+      this.highestSeq = h;
+      return;
+    }
+    this.highestSeq = h;
+    for (const run of m[3].split(',')) {
+      const [d, n] = run.split(':').map(Number);
+      if (!(d >= 0 && n > 0)) continue;
+      for (let s = h - d; s > h - d - n && s >= 0; s--) this.setBit(s);
+    }
+  }
+
   /** True when `seq` was accepted before, or is too far below the highest seq to tell (treated as seen). */
   hasSeen(seq: number): boolean {
     if (seq > this.highestSeq) return false;
     if (seq <= this.highestSeq - SEQ_WINDOW) return true;
-    const i = seq % SEQ_WINDOW;
-    return (this.window[i >>> 5] & (1 << (i & 31))) !== 0;
+    return this.hasBit(seq);
   }
 
   /** Records a rejection: a run of agreeing implausible_speed points may re-anchor the track (REANCHOR_AFTER). */
@@ -136,12 +190,7 @@ export class CourierTrack {
       this.window.fill(0);
       this.highestSeq = p.seq;
     }
-    if (p.seq > this.highestSeq) {
-      const advance = p.seq - this.highestSeq;
-      if (advance >= SEQ_WINDOW || this.highestSeq < 0) this.window.fill(0);
-      else for (let s = this.highestSeq + 1; s < p.seq; s++) this.clearBit(s);
-      this.highestSeq = p.seq;
-    }
+    if (p.seq > this.highestSeq) this.advanceTo(p.seq);
     this.setBit(p.seq);
     const fix = { ts: p.ts, lat: p.lat, lng: p.lng, acc: p.acc ?? 0 };
     this.last = fix;
@@ -150,6 +199,19 @@ export class CourierTrack {
       return true;
     }
     return false;
+  }
+
+  /** Moves the highest seq up to `seq`: the seqs skipped on the way are not seen. */
+  private advanceTo(seq: number): void {
+    const advance = seq - this.highestSeq;
+    if (advance >= SEQ_WINDOW || this.highestSeq < 0) this.window.fill(0);
+    else for (let s = this.highestSeq + 1; s < seq; s++) this.clearBit(s);
+    this.highestSeq = seq;
+  }
+
+  private hasBit(seq: number): boolean {
+    const i = seq % SEQ_WINDOW;
+    return (this.window[i >>> 5] & (1 << (i & 31))) !== 0;
   }
 
   private setBit(seq: number): void {

@@ -65,6 +65,32 @@ t.test('a resumed track treats seqs up to the stored highest as seen', async (t)
   t.equal(CourierTrack.resume(-1, null).highestSeq, -1);
 });
 
+t.test('the duplicate window survives a digest round trip (restored on reconnect)', async (t) => {
+  const seen = (track: CourierTrack, seqs: number[]) => seqs.filter((s) => track.hasSeen(s));
+  // contiguous, with holes, across a word boundary, and the window's far end
+  const accepted = [...Array.from({ length: 2000 }, (_, i) => i).filter((s) => s % 97 !== 5), 2003, 2010];
+  const track = new CourierTrack();
+  for (const seq of accepted) track.accept({ ...base, seq, ts: base.ts + seq });
+  const digest = track.windowDigest();
+  t.ok(digest.length < 200, `compact: ${digest.length} characters`);
+  const probe = Array.from({ length: 1200 }, (_, i) => 2011 - i);
+  const restored = CourierTrack.resume(2010, null, digest);
+  t.same(seen(restored, probe), seen(track, probe), 'the same seqs are duplicates after a resume');
+  t.equal(check({ seq: 1500, ts: base.ts + 99_999 }, restored), 'duplicate_seq', 'a re-sent seq is a duplicate whatever its ts');
+  t.equal(check({ seq: 2002 }, restored), null, 'a seq never accepted is not');
+
+  const fragmented = new CourierTrack();
+  for (let seq = 0; seq < 300; seq += 2) fragmented.accept({ ...base, seq, ts: base.ts + seq });
+  const raw = fragmented.windowDigest();
+  t.match(raw, /^298=[0-9a-f]{256}$/, 'many runs: the raw bitmap');
+  t.same(seen(CourierTrack.resume(298, null, raw), probe.map((s) => s - 1800)), seen(fragmented, probe.map((s) => s - 1800)));
+
+  const newer = CourierTrack.resume(2020, null, digest);
+  t.ok(newer.hasSeen(2010) && newer.hasSeen(2020) && !newer.hasSeen(2015), 'a stored maxSeq above the digest advances it');
+  t.equal(new CourierTrack().windowDigest(), '');
+  t.equal(CourierTrack.resume(7, null, 'garbage').highestSeq, 7, 'an unreadable digest falls back to maxSeq');
+});
+
 t.test('poor_accuracy: accuracy radius above the limit', async (t) => {
   t.equal(check({ acc: 100 }), null);
   t.equal(check({ acc: 100.5 }), 'poor_accuracy');

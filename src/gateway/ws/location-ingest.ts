@@ -131,7 +131,7 @@ export class LocationIngest {
       .get(courierId)
       .then(
         (loc) => {
-          entry.track = loc ? CourierTrack.resume(loc.maxSeq, loc) : new CourierTrack();
+          entry.track = loc ? CourierTrack.resume(loc.maxSeq, loc, loc.window) : new CourierTrack();
           entry.cell = loc?.cell ?? null;
         },
         (err: unknown) => {
@@ -219,7 +219,9 @@ export class LocationIngest {
         if (u.current.acc !== undefined) current.acc = u.current.acc;
         if (entry) entry.cell = cell;
       }
-      updates.push({ courierId, serverTs: u.serverTs, maxSeq: u.maxSeq, previousCell: u.previousCell, current });
+      // The window travels with every write, so a reconnect restores it (no extra round trip per point).
+      const window = entry?.track?.windowDigest();
+      updates.push({ courierId, serverTs: u.serverTs, maxSeq: u.maxSeq, previousCell: u.previousCell, current, window });
     }
     const started = performance.now();
     const flushed = (ok: boolean) => {

@@ -4,7 +4,8 @@
  * Keys (all under the client's keyPrefix):
  * - `loc:courier:<id>`          hash: lat, lng, ts (device ms), sts (server ms), cell, status, seq (of the
  *                               current position), maxSeq (highest accepted seq, for duplicate detection),
- *                               ck (full key of the cell set holding the courier). Expires `ttlMs` after the
+ *                               ck (full key of the cell set holding the courier), win (the duplicate
+ *                               window's digest, restored when the courier reconnects). Expires `ttlMs` after the
  *                               last point (personal data: never kept longer than the history retention).
  *                               Cell sets lose expired, stale and misplaced members lazily, when `nearby` meets them.
  * - `loc:cell:{<zone>}:<cell>`  set of courier ids whose current position is in <cell>. The zone (coarse
@@ -47,6 +48,8 @@ export interface CourierUpdate {
   readonly current?: { seq: number; ts: number; lat: number; lng: number; cell: string; acc?: number };
   /** The cell the courier was in before this batch (null: unknown or never indexed). */
   readonly previousCell: string | null;
+  /** The duplicate window after this batch (CourierTrack.windowDigest); omitted: keep the stored one. */
+  readonly window?: string;
 }
 
 export interface CourierLocation {
@@ -61,6 +64,8 @@ export interface CourierLocation {
   status: string;
   seq: number;
   maxSeq: number;
+  /** The duplicate window's digest (only read by `get`: a reconnecting courier's track). */
+  window?: string | null;
 }
 
 export interface NearbyCourier extends CourierLocation {
@@ -185,10 +190,10 @@ export class LocationIndex {
       if (c) {
         const move = c.cell === u.previousCell ? 0 : u.previousCell === null ? 1 : 2;
         keys.push(hash, this.cellKey(c.cell), move === 2 ? this.cellKey(u.previousCell!) : hash);
-        args.push('M', u.courierId, u.serverTs, u.maxSeq, c.lat, c.lng, c.ts, c.cell, c.seq, move);
+        args.push('M', u.courierId, u.serverTs, u.maxSeq, c.lat, c.lng, c.ts, c.cell, c.seq, move, u.window ?? '');
       } else {
         keys.push(hash, hash, hash);
-        args.push('T', u.courierId, u.serverTs, u.maxSeq, 0, 0, 0, '', 0, 0);
+        args.push('T', u.courierId, u.serverTs, u.maxSeq, 0, 0, 0, '', 0, 0, u.window ?? '');
       }
     }
     await (this.redis as ScriptedRedis).flushLocations(keys.length, ...keys, ...args);
@@ -202,8 +207,10 @@ export class LocationIndex {
   }
 
   async get(courierId: string): Promise<CourierLocation | null> {
-    const values = await this.redis.hmget(courierKey(courierId), ...FIELDS);
-    return parseLocation(courierId, values);
+    const values = await this.redis.hmget(courierKey(courierId), ...FIELDS, 'win');
+    const loc = parseLocation(courierId, values);
+    if (loc) loc.window = values[FIELDS.length];
+    return loc;
   }
 
   /**

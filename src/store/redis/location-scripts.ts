@@ -4,9 +4,10 @@
  * spends ~10 µs of CPU per queued command; the script costs ~4 µs per courier update, measured).
  *
  * KEYS: [stream, then per update: courier hash, new cell set, old cell set]
- * ARGV: [update count, packed points ('' for none), hash TTL in ms, then per update 10 values:
+ * ARGV: [update count, packed points ('' for none), hash TTL in ms, then per update 11 values:
  *        kind ('M' moved | 'T' touched), courier id, server ts, max seq, lat, lng, device ts, cell, seq,
- *        cell move as this node believes it (0 none | 1 add to new | 2 old → new)]
+ *        cell move as this node believes it (0 none | 1 add to new | 2 old → new),
+ *        duplicate window digest (field `win`, CourierTrack.windowDigest; '' leaves the stored one)]
  * The new cell set is always given for 'M'; an unused old cell key repeats the courier hash key.
  *
  * The cell set a courier is in is read from its hash (field `ck`, the set's full key), not trusted from
@@ -20,7 +21,7 @@ export const FLUSH_LOCATIONS_LUA = `
 local n = tonumber(ARGV[1])
 local ttl = ARGV[3]
 for i = 0, n - 1 do
-  local a = 4 + i * 10
+  local a = 4 + i * 11
   local k = 2 + i * 3
   local hash = KEYS[k]
   if ARGV[a] == 'M' then
@@ -37,6 +38,7 @@ for i = 0, n - 1 do
   else
     redis.call('HSET', hash, 'sts', ARGV[a + 2], 'maxSeq', ARGV[a + 3])
   end
+  if ARGV[a + 10] ~= '' then redis.call('HSET', hash, 'win', ARGV[a + 10]) end
   redis.call('PEXPIRE', hash, ttl)
 end
 if ARGV[2] ~= '' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[2]) end
