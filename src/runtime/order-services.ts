@@ -80,6 +80,20 @@ export const orderServices = fp(
     app.decorate('orders', { repo, pool, bus, lifecycle, offers, tasks, webhooks } satisfies OrderServices);
 
     let reconciler: Periodic | null = null;
+    // Redis back after an outage may have come back empty (restart without persistence, failover to a
+    // replica): rebuild the open pool from Postgres at once rather than at the next periodic repair.
+    let redisLost = false;
+    const onRedisClose = () => {
+      redisLost = true;
+    };
+    const onRedisReady = () => {
+      if (!redisLost) return;
+      redisLost = false;
+      log.warn('redis is back: rebuilding the open-order pool from Postgres');
+      reconciler?.runNow();
+    };
+    app.redis.on('close', onRedisClose);
+    app.redis.on('ready', onRedisReady);
     app.addHook('onReady', async () => {
       await lifecycle.rebuildOpenPool();
       // post-commit pool writes can fail (Redis blip): repair the pool from Postgres now and then
@@ -90,6 +104,8 @@ export const orderServices = fp(
       if (config.webhookSender === 'on') webhooks.start();
     });
     app.addHook('onClose', async () => {
+      app.redis.off('close', onRedisClose);
+      app.redis.off('ready', onRedisReady);
       await reconciler?.stop();
       await offers.stop();
       await webhooks.stop();
