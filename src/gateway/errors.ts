@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { DEPENDENCY_RETRY_AFTER_S, unavailableDependency } from './dependency-errors.js';
 
 /**
  * The one error shape every HTTP client sees: `{ code, message, details? }`, where `code` is a
@@ -46,8 +47,8 @@ export function codeForStatus(status: number): string {
   return CODE_BY_STATUS[status] ?? (status >= 500 ? 'internal' : 'error');
 }
 
-/** Maps any thrown value to a status and a safe body. */
-export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
+/** Maps any thrown value to a status and a safe body (and the Retry-After to send, in seconds, if any). */
+export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; retryAfterS?: number } {
   if (err instanceof AppError) {
     const body: ErrorBody = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
@@ -58,6 +59,14 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     return { status: 400, body: { code: 'bad_request', message: fe.message ?? 'Invalid request', details: fe.validation } };
   }
   const status = typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
+  const dependency = status === 500 ? unavailableDependency(err) : null;
+  if (dependency) {
+    return {
+      status: 503,
+      body: { code: 'dependency_unavailable', message: `${dependency} is unavailable; retry later`, details: { dependency } },
+      retryAfterS: DEPENDENCY_RETRY_AFTER_S,
+    };
+  }
   if (status >= 500) {
     return { status, body: { code: codeForStatus(status), message: status === 503 ? 'Service unavailable' : 'Internal server error' } };
   }
@@ -67,9 +76,12 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
 export const errorsPlugin = fp(
   async function errors(app: FastifyInstance) {
     app.setErrorHandler((err, request, reply) => {
-      const { status, body } = toErrorResponse(err);
-      if (status >= 500) request.log.error({ err }, 'request failed');
+      const { status, body, retryAfterS } = toErrorResponse(err);
+      // an outage is not a bug: warn, with the error, and let the client retry
+      if (body.code === 'dependency_unavailable') request.log.warn({ err, code: body.code }, 'request met an unavailable dependency');
+      else if (status >= 500) request.log.error({ err }, 'request failed');
       else request.log.info({ code: body.code, status }, 'request rejected');
+      if (retryAfterS !== undefined) reply.header('retry-after', String(retryAfterS));
       return reply.code(status).send(body);
     });
     app.setNotFoundHandler((request, reply) => {

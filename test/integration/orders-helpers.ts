@@ -82,14 +82,14 @@ export async function http<T = any>(
   path: string,
   token: string | undefined,
   body?: unknown,
-): Promise<{ status: number; body: T }> {
+): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
 
 /** Berlin, around Alexanderplatz: a pickup and a drop-off ~1.5 km apart. */

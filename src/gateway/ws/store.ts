@@ -17,6 +17,7 @@ import type { Actor, Order } from '../../domain/order.js';
 import { ownedBy } from '../../runtime/order-lifecycle.js';
 import { channels } from '../../store/redis/pubsub.js';
 import { AppError } from '../errors.js';
+import { unavailableDependency } from '../dependency-errors.js';
 import { firstFrameError, storeFrameChecks, toAppError, type OrderBody } from '../http/orders-schemas.js';
 import { orderInput } from '../http/orders.js';
 
@@ -121,6 +122,11 @@ export async function storeSocket(app: FastifyInstance): Promise<void> {
         if (mapped instanceof AppError) {
           const field = (mapped.details as { field?: string } | undefined)?.field;
           return fail(ref, mapped.code === 'not_your_order' ? 'order_not_found' : mapped.code, mapped.message, field);
+        }
+        const dependency = unavailableDependency(err);
+        if (dependency) {
+          log.warn({ err, dependency }, 'store frame met an unavailable dependency');
+          return fail(ref, 'dependency_unavailable', `${dependency} is unavailable; send the frame again later`);
         }
         log.error({ err }, 'store frame failed');
         return fail(ref, 'internal', 'frame could not be processed');

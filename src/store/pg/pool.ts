@@ -9,11 +9,15 @@ import { redactUrl } from '../redact-url.js';
 
 export type Pool = pg.Pool;
 
+/** Longest wait for a connection (a new one, or a free one from a busy pool) before a query fails. */
+export const POOL_CONNECT_TIMEOUT_MS = 2000;
+
 export function createPool(databaseUrl: string, opts: { log?: Logger; max?: number } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: opts.max ?? 10,
-    connectionTimeoutMillis: 5000,
+    // PostgreSQL unreachable: a request fails within this (503 dependency_unavailable), never hangs
+    connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
     application_name: 'dispatchd',
   });
