@@ -56,6 +56,8 @@ export class Drainers {
   names(): string[] {
     return this.list.map((d) => d.name);
   }
+  /** Names of the drainers that failed in the last runAll (the process then exits non-zero). */
+  readonly failed: string[] = [];
   /** Runs every drainer (in registration order); one failing does not stop the others. */
   async runAll(log: FastifyBaseLogger): Promise<void> {
     for (const { name, fn } of this.list) {
@@ -64,7 +66,9 @@ export class Drainers {
         await fn();
         log.info({ drainer: name, ms: Date.now() - started }, 'drained');
       } catch (err) {
-        log.error({ err, drainer: name }, 'drainer failed');
+        this.failed.push(name);
+        // the message says what was left where (e.g. the history sink's points still in the stream)
+        log.error({ err, drainer: name }, `drainer failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
   }

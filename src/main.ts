@@ -1,7 +1,8 @@
 /**
  * Process entry: config → services (embedded default) → connections → migrations → app.listen.
  * Graceful shutdown on SIGTERM/SIGINT: stop accepting, close sockets with 1001, run the drainers
- * (e.g. the history sink's final flush), close Redis and Postgres, stop private services, exit 0.
+ * (e.g. the history sink's final flush), close Redis and Postgres, stop private services, exit 0 — or 1
+ * when a drainer failed (its log line says what was left where).
  * A shutdown that takes longer than SHUTDOWN_TIMEOUT_MS exits 1; a second signal exits at once.
  *
  * With WORKERS > 1 this process becomes the primary: it resolves the services, migrates, and supervises
@@ -32,14 +33,19 @@ interface Running {
   services?: Services;
 }
 
-/** Closes whatever has been opened so far, in reverse order of opening. */
+/** Closes whatever has been opened so far, in reverse order of opening; false when something was left undone. */
 async function closeAll(r: Running, log: Logger): Promise<boolean> {
   const workersOk = r.workers ? await r.workers.stop() : true;
-  if (r.app) await r.app.close();
+  let drained = true;
+  if (r.app) {
+    await r.app.close();
+    drained = r.app.drainers.failed.length === 0;
+    if (!drained) log.error({ drainers: r.app.drainers.failed }, 'shutdown left work undone (see the drainer errors above): exiting 1');
+  }
   if (r.redis) await closeRedis(r.redis);
   if (r.db) await r.db.end().catch((err: unknown) => log.error({ err }, 'closing postgres pool failed'));
   if (r.services) await r.services.stop();
-  return workersOk;
+  return workersOk && drained;
 }
 
 /** WORKERS > 1, primary: what must happen once, then the workers (which skip it). */

@@ -5,6 +5,7 @@
 import { parentPort, workerData, isMainThread } from 'node:worker_threads';
 import pg from 'pg';
 import { createLogger } from '../logger.js';
+import { POOL_CONNECT_TIMEOUT_MS } from '../store/pg/pool.js';
 import { PositionWriter } from '../store/pg/position-writer.js';
 import { HistorySink } from './history-sink.js';
 import { createSinkRedis, type SinkThreadData } from './history-sink-thread-handle.js';
@@ -13,7 +14,12 @@ async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData):
   const log = createLogger({ level: data.logLevel, name: 'dispatchd-history-sink' });
   const redis = createSinkRedis(data.redis);
   redis.on('error', (err) => log.error({ err }, 'history sink redis error'));
-  const db = new pg.Pool({ connectionString: data.databaseUrl, max: 2, application_name: 'dispatchd-history-sink' });
+  const db = new pg.Pool({
+    connectionString: data.databaseUrl,
+    max: 2,
+    application_name: 'dispatchd-history-sink',
+    connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
+  });
   db.on('error', (err) => log.error({ err }, 'history sink postgres idle client error'));
   const sink = new HistorySink({ redis, writer: new PositionWriter(db), log, batchSize: data.batchSize, flushMs: data.flushMs, consumer: data.consumer });
   const close = async () => {

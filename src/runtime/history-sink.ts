@@ -43,6 +43,8 @@ export interface HistorySinkOptions {
   consumer?: string;
   /** Entries pending this long with another consumer are taken over (that consumer is presumed dead). */
   claimIdleMs?: number;
+  /** A consumer idle this long with nothing pending is removed from the group (default 10 min, ≥ claimIdleMs). */
+  staleConsumerMs?: number;
   stream?: string;
   group?: string;
 }
@@ -55,6 +57,7 @@ export class HistorySink {
   private readonly stream: string;
   private readonly group: string;
   private readonly claimIdleMs: number;
+  private readonly staleConsumerMs: number;
   private running = false;
   private loop: Promise<void> | null = null;
   private lastClaim = 0;
@@ -68,6 +71,7 @@ export class HistorySink {
     this.stream = opts.stream ?? LOCATION_STREAM;
     this.group = opts.group ?? HISTORY_GROUP;
     this.claimIdleMs = opts.claimIdleMs ?? 30_000;
+    this.staleConsumerMs = Math.max(this.claimIdleMs, opts.staleConsumerMs ?? 600_000);
   }
 
   /** Creates the group (from the stream's beginning) and starts the loop. */
@@ -95,14 +99,20 @@ export class HistorySink {
     for (;;) {
       const pending = await this.readOwnPending();
       const entries = pending.length ? pending : await this.readNew(0);
-      if (entries.length === 0) return;
+      if (entries.length === 0) break;
       await this.writeAndAck(entries);
     }
+    // Nothing pending here any more: leave no consumer behind (the next start under this name recreates it).
+    await this.opts.redis.call('XGROUP', 'DELCONSUMER', this.fullKey(), this.group, this.consumer);
+  }
+
+  /** The stream's full key: ioredis does not prefix keys of subcommand syntax (XGROUP, XINFO). */
+  private fullKey(): string {
+    return (this.opts.redis.options.keyPrefix ?? '') + this.stream;
   }
 
   private async ensureGroup(): Promise<void> {
-    // XGROUP's key is not prefixed by ioredis (subcommand syntax): prefix it by hand.
-    const key = (this.opts.redis.options.keyPrefix ?? '') + this.stream;
+    const key = this.fullKey();
     try {
       await this.opts.redis.call('XGROUP', 'CREATE', key, this.group, '0', 'MKSTREAM');
     } catch (err) {
@@ -181,7 +191,26 @@ export class HistorySink {
     ];
     const entries = toEntries(reply[1] ?? []);
     if (entries.length) this.opts.log?.info({ entries: entries.length }, 'history sink claimed abandoned entries');
+    else await this.removeStaleConsumers();
     return entries;
+  }
+
+  /**
+   * Deletes consumers of the group left by dead processes (every restart under a new pid leaves one): those
+   * with nothing pending (their entries were claimed) and idle for longer than `staleConsumerMs`. Harmless
+   * for a live consumer too: its next XREADGROUP recreates it, and with nothing pending nothing is lost.
+   */
+  private async removeStaleConsumers(): Promise<void> {
+    const key = this.fullKey();
+    const consumers = (await this.opts.redis.call('XINFO', 'CONSUMERS', key, this.group)) as (string | number)[][];
+    for (const fields of consumers) {
+      const info: Record<string, string | number> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) info[String(fields[i])] = fields[i + 1];
+      const name = String(info.name);
+      if (name === this.consumer || Number(info.pending) !== 0 || Number(info.idle) < this.staleConsumerMs) continue;
+      await this.opts.redis.call('XGROUP', 'DELCONSUMER', key, this.group, name);
+      this.opts.log?.info({ consumer: name, idleMs: Number(info.idle) }, 'history sink removed a stale stream consumer');
+    }
   }
 
   private async writeAndAck(entries: Entry[]): Promise<void> {
@@ -225,6 +254,24 @@ export class HistorySink {
   async backlog(): Promise<number> {
     return this.opts.redis.xlen(this.stream);
   }
+}
+
+/** What the stream still holds (entries, the points in them, entries read but unacknowledged): at shutdown. */
+async function streamBacklog(redis: Redis): Promise<{ entries: number; points: number; pending: number }> {
+  let points = 0;
+  let entries = 0;
+  for (let start = '-'; ; ) {
+    const page = await redis.xrange(LOCATION_STREAM, start, '+', 'COUNT', 1000);
+    for (const [, fields] of page) {
+      const i = fields.indexOf('p');
+      if (i >= 0) points += unpackPoints(fields[i + 1]).length;
+    }
+    entries += page.length;
+    if (page.length < 1000) break;
+    start = '(' + page[page.length - 1][0];
+  }
+  const summary = (await redis.xpending(LOCATION_STREAM, HISTORY_GROUP).catch(() => [0])) as [number, ...unknown[]];
+  return { entries, points, pending: Number(summary[0] ?? 0) };
 }
 
 function isNoGroup(err: unknown): boolean {
@@ -298,7 +345,18 @@ export const historySink = fp(
     });
     app.drainers.add('history-sink', async () => {
       maintainer.stop();
-      await thread.drain();
+      try {
+        await thread.drain();
+      } catch (err) {
+        // Say what is left where: the points are safe in the stream (acked to couriers) and the next start writes them.
+        const left = await streamBacklog(app.redis).catch(() => null);
+        throw new Error(
+          left
+            ? `history not fully written: ${left.points} acked points in ${left.entries} entries left in the Redis stream ${LOCATION_STREAM} (${left.pending} pending)`
+            : `history not fully written; the Redis stream ${LOCATION_STREAM} could not be read to count what is left`,
+          { cause: err },
+        );
+      }
     });
   },
   { name: 'dispatchd-history-sink', fastify: '5.x', dependencies: ['dispatchd-core'] },
