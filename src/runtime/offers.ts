@@ -209,15 +209,30 @@ export class OfferService {
       await this.close(tx, offerId, 'accepted');
       for (const c of out) await tx.startAssignment(c.order.id, courierId, offerId, c.event.at);
       return out;
-    }).catch((err: unknown) => {
-      // the expiry is due but not processed yet: do it now so the orders go back to the pool at once
-      if (err instanceof OfferError && err.code === 'offer_expired') this.expireSoon(offerId);
-      throw err;
+    }).catch(async (err: unknown) => {
+      throw await this.lateAccept(err, offerId);
     });
     await this.resolved({ offerId, courierId }, changes);
     this.stats.accepted++;
     this.log.info({ offerId, courierId }, 'offer accepted');
     return changes.map((c) => c.order);
+  }
+
+  /**
+   * One answer to an accept that comes too late, whatever the timing: `offer_expired` — whether the clock
+   * had passed the expiry, the expiry committed first, or committed while the accept was running (which
+   * otherwise surfaces as `offer_closed` or a moved order). An offer past its expiry and not yet expired
+   * is expired now, so its orders go back to the pool at once.
+   */
+  private async lateAccept(err: unknown, offerId: string): Promise<unknown> {
+    if (!(err instanceof OfferError) || (err.code !== 'offer_expired' && err.code !== 'offer_closed')) return err;
+    const offer = await this.repo.transaction((tx) => tx.getOffer(offerId)).catch(() => null);
+    const due = offer !== null && offer.status === 'open' && offer.expiresAt <= this.clock.now();
+    if (due) this.expireSoon(offerId);
+    if (err.code === 'offer_expired' || due || offer?.status === 'expired') {
+      return new OfferError('offer_expired', `offer ${offerId} expired`, { offerId, expiresAt: offer?.expiresAt });
+    }
+    return err;
   }
 
   async reject(courierId: string, offerId: string, reason: string): Promise<void> {
@@ -241,22 +256,23 @@ export class OfferService {
       const rec = await this.repo.transaction((tx) => tx.getOffer(offerId));
       if (!rec || rec.status !== 'open' || rec.expiresAt > this.clock.now()) return false;
     }
-    let courierId = '';
-    let changes: Change[];
+    let outcome: { courierId: string; changes: Change[] } | null;
     try {
-      changes = await this.repo.change(async (tx) => {
+      // What the committed attempt returned, and only that: a retried attempt (an accept committed in
+      // between) finds the offer closed and tells nobody anything.
+      outcome = await this.repo.change(async (tx) => {
         const offer = await tx.getOffer(offerId);
         if (!offer || offer.status !== 'open') return null;
-        courierId = offer.courierId;
         const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'offer_expired', offerId, courierId: offer.courierId }), SYSTEM, 'skip');
         await this.close(tx, offerId, 'expired');
-        return out;
-      }).then((c) => c ?? []);
+        return { courierId: offer.courierId, changes: out };
+      });
     } catch (err) {
       if (err instanceof OfferError && err.code === 'offer_closed') return false; // answered just in time
       throw err;
     }
-    if (!courierId) return false;
+    if (!outcome) return false;
+    const { courierId, changes } = outcome;
     this.stats.expired++;
     await this.resolved({ offerId, courierId }, changes);
     await this.bus.publish(channels.courier(courierId), { type: 'offer.expired', offerId });

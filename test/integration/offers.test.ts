@@ -58,7 +58,7 @@ t.test('offers', async (t) => {
     t.equal(again.body.code, 'illegal_transition');
 
     c1.send({ type: 'offer.accept', offerId: frame.offerId });
-    t.equal((await c1.nextOf('error')).code, 'offer_closed', 'a late accept is refused');
+    t.equal((await c1.nextOf('error')).code, 'offer_expired', 'a late accept is refused, with the one late-accept code');
     t.equal((await order(id)).status, 'placed');
   });
 
