@@ -78,14 +78,22 @@ export class OrderOverrides {
     private readonly couriers: CourierAvailability,
   ) {}
 
-  /** Assigns the order to `courierId` and pins it there. */
-  async assign(orderId: string, courierId: string, actor: Actor, expectedVersion?: number): Promise<Order> {
-    const input: OrderEventInput = { type: 'dispatcher_assigned', courierId };
-    const before = await this.precheck(orderId, input, actor, expectedVersion);
+  /**
+   * What a dispatcher may hand work to by hand (assign, and a manual offer): an online courier (a position
+   * fresher than the stale limit) who is not paused. Throws `courier_offline` or `courier_paused`.
+   */
+  async checkCourier(courierId: string): Promise<void> {
     if (!(await this.couriers.isOnline(courierId))) {
       throw new OverrideError('courier_offline', `courier ${courierId} has no recent position`, { courierId });
     }
     if (await this.couriers.isPaused(courierId)) throw new OverrideError('courier_paused', `courier ${courierId} is paused`, { courierId });
+  }
+
+  /** Assigns the order to `courierId` and pins it there. */
+  async assign(orderId: string, courierId: string, actor: Actor, expectedVersion?: number): Promise<Order> {
+    const input: OrderEventInput = { type: 'dispatcher_assigned', courierId };
+    const before = await this.precheck(orderId, input, actor, expectedVersion);
+    await this.checkCourier(courierId);
 
     let withdrawn: WithdrawnOffer | null = null;
     const changes = await this.once(orderId, async (tx) => {

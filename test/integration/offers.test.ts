@@ -7,7 +7,7 @@ import t from 'tap';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { toOrderRequest } from '../../src/store/redis/open-orders.js';
 import { createTestContext, buildTestApp } from '../support/index.js';
-import { http, orderBody, WsClient, until, type Frame } from './orders-helpers.js';
+import { http, markOnline, orderBody, WsClient, until, type Frame } from './orders-helpers.js';
 
 const TTL = 30_000;
 
@@ -18,7 +18,11 @@ t.test('offers', async (t) => {
   const store = token('store', 's1');
   const dispatcher = token('dispatcher', 'd1');
   const place = async (ext: string) => (await http(baseUrl, 'POST', '/v1/orders', store, orderBody(ext))).body.id as string;
-  const offer = (orderId: string, courierId: string) => http(baseUrl, 'POST', `/v1/orders/${orderId}/offer`, dispatcher, { courierId });
+  // a manual offer needs an online courier (as an assign does)
+  const offer = async (orderId: string, courierId: string) => {
+    await markOnline(app, courierId);
+    return http(baseUrl, 'POST', `/v1/orders/${orderId}/offer`, dispatcher, { courierId });
+  };
   const order = async (id: string) => (await http(baseUrl, 'GET', `/v1/orders/${id}`, dispatcher)).body;
   const eventTypes = async (id: string) => ((await http(baseUrl, 'GET', `/v1/orders/${id}/events`, dispatcher)).body.events as Frame[]).map((e) => e.type);
   const courier = async (id: string) => {
@@ -72,6 +76,7 @@ t.test('offers', async (t) => {
     t.teardown(() => c.close());
     await c.nextOf('task');
     const id = (await http(node.baseUrl, 'POST', '/v1/orders', store, orderBody('late-accept-1'))).body.id as string;
+    await markOnline(node.app, 'c8');
     t.equal((await http(node.baseUrl, 'POST', `/v1/orders/${id}/offer`, dispatcher, { courierId: 'c8' })).status, 201);
     const frame = await c.nextOf('offer');
     now = (frame.expiresAt as number) + 1;

@@ -1,5 +1,6 @@
 /** WebSocket and HTTP helpers for the order, offer, tracking and webhook integration tests. */
 import WebSocket from 'ws';
+import type { FastifyInstance } from 'fastify';
 
 export interface Frame {
   type: string;
@@ -145,4 +146,14 @@ export async function webhookReceiver(respond: (r: Received) => number | Promise
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Gives a courier a fresh position in the live index at the app's clock — what an online courier has —
+ * for tests that offer or assign by hand without driving the courier's location socket.
+ */
+export async function markOnline(app: FastifyInstance, courierId: string, at: { lat: number; lng: number } = PICKUP): Promise<void> {
+  const now = app.clock.now();
+  const cell = app.locationIndex.cellOf(at.lat, at.lng);
+  await app.locationIndex.write([{ courierId, serverTs: now, maxSeq: -1, previousCell: null, current: { seq: -1, ts: now, lat: at.lat, lng: at.lng, cell } }], []);
 }

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
 import { createTestContext, buildTestApp } from '../support/index.js';
-import { http, orderBody, until } from './orders-helpers.js';
+import { http, markOnline, orderBody, until } from './orders-helpers.js';
 
 t.test('open pool: per zone, versioned, rebuilt from Postgres', async (t) => {
   const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off' });
@@ -99,6 +99,7 @@ t.test('open pool: versions of ended orders are forgotten after a while (the ver
   const offered = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('tomb-offered'))).body;
   const open = (await http(baseUrl, 'POST', '/v1/orders', store, orderBody('tomb-open'))).body;
   await http(baseUrl, 'POST', `/v1/orders/${ended.id}/cancel`, store, {});
+  await markOnline(app, 'c1');
   t.equal((await http(baseUrl, 'POST', `/v1/orders/${offered.id}/offer`, dispatcher, { courierId: 'c1' })).status, 201);
   const zone = lifecycle.zoneOf(ended);
   const versions = `open:{${zone}}:v`;

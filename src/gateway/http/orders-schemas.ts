@@ -10,6 +10,7 @@ import { FAILURE_REASONS, OrderError, ORDER_STATUSES } from '../../domain/order.
 import { OrderStoreError } from '../../store/pg/order-repository.js';
 import { OfferError } from '../../runtime/offers.js';
 import { OutsideServiceAreaError } from '../../runtime/order-lifecycle.js';
+import { OverrideError } from '../../runtime/order-overrides.js';
 import { AppError } from '../errors.js';
 
 /** A pattern rather than `format: 'uuid'`: the socket-side TypeBox compiler has no formats registered. */
@@ -192,5 +193,6 @@ export function toAppError(err: unknown): unknown {
     return new AppError(status, err.code, err.message, err.details);
   }
   if (err instanceof OutsideServiceAreaError) return new AppError(422, err.code, err.message, { field: err.field });
+  if (err instanceof OverrideError) return new AppError(409, err.code, err.message, err.details);
   return err;
 }

@@ -7,7 +7,8 @@
  *   POST /v1/orders/:id/cancel         store (own), dispatcher, admin   after pickup this starts a return
  *   GET  /v1/orders/:id/events?after=VERSION        the history, oldest first
  *   POST /v1/orders/:id/fail           dispatcher, admin   give up on it {reason, note?} (e.g. no_courier, customer_unreachable)
- *   POST /v1/orders/:id/offer          dispatcher, admin   offer to a courier by hand (the dispatch loop does it otherwise)
+ *   POST /v1/orders/:id/offer          dispatcher, admin   offer to a courier by hand (the dispatch loop does it otherwise);
+ *                                                         same courier checks as assign: 409 courier_offline, courier_paused
  * Bodies and queries are checked against the schemas in orders-schemas.ts; a failure answers 400
  * `validation_failed` with the offending `field`.
  */
@@ -161,7 +162,8 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
       const { courierId } = request.body as { courierId: string };
-      const offer = await mapped(offers.offer(courierId, [id], actorOf(request)));
+      // the same courier preconditions as an assign (courier_offline, courier_paused), checked in the commit
+      const offer = await mapped(offers.offer(courierId, [id], actorOf(request), { checkCourier: () => app.overrides.checkCourier(courierId) }));
       return reply.code(201).send(offer);
     },
   );

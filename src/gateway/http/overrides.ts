@@ -13,9 +13,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { publicOrder } from '../../domain/order.js';
-import { OrderOverrides, OverrideError, type CourierAvailability } from '../../runtime/order-overrides.js';
+import { OrderOverrides, type CourierAvailability } from '../../runtime/order-overrides.js';
 import { courierPaused } from '../../store/redis/courier-paused.js';
-import { AppError } from '../errors.js';
 import { actorOf, rejectInvalid } from './orders.js';
 import { OrderIdParams, toAppError, typeboxValidator } from './orders-schemas.js';
 import { AssignBodySchema, PriorityBodySchema, UnassignBodySchema } from './overrides-schemas.js';
@@ -30,7 +29,6 @@ async function mapped<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {
-    if (err instanceof OverrideError) throw new AppError(409, err.code, err.message, err.details);
     throw toAppError(err);
   }
 }
