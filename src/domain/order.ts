@@ -18,6 +18,7 @@
  * Every applied event increments `version` by exactly one; anything else throws `OrderError`.
  */
 import type { DeliveryOption } from '../dispatch/types.js';
+import { isValidLatLng } from './geo.js';
 
 export type { DeliveryOption };
 
@@ -243,6 +244,11 @@ export function promisedDeliveryTime(
 
 /** Business checks the schema cannot express; returns the offending field or null. */
 export function checkOrderInput(input: OrderInput, now: number): { field: string; message: string } | null {
+  // the same rule as courier points: exactly (0,0) is a failed GPS fix or a missing geocode, not a place
+  for (const field of ['pickup', 'dropoff'] as const) {
+    const { lat, lng } = input[field];
+    if (!isValidLatLng(lat, lng)) return { field, message: `${field} is exactly (0,0): a missing or failed geocode, not a place` };
+  }
   if (input.option === 'scheduled') {
     if (!input.window) return { field: 'window', message: 'window is required for a scheduled delivery' };
     if (!(input.window.from < input.window.to)) return { field: 'window', message: 'window.from must be before window.to' };

@@ -143,8 +143,9 @@ export class OrderLifecycle {
     const hash = requestHash(input);
     let created: ReturnType<typeof createOrder>;
     try {
-      this.checkServiceArea(input);
+      // the body's own checks first (e.g. a (0,0) place), then whether it is served here
       created = createOrder(randomUUID(), storeId, input, now, this.options.targets, actor);
+      this.checkServiceArea(input);
     } catch (err) {
       // A replay of an order accepted earlier is answered as one even if the body would not pass
       // today (its window has begun or ended since, the service area changed). Looked up only when
