@@ -3,10 +3,9 @@
  * where; dead consumers of the history group are removed once nothing is pending with them.
  * Real process, real Redis and Postgres (reached through a TCP proxy the test breaks).
  */
-import { createInterface } from 'node:readline';
 import t from 'tap';
 import WebSocket from 'ws';
-import { createTestContext, buildTestApp, spawnService } from '../support/index.js';
+import { createTestContext, buildTestApp, serviceListening, spawnService, type ServiceLogEntry } from '../support/index.js';
 import { HistorySink, HISTORY_GROUP } from '../../src/runtime/history-sink.js';
 import { PositionWriter } from '../../src/store/pg/position-writer.js';
 import { LOCATION_STREAM, packPoints } from '../../src/store/redis/location-index.js';
@@ -33,25 +32,8 @@ t.test('SIGTERM while PostgreSQL is down: exit 1, and the log counts the acked p
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const logs: { msg?: string; address?: string; level?: number }[] = [];
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr}`)), 30_000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line);
-        logs.push(entry);
-        if (entry.msg === 'dispatchd listening') {
-          clearTimeout(timer);
-          resolve(entry.address);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    child.on('exit', () => reject(new Error(`service exited early: ${stderr}`)));
-  });
+  const logs: ServiceLogEntry[] = [];
+  const address = await serviceListening(child, logs);
 
   // an in-process app only to sign the token: its own history sink must not drain the stream meanwhile
   const signer = await buildTestApp(ctx);

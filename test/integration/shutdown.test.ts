@@ -1,7 +1,6 @@
-import { createInterface } from 'node:readline';
 import t from 'tap';
 import WebSocket from 'ws';
-import { createTestContext, buildTestApp, spawnService } from '../support/index.js';
+import { createTestContext, buildTestApp, serviceListening, spawnService, type ServiceLogEntry } from '../support/index.js';
 import { WS_GOING_AWAY } from '../../src/app.js';
 
 const ctx = await createTestContext(t);
@@ -46,25 +45,8 @@ t.test('SIGTERM on the real process: courier sockets get 1001, acked points are 
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const logs: { msg?: string; address?: string }[] = [];
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr}`)), 30_000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line);
-        logs.push(entry);
-        if (entry.msg === 'dispatchd listening') {
-          clearTimeout(timer);
-          resolve(entry.address);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    child.on('exit', () => reject(new Error(`service exited early: ${stderr}`)));
-  });
+  const logs: ServiceLogEntry[] = [];
+  const address = await serviceListening(child, logs);
 
   t.equal((await fetch(`${address}/healthz`)).status, 200);
   const token = (await buildTestApp(ctx)).token('courier', 'c-shutdown');

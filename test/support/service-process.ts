@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { TestContext } from './context.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -23,5 +24,38 @@ export function spawnService(ctx: TestContext, env: Record<string, string> = {})
       ...env,
     },
     stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** A log record of the spawned service (pino JSON on stdout). */
+export interface ServiceLogEntry {
+  msg?: string;
+  address?: string;
+  level?: number;
+  [k: string]: unknown;
+}
+
+/**
+ * Collects the service's log records into `logs` (as they come, also after start) and resolves with its
+ * address once it logs 'dispatchd listening'; rejects if it exits first or does not start within 30 s.
+ */
+export function serviceListening(child: ChildProcessWithoutNullStreams, logs: ServiceLogEntry[]): Promise<string> {
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as ServiceLogEntry;
+        logs.push(entry);
+        if (entry.msg === 'dispatchd listening') {
+          clearTimeout(timer);
+          resolve(entry.address!);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.on('exit', () => reject(new Error(`service exited early: ${stderr}`)));
   });
 }
