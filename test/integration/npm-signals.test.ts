@@ -9,20 +9,17 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { processAlive, sleep } from '../../src/store/embedded/process.js';
 import { serviceUrls } from '../support/context.js';
+import { tempDataDir } from '../support/temp-dir.js';
 import { repoRoot } from '../unit/sim/support/fixtures.js';
 
 t.setTimeout(180_000);
 
-const dataDir = await mkdtemp(join(tmpdir(), 'dispatchd-signals-'));
-// As root, PostgreSQL runs as the postgres user, which must reach its data folder (else it goes elsewhere).
-await chmod(dataDir, 0o755);
-t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+const dataDir = await tempDataDir(t, 'dispatchd-signals-');
 
 /** Every process below `root` (Linux /proc), with its command line. */
 async function descendants(root: number): Promise<Map<number, string>> {

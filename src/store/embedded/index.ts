@@ -3,14 +3,14 @@ import type { Logger } from '../../logger.js';
 import { redisAnswers } from '../redis/client.js';
 import { ensureDatabase, pgAnswers, withDatabase } from '../pg/pool.js';
 import { startPrivateRedis, MissingBinaryError, type PrivateService } from './redis.js';
-import { startPrivatePostgres } from './postgres.js';
+import { startPrivatePostgres, unreachableDirFallback } from './postgres.js';
 
 /**
  * The embedded default: with REDIS_URL / DATABASE_URL unset, use the services on their default local
  * ports when they answer, else start private ones under DATA_DIR. One clear error when nothing works.
  */
 
-export { startPrivateRedis, startPrivatePostgres, MissingBinaryError, type PrivateService };
+export { startPrivateRedis, startPrivatePostgres, unreachableDirFallback, MissingBinaryError, type PrivateService };
 
 export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
