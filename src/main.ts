@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const rootLog = createLogger({ level: config.logLevel });
+  const rootLog = createLogger({ level: config.logLevel, format: config.logFormat });
   const log = cluster.isWorker ? rootLog.child({ worker: cluster.worker?.id }) : rootLog;
   const supervising = cluster.isPrimary && config.workers > 1;
   const running: Running = {};

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(from) || from < 0) throw new Error(`--from must be a whole minute ≥ 0, got ${values.from}`);
 
   const config = loadConfig();
-  const log = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', name: 'demo' });
+  const log = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', name: 'demo', format: config.logFormat });
   const timeline = timelineFrom(midnightUtc(Date.now()));
   const clock = new ReplayClock(timeline.toMs(from), speed);
   const port = values.port === undefined ? config.port : Number(values.port);
