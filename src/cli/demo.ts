@@ -59,6 +59,11 @@ async function main(): Promise<void> {
   // the development secret, so `npm run token` mints tokens this demo accepts
   const jwtSecret = await resolveJwtSecret(config, log);
   const env = { ...process.env, JWT_SECRET: jwtSecret, ...instanceEnv(instance.params) };
+  // A signal while the service starts (private Redis/PostgreSQL may be starting) is answered once it is up,
+  // so nothing started here outlives the demo.
+  let early: NodeJS.Signals | undefined;
+  const remember = (sig: NodeJS.Signals) => (early = sig);
+  process.on('SIGINT', remember).on('SIGTERM', remember);
   const service = await startLiveService({ clock, log, env, name: 'dispatchd_demo', port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EADDRINUSE') throw err;
     console.log(`port ${port} is busy: using a free one`);
@@ -77,8 +82,10 @@ async function main(): Promise<void> {
     await service.stop();
     process.exit(code);
   };
+  process.off('SIGINT', remember).off('SIGTERM', remember);
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  if (early) return void stop(0);
 
   const dispatcher = service.token('dispatcher', 'demo', '7d');
   console.log(`dispatchd demo: ${instance.name} (${instance.orders.length} orders, ${instance.couriers.length} couriers) at ×${speed}, from minute ${from}`);
