@@ -45,6 +45,8 @@ t.test('an oversize courier frame: closed with 1009, logged at info with its cod
   );
   t.equal(fault?.entry.level, 30, 'info');
   t.equal(fault?.entry.code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+  t.match(fault?.entry, { route: '/v1/courier', sub: 'c-big' }, 'which socket, whose');
+  t.equal(lines.filter((l) => /WS_ERR_/.test(l.raw)).length, 1, 'one line for one fault');
   t.notMatch(fault?.raw, /"stack"/, 'no stack trace for a client fault');
   t.same(lines.filter((l) => l.entry.level >= 50).map((l) => l.entry.msg), [], 'nothing at error');
 });

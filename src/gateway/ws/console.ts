@@ -56,12 +56,10 @@ export const consoleSocket = fp(
     };
 
     app.get('/v1/console', { websocket: true, config: { roles: ['dispatcher', 'admin'] } }, (socket, request) => {
-      const rlog = log.child({ user: request.user.sub });
       // the console sends nothing over this socket: a frame gets an error frame naming why, the socket stays open
       socket.on('message', (data, isBinary) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(pushOnlyAnswer(data, isBinary, 'console')));
       });
-      socket.on('error', (err) => rlog.info({ err }, 'console socket error'));
       socket.on('close', () => {
         sockets.delete(socket);
         if (sockets.size === 0) stopTimer();

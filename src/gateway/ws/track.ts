@@ -55,7 +55,6 @@ export async function trackSocket(app: FastifyInstance): Promise<void> {
       cancelClose?.();
       cancelClose = app.clock.setTimeout(() => refuse('tracking_expired'), Math.max(0, endedAt + graceMs - app.clock.now()));
     };
-    socket.on('error', (err) => log.info({ err }, 'tracking socket error'));
     socket.on('close', () => {
       closed = true;
       cancelClose?.();
