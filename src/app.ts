@@ -28,6 +28,7 @@ import { overrideRoutes } from './gateway/http/overrides.js';
 import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
 import { apiDocs } from './gateway/http/api-docs.js';
+import { websocketErrorHandler } from './gateway/ws/socket-errors.js';
 import { rateLimitPlugin } from './gateway/rate-limit.js';
 
 /**
@@ -126,7 +127,7 @@ const websocketPlugin = fp(
       clearTimeout(timer);
       for (const ws of clients) if (ws.readyState !== ws.CLOSED) ws.terminate();
     });
-    await app.register(fastifyWebsocket, { options: { maxPayload: app.config.wsMaxFrameBytes } });
+    await app.register(fastifyWebsocket, { options: { maxPayload: app.config.wsMaxFrameBytes }, errorHandler: websocketErrorHandler });
   },
   { name: 'dispatchd-websocket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth'] },
 );
@@ -134,7 +135,7 @@ const websocketPlugin = fp(
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config } = deps;
   if (!config.jwtSecret) throw new ConfigError('JWT_SECRET', 'must be resolved before building the app (see resolveJwtSecret)');
-  const log = deps.log ?? createLogger({ level: config.logLevel });
+  const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
 
   // The logger's `req` serializer strips ?token= from logged URLs (see logger.ts).
   const app = fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: 'idle' }) as unknown as FastifyInstance;

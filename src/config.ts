@@ -132,6 +132,18 @@ const spec = {
   logLevel: stringKey('LOG_LEVEL', 'info', `Pino log level: ${LOG_LEVELS.join(', ')}.`, (v) =>
     LOG_LEVELS.includes(v as LogLevel) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(v)}`,
   ) as KeySpec<LogLevel>,
+  logFormat: stringKey(
+    'LOG_FORMAT',
+    'auto',
+    'Log lines as `json` (one object per line, for collectors) or `pretty` (coloured, human-readable); `auto`: pretty when stdout is a terminal, else json.',
+    (v) => (v === 'auto' || v === 'json' || v === 'pretty' ? undefined : `must be auto, json or pretty, got ${JSON.stringify(v)}`),
+  ) as KeySpec<'auto' | 'json' | 'pretty'>,
+  localServices: stringKey(
+    'LOCAL_SERVICES',
+    'try',
+    'With REDIS_URL / DATABASE_URL unset: `try` uses Redis and PostgreSQL on their default local ports when they answer, `skip` always starts private ones under DATA_DIR.',
+    (v) => (v === 'try' || v === 'skip' ? undefined : `must be try or skip, got ${JSON.stringify(v)}`),
+  ) as KeySpec<'try' | 'skip'>,
   jwtSecret: {
     key: 'JWT_SECRET',
     default: undefined,

@@ -50,7 +50,7 @@ async function closeAll(r: Running, log: Logger): Promise<boolean> {
 
 /** WORKERS > 1, primary: what must happen once, then the workers (which skip it). */
 async function startPrimary(config: Config, log: Logger, running: Running, onFatal: (reason: string) => void): Promise<void> {
-  running.services = await resolveServices({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  running.services = await resolveServices({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir, log, probeLocal: config.localServices === 'try' });
   const { redisUrl, databaseUrl } = running.services;
   await migrate({ databaseUrl, log });
   const jwtSecret = await resolveJwtSecret(config, log);
@@ -67,7 +67,7 @@ async function startPrimary(config: Config, log: Logger, running: Running, onFat
 }
 
 async function start(config: Config, log: Logger, running: Running): Promise<void> {
-  running.services = await resolveServices({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  running.services = await resolveServices({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir, log, probeLocal: config.localServices === 'try' });
   const { redisUrl, databaseUrl } = running.services;
   // Inside the app, config carries the resolved URLs (plugins that need their own client use them).
   const resolved: Config = { ...config, redisUrl, databaseUrl, jwtSecret: await resolveJwtSecret(config, log) };
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const rootLog = createLogger({ level: config.logLevel });
+  const rootLog = createLogger({ level: config.logLevel, format: config.logFormat });
   const log = cluster.isWorker ? rootLog.child({ worker: cluster.worker?.id }) : rootLog;
   const supervising = cluster.isPrimary && config.workers > 1;
   const running: Running = {};

@@ -6,8 +6,8 @@
  * projected around a city centre, stores placing and readying orders over HTTP, couriers driving their
  * routes and streaming positions over the courier socket every second of service time, all on a clock
  * N times faster than the wall clock (default 10). Prints the console URL; runs until Ctrl-C.
- * Default instance: the smallest shared MDRP day (../shared/data/mdrp) if present, else the bundled
- * synthetic one (test/fixtures/mdrp/synthetic).
+ * Default instance: the half-size Grubhub day 0o50t100s1p100 from the MDRP instances folder ($MDRP_DATA or
+ * data/mdrp, see sim/mdrp/data-dir.ts) if present, else the bundled synthetic one (test/fixtures/mdrp/synthetic).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { resolveJwtSecret } from '../gateway/auth.js';
 import { createLogger } from '../logger.js';
+import { defaultMdrpDir, requireInstanceDir } from '../sim/mdrp/data-dir.js';
 import { readInstance } from '../sim/mdrp/instance.js';
 import { parseCentre, projectInstance } from '../sim/live/projection.js';
 import { runLiveReplay } from '../sim/live/replay.js';
@@ -25,7 +26,7 @@ import { midnightUtc, timelineFrom } from '../sim/live/timeline.js';
 
 const USAGE = 'usage: npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P]';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SHARED_DEFAULT = resolve(repoRoot, '../shared/data/mdrp/0o50t100s1p100');
+const GRUBHUB_DEFAULT = join(defaultMdrpDir(), '0o50t100s1p100');
 const BUNDLED_DEFAULT = join(repoRoot, 'test/fixtures/mdrp/synthetic');
 
 async function main(): Promise<void> {
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
   if (values.help) return void console.log(USAGE);
   const speed = Number(values.speed);
   if (!(speed > 0 && speed <= 1000)) throw new Error(`--speed must be a number in (0, 1000], got ${values.speed}`);
-  const instanceDir = values.instance ? resolve(values.instance) : existsSync(join(SHARED_DEFAULT, 'orders.txt')) ? SHARED_DEFAULT : BUNDLED_DEFAULT;
+  const instanceDir = values.instance ? resolve(values.instance) : existsSync(join(GRUBHUB_DEFAULT, 'orders.txt')) ? GRUBHUB_DEFAULT : BUNDLED_DEFAULT;
+  requireInstanceDir(instanceDir);
   const instance = readInstance(instanceDir);
   const centre = values.centre ? parseCentre(values.centre) : undefined;
   const firstOrder = Math.min(...instance.orders.map((o) => o.placementTime));
@@ -50,13 +52,18 @@ async function main(): Promise<void> {
   if (!Number.isInteger(from) || from < 0) throw new Error(`--from must be a whole minute ≥ 0, got ${values.from}`);
 
   const config = loadConfig();
-  const log = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', name: 'demo' });
+  const log = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', name: 'demo', format: config.logFormat });
   const timeline = timelineFrom(midnightUtc(Date.now()));
   const clock = new ReplayClock(timeline.toMs(from), speed);
   const port = values.port === undefined ? config.port : Number(values.port);
   // the development secret, so `npm run token` mints tokens this demo accepts
   const jwtSecret = await resolveJwtSecret(config, log);
   const env = { ...process.env, JWT_SECRET: jwtSecret, ...instanceEnv(instance.params) };
+  // A signal while the service starts (private Redis/PostgreSQL may be starting) is answered once it is up,
+  // so nothing started here outlives the demo.
+  let early: NodeJS.Signals | undefined;
+  const remember = (sig: NodeJS.Signals) => (early = sig);
+  process.on('SIGINT', remember).on('SIGTERM', remember);
   const service = await startLiveService({ clock, log, env, name: 'dispatchd_demo', port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EADDRINUSE') throw err;
     console.log(`port ${port} is busy: using a free one`);
@@ -75,8 +82,10 @@ async function main(): Promise<void> {
     await service.stop();
     process.exit(code);
   };
+  process.off('SIGINT', remember).off('SIGTERM', remember);
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  if (early) return void stop(0);
 
   const dispatcher = service.token('dispatcher', 'demo', '7d');
   console.log(`dispatchd demo: ${instance.name} (${instance.orders.length} orders, ${instance.couriers.length} couriers) at ×${speed}, from minute ${from}`);

@@ -1,23 +1,24 @@
 /**
- * `npm run mdrp:all -- --dir ../shared/data/mdrp --out DIR [--set key=value …] [--ready-late] [--only SUBSTR] [--workers N]`
+ * `npm run mdrp:all -- [--dir DIR] --out DIR [--set key=value …] [--ready-late] [--only SUBSTR] [--workers N]`
  *
  * Runs every instance folder under --dir (all cores, biggest first), each into --out/<instance>/, and
  * writes --out/summary.csv and --out/summary.md: per-instance metrics, means over instances, the gaps to
  * the lower bounds and the issue's targets. Exits non-zero if any instance failed (invalid plan or
  * infeasible solution).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy.js';
+import { defaultMdrpDir, requireInstancesRoot } from '../sim/mdrp/data-dir.js';
 import { splitSettings } from '../sim/mdrp/run.js';
 import { summarize, summaryCsv, summaryMarkdown } from '../sim/mdrp/summary.js';
 import { runPool, type PoolJob } from './mdrp-pool.js';
 import { runInfoLines } from './mdrp-run-info.js';
 
-const USAGE = 'usage: npm run mdrp:all -- --dir DIR --out DIR [--set key=value …] [--ready-late] [--only SUBSTR] [--workers N]';
+const USAGE = 'usage: npm run mdrp:all -- [--dir DIR (default $MDRP_DATA or data/mdrp)] --out DIR [--set key=value …] [--ready-late] [--only SUBSTR] [--workers N]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -32,18 +33,15 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) return void console.log(USAGE);
-  if (!values.dir || !values.out) throw new Error(`--dir and --out are required\n${USAGE}`);
+  if (!values.out) throw new Error(`--out is required\n${USAGE}`);
   const overrides = parseOverrides(values.set ?? []);
   if (values['ready-late']) overrides.readyKnown = 'false';
   withOverrides(defaultPolicy, splitSettings(overrides).policy); // fail on a bad --set before starting workers
 
-  const dir = resolve(values.dir);
+  const dir = resolve(values.dir ?? defaultMdrpDir());
   const out = resolve(values.out);
-  const instances = readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'orders.txt')))
-    .map((d) => d.name)
-    .filter((name) => !values.only || name.includes(values.only));
-  if (instances.length === 0) throw new Error(`no instance folders (with orders.txt) under ${dir}`);
+  const instances = requireInstancesRoot(dir).filter((name) => !values.only || name.includes(values.only));
+  if (instances.length === 0) throw new Error(`no instance folder under ${dir} matches --only ${values.only}`);
   const orderCount = (name: string) => readFileSync(join(dir, name, 'orders.txt'), 'utf8').split('\n').length;
   const jobs: PoolJob[] = instances
     .map((name) => ({ name, size: orderCount(name) }))

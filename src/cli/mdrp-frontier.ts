@@ -1,5 +1,5 @@
 /**
- * `npm run mdrp:frontier -- [--dir ../shared/data/mdrp] [--out DIR] [--instances a,b,…] [--weights 0,0.2,…] [--svg docs/frontier.svg]`
+ * `npm run mdrp:frontier -- [--dir DIR (default $MDRP_DATA or data/mdrp)] [--out DIR] [--instances a,b,…] [--weights 0,0.2,…] [--svg docs/frontier.svg]`
  *
  * Sweeps the optimizer's time-vs-cost knob (`timeWeight`) on a few instances and plots mean click-to-door
  * against pay per order, with the default policy's point marked: the time-vs-cost frontier.
@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy.js';
+import { defaultMdrpDir, requireInstancesRoot } from '../sim/mdrp/data-dir.js';
 import { splitSettings } from '../sim/mdrp/run.js';
 import { mean, type MdrpMetrics } from '../sim/mdrp/metrics.js';
 import { frontierSvg, type FrontierPoint } from '../sim/mdrp/frontier-svg.js';
@@ -21,7 +22,7 @@ const DEFAULT_WEIGHTS = [0, 0.2, 0.4, 0.6, 0.8, 0.9, 1];
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      dir: { type: 'string', default: '../shared/data/mdrp' },
+      dir: { type: 'string' },
       out: { type: 'string', default: 'tmp/mdrp-frontier' },
       instances: { type: 'string', default: DEFAULT_INSTANCES.join(',') },
       weights: { type: 'string', default: DEFAULT_WEIGHTS.join(',') },
@@ -29,9 +30,10 @@ async function main(): Promise<void> {
       svg: { type: 'string', default: 'docs/frontier.svg' },
     },
   });
-  const dir = resolve(values.dir!);
+  const dir = resolve(values.dir ?? defaultMdrpDir());
   const out = resolve(values.out!);
   const instances = values.instances!.split(',').map((s) => s.trim()).filter(Boolean);
+  requireInstancesRoot(dir, instances);
   const weights = [...new Set([...values.weights!.split(',').map(Number), defaultPolicy.timeWeight])].sort((a, b) => a - b);
   if (weights.some((w) => !(w >= 0 && w <= 1))) throw new Error(`--weights must be numbers in [0, 1], got ${values.weights}`);
   const extra = parseOverrides(values.set ?? []);

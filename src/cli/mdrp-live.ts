@@ -16,6 +16,7 @@ import cliProgress from 'cli-progress';
 import { pino } from 'pino';
 import { createLogger } from '../logger.js';
 import { parseCentre } from '../sim/live/projection.js';
+import { MdrpDataMissingError, requireInstanceDir } from '../sim/mdrp/data-dir.js';
 import { comparisonLines, ctdGap, runLiveInstance } from '../sim/live/run-live.js';
 
 const USAGE =
@@ -41,6 +42,13 @@ async function main(): Promise<number> {
   }
   if (!values.instance || !values.out) {
     console.error(`--instance and --out are required\n${USAGE}`);
+    return 2;
+  }
+  try {
+    requireInstanceDir(values.instance);
+  } catch (err) {
+    if (!(err instanceof MdrpDataMissingError)) throw err;
+    console.error(err.message);
     return 2;
   }
   const speed = Number(values.speed);

@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { planRound } from '../dispatch/plan-round.js';
 import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy.js';
+import { requireInstanceDir } from '../sim/mdrp/data-dir.js';
 import { runInstance, simSettingKeys, splitSettings } from '../sim/mdrp/run.js';
 
 const USAGE = 'usage: npm run mdrp -- --instance DIR --out DIR [--set key=value …] [--ready-late]';
@@ -28,6 +29,7 @@ function main(): void {
     return;
   }
   if (!values.instance || !values.out) throw new Error(`--instance and --out are required\n${USAGE}`);
+  requireInstanceDir(values.instance);
   const split = splitSettings(parseOverrides(values.set ?? []));
   const sim = values['ready-late'] ? { ...split.sim, readyKnown: false } : split.sim;
   const policy = split.policy;

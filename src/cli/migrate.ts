@@ -9,8 +9,8 @@ import { migrate } from '../store/pg/migrate.js';
 
 async function main(): Promise<number> {
   const config = loadConfig();
-  const log = createLogger({ level: config.logLevel === 'silent' ? 'info' : config.logLevel, name: 'db:migrate' });
-  const db = await ensureDatabaseUrl({ url: config.databaseUrl, dataDir: config.dataDir, log });
+  const log = createLogger({ level: config.logLevel === 'silent' ? 'info' : config.logLevel, name: 'db:migrate', format: config.logFormat });
+  const db = await ensureDatabaseUrl({ url: config.databaseUrl, dataDir: config.dataDir, log, probeLocal: config.localServices === 'try' });
   try {
     const applied = await migrate({ databaseUrl: db.url, log });
     console.error(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema is up to date');

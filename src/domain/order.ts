@@ -173,7 +173,8 @@ export type OrderErrorCode =
   | 'not_your_order'
   | 'pin_mismatch'
   | 'pin_required'
-  | 'invalid_order'
+  | 'invalid_window'
+  | 'validation_failed'
   | 'order_not_assignable'
   | 'order_not_assigned'
   | 'order_picked_up'
@@ -237,28 +238,36 @@ export function promisedDeliveryTime(
     case 'standard':
       return placedAt + targets.standardMs;
     case 'scheduled':
-      if (!window) throw new OrderError('invalid_order', 'a scheduled order needs a window', { field: 'window' });
+      if (!window) throw new OrderError('invalid_window', 'a scheduled order needs a window', { field: 'window' });
       return window.to;
   }
 }
 
-/** Business checks the schema cannot express; returns the offending field or null. */
-export function checkOrderInput(input: OrderInput, now: number): { field: string; message: string } | null {
+/**
+ * Business checks the schema cannot express; returns the problem or null. A delivery window that is
+ * missing, empty, already over or given for a non-scheduled order is `invalid_window`; other
+ * contradictions within the request are `validation_failed` (both 400, with the offending `field`).
+ */
+export function checkOrderInput(
+  input: OrderInput,
+  now: number,
+): { code: 'invalid_window' | 'invalid_location' | 'validation_failed'; field: string; message: string } | null {
+  const window = (field: string, message: string) => ({ code: 'invalid_window' as const, field, message });
   // the same rule as courier points: exactly (0,0) is a failed GPS fix or a missing geocode, not a place
   for (const field of ['pickup', 'dropoff'] as const) {
     const { lat, lng } = input[field];
-    if (!isValidLatLng(lat, lng)) return { field, message: `${field} is exactly (0,0): a missing or failed geocode, not a place` };
+    if (!isValidLatLng(lat, lng)) return { code: 'invalid_location', field, message: `${field} is exactly (0,0): a missing or failed geocode, not a place` };
   }
   if (input.option === 'scheduled') {
-    if (!input.window) return { field: 'window', message: 'window is required for a scheduled delivery' };
-    if (!(input.window.from < input.window.to)) return { field: 'window', message: 'window.from must be before window.to' };
-    if (input.window.to <= (input.placedAt ?? now)) return { field: 'window.to', message: 'window ends before placement' };
+    if (!input.window) return window('window', 'window is required for a scheduled delivery');
+    if (!(input.window.from < input.window.to)) return window('window', 'window.from must be before window.to');
+    if (input.window.to <= (input.placedAt ?? now)) return window('window.to', 'window ends before placement');
   } else if (input.window) {
-    return { field: 'window', message: `window is only allowed for scheduled delivery, not ${input.option}` };
+    return window('window', `window is only allowed for scheduled delivery, not ${input.option}`);
   }
   // only a contradiction within the request itself; an estimate a little behind the server's clock is fine
   if (input.readyAt !== undefined && input.placedAt !== undefined && input.readyAt < input.placedAt) {
-    return { field: 'readyAt', message: 'readyAt is before placedAt' };
+    return { code: 'validation_failed', field: 'readyAt', message: 'readyAt is before placedAt' };
   }
   return null;
 }
@@ -273,7 +282,7 @@ export function createOrder(
   actor: Actor,
 ): { order: Order; event: OrderEvent } {
   const problem = checkOrderInput(input, now);
-  if (problem) throw new OrderError('invalid_order', problem.message, { field: problem.field });
+  if (problem) throw new OrderError(problem.code, problem.message, { field: problem.field });
   const placedAt = input.placedAt ?? now;
   const order: Order = {
     id,
@@ -457,7 +466,7 @@ export function applyOrderEvent(
       break;
     case 'priority_changed':
       if (!Number.isInteger(input.priority) || input.priority < MIN_PRIORITY || input.priority > MAX_PRIORITY) {
-        throw new OrderError('invalid_order', `priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`, { orderId: order.id, field: 'priority' });
+        throw new OrderError('validation_failed', `priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`, { orderId: order.id, field: 'priority' });
       }
       next = { ...order, priority: input.priority };
       data = { priority: input.priority, previousPriority: order.priority };

@@ -15,6 +15,7 @@ export interface SinkThreadData {
   batchSize: number;
   flushMs: number;
   logLevel: LogLevel;
+  logFormat: 'json' | 'pretty';
   /** Consumer name in the stream's group (default: host and pid). */
   consumer?: string;
 }

@@ -11,7 +11,7 @@ import { HistorySink } from './history-sink.js';
 import { createSinkRedis, type SinkThreadData } from './history-sink-thread-handle.js';
 
 async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData): Promise<void> {
-  const log = createLogger({ level: data.logLevel, name: 'dispatchd-history-sink' });
+  const log = createLogger({ level: data.logLevel, name: 'dispatchd-history-sink', format: data.logFormat });
   const redis = createSinkRedis(data.redis);
   redis.on('error', (err) => log.error({ err }, 'history sink redis error'));
   const db = new pg.Pool({
@@ -20,7 +20,8 @@ async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData):
     application_name: 'dispatchd-history-sink',
     connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
   });
-  db.on('error', (err) => log.error({ err }, 'history sink postgres idle client error'));
+  // e.g. 57P01 at a server shutdown; the error carries the whole pg client: log the code, not the client.
+  db.on('error', (err) => log.warn({ code: (err as { code?: string }).code, reason: err.message }, 'history sink postgres idle connection lost'));
   const sink = new HistorySink({ redis, writer: new PositionWriter(db), log, batchSize: data.batchSize, flushMs: data.flushMs, consumer: data.consumer });
   const close = async () => {
     redis.disconnect();

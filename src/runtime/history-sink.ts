@@ -16,7 +16,7 @@ import { historyConsumerName } from '../worker-pool.js';
 import type { Redis } from 'ioredis';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from '../logger.js';
+import { resolveLogFormat, type Logger } from '../logger.js';
 import { PartitionMaintainer } from '../store/pg/position-partitions.js';
 import { PositionWriter, isDataError } from '../store/pg/position-writer.js';
 import { LOCATION_STREAM, packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
@@ -334,6 +334,8 @@ export const historySink = fp(
         batchSize: config.historyBatchSize,
         flushMs: config.historyFlushMs,
         logLevel: config.logLevel,
+        // decided here: a worker thread's stdout is never a TTY
+        logFormat: resolveLogFormat(config.logFormat, process.stdout.isTTY === true),
         consumer: historyConsumerName(),
       },
       app.log,

@@ -1,21 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { ensureDatabaseUrl, ensureRedis, MissingBinaryError, startPrivatePostgres, startPrivateRedis } from '../../src/store/embedded/index.js';
+import { readdir } from 'node:fs/promises';
+import {
+  ensureDatabaseUrl,
+  ensureRedis,
+  MissingBinaryError,
+  startPrivatePostgres,
+  startPrivateRedis,
+  unreachableDirFallback,
+} from '../../src/store/embedded/index.js';
 import { freePort } from '../../src/store/embedded/process.js';
 import { migrate } from '../../src/store/pg/migrate.js';
 import { redisAnswers } from '../../src/store/redis/client.js';
 import { pgAnswers } from '../../src/store/pg/pool.js';
-import type { Teardownable } from '../support/index.js';
+import { tempDataDir, type Teardownable } from '../support/index.js';
 
-async function tempDir(t: Teardownable): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'dispatchd-embedded-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDir = (t: Teardownable) => tempDataDir(t, 'dispatchd-embedded-');
 
 t.test('a private redis-server starts on a free port, serves, and stops', async (t) => {
   const dir = await tempDir(t);
@@ -104,6 +107,8 @@ t.test('a private PostgreSQL cluster initialises, serves, stops, and restarts on
   t.equal((await again.query('select v from kept')).rows[0].v, 42, 'data survives a restart');
   await again.end();
   await second.stop();
+  t.ok((await readdir(dir)).some((n) => /^pg\d+$/.test(n)), 'the cluster is in the given folder');
+  t.notOk(existsSync(unreachableDirFallback(dir)), 'nothing in the /tmp fallback, which the test folder would not remove');
 });
 
 t.test('embedded default: the local server is used when it answers, a private one when it does not', async (t) => {

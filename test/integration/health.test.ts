@@ -1,10 +1,7 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createTestContext, buildTestApp } from '../support/index.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createTestContext, buildTestApp, tempDataDir } from '../support/index.js';
 import fastify from 'fastify';
 import { startPrivateRedis } from '../../src/store/embedded/index.js';
 import { errorsPlugin } from '../../src/gateway/errors.js';
@@ -38,8 +35,7 @@ async function healthOnly(redis: Redis, db: pg.Pool) {
 }
 
 t.test('/readyz is 503 naming Redis when Redis stops answering', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'dispatchd-health-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDataDir(t, 'dispatchd-health-');
   const server = await startPrivateRedis({ dir });
   t.teardown(() => server.stop());
   const redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });

@@ -191,20 +191,20 @@ t.test('create: version 1, promised time per option', async (t) => {
   t.equal(o.promisedBy, T0 + 30 * 60_000);
   t.equal(promisedDeliveryTime('standard', T0, targets), T0 + 90 * 60_000);
   t.equal(promisedDeliveryTime('scheduled', T0, targets, { from: T0 + 3600_000, to: T0 + 7200_000 }), T0 + 7200_000);
-  t.throws(() => promisedDeliveryTime('scheduled', T0, targets), { code: 'invalid_order' });
+  t.throws(() => promisedDeliveryTime('scheduled', T0, targets), { code: 'invalid_window' });
 });
 
 t.test('create: business validation names the field', async (t) => {
   const base = { externalId: 'x', pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1, lng: 1 }, items: 1 };
-  const cases: [object, string][] = [
-    [{ ...base, option: 'scheduled' }, 'window'],
-    [{ ...base, option: 'scheduled', window: { from: T0 + 10, to: T0 + 5 } }, 'window'],
-    [{ ...base, option: 'scheduled', window: { from: T0 - 10, to: T0 - 5 } }, 'window.to'],
-    [{ ...base, option: 'express', window: { from: T0, to: T0 + 5 } }, 'window'],
-    [{ ...base, option: 'express', placedAt: T0, readyAt: T0 - 1 }, 'readyAt'],
+  const cases: [object, string, string][] = [
+    [{ ...base, option: 'scheduled' }, 'window', 'invalid_window'],
+    [{ ...base, option: 'scheduled', window: { from: T0 + 10, to: T0 + 5 } }, 'window', 'invalid_window'],
+    [{ ...base, option: 'scheduled', window: { from: T0 - 10, to: T0 - 5 } }, 'window.to', 'invalid_window'],
+    [{ ...base, option: 'express', window: { from: T0, to: T0 + 5 } }, 'window', 'invalid_window'],
+    [{ ...base, option: 'express', placedAt: T0, readyAt: T0 - 1 }, 'readyAt', 'validation_failed'],
   ];
-  for (const [input, field] of cases) {
-    t.throws(() => createOrder('o', 's', input as never, T0, targets, store), { code: 'invalid_order', details: { field } });
+  for (const [input, field, code] of cases) {
+    t.throws(() => createOrder('o', 's', input as never, T0, targets, store), { code, details: { field } });
   }
 });
 
@@ -329,7 +329,7 @@ t.test('priority: 0..10 integers on running orders, recorded with the previous v
   t.same(event.data, { priority: 10, previousPriority: 0 });
   t.equal(applyOrderEvent(order, { type: 'priority_changed', priority: 0 }, dispatcher, T0).order.priority, 0, 'can be lowered again');
   for (const bad of [-1, 11, 2.5, Number.NaN]) {
-    t.throws(() => applyOrderEvent(fresh(), { type: 'priority_changed', priority: bad }, dispatcher, T0), { code: 'invalid_order', details: { field: 'priority' } }, String(bad));
+    t.throws(() => applyOrderEvent(fresh(), { type: 'priority_changed', priority: bad }, dispatcher, T0), { code: 'validation_failed', details: { field: 'priority' } }, String(bad));
   }
   t.throws(() => applyOrderEvent(inStatus('delivered'), { type: 'priority_changed', priority: 3 }, dispatcher, T0), { code: 'illegal_transition' });
 });

@@ -127,8 +127,10 @@ export const courierFrameChecks = Object.fromEntries(Object.entries(CourierFrame
 export const typeboxValidator: FastifySchemaCompiler<any> = ({ schema: raw, httpPart }) => {
   const schema = raw as TSchema;
   const check = TypeCompiler.Compile(schema);
+  // A body whose fields are all optional may be left out (`POST /v1/orders/:id/ready` with no body): it is `{}`.
+  const bodyOptional = httpPart === 'body' && check.Check({});
   return (data: unknown) => {
-    const value = httpPart === 'body' ? data : Value.Convert(schema, Value.Default(schema, Value.Clone(data ?? {})));
+    const value = httpPart === 'body' ? (data == null && bodyOptional ? {} : data) : Value.Convert(schema, Value.Default(schema, Value.Clone(data ?? {})));
     if (check.Check(value)) return { value };
     const first = check.Errors(value).First();
     const validation = [{ instancePath: first?.path ?? '', message: first?.message ?? 'invalid', params: {} }];
@@ -164,7 +166,8 @@ const STATUS: Record<string, number> = {
   not_your_order: 404,
   pin_mismatch: 422,
   pin_required: 422,
-  invalid_order: 400,
+  invalid_window: 400,
+  validation_failed: 400,
   idempotency_conflict: 409,
   version_conflict: 409,
   order_not_found: 404,

@@ -83,7 +83,10 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get('/v1/orders/:id', { ...common, schema: { params: OrderIdParams } }, async (request) => {
+  // Who may read single orders; any other role (a customer: it tracks through its link) gets 403 as on every route.
+  const readers = ['store', 'courier', 'dispatcher', 'admin'] as const;
+
+  app.get('/v1/orders/:id', { ...common, schema: { params: OrderIdParams }, config: { roles: readers } }, async (request) => {
     rejectInvalid(request);
     const { id } = request.params as { id: string };
     return publicOrder(visibleTo(await repo.get(id), actorOf(request)));
@@ -145,7 +148,7 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
 
   app.get(
     '/v1/orders/:id/events',
-    { ...common, schema: { params: OrderIdParams, querystring: EventsQuerySchema } },
+    { ...common, schema: { params: OrderIdParams, querystring: EventsQuerySchema }, config: { roles: readers } },
     async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };

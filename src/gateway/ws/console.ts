@@ -5,7 +5,8 @@
  *      on connect and then about once per wall second, for as long as the socket is open;
  *      `{type:'error', code:'state_unavailable', message}` when a state could not be built (the next
  *      tick tries again).
- * in:  nothing (frames are ignored); overrides go through the HTTP routes.
+ * in:  nothing; overrides go through the HTTP routes. A frame is answered
+ *      `{type:'error', code: bad_json|bad_frame|unknown_type, message, ref?}` (push-only.ts).
  * One state is built per tick and shared by every console socket on this node; nothing runs while no
  * console is connected. The push timer is wall time on purpose (a screen refresh rate); the state's
  * own time maths use the service clock.
@@ -14,6 +15,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { buildConsoleState } from '../../runtime/console-state.js';
+import { pushOnlyAnswer } from './push-only.js';
 import { keepAlive } from './store.js';
 
 export const CONSOLE_PUSH_MS = 1000;
@@ -54,11 +56,10 @@ export const consoleSocket = fp(
     };
 
     app.get('/v1/console', { websocket: true, config: { roles: ['dispatcher', 'admin'] } }, (socket, request) => {
-      const rlog = log.child({ user: request.user.sub });
-      socket.on('message', () => {
-        // the console sends nothing over this socket
+      // the console sends nothing over this socket: a frame gets an error frame naming why, the socket stays open
+      socket.on('message', (data, isBinary) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(pushOnlyAnswer(data, isBinary, 'console')));
       });
-      socket.on('error', (err) => rlog.info({ err }, 'console socket error'));
       socket.on('close', () => {
         sockets.delete(socket);
         if (sockets.size === 0) stopTimer();

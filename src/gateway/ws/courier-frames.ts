@@ -49,6 +49,17 @@ export interface ErrorFrame {
   type: 'error';
   code: string;
   message: string;
+  /** The order / offer the refused frame was about (copied from it when it named one), so the app knows what failed. */
+  orderId?: string;
+  offerId?: string;
+}
+
+/** The ids an answer to `frame` repeats: `orderId` and `offerId` when the frame carried them as strings. */
+export function answeredIds(frame: Record<string, unknown>): Pick<ErrorFrame, 'orderId' | 'offerId'> {
+  const ids: Pick<ErrorFrame, 'orderId' | 'offerId'> = {};
+  if (typeof frame.orderId === 'string') ids.orderId = frame.orderId.slice(0, 200);
+  if (typeof frame.offerId === 'string') ids.offerId = frame.offerId.slice(0, 200);
+  return ids;
 }
 
 /** Stable codes of error frames (the socket stays open after each). */
@@ -105,20 +116,21 @@ export class CourierFrameRouter {
       return ctx.send(errorFrame(FRAME_ERRORS.badFrame, 'Frame must be a JSON object with a string "type"'));
     }
     const type = (frame as { type: string }).type;
+    const ids = answeredIds(frame as Record<string, unknown>);
     const handler = this.handlers.get(type);
-    if (!handler) return ctx.send(errorFrame(FRAME_ERRORS.unknownType, `Unknown frame type ${JSON.stringify(type).slice(0, 64)}`));
+    if (!handler) return ctx.send({ ...errorFrame(FRAME_ERRORS.unknownType, `Unknown frame type ${JSON.stringify(type).slice(0, 64)}`), ...ids });
     try {
       const pending = handler(ctx, frame as Record<string, unknown>);
-      if (pending) pending.catch((err: unknown) => this.fail(ctx, err));
+      if (pending) pending.catch((err: unknown) => this.fail(ctx, err, ids));
     } catch (err) {
-      this.fail(ctx, err);
+      this.fail(ctx, err, ids);
     }
   }
 
-  private fail(ctx: CourierSocketContext, err: unknown): void {
-    if (err instanceof FrameError) return ctx.send(errorFrame(err.code, err.message));
-    ctx.log.error({ err, courierId: ctx.courierId }, 'courier frame handler failed');
-    ctx.send(errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed'));
+  private fail(ctx: CourierSocketContext, err: unknown, ids: Pick<ErrorFrame, 'orderId' | 'offerId'>): void {
+    if (err instanceof FrameError) return ctx.send({ ...errorFrame(err.code, err.message), ...ids });
+    ctx.log.error({ err, courierId: ctx.courierId, ...ids }, 'courier frame handler failed');
+    ctx.send({ ...errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed'), ...ids });
   }
 }
 

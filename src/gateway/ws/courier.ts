@@ -211,7 +211,6 @@ export const courierSocket = fp(
       socket.on('pong', () => {
         state.lastSeen = Date.now();
       });
-      socket.on('error', (err) => log.info({ err }, 'courier socket error'));
       socket.on('close', () => {
         sockets.delete(state);
         connections.remove(ctx);

@@ -141,7 +141,6 @@ export async function storeSocket(app: FastifyInstance): Promise<void> {
       queue = queue.then(() => handle(text)).catch((err: unknown) => log.error({ err }, 'store frame failed'));
     });
     keepAlive(app, socket);
-    socket.on('error', (err) => log.info({ err }, 'store socket error'));
     const subscribed = bus.subscribe(channels.store(storeId), (msg) => send(msg as object));
     socket.on('close', () => {
       subscribed.then((unsubscribe) => unsubscribe()).catch(() => undefined);

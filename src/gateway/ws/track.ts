@@ -5,6 +5,7 @@
  * out: `{type:'snapshot', orderId, status, version, promisedBy, pickup, dropoff, position|null, eta|null}` once, then
  *      `{type:'order.status', …}` on every change and `{type:'position', lat, lng, coarse, eta, status, at}`
  *      on every accepted courier point (coarsened to the H3 cell centre before pickup).
+ * in:  nothing; a frame is answered `{type:'error', code: bad_json|bad_frame|unknown_type, message, ref?}` (push-only.ts).
  * Refused with close 1008: a token for another order (`forbidden`), an unknown or malformed order id
  * (`order_not_found`), or an order that
  * ended more than TRACKING_GRACE_MS ago (`tracking_expired`); an open socket is closed the same way
@@ -16,6 +17,7 @@ import { coarsen } from '../../runtime/courier-tasks.js';
 import { channels } from '../../store/redis/pubsub.js';
 import { TRACKING_CLAIM } from '../http/tracking.js';
 import { WS_POLICY_VIOLATION } from '../auth.js';
+import { pushOnlyAnswer } from './push-only.js';
 import { keepAlive } from './store.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,15 +55,13 @@ export async function trackSocket(app: FastifyInstance): Promise<void> {
       cancelClose?.();
       cancelClose = app.clock.setTimeout(() => refuse('tracking_expired'), Math.max(0, endedAt + graceMs - app.clock.now()));
     };
-    socket.on('error', (err) => log.info({ err }, 'tracking socket error'));
     socket.on('close', () => {
       closed = true;
       cancelClose?.();
       void unsubscribe?.().catch(() => undefined);
     });
-    socket.on('message', () => {
-      // the customer sends nothing; ignore rather than fail
-    });
+    // the customer sends nothing: a frame gets an error frame naming why, and the socket stays open
+    socket.on('message', (data, isBinary) => send(pushOnlyAnswer(data, isBinary, 'tracking')));
     keepAlive(app, socket);
 
     const start = async () => {

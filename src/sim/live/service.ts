@@ -92,13 +92,15 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
   let db: Pool | undefined;
   let created: { adminUrl: string; redisUrl: string } | undefined;
   try {
-    const redisSvc = await ensureRedis({ url: env.REDIS_URL, dataDir, log: opts.log });
+    // LOCAL_SERVICES=skip: private services even when the default local ports answer (as `npm start`).
+    const probeLocal = env.LOCAL_SERVICES !== 'skip';
+    const redisSvc = await ensureRedis({ url: env.REDIS_URL, dataDir, log: opts.log, probeLocal });
     started.push(redisSvc);
     let adminUrl: string;
     if (env.DATABASE_URL) {
       adminUrl = serverUrl(env.DATABASE_URL);
     } else {
-      const pgSvc = await ensurePostgresServer({ dataDir, log: opts.log });
+      const pgSvc = await ensurePostgresServer({ dataDir, log: opts.log, probeLocal });
       started.push(pgSvc);
       adminUrl = pgSvc.url;
     }

@@ -1,5 +1,5 @@
 /**
- * Reads one Grubhub MDRP instance folder (see ../shared/data/mdrp/README.md) into typed data.
+ * Reads one Grubhub MDRP instance folder (where to get them and the file layout: data-dir.ts, README "MDRP instances") into typed data.
  * Files are tab-separated with a header line; any malformed line fails with a code, the file and the line.
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -80,7 +80,7 @@ export interface MdrpInstanceFiles {
   readonly parameters: string;
 }
 
-const FILE_NAMES = {
+export const FILE_NAMES = {
   restaurants: 'restaurants.txt',
   orders: 'orders.txt',
   couriers: 'couriers.txt',

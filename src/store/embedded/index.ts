@@ -3,14 +3,14 @@ import type { Logger } from '../../logger.js';
 import { redisAnswers } from '../redis/client.js';
 import { ensureDatabase, pgAnswers, withDatabase } from '../pg/pool.js';
 import { startPrivateRedis, MissingBinaryError, type PrivateService } from './redis.js';
-import { startPrivatePostgres } from './postgres.js';
+import { startPrivatePostgres, unreachableDirFallback } from './postgres.js';
 
 /**
  * The embedded default: with REDIS_URL / DATABASE_URL unset, use the services on their default local
  * ports when they answer, else start private ones under DATA_DIR. One clear error when nothing works.
  */
 
-export { startPrivateRedis, startPrivatePostgres, MissingBinaryError, type PrivateService };
+export { startPrivateRedis, startPrivatePostgres, unreachableDirFallback, MissingBinaryError, type PrivateService };
 
 export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -34,12 +34,14 @@ export interface EnsureOptions {
   log?: Logger;
   /** Where to look for an already running server before starting a private one (tests change it). */
   localUrl?: string;
+  /** false: never use a server on the default local port, always start a private one (LOCAL_SERVICES=skip). */
+  probeLocal?: boolean;
 }
 
 export async function ensureRedis(opts: EnsureOptions & { url?: string }): Promise<ResolvedService> {
   if (opts.url) return { url: opts.url, origin: 'env', stop: noop };
   const localUrl = opts.localUrl ?? LOCAL_REDIS_URL;
-  if (await redisAnswers(localUrl, 500)) {
+  if (opts.probeLocal !== false && (await redisAnswers(localUrl, 500))) {
     opts.log?.info({ url: localUrl }, 'REDIS_URL not set: using Redis on the default local port');
     return { url: localUrl, origin: 'local', stop: noop };
   }
@@ -58,7 +60,7 @@ export async function ensureRedis(opts: EnsureOptions & { url?: string }): Promi
 /** A Postgres server URL (database `postgres`, for admin work such as creating databases). */
 export async function ensurePostgresServer(opts: EnsureOptions): Promise<ResolvedService> {
   const localUrl = opts.localUrl ?? LOCAL_POSTGRES_URL;
-  if (await pgAnswers(localUrl, 1000)) {
+  if (opts.probeLocal !== false && (await pgAnswers(localUrl, 1000))) {
     return { url: localUrl, origin: 'local', stop: noop };
   }
   try {
@@ -95,11 +97,18 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-export async function resolveServices(opts: { redisUrl?: string; databaseUrl?: string; dataDir: string; log?: Logger }): Promise<Services> {
-  const redis = await ensureRedis({ url: opts.redisUrl, dataDir: opts.dataDir, log: opts.log });
+export async function resolveServices(opts: {
+  redisUrl?: string;
+  databaseUrl?: string;
+  dataDir: string;
+  log?: Logger;
+  probeLocal?: boolean;
+}): Promise<Services> {
+  const { dataDir, log, probeLocal } = opts;
+  const redis = await ensureRedis({ url: opts.redisUrl, dataDir, log, probeLocal });
   let pg: ResolvedService;
   try {
-    pg = await ensureDatabaseUrl({ url: opts.databaseUrl, dataDir: opts.dataDir, log: opts.log });
+    pg = await ensureDatabaseUrl({ url: opts.databaseUrl, dataDir, log, probeLocal });
   } catch (err) {
     await redis.stop();
     throw err;

@@ -112,6 +112,14 @@ function reachable(path: string, user: RunAs): boolean {
   }
 }
 
+/**
+ * Where the cluster of `dir` lives when the postgres user cannot reach `dir` (root runs): stable per
+ * folder, so a restart finds its data. Whoever removes `dir` for good removes this one too.
+ */
+export function unreachableDirFallback(dir: string): string {
+  return join('/tmp', `dispatchd-${createHash('sha1').update(resolve(dir)).digest('hex').slice(0, 10)}`);
+}
+
 export async function startPrivatePostgres(opts: { dir: string; log?: Logger }): Promise<PrivateService> {
   const log = opts.log;
   const runAs = await unprivilegedUser();
@@ -125,7 +133,7 @@ export async function startPrivatePostgres(opts: { dir: string; log?: Logger }):
 
   let baseDir = resolve(opts.dir);
   if (runAs && !reachable(baseDir, runAs)) {
-    const fallback = join('/tmp', `dispatchd-${createHash('sha1').update(baseDir).digest('hex').slice(0, 10)}`);
+    const fallback = unreachableDirFallback(baseDir);
     log?.warn({ dir: baseDir, fallback, user: runAs.name }, 'data folder not reachable by the postgres user: keeping the private cluster in /tmp');
     baseDir = fallback;
   }

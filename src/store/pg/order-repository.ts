@@ -63,7 +63,7 @@ export function webhookPayload(order: Order, event: StoredOrderEvent): Record<st
     externalId: order.externalId,
     storeId: order.storeId,
     version: event.version,
-    at: new Date(event.at).toISOString(),
+    at: event.at,
     actor: event.actor,
     data: event.data,
     order: publicOrder(order),

@@ -21,7 +21,9 @@ export function createPool(databaseUrl: string, opts: { log?: Logger; max?: numb
     idleTimeoutMillis: 30_000,
     application_name: 'dispatchd',
   });
-  pool.on('error', (err) => opts.log?.error({ err }, 'postgres idle client error'));
+  // e.g. 57P01 when the server shuts down or an admin ends the session. The error carries the whole pg
+  // client (`err.client`): log what happened, not the client.
+  pool.on('error', (err) => opts.log?.warn({ code: (err as { code?: string }).code, reason: err.message }, 'postgres idle connection lost'));
   return pool;
 }
 

@@ -1,7 +1,8 @@
 /** Paths and loaders for the MDRP test fixtures. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultMdrpDir } from '../../../../src/sim/mdrp/data-dir.js';
 import { parseInstance, type MdrpInstance, type MdrpInstanceFiles } from '../../../../src/sim/mdrp/instance.js';
 import type { SolutionTexts } from '../../../../src/sim/mdrp/solution.js';
 
@@ -9,8 +10,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../../..');
 export const tinyDir = join(repoRoot, 'test/fixtures/mdrp/tiny');
 export const tinySolutionDir = join(repoRoot, 'test/fixtures/mdrp/tiny-solution');
-/** The shared Grubhub instances (override with MDRP_DATA). */
-export const mdrpDataDir = process.env.MDRP_DATA ?? resolve(repoRoot, '../shared/data/mdrp');
+/** The Grubhub instances: $MDRP_DATA or data/mdrp (see src/sim/mdrp/data-dir.ts), else the lab machine's shared copy. */
+export const mdrpDataDir = existsSync(defaultMdrpDir()) ? defaultMdrpDir() : resolve(repoRoot, '../shared/data/mdrp');
 
 export function tinyFiles(): MdrpInstanceFiles {
   const read = (name: string) => readFileSync(join(tinyDir, name), 'utf8');
