@@ -1,0 +1,1 @@
+export function buildAsyncApi(): Record<string, unknown> { return {}; }
