@@ -4,10 +4,11 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { ErrorResponse } from './common-schemas.js';
 import { SHARED_SCHEMAS } from './response-schemas.js';
+import { ASYNCAPI_PATH, buildAsyncApi } from '../ws/asyncapi.js';
 
 /**
  * The OpenAPI 3 document of the HTTP API, generated from the routes' own (typebox) schemas, at
- * `GET /openapi.json`, and Swagger UI at `/docs` (assets served from the package, no CDN). Both are
+ * `GET /openapi.json`, the AsyncAPI 3 document of the WebSocket protocols at `GET /asyncapi.json`, and Swagger UI at `/docs` (assets served from the package, no CDN). Both are
  * public; every other route needs the bearer JWT, which the document declares as `bearerAuth`.
  * Must be registered before the routes: swagger collects routes as they are added.
  *
@@ -57,6 +58,11 @@ export const apiDocs = fp(
     });
 
     app.get(OPENAPI_PATH, { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+    // the WebSocket protocols (AsyncAPI 3), built once: the frame schemas do not change at run time
+    const asyncApi = JSON.stringify(buildAsyncApi());
+    app.get(ASYNCAPI_PATH, { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
+      reply.type('application/json').send(asyncApi),
+    );
 
     // Encapsulated so the hook marks only the UI's own routes public.
     await app.register(async (docs) => {
