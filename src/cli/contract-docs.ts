@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from '../app.js';
 import { systemClock } from '../clock.js';
@@ -15,12 +16,22 @@ import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { buildAsyncApi } from '../gateway/ws/asyncapi.js';
 
+export interface RouteInfo {
+  method: string;
+  url: string;
+  websocket: boolean;
+  hidden: boolean;
+}
+
 export interface ContractDocs {
   openapi: Record<string, unknown>;
   asyncapi: Record<string, unknown>;
+  /** Every route the app registered (HEAD routes Fastify adds itself excluded). */
+  routes: RouteInfo[];
 }
 
-export async function contractDocs(): Promise<ContractDocs> {
+/** `inspect` sees the loaded app (e.g. which courier frame types are registered) before it closes. */
+export async function contractDocs(inspect?: (app: FastifyInstance) => void): Promise<ContractDocs> {
   // URLs only so plugins that check them load; nothing connects
   const config = loadConfig({ JWT_SECRET: 'contract-docs-only-not-a-real-secret', REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://127.0.0.1:1/none' });
   const redis = new Redis({ lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
@@ -35,9 +46,25 @@ export async function contractDocs(): Promise<ContractDocs> {
     if (name === 'onReady' && caller.startsWith('dispatchd-')) return this;
     return (addHook as (this: unknown, n: string, f: unknown) => typeof app).call(this, name, fn);
   } as typeof app.addHook;
+  // read once loaded: hooks of inner contexts (e.g. the pages hiding themselves) run after this one
+  const seen: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void seen.push(route));
+  const routes = () =>
+    seen.flatMap((route) =>
+      [route.method]
+        .flat()
+        .filter((method) => method !== 'HEAD')
+        .map((method) => ({
+          method,
+          url: route.url,
+          websocket: (route as { websocket?: boolean }).websocket === true,
+          hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true,
+        })),
+    );
   try {
     await app.ready();
-    return { openapi: app.swagger() as unknown as Record<string, unknown>, asyncapi: buildAsyncApi() };
+    inspect?.(app);
+    return { openapi: app.swagger() as unknown as Record<string, unknown>, asyncapi: buildAsyncApi(), routes: routes() };
   } finally {
     await app.close().catch(() => undefined);
     redis.disconnect();
