@@ -158,7 +158,15 @@ export class FrameSocket<Out extends { type: string }, In extends { type: string
   private async open(): Promise<void> {
     this.factory ??= await defaultFactory();
     if (this.stopped) return;
-    const ws = this.factory(this.url);
+    let ws: WebSocketLike;
+    try {
+      ws = this.factory(this.url);
+    } catch (err) {
+      // a malformed URL does not get better with retries
+      this.stopped = true;
+      for (const l of [...this.closeListeners]) l({ code: 1006, reason: err instanceof Error ? err.message : String(err), willReconnect: false });
+      return;
+    }
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;

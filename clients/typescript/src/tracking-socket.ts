@@ -28,8 +28,12 @@ export class TrackingSocket extends FrameSocket<never, TrackServerFrame> {
     this.on('position', (p) => (this.state = { status: p.status, position: { lat: p.lat, lng: p.lng, coarse: p.coarse }, eta: p.eta }));
   }
 
-  /** From the `url` of a tracking link (it carries the token). */
-  static fromLink(url: string, options: SocketOptions = {}): TrackingSocket {
-    return new TrackingSocket(url, options);
+  /**
+   * From the `url` of a tracking link (it carries the token). The service returns a path when it has
+   * no TRACKING_BASE_URL: give `baseUrl` (the service's http(s) URL) to resolve it.
+   */
+  static fromLink(url: string, baseUrl?: string, options: SocketOptions = {}): TrackingSocket {
+    const absolute = /^wss?:|^https?:/.test(url) ? url.replace(/^http/, 'ws') : new URL(url, (baseUrl ?? '').replace(/^http/, 'ws')).toString();
+    return new TrackingSocket(absolute, options);
   }
 }
