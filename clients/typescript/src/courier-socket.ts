@@ -64,6 +64,12 @@ export class CourierSocket extends FrameSocket<CourierClientFrame, CourierServer
       });
     }
     this.on('task', (task) => (this.task = task));
+    // the ack comes before the new task frame: keep `task` current in between
+    this.on('status.ack', (ack) => {
+      if (!this.task) return;
+      const orders = this.task.orders.map((o) => (o.id === ack.orderId ? { ...o, status: ack.status, version: ack.version } : o));
+      this.task = { ...this.task, orders };
+    });
   }
 
   /** Points not yet acknowledged (sent or waiting for the connection). */
