@@ -34,13 +34,10 @@ export const courierAvailabilityRoutes = fp(
 
     app.post(
       '/v1/couriers/:id/pause',
-      { attachValidation: true, validatorCompiler: typeboxValidator, schema: {
-          summary: 'Pause a courier: no new offers (work it has stays with it)',
-          tags: ['couriers'],
-          params: CourierIdParams,
-          body: PauseBody,
-          response,
-        },
+      {
+        attachValidation: true,
+        validatorCompiler: typeboxValidator,
+        schema: { summary: 'Pause a courier: no new offers (work it has stays with it)', tags: ['couriers'], params: CourierIdParams, body: PauseBody, response },
         config: { roles },
       },
       async (request) => {
@@ -56,7 +53,10 @@ export const courierAvailabilityRoutes = fp(
 
     app.post(
       '/v1/couriers/:id/resume',
-      { attachValidation: true, validatorCompiler: typeboxValidator, schema: { summary: 'Resume a paused courier', tags: ['couriers'], params: CourierIdParams, response },
+      {
+        attachValidation: true,
+        validatorCompiler: typeboxValidator,
+        schema: { summary: 'Resume a paused courier', tags: ['couriers'], params: CourierIdParams, response },
         config: { roles },
       },
       async (request) => {

@@ -41,18 +41,22 @@ export async function storeRoutes(app: FastifyInstance): Promise<void> {
   const { repo } = app.orders;
   const config = { roles: ['store', 'admin'] as const };
 
-  app.put('/v1/stores/:id/webhook', { attachValidation: true, validatorCompiler: typeboxValidator, schema: {
-        summary: "Register or replace a store's webhook",
-        description: 'Every order event of the store is then POSTed to `url`, signed with `secret` (see the README, "Webhooks").',
-        tags: ['stores'],
-        params: Params,
-        body: Body,
-        response: {
-          200: WebhookSchema,
-          ...errorResponses({ ...AUTH, 422: ['webhook_target_forbidden', 'webhook_target_unresolvable'], 429: ['rate_limited'] }),
-        },
+  app.put('/v1/stores/:id/webhook', {
+    attachValidation: true,
+    validatorCompiler: typeboxValidator,
+    schema: {
+      summary: "Register or replace a store's webhook",
+      description: 'Every order event of the store is then POSTed to `url`, signed with `secret` (see the README, "Webhooks").',
+      tags: ['stores'],
+      params: Params,
+      body: Body,
+      response: {
+        200: WebhookSchema,
+        ...errorResponses({ ...AUTH, 422: ['webhook_target_forbidden', 'webhook_target_unresolvable'], 429: ['rate_limited'] }),
       },
-      config }, async (request) => {
+    },
+    config,
+  }, async (request) => {
     rejectInvalid(request);
     const id = ownStore(request);
     const { url, secret } = request.body as { url: string; secret: string };
