@@ -4,9 +4,12 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# the typed client is an npm workspace (clients/typescript): npm ci needs its manifest
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY clients ./clients
 # the console and tracking pages: web/ bundled by scripts/build-web.mjs into dist/web
 COPY scripts ./scripts
 COPY web ./web
@@ -20,6 +23,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# node_modules/@dispatchd/client links here (the demo's simulated stores use it)
+COPY --from=build --chown=node:node /app/clients/typescript/package.json ./clients/typescript/
+COPY --from=build --chown=node:node /app/clients/typescript/dist ./clients/typescript/dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node sql ./sql
 RUN mkdir -p /app/.data && chown node:node /app/.data

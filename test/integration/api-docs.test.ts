@@ -48,6 +48,20 @@ t.test('GET /docs: Swagger UI served from the package, without a token', async (
   await bundle.arrayBuffer();
 });
 
+t.test('GET /asyncapi.json: the WebSocket protocols (AsyncAPI 3), without a token; pages are not API operations', async (t) => {
+  const res = await fetch(`${baseUrl}/asyncapi.json`);
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type'), /application\/json/);
+  const doc = (await res.json()) as { asyncapi: string; channels: Record<string, { address: string }> };
+  t.equal(doc.asyncapi, '3.0.0');
+  t.same(
+    Object.values(doc.channels).map((c) => c.address).sort(),
+    ['/v1/console', '/v1/courier', '/v1/store', '/v1/track/{orderId}'],
+  );
+  const openapi = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as OpenApiDoc;
+  t.notOk(openapi.paths['/asyncapi.json'] ?? openapi.paths['/console'] ?? openapi.paths['/track/*'], 'documents and pages are hidden');
+});
+
 t.test('other routes still need a token', async (t) => {
   t.equal((await fetch(`${baseUrl}/v1/orders`)).status, 401);
 });

@@ -27,6 +27,49 @@ export function spawnService(ctx: TestContext, env: Record<string, string> = {})
   });
 }
 
+export interface RunningService {
+  child: ChildProcessWithoutNullStreams;
+  /** e.g. http://127.0.0.1:41234 */
+  address: string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * spawnService, then waits for its "dispatchd listening" log line (timeoutMs); the process is
+ * stopped at the test context's cleanup (before the database is dropped).
+ */
+export async function runService(ctx: TestContext, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<RunningService> {
+  const child = spawnService(ctx, env);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  ctx.addCleanup(() => stop());
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not listen within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
+    child.once('exit', (code) => reject(new Error(`service exited (${code}) before listening; stderr: ${stderr.slice(-2000)}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; address?: string };
+        if (entry.msg === 'dispatchd listening' && entry.address) {
+          clearTimeout(timer);
+          resolve(entry.address);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+  });
+  return { child, address, stop };
+}
+
 /** A log record of the spawned service (pino JSON on stdout). */
 export interface ServiceLogEntry {
   msg?: string;

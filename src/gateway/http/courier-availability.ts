@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { typeboxValidator } from './orders-schemas.js';
 import { rejectInvalid } from './orders.js';
+import { errorResponses } from './common-schemas.js';
+import { PausedSchema } from './response-schemas.js';
 
 const CourierIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const PauseBody = Type.Union([
@@ -25,10 +27,19 @@ export const courierAvailabilityRoutes = fp(
       if (!(await availability.isKnown(id))) throw new AppError(404, 'courier_not_found', `courier ${id} was never seen`);
     };
     const roles = ['dispatcher', 'admin'] as const;
+    const response = {
+      200: PausedSchema,
+      ...errorResponses({ 400: ['validation_failed'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['courier_not_found'], 429: ['rate_limited'] }),
+    };
 
     app.post(
       '/v1/couriers/:id/pause',
-      { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: CourierIdParams, body: PauseBody }, config: { roles } },
+      {
+        attachValidation: true,
+        validatorCompiler: typeboxValidator,
+        schema: { summary: 'Pause a courier: no new offers (work it has stays with it)', tags: ['couriers'], params: CourierIdParams, body: PauseBody, response },
+        config: { roles },
+      },
       async (request) => {
         rejectInvalid(request);
         const { id } = request.params as { id: string };
@@ -42,7 +53,12 @@ export const courierAvailabilityRoutes = fp(
 
     app.post(
       '/v1/couriers/:id/resume',
-      { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: CourierIdParams }, config: { roles } },
+      {
+        attachValidation: true,
+        validatorCompiler: typeboxValidator,
+        schema: { summary: 'Resume a paused courier', tags: ['couriers'], params: CourierIdParams, response },
+        config: { roles },
+      },
       async (request) => {
         rejectInvalid(request);
         const { id } = request.params as { id: string };

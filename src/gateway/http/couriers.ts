@@ -7,7 +7,10 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { AppError } from '../errors.js';
+import { errorResponses } from './common-schemas.js';
+import { CourierStateSchema, NearbyCouriersSchema, TrailSchema } from './response-schemas.js';
 import { readTrail } from '../../store/pg/position-reader.js';
 import { CourierAvailabilityStore } from '../../store/redis/courier-availability.js';
 
@@ -52,10 +55,38 @@ function mayReadCourier(request: FastifyRequest, courierId: string): void {
   throw new AppError(403, 'forbidden', `Role ${role} may not read courier ${courierId}`);
 }
 
+const AUTH = { 401: ['unauthorized'], 403: ['forbidden'] } as const;
+const IdParams = Type.Object({ id: Type.String() });
+// Queries are parsed by the handlers (each bad parameter has its own code), so these describe, not validate.
+const NearbyQuery = Type.Object({
+  lat: Type.Number({ minimum: -90, maximum: 90 }),
+  lng: Type.Number({ minimum: -180, maximum: 180 }),
+  radius_m: Type.Optional(Type.Number({ minimum: 1, maximum: MAX_RADIUS_M, default: 2000 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_NEARBY_LIMIT, default: 20 })),
+});
+const TrailQuery = Type.Object({
+  from: Type.Optional(Type.String({ description: 'epoch ms or ISO 8601; default `to` minus one hour' })),
+  to: Type.Optional(Type.String({ description: 'epoch ms or ISO 8601; default now' })),
+});
+/** Describe-only schemas: the document shows them, the handler's own checks answer bad input. */
+const describeOnly = { validatorCompiler: () => (data: unknown) => ({ value: data }) } as const;
+
 export const courierRoutes = fp(
   async function courierRoutes(app: FastifyInstance) {
     const availability = new CourierAvailabilityStore(app.redis);
-    app.get('/v1/couriers/nearby', { config: { roles: ['dispatcher', 'admin'] } }, async (request) => {
+    app.get(
+      '/v1/couriers/nearby',
+      {
+        ...describeOnly,
+        schema: {
+          summary: 'Couriers near a point, nearest first (stale ones excluded)',
+          tags: ['couriers'],
+          querystring: NearbyQuery,
+          response: { 200: NearbyCouriersSchema, ...errorResponses({ ...AUTH, 400: ['invalid_lat', 'invalid_lng', 'invalid_radius', 'invalid_limit'] }) },
+        },
+        config: { roles: ['dispatcher', 'admin'] },
+      },
+      async (request) => {
       const q = request.query as Query;
       const lat = numberParam(q, 'lat', 'invalid_lat', { min: -90, max: 90 });
       const lng = numberParam(q, 'lng', 'invalid_lng', { min: -180, max: 180 });
@@ -80,9 +111,22 @@ export const courierRoutes = fp(
           status: c.status,
         })),
       };
-    });
+      },
+    );
 
-    app.get('/v1/couriers/:id', async (request) => {
+    app.get(
+      '/v1/couriers/:id',
+      {
+        ...describeOnly,
+        schema: {
+          summary: "A courier's current position and state",
+          description: 'Dispatchers, admins, or the courier itself.',
+          tags: ['couriers'],
+          params: IdParams,
+          response: { 200: CourierStateSchema, ...errorResponses({ ...AUTH, 404: ['courier_not_found'] }) },
+        },
+      },
+      async (request) => {
       const { id } = request.params as { id: string };
       mayReadCourier(request, id);
       const [loc, paused] = await Promise.all([app.locationIndex.get(id), availability.isPaused(id)]);
@@ -100,9 +144,23 @@ export const courierRoutes = fp(
         stale: now - loc.serverTs > app.config.staleAfterMs,
         paused,
       };
-    });
+      },
+    );
 
-    app.get('/v1/couriers/:id/trail', async (request) => {
+    app.get(
+      '/v1/couriers/:id/trail',
+      {
+        ...describeOnly,
+        schema: {
+          summary: "A courier's position history as a GeoJSON LineString",
+          description: 'At most 24 hours; `properties.timestamps` and `seqs` run parallel to the coordinates.',
+          tags: ['couriers'],
+          params: IdParams,
+          querystring: TrailQuery,
+          response: { 200: TrailSchema, ...errorResponses({ ...AUTH, 400: ['invalid_time_range', 'invalid_from', 'invalid_to'] }) },
+        },
+      },
+      async (request) => {
       const { id } = request.params as { id: string };
       mayReadCourier(request, id);
       const q = request.query as Query;
@@ -125,7 +183,8 @@ export const courierRoutes = fp(
           seqs: points.map((p) => p.seq),
         },
       };
-    });
+      },
+    );
   },
   { name: 'dispatchd-courier-routes', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-courier-socket'] },
 );

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -23,10 +24,41 @@ async function check(fn: () => Promise<unknown>): Promise<string> {
   }
 }
 
-export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+const Checks = Type.Object({
+  redis: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  postgres: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+});
+const NotReady = Type.Object(
+  { code: Type.Literal('not_ready'), message: Type.String(), checks: Checks },
+  { description: 'a dependency is unavailable: not_ready (checks names which)' },
+);
 
-  app.get('/readyz', { config: { public: true } }, async (request, reply) => {
+export async function healthRoutes(app: FastifyInstance): Promise<void> {
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Liveness: the process is up',
+        tags: ['health'],
+        // no error response: it answers whenever the process serves at all
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Readiness: Redis and PostgreSQL answer',
+        tags: ['health'],
+        response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Checks }), 503: NotReady },
+      },
+    },
+    async (request, reply) => {
     const [redis, postgres] = await Promise.all([check(() => app.redis.ping()), check(() => app.db.query('select 1'))]);
     const detail = { redis, postgres };
     // The open body says which dependency failed, not why (the log has the reason).
@@ -37,5 +69,6 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     if (failed.length === 0) return { status: 'ready', checks };
     request.log.warn({ checks: detail }, 'not ready');
     return reply.code(503).send({ code: 'not_ready', message: `Not ready: ${failed.join(', ')} unavailable`, checks });
-  });
+    },
+  );
 }

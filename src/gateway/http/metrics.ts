@@ -14,6 +14,7 @@ import { DEAD_LETTER_STREAM, HISTORY_GROUP } from '../../runtime/history-sink.js
 import { Metrics, recordRound, SOCKET_KINDS, type HistoryLag, type SocketKind } from '../../runtime/metrics.js';
 import { LOCATION_STREAM } from '../../store/redis/location-index.js';
 import { liveCouriers } from '../../runtime/console-state.js';
+import { errorResponses } from './common-schemas.js';
 import { offeredCouriers } from '../../store/pg/console-queries.js';
 
 declare module 'fastify' {
@@ -100,7 +101,15 @@ export const metricsPlugin = fp(
     app.dispatcher.onRound((r) => recordRound(metrics, r));
 
     const config: FastifyContextConfig = app.config.metricsPublic ? { public: true } : { roles: ['dispatcher', 'admin'] };
-    app.get('/metrics', { config }, async (_request: FastifyRequest, reply: FastifyReply) => {
+    const schema = {
+      summary: 'Prometheus metrics (text exposition format)',
+      tags: ['health'],
+      response: {
+        200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+        ...errorResponses(app.config.metricsPublic ? { 503: ['unavailable'] } : { 401: ['unauthorized'], 403: ['forbidden'] }),
+      },
+    };
+    app.get('/metrics', { config, schema }, async (_request: FastifyRequest, reply: FastifyReply) => {
       const body = await metrics.scrape();
       return reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(body);
     });

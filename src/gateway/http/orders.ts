@@ -12,6 +12,7 @@
  * Bodies and queries are checked against the schemas in orders-schemas.ts; a failure answers 400
  * `validation_failed` with the offending `field`.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { publicOrder, type Actor, type FailureReason, type Order, type OrderInput } from '../../domain/order.js';
 import { ownedBy } from '../../runtime/order-lifecycle.js';
@@ -30,6 +31,8 @@ import {
   typeboxValidator,
   type OrderBody,
 } from './orders-schemas.js';
+import { errorResponses } from './common-schemas.js';
+import { OrderEventsSchema, OrderListSchema, OrderRef, OfferSchema } from './response-schemas.js';
 
 export function actorOf(request: FastifyRequest): Actor {
   return { role: request.user.role, id: request.user.sub };
@@ -68,13 +71,32 @@ async function mapped<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+/** Error codes every order route can answer besides its own. */
+const AUTH = { 401: ['unauthorized'], 403: ['forbidden'] } as const;
+const WRITE = { ...AUTH, 429: ['rate_limited'] } as const;
+const ORDER_ID = 'validation_failed (a malformed id)';
+
 export async function orderRoutes(app: FastifyInstance): Promise<void> {
   const { lifecycle, offers, repo } = app.orders;
   const common = { attachValidation: true, validatorCompiler: typeboxValidator } as const;
 
   app.post(
     '/v1/orders',
-    { ...common, schema: { body: OrderBodySchema }, config: { roles: ['store'] } },
+    {
+      ...common,
+      schema: {
+        summary: 'Place an order (idempotent on externalId)',
+        description: '201 with the new order; 200 with the stored one when the same body comes again; 409 when the externalId is taken by a different body.',
+        tags: ['orders'],
+        body: OrderBodySchema,
+        response: {
+          201: OrderRef('placed'),
+          200: OrderRef('the same body came again: the stored order'),
+          ...errorResponses({ ...WRITE, 400: ['validation_failed', 'invalid_order'], 409: ['idempotency_conflict'], 422: ['outside_service_area'] }),
+        },
+      },
+      config: { roles: ['store'] },
+    },
     async (request, reply) => {
       rejectInvalid(request);
       const actor = actorOf(request);
@@ -86,7 +108,17 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
   // Who may read single orders; any other role (a customer: it tracks through its link) gets 403 as on every route.
   const readers = ['store', 'courier', 'dispatcher', 'admin'] as const;
 
-  app.get('/v1/orders/:id', { ...common, schema: { params: OrderIdParams }, config: { roles: readers } }, async (request) => {
+  app.get('/v1/orders/:id', {
+      ...common,
+      config: { roles: readers },
+      schema: {
+        summary: 'Get an order',
+        description: 'A store sees its own orders, a courier the ones assigned to it; dispatchers and admins see all. Another store's or courier's order is 404; a customer gets 403.',
+        tags: ['orders'],
+        params: OrderIdParams,
+        response: { 200: OrderRef(), ...errorResponses({ ...AUTH, 400: [ORDER_ID], 404: ['order_not_found'] }) },
+      },
+    }, async (request) => {
     rejectInvalid(request);
     const { id } = request.params as { id: string };
     return publicOrder(visibleTo(await repo.get(id), actorOf(request)));
@@ -94,7 +126,17 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
 
   app.get(
     '/v1/orders',
-    { ...common, schema: { querystring: ListQuerySchema }, config: { roles: ['store', 'dispatcher', 'admin'] } },
+    {
+      ...common,
+      schema: {
+        summary: 'List orders, newest first',
+        description: 'A store lists only its own orders. Page with `cursor` = the previous `nextCursor`.',
+        tags: ['orders'],
+        querystring: ListQuerySchema,
+        response: { 200: OrderListSchema, ...errorResponses({ ...AUTH, 400: ['validation_failed', 'invalid_cursor'] }) },
+      },
+      config: { roles: ['store', 'dispatcher', 'admin'] },
+    },
     async (request) => {
       rejectInvalid(request);
       const q = request.query as { status?: Order['status']; store?: string; limit?: number; cursor?: string };
@@ -110,7 +152,20 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
 
   app.post(
     '/v1/orders/:id/ready',
-    { ...common, schema: { params: OrderIdParams, body: ReadyBodySchema }, config: { roles: ['store'] } },
+    {
+      ...common,
+      schema: {
+        summary: 'Mark an order ready (now or at readyAt)',
+        tags: ['orders'],
+        params: OrderIdParams,
+        body: ReadyBodySchema,
+        response: {
+          200: OrderRef(),
+          ...errorResponses({ ...WRITE, 400: ['validation_failed'], 404: ['order_not_found'], 409: ['illegal_transition', 'version_conflict'] }),
+        },
+      },
+      config: { roles: ['store'] },
+    },
     async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
@@ -123,7 +178,20 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
 
   app.post(
     '/v1/orders/:id/cancel',
-    { ...common, schema: { params: OrderIdParams, body: CancelBodySchema }, config: { roles: ['store', 'dispatcher', 'admin'] } },
+    {
+      ...common,
+      schema: {
+        summary: 'Cancel an order (after pickup this starts a return)',
+        tags: ['orders'],
+        params: OrderIdParams,
+        body: CancelBodySchema,
+        response: {
+          200: OrderRef(),
+          ...errorResponses({ ...WRITE, 400: ['validation_failed'], 404: ['order_not_found'], 409: ['illegal_transition', 'version_conflict'] }),
+        },
+      },
+      config: { roles: ['store', 'dispatcher', 'admin'] },
+    },
     async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
@@ -136,7 +204,20 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
 
   app.post(
     '/v1/orders/:id/fail',
-    { ...common, schema: { params: OrderIdParams, body: FailBodySchema }, config: { roles: ['dispatcher', 'admin'] } },
+    {
+      ...common,
+      schema: {
+        summary: 'Give up on an order (failed, with a reason)',
+        tags: ['dispatch'],
+        params: OrderIdParams,
+        body: FailBodySchema,
+        response: {
+          200: OrderRef(),
+          ...errorResponses({ ...WRITE, 400: ['validation_failed'], 404: ['order_not_found'], 409: ['illegal_transition', 'version_conflict'] }),
+        },
+      },
+      config: { roles: ['dispatcher', 'admin'] },
+    },
     async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
@@ -148,7 +229,18 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
 
   app.get(
     '/v1/orders/:id/events',
-    { ...common, schema: { params: OrderIdParams, querystring: EventsQuerySchema }, config: { roles: readers } },
+    {
+      ...common,
+      config: { roles: readers },
+      schema: {
+        summary: "An order's history, oldest first",
+        description: 'Events with a version above `after` (default 0). Visible to the same callers as GET /v1/orders/{id}.',
+        tags: ['orders'],
+        params: OrderIdParams,
+        querystring: EventsQuerySchema,
+        response: { 200: OrderEventsSchema, ...errorResponses({ ...AUTH, 400: ['validation_failed'], 404: ['order_not_found'] }) },
+      },
+    },
     async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
@@ -160,7 +252,26 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
 
   app.post(
     '/v1/orders/:id/offer',
-    { ...common, schema: { params: OrderIdParams, body: OfferBodySchema }, config: { roles: ['dispatcher', 'admin'] } },
+    {
+      ...common,
+      schema: {
+        summary: 'Offer an order to a courier by hand',
+        description: 'The dispatch loop makes offers on its own; this creates one now. The courier gets it on its socket.',
+        tags: ['dispatch'],
+        params: OrderIdParams,
+        body: OfferBodySchema,
+        response: {
+          201: Type.Ref(OfferSchema),
+          ...errorResponses({
+            ...WRITE,
+            400: ['validation_failed', 'no_orders'],
+            404: ['order_not_found'],
+            409: ['courier_has_open_offer', 'illegal_transition', 'order_changed', 'version_conflict'],
+          }),
+        },
+      },
+      config: { roles: ['dispatcher', 'admin'] },
+    },
     async (request, reply) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };

@@ -18,6 +18,20 @@ import { courierPaused } from '../../store/redis/courier-paused.js';
 import { actorOf, rejectInvalid } from './orders.js';
 import { OrderIdParams, toAppError, typeboxValidator } from './orders-schemas.js';
 import { AssignBodySchema, PriorityBodySchema, UnassignBodySchema } from './overrides-schemas.js';
+import { errorResponses } from './common-schemas.js';
+import { OrderEnvelopeSchema } from './response-schemas.js';
+
+const refusals = (conflicts: readonly string[]) => ({
+  200: OrderEnvelopeSchema,
+  ...errorResponses({
+    400: ['validation_failed'],
+    401: ['unauthorized'],
+    403: ['forbidden', 'override_forbidden'],
+    404: ['order_not_found'],
+    409: [...conflicts, 'version_conflict'],
+    429: ['rate_limited'],
+  }),
+});
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,21 +63,48 @@ export const overrideRoutes = fp(
 
     const common = { attachValidation: true, validatorCompiler: typeboxValidator, config: { roles: ['dispatcher', 'admin'] as const } } as const;
 
-    app.post('/v1/orders/:id/assign', { ...common, schema: { params: OrderIdParams, body: AssignBodySchema } }, async (request) => {
+    app.post('/v1/orders/:id/assign', {
+        ...common,
+        schema: {
+          summary: 'Assign an order to a courier and pin it',
+          tags: ['dispatch'],
+          params: OrderIdParams,
+          body: AssignBodySchema,
+          response: refusals(['order_not_assignable', 'courier_offline', 'courier_paused', 'illegal_transition']),
+        },
+      }, async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
       const { courierId, version } = request.body as { courierId: string; version?: number };
       return { order: publicOrder(await mapped(overrides.assign(id, courierId, actorOf(request), version))) };
     });
 
-    app.post('/v1/orders/:id/unassign', { ...common, schema: { params: OrderIdParams, body: UnassignBodySchema } }, async (request) => {
+    app.post('/v1/orders/:id/unassign', {
+        ...common,
+        schema: {
+          summary: 'Put an order not yet picked up back in the open pool, unpinned',
+          tags: ['dispatch'],
+          params: OrderIdParams,
+          body: UnassignBodySchema,
+          response: refusals(['order_not_assigned', 'order_picked_up', 'illegal_transition']),
+        },
+      }, async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
       const { version } = (request.body ?? {}) as { version?: number };
       return { order: publicOrder(await mapped(overrides.unassign(id, actorOf(request), version))) };
     });
 
-    app.post('/v1/orders/:id/priority', { ...common, schema: { params: OrderIdParams, body: PriorityBodySchema } }, async (request) => {
+    app.post('/v1/orders/:id/priority', {
+        ...common,
+        schema: {
+          summary: "Set an order's priority (0..10, higher is more urgent)",
+          tags: ['dispatch'],
+          params: OrderIdParams,
+          body: PriorityBodySchema,
+          response: refusals(['illegal_transition']),
+        },
+      }, async (request) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };
       const { priority, version } = request.body as { priority: number; version?: number };

@@ -14,6 +14,10 @@ import { checkWebhookUrl, WebhookTargetError } from '../../runtime/webhook-targe
 import { AppError } from '../errors.js';
 import { rejectInvalid } from './orders.js';
 import { typeboxValidator } from './orders-schemas.js';
+import { errorResponses } from './common-schemas.js';
+import { WebhookSchema } from './response-schemas.js';
+
+const AUTH = { 400: ['validation_failed'], 401: ['unauthorized'], 403: ['forbidden'] } as const;
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const Body = Type.Object(
@@ -37,7 +41,22 @@ export async function storeRoutes(app: FastifyInstance): Promise<void> {
   const { repo } = app.orders;
   const config = { roles: ['store', 'admin'] as const };
 
-  app.put('/v1/stores/:id/webhook', { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: Params, body: Body }, config }, async (request) => {
+  app.put('/v1/stores/:id/webhook', {
+    attachValidation: true,
+    validatorCompiler: typeboxValidator,
+    schema: {
+      summary: "Register or replace a store's webhook",
+      description: 'Every order event of the store is then POSTed to `url`, signed with `secret` (see the README, "Webhooks").',
+      tags: ['stores'],
+      params: Params,
+      body: Body,
+      response: {
+        200: WebhookSchema,
+        ...errorResponses({ ...AUTH, 422: ['webhook_target_forbidden', 'webhook_target_unresolvable'], 429: ['rate_limited'] }),
+      },
+    },
+    config,
+  }, async (request) => {
     rejectInvalid(request);
     const id = ownStore(request);
     const { url, secret } = request.body as { url: string; secret: string };
@@ -51,14 +70,34 @@ export async function storeRoutes(app: FastifyInstance): Promise<void> {
     return repo.getWebhook(id);
   });
 
-  app.get('/v1/stores/:id/webhook', { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: Params }, config }, async (request) => {
+  app.get('/v1/stores/:id/webhook', {
+    attachValidation: true,
+    validatorCompiler: typeboxValidator,
+    schema: {
+      summary: "A store's webhook (never its secret)",
+      tags: ['stores'],
+      params: Params,
+      response: { 200: WebhookSchema, ...errorResponses({ ...AUTH, 404: ['webhook_not_found'] }) },
+    },
+    config,
+  }, async (request) => {
     rejectInvalid(request);
     const hook = await repo.getWebhook(ownStore(request));
     if (!hook) throw new AppError(404, 'webhook_not_found', 'no webhook registered');
     return hook;
   });
 
-  app.delete('/v1/stores/:id/webhook', { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: Params }, config }, async (request, reply) => {
+  app.delete('/v1/stores/:id/webhook', {
+    attachValidation: true,
+    validatorCompiler: typeboxValidator,
+    schema: {
+      summary: "Remove a store's webhook; later events are not sent",
+      tags: ['stores'],
+      params: Params,
+      response: { 204: Type.Null({ description: 'removed' }), ...errorResponses({ ...AUTH, 404: ['webhook_not_found'], 429: ['rate_limited'] }) },
+    },
+    config,
+  }, async (request, reply) => {
     rejectInvalid(request);
     if (!(await repo.deleteWebhook(ownStore(request), app.clock.now()))) throw new AppError(404, 'webhook_not_found', 'no webhook registered');
     return reply.code(204).send();

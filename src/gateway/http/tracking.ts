@@ -10,6 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { OrderIdParams, typeboxValidator } from './orders-schemas.js';
 import { rejectInvalid } from './orders.js';
+import { errorResponses } from './common-schemas.js';
+import { TrackingLinkSchema } from './response-schemas.js';
 
 export const TRACKING_CLAIM = 'order';
 
@@ -17,7 +19,21 @@ export async function trackingRoutes(app: FastifyInstance): Promise<void> {
   const { repo } = app.orders;
   app.post(
     '/v1/orders/:id/tracking-link',
-    { attachValidation: true, validatorCompiler: typeboxValidator, schema: { params: OrderIdParams }, config: { roles: ['store'] } },
+    {
+      attachValidation: true,
+      validatorCompiler: typeboxValidator,
+      schema: {
+        summary: 'Create a customer tracking link for an order',
+        description: 'A customer token for this one order: it opens the tracking socket and page, and stops working after TRACKING_TOKEN_TTL_MS or TRACKING_GRACE_MS after the order ends.',
+        tags: ['tracking'],
+        params: OrderIdParams,
+        response: {
+          201: TrackingLinkSchema,
+          ...errorResponses({ 400: ['validation_failed'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['order_not_found'], 429: ['rate_limited'] }),
+        },
+      },
+      config: { roles: ['store'] },
+    },
     async (request, reply) => {
       rejectInvalid(request);
       const { id } = request.params as { id: string };

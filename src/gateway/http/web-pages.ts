@@ -23,9 +23,10 @@ export const webPages = fp(
     if (!existsSync(root)) app.log.warn({ root }, 'web pages not built: run `npm run build` (npm start builds them when missing)');
 
     await app.register(async (pages) => {
-      // every route of this context is public (static assets and page shells)
+      // every route of this context is public (static assets and page shells) and not part of the API document
       pages.addHook('onRoute', (route) => {
         route.config = { ...(route.config ?? {}), public: true };
+        route.schema = { ...(route.schema ?? {}), hide: true };
       });
       await pages.register(fastifyStatic, { root, prefix: '/web/', index: false, wildcard: true, cacheControl: true, maxAge: 0 });
       const page = (file: string) => async (_request: unknown, reply: FastifyReply) => {

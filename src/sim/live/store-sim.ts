@@ -3,8 +3,10 @@
  * over HTTP `POST /v1/orders` at its placement minute on the service clock, with its real placement
  * time. Ready times are either known at placement (the published MDRP setting: the store announces
  * the ready time at once with `POST /v1/orders/:id/ready {readyAt}`) or revealed (the store says
- * `ready` when the food is ready).
+ * `ready` when the food is ready). Requests go through the typed client (`@dispatchd/client`), so the
+ * demo exercises it every day.
  */
+import { createHttpClient, type HttpClient } from '@dispatchd/client';
 import { ClockTimers } from './clock-timers.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
@@ -65,13 +67,16 @@ export class StoreSim {
     void p.finally(() => this.inFlight.delete(p));
   }
 
-  private async post(path: string, restaurantId: string, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
-    const res = await fetch(`${this.opts.baseUrl}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.opts.tokenFor(restaurantId)}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  private readonly clients = new Map<string, HttpClient>();
+
+  /** One typed HTTP client per restaurant, with its store token. */
+  private client(restaurantId: string): HttpClient {
+    let client = this.clients.get(restaurantId);
+    if (!client) {
+      client = createHttpClient({ baseUrl: this.opts.baseUrl, token: () => this.opts.tokenFor(restaurantId) });
+      this.clients.set(restaurantId, client);
+    }
+    return client;
   }
 
   private async place(order: MdrpOrder): Promise<void> {
@@ -81,17 +86,19 @@ export class StoreSim {
     this.stats.placeLagMs.push(this.opts.clock.now() - placedAt);
     const restaurant = instance.restaurants.get(order.restaurantId)!;
     try {
-      const res = await this.post('/v1/orders', order.restaurantId, {
-        externalId: order.id,
-        pickup: projection.toLatLng(restaurant),
-        dropoff: projection.toLatLng(order.customer),
-        items: 1,
-        option: 'standard',
-        placedAt,
-        ...(this.opts.readyKnown ? { readyAt } : {}),
+      const { data, error, response } = await this.client(order.restaurantId).POST('/v1/orders', {
+        body: {
+          externalId: order.id,
+          pickup: projection.toLatLng(restaurant),
+          dropoff: projection.toLatLng(order.customer),
+          items: 1,
+          option: 'standard',
+          placedAt,
+          ...(this.opts.readyKnown ? { readyAt } : {}),
+        },
       });
-      if (res.status !== 201 && res.status !== 200) throw new Error(`POST /v1/orders answered ${res.status} ${JSON.stringify(res.json)}`);
-      const id = String((res.json.order as { id?: string } | undefined)?.id ?? res.json.id);
+      if (!data) throw new Error(`POST /v1/orders answered ${response.status} ${JSON.stringify(error)}`);
+      const id = data.id;
       this.serviceIds.set(order.id, id);
       this.stats.placed++;
       this.opts.onPlaced?.(order);
@@ -105,10 +112,10 @@ export class StoreSim {
 
   private async ready(order: MdrpOrder, id: string, readyAt: number): Promise<void> {
     try {
-      const res = await this.post(`/v1/orders/${id}/ready`, order.restaurantId, { readyAt });
+      const { error, response } = await this.client(order.restaurantId).POST('/v1/orders/{id}/ready', { params: { path: { id } }, body: { readyAt } });
       // the courier waiting for the food reports the pickup at the same instant: both are right
-      if (res.status === 409 && res.json.code === 'illegal_transition') return;
-      if (res.status !== 200) throw new Error(`POST /v1/orders/${id}/ready answered ${res.status} ${JSON.stringify(res.json)}`);
+      if (response.status === 409 && error?.code === 'illegal_transition') return;
+      if (response.status !== 200) throw new Error(`POST /v1/orders/${id}/ready answered ${response.status} ${JSON.stringify(error)}`);
     } catch (err) {
       this.opts.log.error({ err, orderId: order.id }, 'simulated store could not mark an order ready');
     }
