@@ -175,6 +175,10 @@ const spec = {
     max: 100_000,
   }),
   historyFlushMs: intKey('HISTORY_FLUSH_MS', 200, 'Longest time the history sink waits to fill a batch.', { min: 1, max: 60_000 }),
+  historyClaimIdleMs: intKey('HISTORY_CLAIM_IDLE_MS', 30_000, 'Stream entries pending this long with another history consumer (presumed dead, e.g. a killed process) are taken over and written.', {
+    min: 100,
+    max: 86_400_000,
+  }),
   workers: {
     key: 'WORKERS',
     default: '1',

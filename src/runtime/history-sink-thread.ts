@@ -15,7 +15,7 @@ async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData):
   redis.on('error', (err) => log.error({ err }, 'history sink redis error'));
   const db = new pg.Pool({ connectionString: data.databaseUrl, max: 2, application_name: 'dispatchd-history-sink' });
   db.on('error', (err) => log.error({ err }, 'history sink postgres idle client error'));
-  const sink = new HistorySink({ redis, writer: new PositionWriter(db), log, batchSize: data.batchSize, flushMs: data.flushMs, consumer: data.consumer });
+  const sink = new HistorySink({ redis, writer: new PositionWriter(db), log, batchSize: data.batchSize, flushMs: data.flushMs, claimIdleMs: data.claimIdleMs, consumer: data.consumer });
   const close = async () => {
     redis.disconnect();
     await db.end().catch(() => {});

@@ -251,6 +251,7 @@ export const historySink = fp(
         databaseUrl,
         batchSize: config.historyBatchSize,
         flushMs: config.historyFlushMs,
+        claimIdleMs: config.historyClaimIdleMs,
         logLevel: config.logLevel,
         consumer: historyConsumerName(),
       },
