@@ -8,6 +8,9 @@ import t from 'tap';
 import { Fleet, historyCaughtUp } from './fleet.js';
 import { faultEnv, freePort, kill9, sleep, startDispatchd } from './harness.js';
 
+// Four service starts (one with two workers): more than tap's default per-file timeout on a busy machine.
+t.setTimeout(240_000);
+
 const SERVICE_ENV = { HISTORY_CLAIM_IDLE_MS: '1000', DISPATCH: 'off' };
 
 t.test('WORKERS=1: kill -9 mid-ingest, restart; every acked point stored exactly once', async (t) => {
