@@ -153,10 +153,10 @@ t.test(`courier socket: ${RUNS} hostile frames`, async (t) => {
   const socket = await Socket.open('/v1/courier', token('courier', courierId));
   const bystander = await Socket.open('/v1/courier', token('courier', `bystander-${randomUUID()}`));
   let answered = 0;
-  // Answers to async frame types (offer.*, status, shift) may come after the next frame's answer: the
-  // courier socket keeps reply order for location frames only, and error frames do not say which frame
-  // they answer (a gap recorded in the README). So answers are counted over the whole run: every frame
-  // gets exactly one, each a clean ack or a coded error.
+  // Answers to async frame types (offer.*, status, shift) may come after the next frame's answer (the
+  // courier socket keeps reply order for location frames only); their error frames name the frame they
+  // answer (`frame`, `offerId`, `orderId`). So answers are counted over the whole run: every frame gets
+  // exactly one, each a clean ack or a coded error.
   let n = 0;
   const answers: Frame[] = [];
   const probeOf = (id: string) => (f: Frame) => f.type === 'error' && f.code === 'unknown_type' && String(f.message).includes(`"${id}"`);
@@ -170,6 +170,10 @@ t.test(`courier socket: ${RUNS} hostile frames`, async (t) => {
       take(await socket.until(probeOf(probe)));
       for (const answer of answers.splice(0)) {
         if (answer.type === 'error' && (!isCoded(answer) || answer.code === 'internal')) throw new Error(`bad error frame ${JSON.stringify(answer)}`);
+        // Errors of the socket's own decoding (no frame type taken) keep their place; every other one names its frame.
+        if (answer.type === 'error' && !['bad_json', 'bad_frame', 'unknown_type'].includes(answer.code as string) && typeof answer.frame !== 'string') {
+          throw new Error(`error frame does not name the frame it answers: ${JSON.stringify(answer)}`);
+        }
         if (answer.type === 'ack' && answer.seq !== null) throw new Error(`a hostile point was accepted: ${text} → ${JSON.stringify(answer)}`);
         answered++;
       }

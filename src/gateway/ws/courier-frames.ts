@@ -45,6 +45,14 @@ export interface ErrorFrame {
   type: 'error';
   code: string;
   message: string;
+  /**
+   * The type of the frame answered, when it had one that a handler took: answers to asynchronous
+   * frames (offers, status, shift) may overtake the answer of the frame before them, so an error must
+   * say what it answers; `offerId` / `orderId` of that frame come along when it had them.
+   */
+  frame?: string;
+  offerId?: string;
+  orderId?: string;
 }
 
 /** Stable codes of error frames (the socket stays open after each). */
@@ -103,19 +111,30 @@ export class CourierFrameRouter {
     const type = (frame as { type: string }).type;
     const handler = this.handlers.get(type);
     if (!handler) return ctx.send(errorFrame(FRAME_ERRORS.unknownType, `Unknown frame type ${JSON.stringify(type).slice(0, 64)}`));
+    const answers = answered(frame as Record<string, unknown>);
     try {
       const pending = handler(ctx, frame as Record<string, unknown>);
-      if (pending) pending.catch((err: unknown) => this.fail(ctx, err));
+      if (pending) pending.catch((err: unknown) => this.fail(ctx, err, answers));
     } catch (err) {
-      this.fail(ctx, err);
+      this.fail(ctx, err, answers);
     }
   }
 
-  private fail(ctx: CourierSocketContext, err: unknown): void {
-    if (err instanceof FrameError) return ctx.send(errorFrame(err.code, err.message));
+  private fail(ctx: CourierSocketContext, err: unknown, answers: Answered): void {
+    if (err instanceof FrameError) return ctx.send({ ...errorFrame(err.code, err.message), ...answers });
     ctx.log.error({ err, courierId: ctx.courierId }, 'courier frame handler failed');
-    ctx.send(errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed'));
+    ctx.send({ ...errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed'), ...answers });
   }
+}
+
+type Answered = Pick<ErrorFrame, 'frame' | 'offerId' | 'orderId'>;
+
+/** What an error names of the frame it answers: its type and, when strings, its offerId / orderId. */
+function answered(frame: Record<string, unknown>): Answered {
+  const out: Answered = { frame: String(frame.type).slice(0, 64) };
+  if (typeof frame.offerId === 'string') out.offerId = frame.offerId.slice(0, 64);
+  if (typeof frame.orderId === 'string') out.orderId = frame.orderId.slice(0, 64);
+  return out;
 }
 
 export function errorFrame(code: string, message: string): ErrorFrame {
