@@ -156,6 +156,21 @@ export class Fleet {
     return this.acks - before;
   }
 
+  /** Waits until at least one more frame is acked; false if none is within `timeoutMs`. */
+  async acksResume(timeoutMs = 10_000): Promise<boolean> {
+    const before = this.acks;
+    const deadline = Date.now() + timeoutMs;
+    while (this.acks === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.acks > before;
+  }
+
+  /** Waits (up to `timeoutMs`) until `n` points are acked in all: load is flowing before a fault. */
+  async ackedAtLeast(n: number, timeoutMs = 20_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.ackedCount() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.ackedCount();
+  }
+
   ackedCount(): number {
     return this.couriers.reduce((n, c) => n + c.acked.size, 0);
   }

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { WS_GOING_AWAY } from '../../src/app.js';
 import { checkHistory, Fleet } from './fleet.js';
-import { faultEnv, freePort, sleep, startDispatchd } from './harness.js';
+import { faultEnv, freePort, startDispatchd } from './harness.js';
 
 const SHUTDOWN_TIMEOUT_MS = 8000;
 
@@ -17,7 +17,7 @@ t.test('SIGTERM under load: 1001 closes, every acked point stored before exit, e
   const fleet = new Fleet({ wsUrl: svc.wsUrl, prefix, count: 12, token: (id) => env.token('courier', id), reconnect: false });
   t.teardown(() => fleet.stop());
   await fleet.start();
-  await sleep(2500);
+  await fleet.ackedAtLeast(1500);
 
   const signalled = Date.now();
   svc.child.kill('SIGTERM');
