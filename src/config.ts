@@ -164,7 +164,12 @@ const spec = {
       return keys;
     },
   } satisfies KeySpec<ReadonlyArray<{ kid: string; secret: string }> | undefined>,
-  jwtSigningKid: stringKey('JWT_SIGNING_KID', '', 'Key id (of `JWT_KEYS`) that signs new tokens; required when `JWT_KEYS` has several keys, else its only key. Unset with `JWT_KEYS` unset: `JWT_SECRET` signs.'),
+  jwtSigningKid: {
+    key: 'JWT_SIGNING_KID',
+    default: undefined,
+    description: 'Key id (of `JWT_KEYS`) that signs new tokens; required when `JWT_KEYS` has several keys, else its only key. Unset with `JWT_KEYS` unset: `JWT_SECRET` signs.',
+    parse: (raw: string | undefined): string => raw?.trim() ?? '',
+  } satisfies KeySpec<string>,
   h3Resolution: intKey('H3_RESOLUTION', 9, 'H3 resolution of the courier cell index (9 ≈ 0.1 km² cells).', { min: 0, max: 15 }),
   maxSpeedKmh: numberKey('MAX_SPEED_KMH', 250, 'A point whose implied speed from the last accepted one exceeds this is rejected.', { min: 0 }),
   maxAccuracyM: numberKey('MAX_ACCURACY_M', 100, 'Points with a worse reported accuracy (metres) are rejected.', { min: 0 }),

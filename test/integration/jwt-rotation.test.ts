@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createTestContext, buildTestApp, type TestApp } from '../support/index.js';
+import { createTestContext, buildTestApp, runService, type TestApp } from '../support/index.js';
 
 const ctx = await createTestContext(t);
 const SECRET = 'legacy-secret-'.padEnd(40, 'x');
@@ -87,4 +87,20 @@ t.test('config: JWT_KEYS and JWT_SIGNING_KID are checked at start', async (t) =>
   t.throws(() => loadConfig({ JWT_KEYS: `a:${K1},b:${K2}` }), /JWT_SIGNING_KID must be set when JWT_KEYS has several keys/);
   t.throws(() => loadConfig({ JWT_KEYS: `a:${K1}`, JWT_SIGNING_KID: 'b' }), /JWT_SIGNING_KID must name a key of JWT_KEYS/);
   t.throws(() => loadConfig({ JWT_SIGNING_KID: 'b' }), /JWT_SIGNING_KID must name a key/);
+});
+
+t.test('the real process with JWT_KEYS and no JWT_SECRET (two workers): signs nothing kid-less, verifies by kid', async (t) => {
+  const svc = runService(ctx, { JWT_SECRET: '', JWT_KEYS: `k1:${K1},k2:${K2}`, JWT_SIGNING_KID: 'k2', WORKERS: '2' });
+  t.teardown(() => {
+    if (svc.child.exitCode === null) svc.child.kill('SIGKILL');
+  });
+  const address = (await svc.waitLog((l) => l.msg === 'dispatchd listening', 60_000)).address!;
+  const signer = await appWith({ JWT_KEYS: `k1:${K1}` });
+  const get = (token: string) => fetch(`${address}/v1/couriers/nearby?lat=52.5&lng=13.4&radius_m=100`, { headers: { authorization: `Bearer ${token}` } });
+  t.equal((await get(signer.token('dispatcher', 'd1'))).status, 200, 'a token of the non-signing key k1 verifies on the workers');
+  t.equal((await get(signer.app.jwt.sign({ sub: 'd1', role: 'dispatcher' }, { kid: 'k3' } as never))).status, 401, 'unknown kid: 401');
+  await signer.close();
+  t.notOk(svc.logs.some((l) => /development secret/.test(String(l.msg))), 'no development secret generated');
+  svc.child.kill('SIGTERM');
+  t.same(await svc.exited, { code: 0, signal: null });
 });
