@@ -4,6 +4,7 @@
  * service as a real child process on a fixed port (so clients reconnect to the same address after a
  * restart); tokens signed with the service's secret.
  */
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +97,8 @@ export interface FaultEnv {
   postgres: OwnPostgres | null;
   /** Signs a token the service accepts. */
   token(role: Role, sub: string): string;
+  /** Service processes of the test: killed first at teardown, whatever state the test left. */
+  processes: Set<ChildProcess>;
 }
 
 /**
@@ -115,14 +118,21 @@ export async function faultEnv(t: Teardown, opts: { ownPostgres?: boolean; env?:
   const signer = fastify({ logger: false });
   await signer.register(fastifyJwt, { secret: ctx.config.jwtSecret!, sign: { algorithm: 'HS256', expiresIn: '1h' } });
   await signer.ready();
+  const processes = new Set<ChildProcess>();
   t.teardown(async () => {
+    for (const child of processes) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+    }
     await ctx.cleanup().catch(() => {});
     await signer.close();
     await redis.stop();
     await postgres?.stop();
     await rm(dir, { recursive: true, force: true });
   });
-  return { ctx, redis, postgres, token: (role, sub) => signer.jwt.sign({ sub, role }) };
+  return { ctx, redis, postgres, processes, token: (role, sub) => signer.jwt.sign({ sub, role }) };
 }
 
 export interface Service extends RunningService {
@@ -133,12 +143,10 @@ export interface Service extends RunningService {
   listening: { pids?: number[] };
 }
 
-/** Starts dispatchd on `port` and waits until it listens; killed at teardown if still running. */
-export async function startDispatchd(t: Teardown, env: FaultEnv, port: number, extra: Record<string, string> = {}): Promise<Service> {
+/** Starts dispatchd on `port` and waits until it listens; killed at the env's teardown if still running. */
+export async function startDispatchd(env: FaultEnv, port: number, extra: Record<string, string> = {}): Promise<Service> {
   const svc = runService(env.ctx, { PORT: String(port), ...extra });
-  t.teardown(() => {
-    if (svc.child.exitCode === null && svc.child.signalCode === null) svc.child.kill('SIGKILL');
-  });
+  env.processes.add(svc.child);
   const listening = await svc.waitLog((l) => l.msg === 'dispatchd listening', 60_000);
   const address = listening.address!;
   return { ...svc, address, wsUrl: address.replace(/^http/, 'ws'), pid: svc.child.pid!, listening };

@@ -16,7 +16,7 @@ const SERVICE_ENV = { HISTORY_CLAIM_IDLE_MS: '1000', DISPATCH: 'off' };
 t.test('WORKERS=1: kill -9 mid-ingest, restart; every acked point stored exactly once', async (t) => {
   const env = await faultEnv(t);
   const port = await freePort();
-  let svc = await startDispatchd(t, env, port, SERVICE_ENV);
+  let svc = await startDispatchd(env, port, SERVICE_ENV);
   const prefix = 'kill1-';
   const fleet = new Fleet({ wsUrl: svc.wsUrl, prefix, count: 8, token: (id) => env.token('courier', id) });
   t.teardown(() => fleet.stop());
@@ -26,7 +26,7 @@ t.test('WORKERS=1: kill -9 mid-ingest, restart; every acked point stored exactly
   t.ok(ackedBeforeKill > 0, `acked before the kill: ${ackedBeforeKill}`);
 
   await kill9(svc);
-  svc = await startDispatchd(t, env, port, SERVICE_ENV);
+  svc = await startDispatchd(env, port, SERVICE_ENV);
   await fleet.allConnected(15_000);
   t.ok(await fleet.acksResume(), 'the restarted service acks the reconnected couriers');
   fleet.stop();
@@ -44,7 +44,7 @@ t.test('WORKERS=1: kill -9 mid-ingest, restart; every acked point stored exactly
 t.test('WORKERS=2: kill -9 one worker mid-ingest; it is replaced; every acked point stored exactly once', async (t) => {
   const env = await faultEnv(t);
   const port = await freePort();
-  const svc = await startDispatchd(t, env, port, { ...SERVICE_ENV, WORKERS: '2' });
+  const svc = await startDispatchd(env, port, { ...SERVICE_ENV, WORKERS: '2' });
   const prefix = 'kill2-';
   const fleet = new Fleet({ wsUrl: svc.wsUrl, prefix, count: 8, token: (id) => env.token('courier', id) });
   t.teardown(() => fleet.stop());

@@ -22,7 +22,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 
 t.test(`Postgres down for ${OUTAGE_MS} ms under load: acks go on, readyz 503, writes fail fast, history catches up`, async (t) => {
   const env = await faultEnv(t, { ownPostgres: true });
-  const svc = await startDispatchd(t, env, await freePort(), { DISPATCH: 'off' });
+  const svc = await startDispatchd(env, await freePort(), { DISPATCH: 'off' });
   const storeToken = env.token('store', 's-pg');
   const prefix = 'pgdown-';
   const fleet = new Fleet({ wsUrl: svc.wsUrl, prefix, count: 8, token: (id) => env.token('courier', id) });

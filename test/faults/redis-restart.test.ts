@@ -18,7 +18,7 @@ const AOF_WINDOW_MS = 2000;
 
 t.test('Redis kill -9 and AOF restart mid-load: store_unavailable, recovery without restart, no acked loss, orders kept', async (t) => {
   const env = await faultEnv(t);
-  const svc = await startDispatchd(t, env, await freePort(), { DISPATCH: 'off' });
+  const svc = await startDispatchd(env, await freePort(), { DISPATCH: 'off' });
   const store = env.token('store', 's-redis');
   const orderIds: string[] = [];
   for (let i = 0; i < 3; i++) {

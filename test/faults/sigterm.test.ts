@@ -12,7 +12,7 @@ const SHUTDOWN_TIMEOUT_MS = 8000;
 
 t.test('SIGTERM under load: 1001 closes, every acked point stored before exit, exit 0 in time', async (t) => {
   const env = await faultEnv(t);
-  const svc = await startDispatchd(t, env, await freePort(), { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), DISPATCH: 'off' });
+  const svc = await startDispatchd(env, await freePort(), { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), DISPATCH: 'off' });
   const prefix = 'term-';
   const fleet = new Fleet({ wsUrl: svc.wsUrl, prefix, count: 12, token: (id) => env.token('courier', id), reconnect: false });
   t.teardown(() => fleet.stop());

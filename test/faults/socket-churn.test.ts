@@ -68,7 +68,7 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
 
 t.test(`${SOCKETS} sockets × ${CYCLES} open/close cycles: fds and RSS return to baseline`, async (t) => {
   const env = await faultEnv(t);
-  const svc = await startDispatchd(t, env, await freePort(), { DISPATCH: 'off' });
+  const svc = await startDispatchd(env, await freePort(), { DISPATCH: 'off' });
   const tokens = Array.from({ length: SOCKETS }, (_, i) => env.token('courier', `churn-${i}`));
   let baseFds = 0;
 

@@ -78,7 +78,7 @@ t.test('receiver down, then service killed with deliveries pending: every event 
   const port = await freePort();
   const receiver = new Receiver(await freePort());
   t.teardown(() => receiver.down());
-  let svc = await startDispatchd(t, env, port, SERVICE_ENV);
+  let svc = await startDispatchd(env, port, SERVICE_ENV);
   const store = env.token('store', 's-hook');
   t.equal((await http(svc.address, 'PUT', '/v1/stores/s-hook/webhook', store, { url: receiver.url, secret: SECRET })).status, 200);
 
@@ -103,7 +103,7 @@ t.test('receiver down, then service killed with deliveries pending: every event 
   const pendingAtKill = (await outbox()).pending;
   t.ok(pendingAtKill > 0, `killed with ${pendingAtKill} deliveries pending`);
 
-  svc = await startDispatchd(t, env, port, SERVICE_ENV);
+  svc = await startDispatchd(env, port, SERVICE_ENV);
   await until('the outbox drains after the restart', async () => (await outbox()).pending === 0, 40_000);
 
   for (const id of ids) {
