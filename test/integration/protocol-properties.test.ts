@@ -86,14 +86,18 @@ const orderBodies: fc.Arbitrary<unknown> = fc.oneof(
   })),
   placeLike,
 );
-const storeFrames = frames(['order.placed', 'order.ready', 'order.cancelled'], {
-  ref: maybe(fc.string({ maxLength: 12 })),
-  order: orderBodies,
-  orderId: maybe(fc.uuid()),
-  externalId: anyValue,
-  readyAt: anyValue,
-  reason: anyValue,
-});
+const storeFrames = fc.oneof(
+  { weight: 5, arbitrary: frames(['order.placed', 'order.ready', 'order.cancelled'], {
+    ref: maybe(fc.string({ maxLength: 12 })),
+    order: orderBodies,
+    orderId: maybe(fc.uuid()),
+    externalId: anyValue,
+    readyAt: anyValue,
+    reason: anyValue,
+  }) },
+  // A placement that is valid but for its order body, so "stored only when acked" is exercised.
+  { weight: 1, arbitrary: fc.record({ ref: fc.string({ maxLength: 12 }), order: orderBodies }).map((f) => JSON.stringify({ type: 'order.placed', ...f })) },
+);
 
 // ---- socket helpers ---------------------------------------------------------------------------
 
