@@ -111,16 +111,18 @@ export class CourierFrameRouter {
     const type = (frame as { type: string }).type;
     const handler = this.handlers.get(type);
     if (!handler) return ctx.send(errorFrame(FRAME_ERRORS.unknownType, `Unknown frame type ${JSON.stringify(type).slice(0, 64)}`));
-    const answers = answered(frame as Record<string, unknown>);
+    const f = frame as Record<string, unknown>;
     try {
-      const pending = handler(ctx, frame as Record<string, unknown>);
-      if (pending) pending.catch((err: unknown) => this.fail(ctx, err, answers));
+      const pending = handler(ctx, f);
+      if (pending) pending.catch((err: unknown) => this.fail(ctx, err, f));
     } catch (err) {
-      this.fail(ctx, err, answers);
+      this.fail(ctx, err, f);
     }
   }
 
-  private fail(ctx: CourierSocketContext, err: unknown, answers: Answered): void {
+  /** Built only on failure: the hot path (location frames) allocates nothing for it. */
+  private fail(ctx: CourierSocketContext, err: unknown, frame: Record<string, unknown>): void {
+    const answers = answered(frame);
     if (err instanceof FrameError) return ctx.send({ ...errorFrame(err.code, err.message), ...answers });
     ctx.log.error({ err, courierId: ctx.courierId }, 'courier frame handler failed');
     ctx.send({ ...errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed'), ...answers });
