@@ -333,3 +333,16 @@ t.test(`overrides (assign, unassign, priority): ${RUNS} hostile bodies`, async (
   t.ok(rows[0]!.version <= 1 + changed, `the order changed only through accepted overrides (version ${rows[0]!.version}, ${changed} accepted)`);
   t.same(unhandled, [], 'no unhandled rejection');
 });
+
+t.test('courier socket: an error of a handled frame names it (type, offerId, orderId)', async (t) => {
+  const socket = await Socket.open('/v1/courier', token('courier', `named-${randomUUID()}`));
+  const offerId = randomUUID();
+  socket.ws.send(JSON.stringify({ type: 'offer.accept', offerId }));
+  t.match((await socket.until((f) => f.type === 'error')).at(-1), { type: 'error', code: /^[a-z_]+$/, frame: 'offer.accept', offerId });
+  const orderId = randomUUID();
+  socket.ws.send(JSON.stringify({ type: 'status', orderId, status: 'picked_up' }));
+  t.match((await socket.until((f) => f.type === 'error')).at(-1), { type: 'error', frame: 'status', orderId });
+  socket.ws.send('{"type":"locs","points":"many"}');
+  t.match((await socket.until((f) => f.type === 'error')).at(-1), { type: 'error', code: 'bad_frame', frame: 'locs' });
+  socket.ws.close();
+});
