@@ -7,7 +7,7 @@ import type { Clock } from './clock.js';
 import { ConfigError, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { errorsPlugin } from './gateway/errors.js';
-import { authPlugin } from './gateway/auth.js';
+import { authPlugin, jwtKeysOf } from './gateway/auth.js';
 import { healthRoutes } from './gateway/http/health.js';
 import { courierSocket } from './gateway/ws/courier.js';
 import { courierRoutes } from './gateway/http/couriers.js';
@@ -134,7 +134,7 @@ const websocketPlugin = fp(
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config } = deps;
-  if (!config.jwtSecret) throw new ConfigError('JWT_SECRET', 'must be resolved before building the app (see resolveJwtSecret)');
+  if (!config.jwtSecret && !config.jwtKeys) throw new ConfigError('JWT_SECRET', 'must be resolved before building the app (see resolveJwtSecret)');
   const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
 
   // The logger's `req` serializer strips ?token= from logged URLs (see logger.ts).
@@ -143,7 +143,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Order matters and is checked through each plugin's `dependencies`.
   app.register(corePlugin, deps);
   app.register(errorsPlugin);
-  app.register(authPlugin, { secret: config.jwtSecret });
+  app.register(authPlugin, { keys: jwtKeysOf(config) });
   app.register(websocketPlugin);
   // Before every route: the OpenAPI generator and the write rate limit both hook route registration.
   app.register(apiDocs);

@@ -155,6 +155,33 @@ const spec = {
       return raw;
     },
   } satisfies KeySpec<string | undefined>,
+  // --- JWT key rotation (issue 11)
+  jwtKeys: {
+    key: 'JWT_KEYS',
+    default: undefined,
+    description:
+      'Verification keys by key id, `kid:secret,kid2:secret2` (each secret ≥ 32 chars): a token is verified with the key its `kid` header names, so keys rotate without downtime (see README, JWT key rotation). Tokens without a `kid` verify with `JWT_SECRET` only, if set.',
+    parse(raw: string | undefined): ReadonlyArray<{ kid: string; secret: string }> | undefined {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const keys = raw.split(',').map((part) => {
+        const at = part.indexOf(':');
+        const kid = at > 0 ? part.slice(0, at).trim() : '';
+        const secret = at > 0 ? part.slice(at + 1) : '';
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(kid)) throw new ConfigError('JWT_KEYS', 'must be `kid:secret` pairs separated by commas, kid of letters, digits, `.`, `_`, `-`');
+        if (secret.length < 32) throw new ConfigError('JWT_KEYS', `secret of key ${kid} must be at least 32 characters, got ${secret.length}`);
+        return { kid, secret };
+      });
+      const dup = keys.find((k, i) => keys.findIndex((o) => o.kid === k.kid) !== i);
+      if (dup) throw new ConfigError('JWT_KEYS', `lists key ${dup.kid} twice`);
+      return keys;
+    },
+  } satisfies KeySpec<ReadonlyArray<{ kid: string; secret: string }> | undefined>,
+  jwtSigningKid: {
+    key: 'JWT_SIGNING_KID',
+    default: undefined,
+    description: 'Key id (of `JWT_KEYS`) that signs new tokens; required when `JWT_KEYS` has several keys, else its only key. Unset with `JWT_KEYS` unset: `JWT_SECRET` signs.',
+    parse: (raw: string | undefined): string => raw?.trim() ?? '',
+  } satisfies KeySpec<string>,
   h3Resolution: intKey('H3_RESOLUTION', 9, 'H3 resolution of the courier cell index (9 ≈ 0.1 km² cells).', { min: 0, max: 15 }),
   maxSpeedKmh: numberKey('MAX_SPEED_KMH', 250, 'A point whose implied speed from the last accepted one exceeds this is rejected.', { min: 0 }),
   maxAccuracyM: numberKey('MAX_ACCURACY_M', 100, 'Points with a worse reported accuracy (metres) are rejected.', { min: 0 }),
@@ -187,6 +214,10 @@ const spec = {
     max: 100_000,
   }),
   historyFlushMs: intKey('HISTORY_FLUSH_MS', 200, 'Longest time the history sink waits to fill a batch.', { min: 1, max: 60_000 }),
+  historyClaimIdleMs: intKey('HISTORY_CLAIM_IDLE_MS', 30_000, 'Stream entries pending this long with another history consumer (presumed dead, e.g. a killed process) are taken over and written.', {
+    min: 100,
+    max: 86_400_000,
+  }),
   workers: {
     key: 'WORKERS',
     default: '1',
@@ -327,6 +358,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((out.dispatchZoneResolution as number) > (out.h3Resolution as number)) {
     throw new ConfigError('DISPATCH_ZONE_RESOLUTION', `must be ≤ H3_RESOLUTION (${String(out.h3Resolution)}), got ${String(out.dispatchZoneResolution)}`);
   }
+  const keys = out.jwtKeys as ReadonlyArray<{ kid: string }> | undefined;
+  const signingKid = out.jwtSigningKid as string;
+  if (signingKid !== '' && !keys?.some((k) => k.kid === signingKid)) {
+    throw new ConfigError('JWT_SIGNING_KID', `must name a key of JWT_KEYS, got ${JSON.stringify(signingKid)}`);
+  }
+  if (keys && keys.length > 1 && signingKid === '') throw new ConfigError('JWT_SIGNING_KID', 'must be set when JWT_KEYS has several keys');
   return out as Config;
 }
 

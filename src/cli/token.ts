@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
-import { isRole, resolveJwtSecret, ROLES, signToken } from '../gateway/auth.js';
+import { isRole, jwtKeysOf, resolveJwtSecret, ROLES, signToken } from '../gateway/auth.js';
 
 const usage = `usage: npm run token -- --role <${ROLES.join('|')}> --sub <subject> [--ttl 1h]`;
 
@@ -41,9 +41,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  if (!config.jwtSecret) console.error(`JWT_SECRET not set: signing with the development secret in ${config.dataDir}/jwt-secret`);
-  const secret = await resolveJwtSecret(config);
-  console.log(await signToken(secret, { sub: values.sub, role: values.role }, ttl));
+  if (!config.jwtSecret && !config.jwtKeys) console.error(`JWT_SECRET not set: signing with the development secret in ${config.dataDir}/jwt-secret`);
+  const keys = jwtKeysOf({ ...config, jwtSecret: await resolveJwtSecret(config) });
+  console.log(await signToken(keys, { sub: values.sub, role: values.role }, ttl));
   return 0;
 }
 

@@ -115,17 +115,55 @@ function guardWebSocketRoute(routeOptions: RouteOptions): void {
   routeOptions.handler = guarded as unknown as RouteOptions['handler'];
 }
 
+/**
+ * The keys tokens are signed and verified with. Rotation without downtime: every node verifies with
+ * every key of `byKid` (the token's `kid` header picks one) while exactly one key signs; `legacy`
+ * (JWT_SECRET) verifies tokens that carry no `kid`, as all tokens did before JWT_KEYS existed.
+ */
+export interface JwtKeys {
+  byKid: ReadonlyMap<string, string>;
+  /** Signs new tokens (its kid goes into their header); undefined: `legacy` signs, without a kid. */
+  signingKid?: string;
+  legacy?: string;
+}
+
+/** JWT_KEYS / JWT_SIGNING_KID / JWT_SECRET (resolved) → the key set. */
+export function jwtKeysOf(config: Pick<Config, 'jwtSecret' | 'jwtKeys' | 'jwtSigningKid'>): JwtKeys {
+  const byKid = new Map((config.jwtKeys ?? []).map((k) => [k.kid, k.secret] as const));
+  const signingKid = config.jwtSigningKid || (byKid.size === 1 ? [...byKid.keys()][0] : undefined);
+  const keys: JwtKeys = { byKid, signingKid, legacy: config.jwtSecret || undefined };
+  if (!keys.legacy && !keys.signingKid) throw new ConfigError('JWT_SECRET', 'or JWT_KEYS must be set (see resolveJwtSecret)');
+  return keys;
+}
+
+class UnknownKeyError extends Error {}
+
+/**
+ * @fastify/jwt options for a key set: signing with the signing key (its kid in the header); verifying
+ * through fast-jwt's key callback, which gets the decoded header and returns the key the `kid` names.
+ * An unknown kid fails the verification (401), like a bad signature.
+ */
+function jwtOptions(keys: JwtKeys) {
+  const signing = keys.signingKid ? keys.byKid.get(keys.signingKid)! : keys.legacy!;
+  const keyFor = async ({ header }: { header: { kid?: unknown } }): Promise<string> => {
+    const key = typeof header.kid === 'string' ? keys.byKid.get(header.kid) : keys.legacy;
+    if (!key) throw new UnknownKeyError(typeof header.kid === 'string' ? 'unknown key id' : 'token without key id');
+    return key;
+  };
+  return {
+    secret: { private: signing, public: keyFor },
+    sign: { algorithm: 'HS256' as const, ...(keys.signingKid ? { kid: keys.signingKid } : {}) },
+    verify: { algorithms: ['HS256' as const] },
+  };
+}
+
 export interface AuthPluginOptions {
-  secret: string;
+  keys: JwtKeys;
 }
 
 export const authPlugin = fp<AuthPluginOptions>(
   async function auth(app, opts) {
-    await app.register(fastifyJwt, {
-      secret: opts.secret,
-      sign: { algorithm: 'HS256' },
-      verify: { algorithms: ['HS256'] },
-    });
+    await app.register(fastifyJwt, jwtOptions(opts.keys));
 
     // Must run before @fastify/websocket's own onRoute hook, which captures the handler.
     app.addHook('onRoute', guardWebSocketRoute);
@@ -157,9 +195,9 @@ export function requireRole(...roles: Role[]) {
 }
 
 /** Signs a token outside a running app (the token CLI), with exactly the plugin's settings. */
-export async function signToken(secret: string, user: AuthUser, ttl: string | number = '1h'): Promise<string> {
+export async function signToken(keys: JwtKeys, user: AuthUser, ttl: string | number = '1h'): Promise<string> {
   const app = fastify({ logger: false });
-  await app.register(fastifyJwt, { secret, sign: { algorithm: 'HS256' } });
+  await app.register(fastifyJwt, jwtOptions(keys));
   await app.ready();
   try {
     return app.jwt.sign({ sub: user.sub, role: user.role }, { expiresIn: ttl });
@@ -171,10 +209,12 @@ export async function signToken(secret: string, user: AuthUser, ttl: string | nu
 /**
  * JWT_SECRET, or for development a random secret generated once and kept in DATA_DIR/jwt-secret,
  * so `npm start` and `npm run token` agree without any setup. Logged as a warning: production
- * must set JWT_SECRET.
+ * must set JWT_SECRET. With JWT_KEYS set there is no development secret: '' (no kid-less key) unless
+ * JWT_SECRET is set too.
  */
 export async function resolveJwtSecret(config: Config, log?: Logger): Promise<string> {
   if (config.jwtSecret) return config.jwtSecret;
+  if (config.jwtKeys) return '';
   const file = join(config.dataDir, 'jwt-secret');
   try {
     const existing = (await readFile(file, 'utf8')).trim();

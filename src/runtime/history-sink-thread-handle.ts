@@ -14,6 +14,7 @@ export interface SinkThreadData {
   databaseUrl: string;
   batchSize: number;
   flushMs: number;
+  claimIdleMs?: number;
   logLevel: LogLevel;
   logFormat: 'json' | 'pretty';
   /** Consumer name in the stream's group (default: host and pid). */

@@ -333,6 +333,7 @@ export const historySink = fp(
         databaseUrl,
         batchSize: config.historyBatchSize,
         flushMs: config.historyFlushMs,
+        claimIdleMs: config.historyClaimIdleMs,
         logLevel: config.logLevel,
         // decided here: a worker thread's stdout is never a TTY
         logFormat: resolveLogFormat(config.logFormat, process.stdout.isTTY === true),

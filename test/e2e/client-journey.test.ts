@@ -12,13 +12,13 @@ import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
 import type { TObject } from '@sinclair/typebox';
 import { CourierSocket, createHttpClient, TrackingSocket, verifyWebhookSignature, type OrderBody } from '@dispatchd/client';
-import { createTestContext, runService } from '../support/index.js';
+import { createTestContext, runListeningService } from '../support/index.js';
 import { signToken } from '../../src/gateway/auth.js';
 import { SOCKETS } from '../../src/gateway/ws/frame-schemas.js';
 import { CourierOrderViewSchema, OrderStatusSchema } from '../../src/gateway/http/response-schemas.js';
 
 const ctx = await createTestContext(t);
-const svc = await runService(ctx, {
+const svc = await runListeningService(ctx, {
   DISPATCH: 'on',
   DISPATCH_INTERVAL_MS: '300',
   DISPATCH_DEBOUNCE_MS: '50',

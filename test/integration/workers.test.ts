@@ -1,77 +1,18 @@
 /**
  * WORKERS > 1 on the real process: the primary supervises cluster workers that share one port.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { createInterface } from 'node:readline';
 import t from 'tap';
 import WebSocket from 'ws';
-import { createTestContext, buildTestApp, spawnService } from '../support/index.js';
+import { createTestContext, buildTestApp, runService, type RunningService } from '../support/index.js';
 import { WS_GOING_AWAY } from '../../src/app.js';
 
 const ctx = await createTestContext(t);
 
-interface LogLine {
-  msg?: string;
-  level?: number;
-  address?: string;
-  pid?: number;
-  pids?: number[];
-  worker?: number;
-  reason?: string;
-}
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  logs: LogLine[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves with the first log line matching `pred` (already seen ones included). */
-  waitLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
-}
-
-function startService(env: Record<string, string>): Running {
-  const child = spawnService(ctx, env);
-  const logs: LogLine[] = [];
-  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    let entry: LogLine;
-    try {
-      entry = JSON.parse(line) as LogLine;
-    } catch {
-      return;
-    }
-    logs.push(entry);
-    for (const w of [...waiters]) {
-      if (w.pred(entry)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(entry);
-      }
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    child,
-    logs,
-    exited,
-    waitLog(pred, timeoutMs = 30_000) {
-      const seen = logs.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
-        waiters.push({
-          pred,
-          resolve: (l) => {
-            clearTimeout(timer);
-            resolve(l);
-          },
-        });
-      });
-    },
-  };
+function startService(env: Record<string, string>): RunningService {
+  return runService(ctx, env);
 }
 
 function isAlive(pid: number): boolean {

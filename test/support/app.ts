@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
@@ -25,6 +25,8 @@ export interface TestAppOverrides extends Partial<Omit<AppDeps, 'config'>> {
   config?: Partial<Config>;
   /** Registered as a last plugin before listen, e.g. to add a test-only route. */
   beforeListen?: (app: FastifyInstance) => void | Promise<void>;
+  /** Sees every route as it is registered (fastify's onRoute hook, added before any plugin loads). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 export async function buildTestApp(ctx: TestContext, overrides: TestAppOverrides = {}): Promise<TestApp> {
@@ -36,7 +38,8 @@ export async function buildTestApp(ctx: TestContext, overrides: TestAppOverrides
     db: overrides.db ?? ctx.db,
     log: overrides.log,
   });
-  const { beforeListen } = overrides;
+  const { beforeListen, onRoute } = overrides;
+  if (onRoute) app.addHook('onRoute', onRoute);
   // As a plugin, so it runs after the app's own plugins (auth, websocket) have added their hooks.
   if (beforeListen) app.register(async (instance) => beforeListen(instance));
   await app.listen({ host: '127.0.0.1', port: 0 });

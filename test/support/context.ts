@@ -50,9 +50,14 @@ export function uniqueId(): string {
 /**
  * @param t when given (a tap test), cleanup is registered as its teardown.
  * @param env extra environment for loadConfig (e.g. `{ STALE_AFTER_MS: '500' }`).
+ * @param services other Redis / Postgres servers than the shared ones (fault tests start their own).
  */
-export async function createTestContext(t?: Teardownable, env: Record<string, string> = {}): Promise<TestContext> {
-  const { redisUrl, serverDatabaseUrl } = serviceUrls();
+export async function createTestContext(
+  t?: Teardownable,
+  env: Record<string, string> = {},
+  services: { redisUrl: string; serverDatabaseUrl: string } = serviceUrls(),
+): Promise<TestContext> {
+  const { redisUrl, serverDatabaseUrl } = services;
   if (!(await redisAnswers(redisUrl, 2000))) {
     throw new Error(`Integration tests need Redis: nothing answers at ${redisUrl}. Run them with \`npm test\` or set REDIS_URL.`);
   }

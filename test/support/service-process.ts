@@ -27,7 +27,74 @@ export function spawnService(ctx: TestContext, env: Record<string, string> = {})
   });
 }
 
+/** One pino line of the service's stdout (the fields tests look at). */
+export interface LogLine {
+  msg?: string;
+  level?: number;
+  address?: string;
+  pid?: number;
+  pids?: number[];
+  worker?: number;
+  reason?: string;
+  [field: string]: unknown;
+}
+
 export interface RunningService {
+  child: ChildProcessWithoutNullStreams;
+  logs: LogLine[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first log line matching `pred` (already seen ones included). */
+  waitLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+}
+
+/** spawnService, with its log lines parsed and kept so a test can wait for one. */
+export function runService(ctx: TestContext, env: Record<string, string> = {}): RunningService {
+  const child = spawnService(ctx, env);
+  const logs: LogLine[] = [];
+  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    let entry: LogLine;
+    try {
+      entry = JSON.parse(line) as LogLine;
+    } catch {
+      return;
+    }
+    logs.push(entry);
+    for (const w of [...waiters]) {
+      if (w.pred(entry)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(entry);
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    logs,
+    exited,
+    stderr: () => stderr,
+    waitLog(pred, timeoutMs = 30_000) {
+      const seen = logs.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        waiters.push({
+          pred,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
+      });
+    },
+  };
+}
+
+export interface ListeningService {
   child: ChildProcessWithoutNullStreams;
   /** e.g. http://127.0.0.1:41234 */
   address: string;
@@ -39,7 +106,7 @@ export interface RunningService {
  * spawnService, then waits for its "dispatchd listening" log line (timeoutMs); the process is
  * stopped at the test context's cleanup (before the database is dropped).
  */
-export async function runService(ctx: TestContext, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<RunningService> {
+export async function runListeningService(ctx: TestContext, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ListeningService> {
   const child = spawnService(ctx, env);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

@@ -49,17 +49,14 @@ export interface ErrorFrame {
   type: 'error';
   code: string;
   message: string;
-  /** The order / offer the refused frame was about (copied from it when it named one), so the app knows what failed. */
-  orderId?: string;
+  /**
+   * The type of the frame answered, when it had one that a handler took: answers to asynchronous
+   * frames (offers, status, shift) may overtake the answer of the frame before them, so an error must
+   * say what it answers; `offerId` / `orderId` of that frame come along when it had them.
+   */
+  frame?: string;
   offerId?: string;
-}
-
-/** The ids an answer to `frame` repeats: `orderId` and `offerId` when the frame carried them as strings. */
-export function answeredIds(frame: Record<string, unknown>): Pick<ErrorFrame, 'orderId' | 'offerId'> {
-  const ids: Pick<ErrorFrame, 'orderId' | 'offerId'> = {};
-  if (typeof frame.orderId === 'string') ids.orderId = frame.orderId.slice(0, 200);
-  if (typeof frame.offerId === 'string') ids.offerId = frame.offerId.slice(0, 200);
-  return ids;
+  orderId?: string;
 }
 
 /** Stable codes of error frames (the socket stays open after each). */
@@ -116,22 +113,34 @@ export class CourierFrameRouter {
       return ctx.send(errorFrame(FRAME_ERRORS.badFrame, 'Frame must be a JSON object with a string "type"'));
     }
     const type = (frame as { type: string }).type;
-    const ids = answeredIds(frame as Record<string, unknown>);
     const handler = this.handlers.get(type);
-    if (!handler) return ctx.send({ ...errorFrame(FRAME_ERRORS.unknownType, `Unknown frame type ${JSON.stringify(type).slice(0, 64)}`), ...ids });
+    if (!handler) return ctx.send(errorFrame(FRAME_ERRORS.unknownType, `Unknown frame type ${JSON.stringify(type).slice(0, 64)}`));
+    const f = frame as Record<string, unknown>;
     try {
-      const pending = handler(ctx, frame as Record<string, unknown>);
-      if (pending) pending.catch((err: unknown) => this.fail(ctx, err, ids));
+      const pending = handler(ctx, f);
+      if (pending) pending.catch((err: unknown) => this.fail(ctx, err, f));
     } catch (err) {
-      this.fail(ctx, err, ids);
+      this.fail(ctx, err, f);
     }
   }
 
-  private fail(ctx: CourierSocketContext, err: unknown, ids: Pick<ErrorFrame, 'orderId' | 'offerId'>): void {
-    if (err instanceof FrameError) return ctx.send({ ...errorFrame(err.code, err.message), ...ids });
-    ctx.log.error({ err, courierId: ctx.courierId, ...ids }, 'courier frame handler failed');
-    ctx.send({ ...errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed'), ...ids });
+  /** Built only on failure: the hot path (location frames) allocates nothing for it. */
+  private fail(ctx: CourierSocketContext, err: unknown, frame: Record<string, unknown>): void {
+    const answers = answered(frame);
+    if (err instanceof FrameError) return ctx.send({ ...errorFrame(err.code, err.message), ...answers });
+    ctx.log.error({ err, courierId: ctx.courierId }, 'courier frame handler failed');
+    ctx.send({ ...errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed'), ...answers });
   }
+}
+
+type Answered = Pick<ErrorFrame, 'frame' | 'offerId' | 'orderId'>;
+
+/** What an error names of the frame it answers: its type and, when strings, its offerId / orderId. */
+function answered(frame: Record<string, unknown>): Answered {
+  const out: Answered = { frame: String(frame.type).slice(0, 64) };
+  if (typeof frame.offerId === 'string') out.offerId = frame.offerId.slice(0, 64);
+  if (typeof frame.orderId === 'string') out.orderId = frame.orderId.slice(0, 64);
+  return out;
 }
 
 export function errorFrame(code: string, message: string): ErrorFrame {

@@ -95,7 +95,8 @@ export async function storeSocket(app: FastifyInstance): Promise<void> {
       }
       const type = (frame as { type?: unknown }).type;
       const ref = typeof (frame as { ref?: unknown }).ref === 'string' ? ((frame as { ref: string }).ref) : undefined;
-      if (typeof type !== 'string' || !(type in storeFrameChecks)) {
+      // own keys only: `type: "toString"` must not find Object.prototype's (found by the property tests)
+      if (typeof type !== 'string' || !Object.hasOwn(storeFrameChecks, type)) {
         return fail(ref, 'unknown_type', `unknown frame type ${JSON.stringify(type ?? null).slice(0, 64)}`);
       }
       const check = storeFrameChecks[type as StoreFrameType];

@@ -120,7 +120,8 @@ export function unreachableDirFallback(dir: string): string {
   return join('/tmp', `dispatchd-${createHash('sha1').update(resolve(dir)).digest('hex').slice(0, 10)}`);
 }
 
-export async function startPrivatePostgres(opts: { dir: string; log?: Logger }): Promise<PrivateService> {
+/** `port`: listen there (e.g. to restart a stopped cluster where its clients expect it); default a free one. */
+export async function startPrivatePostgres(opts: { dir: string; port?: number; log?: Logger }): Promise<PrivateService> {
   const log = opts.log;
   const runAs = await unprivilegedUser();
   const candidates = (await findBinaries()).filter((b) => !runAs || reachable(dirname(b.postgres), runAs));
@@ -154,7 +155,7 @@ export async function startPrivatePostgres(opts: { dir: string; log?: Logger }):
     await run(bins.initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { ...asUser, cwd: dataDir });
   }
 
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   // No unix socket: loopback TCP only, so socket-path length and /var/run permissions never matter.
   const args = ['-D', dataDir, '-p', String(port), '-k', '', '-c', 'listen_addresses=127.0.0.1'];
   const child = spawnService(bins.postgres, args, logFile, { ...asUser, cwd: dataDir });

@@ -1,0 +1,171 @@
+/**
+ * What every fault test starts for itself: its own redis-server (AOF on, free loopback port, own temp
+ * folder) that it may kill -9 and restart; its own PostgreSQL cluster when it must stop one; the
+ * service as a real child process on a fixed port (so clients reconnect to the same address after a
+ * restart); tokens signed with the service's secret.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fastify from 'fastify';
+import fastifyJwt from '@fastify/jwt';
+import type { Role } from '../../src/gateway/auth.js';
+import { startPrivatePostgres, startPrivateRedis, type PrivateService } from '../../src/store/embedded/index.js';
+import { freePort, processAlive, sleep } from '../../src/store/embedded/process.js';
+import { createTestContext, serviceUrls, type TestContext } from '../support/context.js';
+import { runService, type RunningService } from '../support/service-process.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A private redis-server (appendonly yes, appendfsync everysec) that can be killed and brought back. */
+export class OwnRedis {
+  private svc: PrivateService;
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    svc: PrivateService,
+  ) {
+    this.svc = svc;
+  }
+
+  static async start(dir: string): Promise<OwnRedis> {
+    const port = await freePort();
+    return new OwnRedis(dir, port, await startPrivateRedis({ dir, port }));
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async pid(): Promise<number> {
+    return Number((await readFile(join(this.dir, 'redis.pid'), 'utf8')).trim());
+  }
+
+  /** SIGKILL: no shutdown, no final AOF rewrite; what the kernel got from the AOF writes survives. */
+  async kill9(): Promise<void> {
+    const pid = await this.pid();
+    process.kill(pid, 'SIGKILL');
+    while (processAlive(pid)) await sleep(20);
+  }
+
+  /** Same port, same folder: Redis replays its append-only file. */
+  async restart(): Promise<void> {
+    this.svc = await startPrivateRedis({ dir: this.dir, port: this.port });
+  }
+
+  stop(): Promise<void> {
+    return this.svc.stop();
+  }
+}
+
+/** A private PostgreSQL cluster that can be stopped (fast shutdown) and started again on its port. */
+export class OwnPostgres {
+  private svc: PrivateService | null;
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    svc: PrivateService,
+  ) {
+    this.svc = svc;
+  }
+
+  static async start(dir: string): Promise<OwnPostgres> {
+    const port = await freePort();
+    return new OwnPostgres(dir, port, await startPrivatePostgres({ dir, port }));
+  }
+
+  get serverUrl(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  async stop(): Promise<void> {
+    await this.svc?.stop();
+    this.svc = null;
+  }
+
+  async restart(): Promise<void> {
+    this.svc = await startPrivatePostgres({ dir: this.dir, port: this.port });
+  }
+}
+
+export interface FaultEnv {
+  ctx: TestContext;
+  redis: OwnRedis;
+  postgres: OwnPostgres | null;
+  /** Signs a token the service accepts. */
+  token(role: Role, sub: string): string;
+  /** Service processes of the test: killed first at teardown, whatever state the test left. */
+  processes: Set<ChildProcess>;
+}
+
+/**
+ * Own Redis (and Postgres when `ownPostgres`), a test context on them (own database, key prefix), all
+ * stopped and removed at teardown. Otherwise the test uses the shared PostgreSQL server.
+ */
+export async function faultEnv(t: Teardown, opts: { ownPostgres?: boolean; env?: Record<string, string> } = {}): Promise<FaultEnv> {
+  const dir = await mkdtemp(join(tmpdir(), 'dispatchd-faults-'));
+  // Postgres runs as an unprivileged user when the tests run as root: it must reach its folder.
+  await chmod(dir, 0o755);
+  const redis = await OwnRedis.start(join(dir, 'redis'));
+  const postgres = opts.ownPostgres ? await OwnPostgres.start(join(dir, 'pg')) : null;
+  const ctx = await createTestContext(undefined, opts.env ?? {}, {
+    redisUrl: redis.url,
+    serverDatabaseUrl: postgres?.serverUrl ?? serviceUrls().serverDatabaseUrl,
+  });
+  const signer = fastify({ logger: false });
+  await signer.register(fastifyJwt, { secret: ctx.config.jwtSecret!, sign: { algorithm: 'HS256', expiresIn: '1h' } });
+  await signer.ready();
+  const processes = new Set<ChildProcess>();
+  t.teardown(async () => {
+    for (const child of processes) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+    }
+    await ctx.cleanup().catch(() => {});
+    await signer.close();
+    await redis.stop();
+    await postgres?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { ctx, redis, postgres, processes, token: (role, sub) => signer.jwt.sign({ sub, role }) };
+}
+
+export interface Service extends RunningService {
+  address: string;
+  wsUrl: string;
+  /** The service process (WORKERS=1) or the primary. */
+  pid: number;
+  listening: { pids?: number[] };
+}
+
+/** Starts dispatchd on `port` and waits until it listens; killed at the env's teardown if still running. */
+export async function startDispatchd(env: FaultEnv, port: number, extra: Record<string, string> = {}): Promise<Service> {
+  const svc = runService(env.ctx, { PORT: String(port), ...extra });
+  env.processes.add(svc.child);
+  const listening = await svc.waitLog((l) => l.msg === 'dispatchd listening', 60_000);
+  const address = listening.address!;
+  return { ...svc, address, wsUrl: address.replace(/^http/, 'ws'), pid: svc.child.pid!, listening };
+}
+
+/** kill -9 and wait for the exit. */
+export async function kill9(svc: RunningService): Promise<void> {
+  svc.child.kill('SIGKILL');
+  await svc.exited;
+}
+
+/** Polls `probe` until it returns true; throws naming `what` after `timeoutMs`. */
+export async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+export { freePort, sleep };
