@@ -539,6 +539,11 @@ async function main(): Promise<void> {
   } finally {
     await service.cleanup();
   }
+  await report(result);
+}
+
+/** Prints the figures as JSON, and writes them to --json when given. */
+async function report(result: Record<string, unknown> | null): Promise<void> {
   const text = JSON.stringify(result, null, 2);
   if (args.json) {
     await mkdir(dirname(resolve(args.json)), { recursive: true });
@@ -769,12 +774,7 @@ async function steppedMain(): Promise<void> {
   } finally {
     await service.cleanup();
   }
-  const text = JSON.stringify(result, null, 2);
-  if (args.json) {
-    await mkdir(dirname(resolve(args.json)), { recursive: true });
-    await writeFile(resolve(args.json), text + '\n');
-  }
-  console.log(text);
+  await report(result);
 }
 
 (args['find-knee'] || args['overload-test'] ? steppedMain() : main()).then(
