@@ -4,11 +4,14 @@
  *
  * Protocol with the parent (IPC messages):
  *   parent → {type:'start', wsUrl, tokens: [[courierId, jwt]…], hz, seconds, origin: {lat,lng}}
- *   worker → {type:'connected', count} after every socket is open, then waits for {type:'go'}
- *   worker → {type:'progress', sent, acked, rejected, errors} about every 500 ms
- *   worker → {type:'done', sent, acked, rejected, errors, closed, histogram} after the last ack (or timeout)
+ *   worker → {type:'connected', count} after every socket is open, then waits for {type:'go', hz?, seconds?}
+ *   worker → {type:'progress', sent, acked, rejected, errors, shed} about every 500 ms
+ *   worker → {type:'done', sent, acked, rejected, errors, shed, closed, histogram, shedHistogram} after the last
+ *            reply (or timeout); the counts are the step's; then waits for the next 'go' (a new step, e.g. another
+ *            rate: hz overrides the start's) or {type:'stop'} (close the sockets and exit)
  * Each courier sends one `loc` frame per 1/hz s from its own phase, moving at ~8 m/s; ack latency is
- * measured from send to the matching ack (replies come back in order per socket).
+ * measured from send to the matching ack (replies come back in order per socket). An `overloaded` answer
+ * (the point was shed, not stored) is counted as `shed`, with its own latency histogram.
  */
 import WebSocket from 'ws';
 import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
@@ -35,19 +38,27 @@ interface Sim {
   inFlight: number[];
 }
 
-const [ACK_A, ACK_C, ERR_E, ERR_R, OPEN_BRACKET, CLOSE_BRACKET] = [...'acer[]'].map((c) => c.charCodeAt(0));
+const [ACK_A, ACK_C, ERR_E, ERR_R, OPEN_BRACKET, CLOSE_BRACKET, OVL_O, OVL_V] = [...'acer[]ov'].map((c) => c.charCodeAt(0));
 const SEQ_NULL = Buffer.from('"seq":null');
 const histogram = new Uint32Array(BUCKETS);
+const shedHistogram = new Uint32Array(BUCKETS);
 let sent = 0;
 let acked = 0;
 let rejected = 0;
 let errors = 0;
+let shed = 0;
 let closed = 0;
 let firstSendAt = 0;
 let lastReplyAt = 0;
 
-function record(ms: number): void {
-  histogram[Math.min(BUCKETS - 1, Math.floor(ms / BUCKET_MS))]++;
+function record(hist: Uint32Array, ms: number): void {
+  hist[Math.min(BUCKETS - 1, Math.floor(ms / BUCKET_MS))]++;
+}
+
+function sparse(hist: Uint32Array): [number, number][] {
+  const out: [number, number][] = [];
+  hist.forEach((n, i) => n && out.push([i, n]));
+  return out;
 }
 
 function send(msg: object): void {
@@ -88,7 +99,7 @@ async function connectAll(m: StartMessage): Promise<Sim[]> {
             const kind = data[9];
             if (kind === ACK_A && data[10] === ACK_C) {
               const at = sim.inFlight.shift();
-              if (at !== undefined) record(performance.now() - at);
+              if (at !== undefined) record(histogram, performance.now() - at);
               const n = data.length;
               const clean = data[n - 3] === OPEN_BRACKET && data[n - 2] === CLOSE_BRACKET && data.indexOf(SEQ_NULL) < 0;
               if (clean) acked++;
@@ -96,6 +107,10 @@ async function connectAll(m: StartMessage): Promise<Sim[]> {
             } else if (kind === ERR_E && data[10] === ERR_R) {
               sim.inFlight.shift();
               errors++;
+            } else if (kind === OVL_O && data[10] === OVL_V) {
+              const at = sim.inFlight.shift();
+              if (at !== undefined) record(shedHistogram, performance.now() - at);
+              shed++;
             }
           });
           ws.once('open', () => resolve(sim));
@@ -108,22 +123,45 @@ async function connectAll(m: StartMessage): Promise<Sim[]> {
   return sims;
 }
 
+interface GoMessage {
+  type: 'go';
+  hz?: number;
+  seconds?: number;
+}
+
+function nextMessage(): Promise<GoMessage | { type: 'stop' }> {
+  return new Promise((resolve) => process.once('message', (m: GoMessage | { type: 'stop' }) => resolve(m)));
+}
+
 async function run(m: StartMessage): Promise<void> {
   const sims = await connectAll(m);
   send({ type: 'connected', count: sims.length });
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  for (;;) {
+    const msg = await nextMessage();
+    if (msg.type !== 'go') break;
+    await step(sims, msg.hz ?? m.hz, msg.seconds ?? m.seconds);
+  }
+  for (const s of sims) s.ws.close();
+  setTimeout(() => process.exit(0), 500).unref();
+}
 
-  const periodMs = 1000 / m.hz;
+/** One step: every courier sends at `hz` for `seconds`, then the worker waits for the outstanding replies. */
+async function step(sims: Sim[], hz: number, seconds: number): Promise<void> {
+  sent = acked = rejected = errors = shed = closed = 0;
+  histogram.fill(0);
+  shedHistogram.fill(0);
+  lastReplyAt = 0;
+  const periodMs = 1000 / hz;
   // Couriers are spread over SLOTS phases; one timer walks the slots instead of one timer per courier.
   const SLOTS = Math.max(1, Math.round(periodMs / 2));
   const start = performance.now();
   firstSendAt = start;
-  const end = start + m.seconds * 1000;
+  const end = start + seconds * 1000;
   let tick = 0;
-  const progress = setInterval(() => send({ type: 'progress', sent, acked, rejected, errors }), 500);
+  const progress = setInterval(() => send({ type: 'progress', sent, acked, rejected, errors, shed }), 500);
 
   await new Promise<void>((resolve) => {
-    const step = () => {
+    const next = () => {
       const now = performance.now();
       if (now >= end) return resolve();
       // Catch up on the slots due by now, so a slow tick does not lower the offered rate, but at most one
@@ -143,26 +181,22 @@ async function run(m: StartMessage): Promise<void> {
         }
       }
       const wait = start + (tick * periodMs) / SLOTS - performance.now();
-      if (wait > 0) setTimeout(step, wait);
-      else setImmediate(step);
+      if (wait > 0) setTimeout(next, wait);
+      else setImmediate(next);
     };
-    step();
+    next();
   });
 
   // Wait for outstanding acks (at most 60 s: a saturated service answers late, and late acks still count).
   const deadline = performance.now() + 60_000;
   while (sims.some((s) => s.inFlight.length > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   clearInterval(progress);
-  const buckets: [number, number][] = [];
-  histogram.forEach((n, i) => n && buckets.push([i, n]));
   // From the first send to the last reply: the time the service really took for this load.
   const activeMs = Math.max(0, lastReplyAt - firstSendAt);
-  send({ type: 'done', sent, acked, rejected, errors, closed, activeMs, histogram: buckets });
-  for (const s of sims) s.ws.close();
-  setTimeout(() => process.exit(0), 500).unref();
+  send({ type: 'done', sent, acked, rejected, errors, shed, closed, activeMs, histogram: sparse(histogram), shedHistogram: sparse(shedHistogram) });
 }
 
-
+process.on('disconnect', () => process.exit(0));
 process.once('message', (m: StartMessage) => {
   run(m).catch((err: unknown) => {
     send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });

@@ -30,6 +30,7 @@ import { webPages } from './gateway/http/web-pages.js';
 import { apiDocs } from './gateway/http/api-docs.js';
 import { websocketErrorHandler } from './gateway/ws/socket-errors.js';
 import { rateLimitPlugin } from './gateway/rate-limit.js';
+import { overloadPlugin } from './gateway/overload.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -143,6 +144,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Order matters and is checked through each plugin's `dependencies`.
   app.register(corePlugin, deps);
   app.register(errorsPlugin);
+  // Before auth: an overloaded node sheds writes and new sockets without verifying tokens first.
+  app.register(overloadPlugin);
   app.register(authPlugin, { keys: jwtKeysOf(config) });
   app.register(websocketPlugin);
   // Before every route: the OpenAPI generator and the write rate limit both hook route registration.

@@ -339,6 +339,32 @@ const spec = {
     min: 0,
     max: 10_000_000,
   }),
+  // --- overload shedding (issue 11): each limit off at 0
+  overloadMaxEventLoopDelayMs: intKey('OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 40, 'Overloaded while the mean event-loop delay (over OVERLOAD_SAMPLE_MS, above the 10 ms sampling resolution) exceeds this: HTTP writes get 503 `overloaded`, location frames an `overloaded` answer, new WebSockets close 1013. `0`: off.', {
+    min: 0,
+    max: 60_000,
+  }),
+  overloadMaxElu: {
+    key: 'OVERLOAD_MAX_ELU',
+    default: '0',
+    description: 'Overloaded while the event-loop utilisation (0–1, over OVERLOAD_SAMPLE_MS) exceeds this. `0`: off.',
+    parse(raw: string | undefined): number {
+      if (raw === undefined || raw.trim() === '') return 0;
+      const n = Number(raw.trim());
+      if (!Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError('OVERLOAD_MAX_ELU', `must be a number from 0 to 1, got ${JSON.stringify(raw)}`);
+      return n;
+    },
+  } satisfies KeySpec<number>,
+  overloadMaxHeapMb: intKey('OVERLOAD_MAX_HEAP_MB', 2048, 'Overloaded while the V8 heap in use exceeds this many MB. `0`: off.', { min: 0, max: 1_048_576 }),
+  overloadMaxFlushBacklog: intKey('OVERLOAD_MAX_FLUSH_BACKLOG', 50_000, 'Overloaded while more location points than this are accepted but not yet written to Redis (buffered or in flight). `0`: off.', {
+    min: 0,
+    max: 100_000_000,
+  }),
+  overloadSampleMs: intKey('OVERLOAD_SAMPLE_MS', 100, 'How often event-loop delay, utilisation and heap are sampled for the overload limits (wall ms).', { min: 10, max: 60_000 }),
+  overloadRetryAfterMs: intKey('OVERLOAD_RETRY_AFTER_MS', 1000, 'What a shed client is told to wait: `retryAfterMs` of the `overloaded` frame, `Retry-After` (rounded up to whole seconds) of the 503.', {
+    min: 1,
+    max: 3_600_000,
+  }),
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Spec = typeof spec;

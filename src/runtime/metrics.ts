@@ -46,6 +46,14 @@ export interface OrderCounters {
   readonly events: ReadonlyMap<string, number>;
 }
 
+/** What the overload state counts (monotonic) and whether the node sheds now (gateway/overload.ts). */
+export interface OverloadCounters {
+  readonly shed: Readonly<Record<'http' | 'location_frame' | 'ws_upgrade', number>>;
+  /** Location points in shed frames (not stored). */
+  readonly shedPoints: number;
+  isOverloaded(): boolean;
+}
+
 export const SOCKET_KINDS = ['courier', 'store', 'track', 'console', 'other'] as const;
 export type SocketKind = (typeof SOCKET_KINDS)[number];
 
@@ -77,6 +85,10 @@ export interface MetricsSources {
   idleCouriers(): Promise<number>;
   /** The service clock (ms). */
   now(): number;
+  /** Overload state and shedding; absent: those metrics are not exposed. */
+  readonly overload?: OverloadCounters;
+  /** Location points accepted and not yet written to Redis (buffered or in flight). */
+  ingestBacklog?(): number;
 }
 
 export interface MetricsOptions {
@@ -233,6 +245,49 @@ export class Metrics {
       buckets: FLUSH_BUCKETS,
       registers,
     });
+
+    // --- overload (gateway/overload.ts)
+    const overload = sources.overload;
+    if (overload) {
+      new Counter({
+        name: 'overload_shed_total',
+        help: 'Work refused while overloaded, by kind: http (write answered 503 overloaded), location_frame (answered overloaded, not stored), ws_upgrade (closed 1013).',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.reset();
+          for (const kind of ['http', 'location_frame', 'ws_upgrade'] as const) setCounter(this, overload.shed[kind], { kind });
+        },
+      });
+      new Counter({
+        name: 'overload_shed_points_total',
+        help: 'Location points in frames shed while overloaded (not stored; the courier app resends them).',
+        registers,
+        collect() {
+          this.reset();
+          setCounter(this, overload.shedPoints);
+        },
+      });
+      new Gauge({
+        name: 'overloaded',
+        help: 'Whether this node is overloaded and shedding now (1) or not (0).',
+        registers,
+        collect() {
+          this.set(overload.isOverloaded() ? 1 : 0);
+        },
+      });
+    }
+    const backlog = sources.ingestBacklog;
+    if (backlog) {
+      new Gauge({
+        name: 'ingest_flush_backlog_points',
+        help: 'Location points accepted and not yet written to Redis (this turn\'s batch and the writes in flight).',
+        registers,
+        collect() {
+          this.set(backlog());
+        },
+      });
+    }
 
     // --- sockets
     new Gauge({

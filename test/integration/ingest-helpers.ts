@@ -1,4 +1,4 @@
-/** A scripted courier WebSocket client for the location pipeline tests: `next()` yields replies (ack/error) only. */
+/** A scripted courier WebSocket client for the location pipeline tests: `next()` yields replies (ack/error/overloaded) only. */
 import WebSocket from 'ws';
 import type { Pool } from 'pg';
 
@@ -17,7 +17,7 @@ export class CourierClient {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
-      if (frame.type !== 'ack' && frame.type !== 'error') {
+      if (frame.type !== 'ack' && frame.type !== 'error' && frame.type !== 'overloaded') {
         this.pushed.push(frame);
         return;
       }

@@ -52,6 +52,14 @@ export function uniqueId(): string {
  * @param env extra environment for loadConfig (e.g. `{ STALE_AFTER_MS: '500' }`).
  * @param services other Redis / Postgres servers than the shared ones (fault tests start their own).
  */
+/** Every overload limit off (the tests that exercise shedding set theirs). */
+export const OVERLOAD_OFF: Readonly<Record<string, string>> = {
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+  OVERLOAD_MAX_ELU: '0',
+  OVERLOAD_MAX_HEAP_MB: '0',
+  OVERLOAD_MAX_FLUSH_BACKLOG: '0',
+};
+
 export async function createTestContext(
   t?: Teardownable,
   env: Record<string, string> = {},
@@ -79,6 +87,8 @@ export async function createTestContext(
     REDIS_KEY_PREFIX: keyPrefix,
     // tests drive dispatch rounds themselves (app.dispatcher.runRound) unless they turn the loop on
     DISPATCH: 'off',
+    // a busy test machine must not shed the tests' writes: overload tests set their limits themselves
+    ...OVERLOAD_OFF,
     ...env,
     REDIS_URL: redisUrl,
     DATABASE_URL: databaseUrl,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { TestContext } from './context.js';
+import { OVERLOAD_OFF, type TestContext } from './context.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -21,6 +21,7 @@ export function spawnService(ctx: TestContext, env: Record<string, string> = {})
       REDIS_KEY_PREFIX: ctx.keyPrefix,
       JWT_SECRET: ctx.config.jwtSecret,
       SHUTDOWN_TIMEOUT_MS: '8000',
+      ...OVERLOAD_OFF,
       ...env,
     },
     stdio: ['pipe', 'pipe', 'pipe'],

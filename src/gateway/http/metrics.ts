@@ -94,6 +94,8 @@ export const metricsPlugin = fp(
         return couriers.filter((c) => c.status === 'free').length;
       },
       now: () => app.clock.now(),
+      overload: app.overload,
+      ingestBacklog: () => app.locationIngest.backlog(),
     });
     app.locationIngest.onFlush((seconds) => metrics.observeFlush(seconds));
     app.decorate('metrics', metrics);
@@ -117,6 +119,6 @@ export const metricsPlugin = fp(
   {
     name: 'dispatchd-metrics',
     fastify: '5.x',
-    dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket', 'dispatchd-orders', 'dispatchd-dispatch-loop'],
+    dependencies: ['dispatchd-core', 'dispatchd-overload', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket', 'dispatchd-orders', 'dispatchd-dispatch-loop'],
   },
 );

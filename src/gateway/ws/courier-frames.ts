@@ -45,6 +45,17 @@ export interface AckFrame {
   rejected: { seq: number | null; reason: RejectReason }[];
 }
 
+/**
+ * The answer to a location frame shed while the node is overloaded: none of its points was stored (`seqs`
+ * lists them, `seq` is the highest); the app keeps them and sends them again after `retryAfterMs`.
+ */
+export interface OverloadedFrame {
+  type: 'overloaded';
+  retryAfterMs: number;
+  seq: number | null;
+  seqs: (number | null)[];
+}
+
 export interface ErrorFrame {
   type: 'error';
   code: string;

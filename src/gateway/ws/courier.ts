@@ -22,6 +22,7 @@ import {
   pointCheck,
   type AckFrame,
   type CourierSocketContext,
+  type OverloadedFrame,
 } from './courier-frames.js';
 import { LocationIngest, StoreUnavailableError, type IngestResult, type Rejection } from './location-ingest.js';
 
@@ -106,11 +107,23 @@ function checkPoints(raws: readonly unknown[]): { points: LocationPoint[]; rejec
   return { points, rejected };
 }
 
-/** The hot path's most common reply, a clean ack, is written without JSON.stringify. */
+/** The hot path's most common replies, a clean ack and a one-point shed, are written without JSON.stringify. */
 function serialize(frame: object): string {
   const f = frame as Partial<AckFrame>;
   if (f.type === 'ack' && f.rejected?.length === 0 && typeof f.seq === 'number') return `{"type":"ack","seq":${f.seq},"rejected":[]}`;
+  const o = frame as Partial<OverloadedFrame>;
+  if (o.type === 'overloaded' && o.seqs?.length === 1 && typeof o.seq === 'number') {
+    return `{"type":"overloaded","retryAfterMs":${o.retryAfterMs},"seq":${o.seq},"seqs":[${o.seq}]}`;
+  }
   return JSON.stringify(frame);
+}
+
+/** The answer to a shed location frame, naming every point in it (none is stored). */
+function overloadedFrame(raws: readonly unknown[], retryAfterMs: number): OverloadedFrame {
+  const seqs = raws.map(seqOf);
+  let seq: number | null = null;
+  for (const s of seqs) if (s !== null && (seq === null || s > seq)) seq = s;
+  return { type: 'overloaded', retryAfterMs, seq, seqs };
 }
 
 interface SocketState {
@@ -147,7 +160,16 @@ export const courierSocket = fp(
     const submit = (ctx: CourierSocketContext, points: LocationPoint[], rejected: Rejection[]) => {
       replies.get(ctx)?.(ingest.ingest(ctx.courierId, points, rejected));
     };
+    // Overloaded: a location frame is answered at once and not queued (ctx.send keeps the reply order).
+    const { overload } = app;
+    const maxBacklog = config.overloadMaxFlushBacklog;
+    if (maxBacklog > 0) overload.addSource('flush_backlog', () => ingest.backlog() > maxBacklog);
+    const shed = (ctx: CourierSocketContext, raws: readonly unknown[]) => {
+      overload.count('location_frame', raws.length);
+      ctx.send(overloadedFrame(raws, overload.retryAfterMs));
+    };
     router.register('loc', (ctx, frame) => {
+      if (overload.isOverloaded()) return shed(ctx, [frame]);
       const { points, rejected } = checkPoints([frame]);
       submit(ctx, points, rejected);
     });
@@ -155,6 +177,7 @@ export const courierSocket = fp(
       if (!locsEnvelopeCheck.Check(frame)) {
         throw new FrameError(FRAME_ERRORS.badFrame, 'A "locs" frame needs "points": an array of at most 10000 points');
       }
+      if (overload.isOverloaded()) return shed(ctx, frame.points);
       const { points, rejected } = checkPoints(frame.points);
       submit(ctx, points, rejected);
     });
@@ -243,5 +266,5 @@ export const courierSocket = fp(
     app.addHook('onClose', async () => clearInterval(heartbeat));
     app.drainers.add('location-ingest', () => ingest.drain());
   },
-  { name: 'dispatchd-courier-socket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket'] },
+  { name: 'dispatchd-courier-socket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-overload'] },
 );

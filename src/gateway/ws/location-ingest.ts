@@ -90,6 +90,7 @@ export class LocationIngest {
   private readonly couriers = new Map<string, CourierEntry>();
   private batch: Batch | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  private inFlightPoints = 0;
   private readonly listeners: ChangeListener[] = [];
   private readonly flushListeners: FlushListener[] = [];
   readonly stats = new IngestStats();
@@ -253,7 +254,16 @@ export class LocationIngest {
       },
     );
     this.inFlight.add(write);
-    void write.finally(() => this.inFlight.delete(write));
+    this.inFlightPoints += batch.points.length;
+    void write.finally(() => {
+      this.inFlight.delete(write);
+      this.inFlightPoints -= batch.points.length;
+    });
+  }
+
+  /** Points accepted but not yet written to Redis: this turn's batch plus the writes in flight (overload signal). */
+  backlog(): number {
+    return (this.batch?.points.length ?? 0) + this.inFlightPoints;
   }
 
   /** Waits for queued and in-flight writes (graceful shutdown). */
