@@ -82,7 +82,7 @@ function city<P>(travel: TravelModel<P>, place: (m: PlanarPoint) => P): Snapshot
       shiftStart: now - 3600,
       shiftEnd: now + Math.round(1800 + rand() * 4 * 3600),
       capacity: 4,
-      status: busy ? 'busy' : 'idle',
+      status: busy ? 'busy' : 'free',
       ordersThisShift: Math.floor(rand() * 5),
     };
   });

@@ -8,7 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import { defaultPolicy } from '../dispatch/policy.js';
 import { haversineTravelModel } from '../dispatch/travel.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
+import { LatestDecisions } from '../store/redis/dispatch-decisions.js';
 import { ZoneLeases } from '../store/redis/zone-lease.js';
+import { DecisionRecorder } from './decision-recorder.js';
 import { buildRoundInput, zonesWithOpenOrders } from './dispatch-snapshot.js';
 import { dispatchZoneOf } from './dispatch-zones.js';
 import { Dispatcher, type DispatcherOptions, type DispatcherPorts } from './dispatcher.js';
@@ -16,6 +18,8 @@ import { Dispatcher, type DispatcherOptions, type DispatcherPorts } from './disp
 declare module 'fastify' {
   interface FastifyInstance {
     dispatcher: Dispatcher;
+    /** Each round's decisions: latest per order in Redis, history in Postgres (off the hot path). */
+    decisions: DecisionRecorder;
   }
 }
 
@@ -48,6 +52,7 @@ export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts
       roundInput: (zone, nowMs) => buildRoundInput(zone, nowMs, { pool, index: app.locationIndex, availability, repo }, snapshotOptions),
       offer: (courierId, orderIds, actor, opts) => offers.offer(courierId, orderIds, actor, opts),
       isPaused: (courierId) => availability.isPaused(courierId),
+      recordDecisions: (decisions) => app.decisions.record(decisions),
     },
     options: { intervalMs: config.dispatchIntervalMs, debounceMs: config.dispatchDebounceMs, policy },
   };
@@ -60,7 +65,9 @@ export function orderZone(app: FastifyInstance, pickup: { lat: number; lng: numb
 
 export const dispatchLoop = fp(
   async function dispatchLoop(app: FastifyInstance) {
-    const { config } = app;
+    const { config, clock } = app;
+    const recorder = new DecisionRecorder(new LatestDecisions(app.redis), app.db, clock, app.log.child({ feature: 'dispatch-decisions' }));
+    app.decorate('decisions', recorder);
     const { ports, options } = dispatcherWiring(app);
     const log = ports.log;
     const dispatcher = new Dispatcher(ports, options);
@@ -68,6 +75,7 @@ export const dispatchLoop = fp(
     app.orders.lifecycle.onOpen((order) => dispatcher.notifyOpen(orderZone(app, order.pickup)));
 
     app.addHook('onReady', async () => {
+      recorder.start();
       if (config.dispatch === 'on') {
         dispatcher.start();
         log.info(
@@ -79,6 +87,7 @@ export const dispatchLoop = fp(
     // before onClose: rounds still running need Redis, Postgres and the message bus
     app.addHook('preClose', async () => {
       await dispatcher.stop();
+      await recorder.stop();
     });
   },
   {

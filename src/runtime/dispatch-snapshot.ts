@@ -89,7 +89,7 @@ export function courierState(
     shiftStart: nowS,
     shiftEnd: shift ? Math.floor(shift.endsAt / 1000) : nowS + NO_SHIFT_END_S,
     capacity: shift?.capacity ?? opts.defaultCapacity,
-    status: committed.length > 0 ? 'busy' : 'idle',
+    status: committed.length > 0 ? 'busy' : 'free',
     ordersThisShift: 0,
   };
 }
