@@ -29,6 +29,7 @@ import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
 import { apiDocs } from './gateway/http/api-docs.js';
 import { rateLimitPlugin } from './gateway/rate-limit.js';
+import { dispatchRoutes } from './gateway/http/dispatch.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -165,6 +166,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(dispatchLoop);
   // Dispatcher overrides of orders (assign + pin, unassign, priority).
   app.register(overrideRoutes);
+  // Dispatch decisions and the assign preview (explainability).
+  app.register(dispatchRoutes);
   // Dispatcher console (live state over WS) and the browser pages (console, customer tracking).
   app.register(consoleSocket);
   app.register(webPages);

@@ -139,3 +139,25 @@ export function nearestCourier<P>(
   };
 }
 
+
+/**
+ * What the order's own store may see: no other courier's id (the runner-up's and the nearest courier's
+ * unless it is the order's assigned courier) and only this order's stops (a bundle's other orders are
+ * not its business).
+ */
+export function storeView(d: DispatchDecision, assignedCourierId: string | null): DispatchDecision {
+  const mine = (id: string | undefined) => id !== undefined && id === assignedCourierId;
+  const { runnerUp, nearest, courierId, stops, ...rest } = d;
+  return {
+    ...rest,
+    ...(courierId !== undefined && (d.decision === 'assigned' || mine(courierId)) ? { courierId } : {}),
+    ...(stops ? { stops: stops.filter((s) => s.orderId === d.orderId) } : {}),
+    ...(runnerUp ? { runnerUp: mine(runnerUp.courierId) ? runnerUp : withoutCourier(runnerUp) } : {}),
+    ...(nearest ? { nearest: mine(nearest.courierId) ? nearest : withoutCourier(nearest) } : {}),
+  };
+}
+
+function withoutCourier<T extends { courierId?: string }>(x: T): Omit<T, 'courierId'> {
+  const { courierId: _omitted, ...rest } = x;
+  return rest;
+}
