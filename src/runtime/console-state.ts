@@ -13,6 +13,8 @@ import type { Order } from '../domain/order.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
 import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
+import { LatestDecisions } from '../store/redis/dispatch-decisions.js';
+import type { DispatchDecision } from '../dispatch/decisions.js';
 
 /** H3 resolution of the console's supply/demand cells (~0.7 km², a few minutes' ride across). */
 export const CONSOLE_CELL_RESOLUTION = 8;
@@ -46,6 +48,23 @@ export interface ConsoleOrder {
   readonly dropoff: { lat: number; lng: number };
   readonly pinned: boolean;
   readonly priority: number;
+  /** The latest dispatch round's decision for an open order (why it waits, who is nearest). */
+  readonly dispatch?: ConsoleDispatch;
+}
+
+export type ConsoleDispatch = Pick<DispatchDecision, 'decision' | 'reason' | 'at' | 'courierId'> & {
+  readonly nearest?: { courierId?: string; etaPickupAt: number; freesAt?: number };
+};
+
+/** The console's compact form of a decision. */
+export function consoleDispatch(d: DispatchDecision): ConsoleDispatch {
+  return {
+    decision: d.decision,
+    at: d.at,
+    ...(d.reason ? { reason: d.reason } : {}),
+    ...(d.courierId ? { courierId: d.courierId } : {}),
+    ...(d.nearest ? { nearest: d.nearest } : {}),
+  };
 }
 
 export interface ConsoleCell {
@@ -77,7 +96,7 @@ export interface ConsoleStateDeps {
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
 
-export function orderView(o: Order, now: number): ConsoleOrder {
+export function orderView(o: Order, now: number, decision?: DispatchDecision): ConsoleOrder {
   return {
     id: o.id,
     externalId: o.externalId,
@@ -91,6 +110,7 @@ export function orderView(o: Order, now: number): ConsoleOrder {
     dropoff: { lat: o.dropoff.lat, lng: o.dropoff.lng },
     pinned: o.pinned,
     priority: o.priority,
+    ...(decision ? { dispatch: consoleDispatch(decision) } : {}),
   };
 }
 
@@ -129,6 +149,7 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
   const couriers = await liveCouriers(deps, now, offered);
 
   const shown = orders.slice(0, CONSOLE_MAX_ORDERS);
+  const decisions = await new LatestDecisions(deps.redis).many(shown.filter((o) => WAITING.includes(o.status)).map((o) => o.id));
   const cells = new Map<string, { openOrders: number; freeCouriers: number }>();
   const bump = (lat: number, lng: number, field: 'openOrders' | 'freeCouriers') => {
     const cell = latLngToCell(lat, lng, CONSOLE_CELL_RESOLUTION);
@@ -143,7 +164,7 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
     type: 'state',
     at: now,
     couriers,
-    orders: shown.map((o) => orderView(o, now)),
+    orders: shown.map((o) => orderView(o, now, decisions.get(o.id))),
     cells: [...cells].map(([cell, counts]) => ({ cell, ...counts, boundary: cellToBoundary(cell, true) as [number, number][] })),
     kpis: consoleKpis({
       now,

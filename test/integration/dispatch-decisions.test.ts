@@ -8,6 +8,7 @@ import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
 import type { DispatchDecision } from '../../src/dispatch/decisions.js';
 import { planRound } from '../../src/dispatch/plan-round.js';
+import { buildConsoleState } from '../../src/runtime/console-state.js';
 import { dispatcherWiring } from '../../src/runtime/dispatch-loop.js';
 import { DECISIONS_PER_ORDER } from '../../src/store/pg/dispatch-decisions.js';
 import { decisionKey } from '../../src/store/redis/dispatch-decisions.js';
@@ -117,5 +118,13 @@ t.test('dispatch decisions', async (t) => {
     t.ok(op.summary);
     t.ok(op.responses['200'].content['application/json'].schema.properties.decisions);
     t.ok(op.responses['403'] && op.responses['404']);
+  });
+
+  t.test('the console state carries the latest decision of each open order', async (t) => {
+    const state = await buildConsoleState({ redis: ctx.redis, db: ctx.db, index: app.app.locationIndex, clock, staleAfterMs: 600_000 });
+    const waiting = state.orders.find((o) => o.id === later)!;
+    const latest = (await decisionsOf(later)).body.decisions[0] as DispatchDecision;
+    t.same(waiting.dispatch, { decision: 'waiting', reason: 'not_ready_soon_enough', at: latest.at, nearest: latest.nearest });
+    t.match(state.orders.find((o) => o.id === now)!.dispatch, { decision: 'assigned', courierId: 'dd-near' }, 'an order on offer: to whom');
   });
 });
