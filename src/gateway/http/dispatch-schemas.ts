@@ -53,3 +53,26 @@ export const DecisionHistorySchema = Type.Object({
   orderId: Type.String(),
   decisions: Type.Array(DecisionSchema, { description: 'newest first' }),
 });
+
+export const AssignPreviewQuery = Type.Object(
+  { courierId: Type.String({ minLength: 1, maxLength: 200, description: 'the courier the dispatcher means to assign' }) },
+  { additionalProperties: false },
+);
+
+const PreviewOptionSchema = Type.Object({
+  courierId: Type.String(),
+  etaPickupAt: EpochMs,
+  etaDropoffAt: EpochMs,
+  cost: CostSchema,
+});
+
+export const AssignPreviewSchema = Type.Object(
+  {
+    chosen: Type.Union([PreviewOptionSchema, Type.Null()], { description: "the dispatcher's courier; null when it cannot serve the order (capacity, shift end)" }),
+    optimizer: Type.Union([PreviewOptionSchema, Type.Null()], { description: "the optimizer's pick for the order alone; null when no courier is in reach" }),
+    delta: Type.Union([Type.Object({ etaDropoffMs: Type.Number(), cost: Type.Number() }), Type.Null()], {
+      description: 'chosen − optimizer (positive: the override delivers later / costs more)',
+    }),
+  },
+  { title: 'AssignPreview' },
+);
