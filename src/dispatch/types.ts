@@ -53,8 +53,8 @@ export interface OrderRequest<P> {
   readonly priority?: number;
 }
 
-/** The one courier status vocabulary (API, console, metrics): free = online without work, busy = offer or task. */
-export type CourierStatus = 'free' | 'busy' | 'paused' | 'offline';
+import type { CourierStatus } from '../domain/courier-status.js';
+export type { CourierStatus };
 
 export interface CourierState<P> {
   readonly id: string;

@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import { cellToBoundary, latLngToCell } from 'h3-js';
 import type { Clock } from '../clock.js';
 import { consoleKpis, KPI_WINDOW_MS, type Kpis } from '../domain/kpis.js';
+import { courierStatus, type CourierStatus } from '../domain/courier-status.js';
 import type { Order } from '../domain/order.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
 import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
@@ -22,7 +23,8 @@ export const CONSOLE_MAX_COURIERS = 5000;
 export const CONSOLE_MAX_ORDERS = 2000;
 const KPI_MAX_DELIVERIES = 50_000;
 
-export type ConsoleCourierStatus = 'free' | 'offered' | 'busy' | 'paused' | 'offline';
+/** The one vocabulary (domain/courier-status.ts): a courier with an open offer is busy. */
+export type ConsoleCourierStatus = CourierStatus;
 
 export interface ConsoleCourier {
   readonly courierId: string;
@@ -116,7 +118,7 @@ export function orderView(o: Order, now: number, decision?: DispatchDecision): C
 
 /**
  * Every courier of the live location index (at most CONSOLE_MAX_COURIERS) with its dispatch status;
- * `offered` names the couriers with an open offer. Also behind the `couriers_idle` metric.
+ * `offered` names the couriers with an open offer. Also behind the `couriers{status}` metric.
  */
 export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered: ReadonlySet<string>): Promise<ConsoleCourier[]> {
   const [locations, loads] = await Promise.all([deps.index.list(CONSOLE_MAX_COURIERS), courierLoads(deps.db)]);
@@ -124,16 +126,12 @@ export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered:
   return locations
     .map((l) => {
       const load = loads.get(l.courierId) ?? 0;
-      const status: ConsoleCourierStatus =
-        now - l.serverTs > deps.staleAfterMs
-          ? 'offline'
-          : paused.has(l.courierId)
-            ? 'paused'
-            : load > 0
-              ? 'busy'
-              : offered.has(l.courierId)
-                ? 'offered'
-                : 'free';
+      const status = courierStatus({
+        stale: now - l.serverTs > deps.staleAfterMs,
+        paused: paused.has(l.courierId),
+        hasOpenOffer: offered.has(l.courierId),
+        load,
+      });
       return { courierId: l.courierId, lat: l.lat, lng: l.lng, status, load, lastSeenAt: l.serverTs };
     })
     .sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));

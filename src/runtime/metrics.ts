@@ -8,6 +8,7 @@
  * stream lag, open orders by age) is also read at scrape time through `MetricsSources`.
  * Dispatch rounds arrive through `recordRound` (one call per round).
  */
+import { COURIER_STATUSES, type CourierStatus } from '../domain/courier-status.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECT_REASONS, type RejectReason } from '../domain/location-filter.js';
 
@@ -71,8 +72,8 @@ export interface MetricsSources {
   historyLag(): Promise<HistoryLag>;
   /** Placement times (service clock ms) of the open orders. */
   openOrderPlacedAt(): Promise<readonly number[]>;
-  /** Couriers online, not paused, without work or an open offer. */
-  idleCouriers(): Promise<number>;
+  /** Couriers per status of the one vocabulary (domain/courier-status.ts). */
+  courierCounts(): Promise<Readonly<Record<CourierStatus, number>>>;
   /** The service clock (ms). */
   now(): number;
 }
@@ -425,15 +426,16 @@ export class Metrics {
       help: 'Offers committed by dispatch rounds.',
       registers,
     });
-    const readIdle = perScrape(() => withTimeout(sources.idleCouriers(), pingTimeoutMs));
+    const readCouriers = perScrape(() => withTimeout(sources.courierCounts(), pingTimeoutMs));
     new Gauge({
-      name: 'couriers_idle',
-      help: 'Couriers online (fresh position), not paused, with no order and no open offer.',
+      name: 'couriers',
+      help: 'Couriers by status: free (online, no offer, no order), busy (an offer or orders), paused (by a dispatcher), offline (no fresh position).',
+      labelNames: ['status'],
       registers,
       async collect() {
-        const n = await readIdle();
+        const counts = await readCouriers();
         this.reset();
-        if (n !== null) this.set(n);
+        if (counts) for (const status of COURIER_STATUSES) this.set({ status }, counts[status]);
       },
     });
   }

@@ -15,7 +15,7 @@ function sources(over: Partial<MetricsSources> = {}): MetricsSources {
     pingPostgres: async () => undefined,
     historyLag: async () => ({ entries: 0, pending: 0, oldestAgeMs: null }),
     openOrderPlacedAt: async () => [],
-    idleCouriers: async () => 0,
+    courierCounts: async () => ({ offline: 0, paused: 0, free: 0, busy: 0 }),
     now: () => 1_000_000_000,
     ...over,
   };
@@ -45,7 +45,7 @@ t.test('recordRound feeds rounds by outcome, solve and round histograms, conflic
 });
 
 t.test('plain counters are read at scrape time, with every label', async (t) => {
-  const src = sources({ idleCouriers: async () => 4 });
+  const src = sources({ courierCounts: async () => ({ offline: 1, paused: 0, free: 4, busy: 2 }) });
   const m = new Metrics(src, { processMetrics: false });
   const ingest = src.ingest as { frames: number; accepted: number; rejected: Record<RejectReason, number> };
   ingest.frames = 7;
@@ -69,7 +69,10 @@ t.test('plain counters are read at scrape time, with every label', async (t) => 
   t.equal(sample(s, 'offers_made_total'), 5);
   t.equal(sample(s, 'offers_resolved_total', { outcome: 'expired' }), 1);
   t.equal(sample(s, 'webhook_deliveries_total', { outcome: 'dead' }), 1);
-  t.equal(sample(s, 'couriers_idle'), 4);
+  t.equal(sample(s, 'couriers', { status: 'free' }), 4);
+  t.equal(sample(s, 'couriers', { status: 'busy' }), 2);
+  t.equal(sample(s, 'couriers', { status: 'offline' }), 1);
+  t.equal(sample(s, 'couriers', { status: 'paused' }), 0);
   // counters follow the source, not accumulate per scrape
   ingest.frames = 9;
   const again = parseMetrics(await m.scrape());
