@@ -30,6 +30,7 @@ import { webPages } from './gateway/http/web-pages.js';
 import { apiDocs } from './gateway/http/api-docs.js';
 import { rateLimitPlugin } from './gateway/rate-limit.js';
 import { dispatchRoutes } from './gateway/http/dispatch.js';
+import { kpiRoutes } from './gateway/http/kpis.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -168,6 +169,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(overrideRoutes);
   // Dispatch decisions and the assign preview (explainability).
   app.register(dispatchRoutes);
+  // KPIs over the day, per bucket, from Postgres.
+  app.register(kpiRoutes);
   // Dispatcher console (live state over WS) and the browser pages (console, customer tracking).
   app.register(consoleSocket);
   app.register(webPages);
