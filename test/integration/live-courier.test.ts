@@ -3,7 +3,7 @@
  * loop: a dispatcher offers over HTTP, the simulated courier accepts and reports every stop at the
  * service-clock minute the MDRP rules give, and the service records exactly that.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createLogger } from '../../src/logger.js';
 import { SimCourier } from '../../src/sim/live/courier-sim.js';
 import { projectInstance } from '../../src/sim/live/projection.js';
@@ -11,36 +11,44 @@ import { ReplayClock } from '../../src/sim/live/replay-clock.js';
 import { instanceEnv } from '../../src/sim/live/service.js';
 import { StoreSim } from '../../src/sim/live/store-sim.js';
 import { timelineFrom } from '../../src/sim/live/timeline.js';
+import type { MdrpInstance } from '../../src/sim/mdrp/instance.js';
 import { tinyInstance } from '../unit/sim/support/fixtures.js';
 import { buildTestApp, createTestContext } from '../support/index.js';
 import { http, until } from './orders-helpers.js';
 
 const SPEED = 120;
 
-t.test('a simulated courier follows an offer by the MDRP rules, on the service clock', async (t) => {
-  const inst = tinyInstance();
+/** The app on a replay clock (held while it boots; the day starts half a minute later), stores for `orderIds`, simulated couriers. */
+async function liveWorld(t: Test, inst: MdrpInstance, orderIds: readonly string[]) {
   const ctx = await createTestContext(t, { ...instanceEnv(inst.params), WEBHOOK_SENDER: 'off', DISPATCH: 'off' });
   const timeline = timelineFrom(Date.UTC(2026, 0, 15, 8));
-  // held while the app boots; then the day starts half a minute later
   const clock = new ReplayClock(timeline.toMs(-0.5), SPEED);
   const { baseUrl, wsUrl, token } = await buildTestApp(ctx, { clock });
   const log = createLogger({ level: 'silent' });
   const projection = projectInstance(inst);
-  const only = { ...inst, orders: inst.orders.filter((o) => o.id === 'o1') };
-  const stores = new StoreSim({ baseUrl, clock, timeline, projection, instance: only, tokenFor: (r) => token('store', r), readyKnown: true, log });
-  const courier = new SimCourier({
-    wsUrl,
-    token: token('courier', 'c1'),
-    clock,
-    timeline,
-    projection,
-    params: inst.params,
-    courier: inst.couriers[0]!,
-    orders: new Map(inst.orders.map((o) => [o.id, o])),
-    restaurants: inst.restaurants,
-    positionEveryS: 30,
-    log,
-  });
+  const some = { ...inst, orders: inst.orders.filter((o) => orderIds.includes(o.id)) };
+  const stores = new StoreSim({ baseUrl, clock, timeline, projection, instance: some, tokenFor: (r) => token('store', r), readyKnown: true, log });
+  const courier = (i: number) =>
+    new SimCourier({
+      wsUrl,
+      token: token('courier', inst.couriers[i]!.id),
+      clock,
+      timeline,
+      projection,
+      params: inst.params,
+      courier: inst.couriers[i]!,
+      orders: new Map(inst.orders.map((o) => [o.id, o])),
+      restaurants: inst.restaurants,
+      positionEveryS: 30,
+      log,
+    });
+  return { baseUrl, token, clock, timeline, projection, stores, courier };
+}
+
+t.test('a simulated courier follows an offer by the MDRP rules, on the service clock', async (t) => {
+  const inst = tinyInstance();
+  const { baseUrl, token, clock, timeline, projection, stores, courier: simCourier } = await liveWorld(t, inst, ['o1']);
+  const courier = simCourier(0);
   t.teardown(() => {
     stores.stop();
     courier.stop();
@@ -88,28 +96,7 @@ t.test("a simulated courier executes a dispatcher's assignments, and stops on re
   // both couriers on shift from minute 0
   const inst = tinyInstance((f) => ({ couriers: f.couriers.replace('c2\t900\t-100\t20\t90', 'c2\t900\t-100\t0\t90') }));
   t.equal(inst.couriers[1]!.onTime, 0);
-  const ctx = await createTestContext(t, { ...instanceEnv(inst.params), WEBHOOK_SENDER: 'off', DISPATCH: 'off' });
-  const timeline = timelineFrom(Date.UTC(2026, 0, 15, 8));
-  const clock = new ReplayClock(timeline.toMs(-0.5), SPEED);
-  const { baseUrl, wsUrl, token } = await buildTestApp(ctx, { clock });
-  const log = createLogger({ level: 'silent' });
-  const projection = projectInstance(inst);
-  const some = { ...inst, orders: inst.orders.filter((o) => o.id === 'o1' || o.id === 'o2') };
-  const stores = new StoreSim({ baseUrl, clock, timeline, projection, instance: some, tokenFor: (r) => token('store', r), readyKnown: true, log });
-  const sim = (i: number) =>
-    new SimCourier({
-      wsUrl,
-      token: token('courier', inst.couriers[i]!.id),
-      clock,
-      timeline,
-      projection,
-      params: inst.params,
-      courier: inst.couriers[i]!,
-      orders: new Map(inst.orders.map((o) => [o.id, o])),
-      restaurants: inst.restaurants,
-      positionEveryS: 30,
-      log,
-    });
+  const { baseUrl, token, clock, timeline, stores, courier: sim } = await liveWorld(t, inst, ['o1', 'o2']);
   const [c1, c2] = [sim(0), sim(1)];
   t.teardown(() => {
     stores.stop();
