@@ -44,6 +44,8 @@ export interface RoundRecord {
   readonly truncated: boolean;
   /** Skipped: the previous round of the zone was still running. */
   readonly overran: boolean;
+  /** Orders left waiting, per reason code (the round's decisions); absent when the round planned nothing. */
+  readonly waiting?: Readonly<Record<string, number>>;
 }
 
 export type RoundListener = (r: RoundRecord) => void;
@@ -246,7 +248,10 @@ export class Dispatcher {
           });
         }
       }
-      await this.recordDecisions(() => roundDecisions(snapshot, plan, { zone, at: startedAt, notCommitted }), zone);
+      const decisions = roundDecisions(snapshot, plan, { zone, at: startedAt, notCommitted });
+      await this.recordDecisions(decisions, zone);
+      const waiting: Record<string, number> = {};
+      for (const d of decisions) if (d.reason) waiting[d.reason] = (waiting[d.reason] ?? 0) + 1;
       const record: RoundRecord = {
         zone,
         startedAt,
@@ -259,6 +264,7 @@ export class Dispatcher {
         conflicts,
         truncated: plan.summary.truncated,
         overran: false,
+        waiting,
       };
       if (record.truncated) log.warn({ ...record, budgetMs: this.options.policy.maxMs }, 'dispatch round cut short by its budget');
       else log.debug(record, 'dispatch round');
@@ -292,10 +298,10 @@ export class Dispatcher {
   }
 
   /** Decisions are an explanation, never a reason to fail a round: errors are logged. */
-  private async recordDecisions(decisions: () => DispatchDecision[], zone: string): Promise<void> {
+  private async recordDecisions(decisions: readonly DispatchDecision[], zone: string): Promise<void> {
     if (!this.ports.recordDecisions) return;
     try {
-      await this.ports.recordDecisions(decisions());
+      await this.ports.recordDecisions(decisions);
     } catch (err) {
       this.ports.log.error({ err, zone }, 'dispatch decisions not recorded');
     }

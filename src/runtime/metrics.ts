@@ -105,6 +105,8 @@ export interface RoundSummary {
   readonly committed: number;
   readonly conflicts: number;
   readonly overran: boolean;
+  /** Orders the round left waiting, per reason code (dispatch/decisions.ts). */
+  readonly waiting?: Readonly<Record<string, number>>;
 }
 
 export type RoundOutcome = 'overran' | 'committed' | 'idle';
@@ -178,6 +180,7 @@ export class Metrics {
   readonly offerConflicts: Counter;
   readonly roundOverruns: Counter;
   readonly roundOffersCommitted: Counter;
+  readonly waitingDecisions: Counter;
   private readonly flushSeconds: Histogram;
 
   constructor(sources: MetricsSources, options: MetricsOptions = {}) {
@@ -426,6 +429,12 @@ export class Metrics {
       help: 'Offers committed by dispatch rounds.',
       registers,
     });
+    this.waitingDecisions = new Counter({
+      name: 'dispatch_waiting_decisions_total',
+      help: 'Orders a dispatch round left waiting, by reason (couriers_taken, no_courier_in_reach, not_ready_soon_enough, …): one per order per round.',
+      labelNames: ['reason'],
+      registers,
+    });
     const readCouriers = perScrape(() => withTimeout(sources.courierCounts(), pingTimeoutMs));
     new Gauge({
       name: 'couriers',
@@ -459,4 +468,5 @@ export function recordRound(metrics: Metrics, r: RoundSummary): void {
   if (r.conflicts > 0) metrics.offerConflicts.inc(r.conflicts);
   if (r.committed > 0) metrics.roundOffersCommitted.inc(r.committed);
   if (r.overran) metrics.roundOverruns.inc();
+  for (const [reason, n] of Object.entries(r.waiting ?? {})) metrics.waitingDecisions.inc({ reason }, n);
 }

@@ -40,6 +40,7 @@ t.test('dispatch decisions', async (t) => {
   const roundAt = clock.now();
   const r = await app.app.dispatcher.runRound(c.zone);
   t.match(r, { orders: 2, committed: 1 });
+  t.same(r.waiting, { not_ready_soon_enough: 1 }, 'the round record counts its waiting orders by reason (metrics)');
 
   t.test('the latest decisions are in Redis with the round, as the plan said', async (t) => {
     const res = await decisionsOf(now);

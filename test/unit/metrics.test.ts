@@ -28,9 +28,11 @@ t.test('recordRound feeds rounds by outcome, solve and round histograms, conflic
   let s = parseMetrics(await m.scrape());
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'committed' }), 0, 'every outcome is exported from the start');
   recordRound(m, round);
-  recordRound(m, { ...round, committed: 0, solveMs: 2, wallMs: 4 });
-  recordRound(m, { ...round, committed: 1, conflicts: 2, overran: true, solveMs: 600, wallMs: 700 });
+  recordRound(m, { ...round, committed: 0, solveMs: 2, wallMs: 4, waiting: { couriers_taken: 2, no_courier_in_reach: 1 } });
+  recordRound(m, { ...round, committed: 1, conflicts: 2, overran: true, solveMs: 600, wallMs: 700, waiting: { couriers_taken: 3 } });
   s = parseMetrics(await m.scrape());
+  t.equal(sample(s, 'dispatch_waiting_decisions_total', { reason: 'couriers_taken' }), 5, 'waiting orders by reason, summed over rounds');
+  t.equal(sample(s, 'dispatch_waiting_decisions_total', { reason: 'no_courier_in_reach' }), 1);
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'committed' }), 1);
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'idle' }), 1);
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'overran' }), 1, 'an overrun counts as overran even if it committed');
