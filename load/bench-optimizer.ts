@@ -15,6 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { roundDecisions } from '../src/dispatch/decisions.js';
 import { planRound } from '../src/dispatch/plan-round.js';
 import { defaultPolicy, parseOverrides, withOverrides } from '../src/dispatch/policy.js';
 import { haversineTravelModel, planarTravelModel, type LatLng } from '../src/dispatch/travel.js';
@@ -82,7 +83,7 @@ function city<P>(travel: TravelModel<P>, place: (m: PlanarPoint) => P): Snapshot
       shiftStart: now - 3600,
       shiftEnd: now + Math.round(1800 + rand() * 4 * 3600),
       capacity: 4,
-      status: busy ? 'busy' : 'idle',
+      status: busy ? 'busy' : 'free',
       ordersThisShift: Math.floor(rand() * 5),
     };
   });
@@ -98,6 +99,7 @@ function median(xs: number[]): number {
 function runAll<P>(snapshot: Snapshot<P>) {
   const times: number[] = [];
   const cpuTimes: number[] = [];
+  const decisionTimes: number[] = [];
   let last = planRound(snapshot, policy);
   process.stderr.write(`warm-up: ${last.summary.solveMs.toFixed(0)} ms\n`);
   for (let r = 1; r <= runs; r++) {
@@ -107,16 +109,20 @@ function runAll<P>(snapshot: Snapshot<P>) {
     times.push(performance.now() - t0);
     const cpu = process.cpuUsage(c0);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
-    process.stderr.write(`run ${r}/${runs}: ${times[times.length - 1].toFixed(0)} ms\n`);
+    // the decision records the live dispatcher maps each plan to (after the commits, off the solve)
+    const d0 = performance.now();
+    roundDecisions(snapshot, last, { zone: 'bench', at: 0 });
+    decisionTimes.push(performance.now() - d0);
+    process.stderr.write(`run ${r}/${runs}: ${times[times.length - 1].toFixed(0)} ms, decisions ${decisionTimes[decisionTimes.length - 1].toFixed(0)} ms\n`);
   }
-  return { times, cpuTimes, plan: last };
+  return { times, cpuTimes, decisionTimes, plan: last };
 }
 
 process.stderr.write(`optimizer bench: ${nOrders} orders, ${nCouriers} couriers, ${args.model} model, ${runs} runs\n`);
 const centre = { lat: 41.88, lng: -87.63 };
 const mPerDegLat = 111_320;
 const mPerDegLng = 111_320 * Math.cos((centre.lat * Math.PI) / 180);
-const { times, cpuTimes, plan } =
+const { times, cpuTimes, decisionTimes, plan } =
   args.model === 'planar'
     ? runAll(city(planarTravelModel(320), (p) => p))
     : runAll(
@@ -141,6 +147,7 @@ const result = {
   round_ms_max: Math.round(Math.max(...times) * 10) / 10,
   // CPU time of the process during the round (includes GC threads): robust to other load on the machine.
   round_cpu_ms_median: Math.round(median(cpuTimes) * 10) / 10,
+  decisions_ms_median: Math.round(median(decisionTimes) * 10) / 10,
   load_average_1m: Math.round(loadavg()[0] * 100) / 100,
   assigned: plan.summary.assigned,
   unassigned: plan.unassigned.length,

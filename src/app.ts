@@ -31,6 +31,8 @@ import { apiDocs } from './gateway/http/api-docs.js';
 import { websocketErrorHandler } from './gateway/ws/socket-errors.js';
 import { rateLimitPlugin } from './gateway/rate-limit.js';
 import { overloadPlugin } from './gateway/overload.js';
+import { dispatchRoutes } from './gateway/http/dispatch.js';
+import { kpiRoutes } from './gateway/http/kpis.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -173,6 +175,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(dispatchLoop);
   // Dispatcher overrides of orders (assign + pin, unassign, priority).
   app.register(overrideRoutes);
+  // Dispatch decisions and the assign preview (explainability).
+  app.register(dispatchRoutes);
+  // KPIs over the day, per bucket, from Postgres.
+  app.register(kpiRoutes);
   // Dispatcher console (live state over WS) and the browser pages (console, customer tracking).
   app.register(consoleSocket);
   app.register(webPages);

@@ -5,7 +5,8 @@
  * fresh database and key prefix for this demo, dropped at exit) plus a simulated city: an MDRP day
  * projected around a city centre, stores placing and readying orders over HTTP, couriers driving their
  * routes and streaming positions over the courier socket every second of service time, all on a clock
- * N times faster than the wall clock (default 10). Prints the console URL; runs until Ctrl-C.
+ * N times faster than the wall clock (default 10). Prints the console URL and, once the first orders are
+ * placed, tracking page URLs for them; runs until Ctrl-C.
  * Default instance: the half-size Grubhub day 0o50t100s1p100 from the MDRP instances folder ($MDRP_DATA or
  * data/mdrp, see sim/mdrp/data-dir.ts) if present, else the bundled synthetic one (test/fixtures/mdrp/synthetic).
  */
@@ -20,6 +21,7 @@ import { defaultMdrpDir, requireInstanceDir } from '../sim/mdrp/data-dir.js';
 import { readInstance } from '../sim/mdrp/instance.js';
 import { parseCentre, projectInstance } from '../sim/live/projection.js';
 import { runLiveReplay } from '../sim/live/replay.js';
+import { firstTrackingLinks } from '../sim/live/tracking-links.js';
 import { ReplayClock } from '../sim/live/replay-clock.js';
 import { instanceEnv, startLiveService } from '../sim/live/service.js';
 import { midnightUtc, timelineFrom } from '../sim/live/timeline.js';
@@ -28,6 +30,8 @@ const USAGE = 'usage: npm run demo [-- --instance DIR] [--speed N] [--centre LAT
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GRUBHUB_DEFAULT = join(defaultMdrpDir(), '0o50t100s1p100');
 const BUNDLED_DEFAULT = join(repoRoot, 'test/fixtures/mdrp/synthetic');
+/** Tracking page URLs printed for the first orders. */
+const TRACKING_LINKS = 3;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -117,6 +121,20 @@ async function main(): Promise<void> {
       console.log(`${hh}:${mm} service time | placed ${p.placed} | delivered ${p.delivered} | couriers online ${p.couriersOnline}`);
     },
   });
+  void firstTrackingLinks({
+    baseUrl: service.baseUrl,
+    listToken: dispatcher,
+    storeToken: (storeId) => service.token('store', storeId, '7d'),
+    count: TRACKING_LINKS,
+    signal: abort.signal,
+  })
+    .then((links) => {
+      for (const l of links) console.log(`track:    ${l.pageUrl}  (order ${l.externalId})`);
+      if (links.length) console.log('          any order: POST /v1/orders/<id>/tracking-link with its store token (README, "Demo and live replay")');
+    })
+    .catch((err: Error) => {
+      if (!abort.signal.aborted) console.log(`no tracking links: ${err.message}`);
+    });
   const done = await replay;
   if (!done.aborted) {
     console.log(`the day is over: ${done.result.outcomes.size}/${instance.orders.length} delivered. The service keeps running; Ctrl-C stops it.`);

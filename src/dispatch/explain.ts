@@ -4,7 +4,13 @@
 import type { Bundle } from './bundling.js';
 import type { Candidate } from './candidates.js';
 import { commitsNow } from './commitment.js';
+import { startTime } from './route.js';
 import type { CourierState, Policy, UnassignedReason } from './types.js';
+
+/** Couriers a round may give work: free or busy (not paused or offline), able to start before their shift ends. */
+export function usableCouriers<P>(couriers: readonly CourierState<P>[], now: number): CourierState<P>[] {
+  return couriers.filter((c) => (c.status === 'free' || c.status === 'busy') && startTime(c, now) <= c.shiftEnd);
+}
 
 /** The cheapest candidate other than the chosen courier, if any. Candidates are sorted by cost. */
 export function runnerUpOf<P>(

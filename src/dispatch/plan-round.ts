@@ -15,7 +15,7 @@ import { byId, formBundles, makeBundle, targetBundleSize, type Bundle } from './
 import { candidatesFor, CourierGrid, type Candidate } from './candidates.js';
 import { commitDecision } from './commitment.js';
 import { routeCost } from './cost.js';
-import { reasonWithoutCourier, runnerUpOf } from './explain.js';
+import { reasonWithoutCourier, runnerUpOf, usableCouriers } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, stopsOf, type Route, type RouteContext } from './route.js';
 import { courierTimePrice } from './scarcity.js';
@@ -45,9 +45,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const assignments: Assignment<P>[] = [];
   const unassigned: Unassigned[] = [];
 
-  const usable = couriers.filter(
-    (c) => (c.status === 'idle' || c.status === 'busy') && startTime(c, now) <= c.shiftEnd,
-  );
+  const usable = usableCouriers(couriers, now);
   const usableById = new Map(usable.map((c) => [c.id, c]));
 
   // Pinned orders: the dispatcher decided; the optimizer only sequences them.

@@ -53,13 +53,14 @@ export interface OrderRequest<P> {
   readonly priority?: number;
 }
 
-export type CourierStatus = 'idle' | 'busy' | 'paused' | 'offline';
+import type { CourierStatus } from '../domain/courier-status.js';
+export type { CourierStatus };
 
 export interface CourierState<P> {
   readonly id: string;
-  /** Where the courier is now (idle) or will be when its committed route ends (busy). */
+  /** Where the courier is now (free) or will be when its committed route ends (busy). */
   readonly position: P;
-  /** When the courier is at `position` and free to start new work (≤ now when idle). */
+  /** When the courier is at `position` and free to start new work (≤ now when free). */
   readonly freeAt: number;
   /** A courier must pick up before its shift ends (it may drop off after). */
   readonly shiftEnd: number;

@@ -9,10 +9,13 @@ import type { Pool } from 'pg';
 import { cellToBoundary, latLngToCell } from 'h3-js';
 import type { Clock } from '../clock.js';
 import { consoleKpis, KPI_WINDOW_MS, type Kpis } from '../domain/kpis.js';
+import { courierStatus, type CourierStatus } from '../domain/courier-status.js';
 import type { Order } from '../domain/order.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
 import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
+import { LatestDecisions } from '../store/redis/dispatch-decisions.js';
+import type { DispatchDecision } from '../dispatch/decisions.js';
 
 /** H3 resolution of the console's supply/demand cells (~0.7 km², a few minutes' ride across). */
 export const CONSOLE_CELL_RESOLUTION = 8;
@@ -20,7 +23,8 @@ export const CONSOLE_MAX_COURIERS = 5000;
 export const CONSOLE_MAX_ORDERS = 2000;
 const KPI_MAX_DELIVERIES = 50_000;
 
-export type ConsoleCourierStatus = 'free' | 'offered' | 'busy' | 'paused' | 'offline';
+/** The one vocabulary (domain/courier-status.ts): a courier with an open offer is busy. */
+export type ConsoleCourierStatus = CourierStatus;
 
 export interface ConsoleCourier {
   readonly courierId: string;
@@ -46,6 +50,23 @@ export interface ConsoleOrder {
   readonly dropoff: { lat: number; lng: number };
   readonly pinned: boolean;
   readonly priority: number;
+  /** The latest dispatch round's decision for an open order (why it waits, who is nearest). */
+  readonly dispatch?: ConsoleDispatch;
+}
+
+export type ConsoleDispatch = Pick<DispatchDecision, 'decision' | 'reason' | 'at' | 'courierId'> & {
+  readonly nearest?: { courierId?: string; etaPickupAt: number; freesAt?: number };
+};
+
+/** The console's compact form of a decision. */
+export function consoleDispatch(d: DispatchDecision): ConsoleDispatch {
+  return {
+    decision: d.decision,
+    at: d.at,
+    ...(d.reason ? { reason: d.reason } : {}),
+    ...(d.courierId ? { courierId: d.courierId } : {}),
+    ...(d.nearest ? { nearest: d.nearest } : {}),
+  };
 }
 
 export interface ConsoleCell {
@@ -77,7 +98,7 @@ export interface ConsoleStateDeps {
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
 
-export function orderView(o: Order, now: number): ConsoleOrder {
+export function orderView(o: Order, now: number, decision?: DispatchDecision): ConsoleOrder {
   return {
     id: o.id,
     externalId: o.externalId,
@@ -91,12 +112,13 @@ export function orderView(o: Order, now: number): ConsoleOrder {
     dropoff: { lat: o.dropoff.lat, lng: o.dropoff.lng },
     pinned: o.pinned,
     priority: o.priority,
+    ...(decision ? { dispatch: consoleDispatch(decision) } : {}),
   };
 }
 
 /**
  * Every courier of the live location index (at most CONSOLE_MAX_COURIERS) with its dispatch status;
- * `offered` names the couriers with an open offer. Also behind the `couriers_idle` metric.
+ * `offered` names the couriers with an open offer. Also behind the `couriers{status}` metric.
  */
 export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered: ReadonlySet<string>): Promise<ConsoleCourier[]> {
   const [locations, loads] = await Promise.all([deps.index.list(CONSOLE_MAX_COURIERS), courierLoads(deps.db)]);
@@ -104,16 +126,12 @@ export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered:
   return locations
     .map((l) => {
       const load = loads.get(l.courierId) ?? 0;
-      const status: ConsoleCourierStatus =
-        now - l.serverTs > deps.staleAfterMs
-          ? 'offline'
-          : paused.has(l.courierId)
-            ? 'paused'
-            : load > 0
-              ? 'busy'
-              : offered.has(l.courierId)
-                ? 'offered'
-                : 'free';
+      const status = courierStatus({
+        stale: now - l.serverTs > deps.staleAfterMs,
+        paused: paused.has(l.courierId),
+        hasOpenOffer: offered.has(l.courierId),
+        load,
+      });
       return { courierId: l.courierId, lat: l.lat, lng: l.lng, status, load, lastSeenAt: l.serverTs };
     })
     .sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));
@@ -129,6 +147,7 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
   const couriers = await liveCouriers(deps, now, offered);
 
   const shown = orders.slice(0, CONSOLE_MAX_ORDERS);
+  const decisions = await new LatestDecisions(deps.redis).many(shown.filter((o) => WAITING.includes(o.status)).map((o) => o.id));
   const cells = new Map<string, { openOrders: number; freeCouriers: number }>();
   const bump = (lat: number, lng: number, field: 'openOrders' | 'freeCouriers') => {
     const cell = latLngToCell(lat, lng, CONSOLE_CELL_RESOLUTION);
@@ -143,7 +162,7 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
     type: 'state',
     at: now,
     couriers,
-    orders: shown.map((o) => orderView(o, now)),
+    orders: shown.map((o) => orderView(o, now, decisions.get(o.id))),
     cells: [...cells].map(([cell, counts]) => ({ cell, ...counts, boundary: cellToBoundary(cell, true) as [number, number][] })),
     kpis: consoleKpis({
       now,

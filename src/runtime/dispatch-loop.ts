@@ -6,48 +6,62 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { defaultPolicy } from '../dispatch/policy.js';
+import type { Policy } from '../dispatch/types.js';
 import { haversineTravelModel } from '../dispatch/travel.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
+import { LatestDecisions } from '../store/redis/dispatch-decisions.js';
 import { ZoneLeases } from '../store/redis/zone-lease.js';
-import { buildRoundInput, zonesWithOpenOrders } from './dispatch-snapshot.js';
+import { DecisionRecorder } from './decision-recorder.js';
+import { buildRoundInput, zonesWithOpenOrders, type SnapshotOptions, type SnapshotSources } from './dispatch-snapshot.js';
 import { dispatchZoneOf } from './dispatch-zones.js';
 import { Dispatcher, type DispatcherOptions, type DispatcherPorts } from './dispatcher.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     dispatcher: Dispatcher;
+    /** Each round's decisions: latest per order in Redis, history in Postgres (off the hot path). */
+    decisions: DecisionRecorder;
   }
 }
 
 /** Couriers further than this from every pickup of a zone are not in its rounds. */
 export const COURIER_RADIUS_M = 15_000;
 
+/** What the dispatch rounds read and how (also used by the assign preview: the same model, the same couriers). */
+export function snapshotWiring(app: FastifyInstance): { sources: SnapshotSources; options: SnapshotOptions; policy: Policy } {
+  const { config } = app;
+  const { pool, repo } = app.orders;
+  const policy = { ...defaultPolicy, maxMs: config.dispatchRoundBudgetMs };
+  return {
+    sources: { pool, index: app.locationIndex, availability: new CourierAvailabilityStore(app.redis), repo },
+    options: {
+      zoneResolution: config.dispatchZoneResolution,
+      indexResolution: config.h3Resolution,
+      staleAfterMs: config.staleAfterMs,
+      defaultCapacity: config.courierCapacity,
+      travel: haversineTravelModel(config.courierSpeedMps),
+      service: { pickupS: config.pickupServiceS, dropoffS: config.dropoffServiceS },
+      courierRadiusM: Math.min(COURIER_RADIUS_M, policy.candidateRadiusS * config.courierSpeedMps),
+    },
+    policy,
+  };
+}
+
 /** The dispatcher's ports and options as the app wires them (tests build variants from these). */
 export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts; options: DispatcherOptions } {
   const { config, clock } = app;
-  const { pool, repo, offers } = app.orders;
-  const availability = new CourierAvailabilityStore(app.redis);
-  const policy = { ...defaultPolicy, maxMs: config.dispatchRoundBudgetMs };
-  const zoneRes = config.dispatchZoneResolution;
-  const indexRes = config.h3Resolution;
-  const snapshotOptions = {
-    zoneResolution: zoneRes,
-    indexResolution: indexRes,
-    staleAfterMs: config.staleAfterMs,
-    defaultCapacity: config.courierCapacity,
-    travel: haversineTravelModel(config.courierSpeedMps),
-    service: { pickupS: config.pickupServiceS, dropoffS: config.dropoffServiceS },
-    courierRadiusM: Math.min(COURIER_RADIUS_M, policy.candidateRadiusS * config.courierSpeedMps),
-  };
+  const { sources, options: snapshotOptions, policy } = snapshotWiring(app);
+  const { pool, availability } = sources;
   return {
     ports: {
       clock,
       log: app.log.child({ feature: 'dispatch' }),
       leases: new ZoneLeases(app.redis),
-      zonesWithOpenOrders: () => zonesWithOpenOrders(pool, zoneRes, indexRes),
-      roundInput: (zone, nowMs) => buildRoundInput(zone, nowMs, { pool, index: app.locationIndex, availability, repo }, snapshotOptions),
-      offer: (courierId, orderIds, actor, opts) => offers.offer(courierId, orderIds, actor, opts),
+      zonesWithOpenOrders: () => zonesWithOpenOrders(pool, snapshotOptions.zoneResolution, snapshotOptions.indexResolution),
+      roundInput: (zone, nowMs) => buildRoundInput(zone, nowMs, sources, snapshotOptions),
+      offer: (courierId, orderIds, actor, opts) => app.orders.offers.offer(courierId, orderIds, actor, opts),
       isPaused: (courierId) => availability.isPaused(courierId),
+      recordDecisions: (decisions) => app.decisions.record(decisions),
     },
     options: { intervalMs: config.dispatchIntervalMs, debounceMs: config.dispatchDebounceMs, policy },
   };
@@ -60,7 +74,9 @@ export function orderZone(app: FastifyInstance, pickup: { lat: number; lng: numb
 
 export const dispatchLoop = fp(
   async function dispatchLoop(app: FastifyInstance) {
-    const { config } = app;
+    const { config, clock } = app;
+    const recorder = new DecisionRecorder(new LatestDecisions(app.redis), app.db, clock, app.log.child({ feature: 'dispatch-decisions' }));
+    app.decorate('decisions', recorder);
     const { ports, options } = dispatcherWiring(app);
     const log = ports.log;
     const dispatcher = new Dispatcher(ports, options);
@@ -68,6 +84,7 @@ export const dispatchLoop = fp(
     app.orders.lifecycle.onOpen((order) => dispatcher.notifyOpen(orderZone(app, order.pickup)));
 
     app.addHook('onReady', async () => {
+      recorder.start();
       if (config.dispatch === 'on') {
         dispatcher.start();
         log.info(
@@ -79,6 +96,7 @@ export const dispatchLoop = fp(
     // before onClose: rounds still running need Redis, Postgres and the message bus
     app.addHook('preClose', async () => {
       await dispatcher.stop();
+      await recorder.stop();
     });
   },
   {

@@ -89,8 +89,50 @@ export function courierState(
     shiftStart: nowS,
     shiftEnd: shift ? Math.floor(shift.endsAt / 1000) : nowS + NO_SHIFT_END_S,
     capacity: shift?.capacity ?? opts.defaultCapacity,
-    status: committed.length > 0 ? 'busy' : 'idle',
+    status: committed.length > 0 ? 'busy' : 'free',
     ordersThisShift: 0,
+  };
+}
+
+/**
+ * The couriers around some pickups who may take new work now (fresh, not paused, no open offer), as the
+ * optimizer sees them; `withoutOrder` is left out of their committed work (a preview of moving it).
+ */
+export async function couriersAround(
+  pickups: readonly LatLng[],
+  nowMs: number,
+  src: SnapshotSources,
+  opts: SnapshotOptions,
+  withoutOrder?: string,
+): Promise<CourierState<LatLng>[]> {
+  if (pickups.length === 0) return [];
+  const cells = cellsAround(pickups, opts.courierRadiusM, opts.indexResolution, opts.zoneResolution);
+  const found = await src.index.inCells(cells, nowMs, opts.staleAfterMs);
+  const ids = found.map((c) => c.courierId);
+  const [paused, offered, shifts, active] = await Promise.all([
+    src.availability.pausedAmong(ids),
+    src.repo.couriersWithOpenOffer(ids),
+    src.availability.shifts(ids),
+    src.repo.activeForCouriers(ids),
+  ]);
+  return found
+    .filter((c) => !paused.has(c.courierId) && !offered.has(c.courierId))
+    .map((c) => {
+      const work = (active.get(c.courierId) ?? []).filter((o) => o.id !== withoutOrder);
+      return courierState(c, work, shifts.get(c.courierId), nowMs, opts);
+    });
+}
+
+/** The snapshot's common frame around orders and couriers (times in epoch seconds). */
+export function liveSnapshot(nowMs: number, orders: OrderRequest<LatLng>[], couriers: CourierState<LatLng>[], opts: SnapshotOptions): Snapshot<LatLng> {
+  return {
+    now: Math.floor(nowMs / 1000),
+    orders,
+    couriers,
+    travel: opts.travel,
+    service: opts.service,
+    // live couriers' pay is not modelled yet: no guaranteed-pay arithmetic in the cost
+    pay: { perOrder: 0, guaranteedPerHour: 0 },
   };
 }
 
@@ -98,36 +140,6 @@ export async function buildRoundInput(zone: string, nowMs: number, src: Snapshot
   const entries = await openOrdersOf(src.pool, zone, opts.zoneResolution, opts.indexResolution);
   const orders: OrderRequest<LatLng>[] = entries.map(toOrderRequest);
   const versions = new Map(entries.map((e) => [e.id, e.version]));
-  let couriers: CourierState<LatLng>[] = [];
-  if (entries.length > 0) {
-    const cells = cellsAround(
-      entries.map((e) => e.pickup),
-      opts.courierRadiusM,
-      opts.indexResolution,
-      opts.zoneResolution,
-    );
-    const found = await src.index.inCells(cells, nowMs, opts.staleAfterMs);
-    const ids = found.map((c) => c.courierId);
-    const [paused, offered, shifts, active] = await Promise.all([
-      src.availability.pausedAmong(ids),
-      src.repo.couriersWithOpenOffer(ids),
-      src.availability.shifts(ids),
-      src.repo.activeForCouriers(ids),
-    ]);
-    couriers = found
-      .filter((c) => !paused.has(c.courierId) && !offered.has(c.courierId))
-      .map((c) => courierState(c, active.get(c.courierId) ?? [], shifts.get(c.courierId), nowMs, opts));
-  }
-  return {
-    snapshot: {
-      now: Math.floor(nowMs / 1000),
-      orders,
-      couriers,
-      travel: opts.travel,
-      service: opts.service,
-      // live couriers' pay is not modelled yet: no guaranteed-pay arithmetic in the cost
-      pay: { perOrder: 0, guaranteedPerHour: 0 },
-    },
-    versions,
-  };
+  const couriers = await couriersAround(entries.map((e) => e.pickup), nowMs, src, opts);
+  return { snapshot: liveSnapshot(nowMs, orders, couriers, opts), versions };
 }

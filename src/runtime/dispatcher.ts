@@ -12,6 +12,7 @@
  */
 import type { BaseLogger } from 'pino';
 import type { Clock } from '../clock.js';
+import { roundDecisions, type DispatchDecision } from '../dispatch/decisions.js';
 import { planRound } from '../dispatch/plan-round.js';
 import type { Assignment, Policy } from '../dispatch/types.js';
 import type { LatLng } from '../domain/eta.js';
@@ -43,6 +44,8 @@ export interface RoundRecord {
   readonly truncated: boolean;
   /** Skipped: the previous round of the zone was still running. */
   readonly overran: boolean;
+  /** Orders left waiting, per reason code (the round's decisions); absent when the round planned nothing. */
+  readonly waiting?: Readonly<Record<string, number>>;
 }
 
 export type RoundListener = (r: RoundRecord) => void;
@@ -61,6 +64,8 @@ export interface DispatcherPorts {
   roundInput(zone: string, nowMs: number): Promise<RoundInput>;
   offer(courierId: string, orderIds: readonly string[], actor: Actor, opts: OfferOptions): Promise<unknown>;
   isPaused(courierId: string): Promise<boolean>;
+  /** Where each round's decisions go (decision-recorder.ts); called after the commits. */
+  recordDecisions?(decisions: readonly DispatchDecision[]): Promise<void>;
 }
 
 export interface DispatcherOptions {
@@ -224,19 +229,29 @@ export class Dispatcher {
       const planned = offers.reduce((n, a) => n + a.orderIds.length, 0);
       let committed = 0;
       let conflicts = 0;
+      const notCommitted = new Set<string>();
       if (offers.length > 0 && !(await leases.renew(lease, this.leaseTtlMs()))) {
         log.warn({ zone, planned }, 'dispatch lease lost before commit: plan dropped');
         conflicts = offers.length;
+        for (const a of offers) for (const id of a.orderIds) notCommitted.add(id);
       } else {
         const width = this.options.commitConcurrency ?? 8;
         for (let i = 0; i < offers.length; i += width) {
-          const results = await Promise.all(offers.slice(i, i + width).map((a) => this.commit(zone, a, versions)));
-          for (const [ok, n] of results) {
+          const batch = offers.slice(i, i + width);
+          const results = await Promise.all(batch.map((a) => this.commit(zone, a, versions)));
+          results.forEach(([ok, n], k) => {
             if (ok) committed += n;
-            else conflicts++;
-          }
+            else {
+              conflicts++;
+              for (const id of batch[k].orderIds) notCommitted.add(id);
+            }
+          });
         }
       }
+      const decisions = roundDecisions(snapshot, plan, { zone, at: startedAt, notCommitted });
+      await this.recordDecisions(decisions, zone);
+      const waiting: Record<string, number> = {};
+      for (const d of decisions) if (d.reason) waiting[d.reason] = (waiting[d.reason] ?? 0) + 1;
       const record: RoundRecord = {
         zone,
         startedAt,
@@ -249,6 +264,7 @@ export class Dispatcher {
         conflicts,
         truncated: plan.summary.truncated,
         overran: false,
+        waiting,
       };
       if (record.truncated) log.warn({ ...record, budgetMs: this.options.policy.maxMs }, 'dispatch round cut short by its budget');
       else log.debug(record, 'dispatch round');
@@ -278,6 +294,16 @@ export class Dispatcher {
         this.ports.log.error({ err, zone, courierId: a.courierId, orderIds: a.orderIds }, 'dispatch commit failed');
       }
       return [false, 0];
+    }
+  }
+
+  /** Decisions are an explanation, never a reason to fail a round: errors are logged. */
+  private async recordDecisions(decisions: readonly DispatchDecision[], zone: string): Promise<void> {
+    if (!this.ports.recordDecisions) return;
+    try {
+      await this.ports.recordDecisions(decisions);
+    } catch (err) {
+      this.ports.log.error({ err, zone }, 'dispatch decisions not recorded');
     }
   }
 

@@ -8,6 +8,7 @@
  * stream lag, open orders by age) is also read at scrape time through `MetricsSources`.
  * Dispatch rounds arrive through `recordRound` (one call per round).
  */
+import { COURIER_STATUSES, type CourierStatus } from '../domain/courier-status.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECT_REASONS, type RejectReason } from '../domain/location-filter.js';
 
@@ -81,8 +82,8 @@ export interface MetricsSources {
   historyLag(): Promise<HistoryLag>;
   /** Placement times (service clock ms) of the open orders. */
   openOrderPlacedAt(): Promise<readonly number[]>;
-  /** Couriers online, not paused, without work or an open offer. */
-  idleCouriers(): Promise<number>;
+  /** Couriers per status of the one vocabulary (domain/courier-status.ts). */
+  courierCounts(): Promise<Readonly<Record<CourierStatus, number>>>;
   /** The service clock (ms). */
   now(): number;
   /** Overload state and shedding; absent: those metrics are not exposed. */
@@ -118,6 +119,8 @@ export interface RoundSummary {
   readonly committed: number;
   readonly conflicts: number;
   readonly overran: boolean;
+  /** Orders the round left waiting, per reason code (dispatch/decisions.ts). */
+  readonly waiting?: Readonly<Record<string, number>>;
 }
 
 export type RoundOutcome = 'overran' | 'committed' | 'idle';
@@ -191,6 +194,7 @@ export class Metrics {
   readonly offerConflicts: Counter;
   readonly roundOverruns: Counter;
   readonly roundOffersCommitted: Counter;
+  readonly waitingDecisions: Counter;
   private readonly flushSeconds: Histogram;
 
   constructor(sources: MetricsSources, options: MetricsOptions = {}) {
@@ -483,15 +487,22 @@ export class Metrics {
       help: 'Offers committed by dispatch rounds.',
       registers,
     });
-    const readIdle = perScrape(() => withTimeout(sources.idleCouriers(), pingTimeoutMs));
+    this.waitingDecisions = new Counter({
+      name: 'dispatch_waiting_decisions_total',
+      help: 'Orders a dispatch round left waiting, by reason (couriers_taken, no_courier_in_reach, not_ready_soon_enough, …): one per order per round.',
+      labelNames: ['reason'],
+      registers,
+    });
+    const readCouriers = perScrape(() => withTimeout(sources.courierCounts(), pingTimeoutMs));
     new Gauge({
-      name: 'couriers_idle',
-      help: 'Couriers online (fresh position), not paused, with no order and no open offer.',
+      name: 'couriers',
+      help: 'Couriers by status: free (online, no offer, no order), busy (an offer or orders), paused (by a dispatcher), offline (no fresh position).',
+      labelNames: ['status'],
       registers,
       async collect() {
-        const n = await readIdle();
+        const counts = await readCouriers();
         this.reset();
-        if (n !== null) this.set(n);
+        if (counts) for (const status of COURIER_STATUSES) this.set({ status }, counts[status]);
       },
     });
   }
@@ -515,4 +526,5 @@ export function recordRound(metrics: Metrics, r: RoundSummary): void {
   if (r.conflicts > 0) metrics.offerConflicts.inc(r.conflicts);
   if (r.committed > 0) metrics.roundOffersCommitted.inc(r.committed);
   if (r.overran) metrics.roundOverruns.inc();
+  for (const [reason, n] of Object.entries(r.waiting ?? {})) metrics.waitingDecisions.inc({ reason }, n);
 }

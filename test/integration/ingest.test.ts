@@ -30,7 +30,7 @@ t.test('accepted points are acked, indexed in Redis and written to history', asy
 
   const state = await courierState('c-ok');
   t.equal(state.status, 200);
-  t.match(state.body, { courierId: 'c-ok', lat: LAT + 0.0002, lng: LNG, ts: now - 1000, seq: 3, stale: false, status: 'idle' });
+  t.match(state.body, { courierId: 'c-ok', lat: LAT + 0.0002, lng: LNG, ts: now - 1000, seq: 3, stale: false, status: 'free' });
   t.ok(typeof state.body.cell === 'string' && (state.body.cell as string).length === 15, 'an H3 cell');
   const members = await ctx.redis.smembers(`loc:cell:{${(await import('../../src/domain/geo.js')).zoneOf(state.body.cell as string)}}:${state.body.cell}`);
   t.same(members, ['c-ok'], 'the cell set holds the courier');

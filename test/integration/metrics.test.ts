@@ -88,7 +88,7 @@ t.test('metrics move with real traffic, with the right labels', async (t) => {
   t.equal(sample(after, 'offers_resolved_total', { outcome: 'accepted' }), 0);
   t.equal(sample(after, 'webhook_deliveries_total', { outcome: 'dead' }), 0);
   t.equal(sample(after, 'orders_open', { age: '0-2m' }), 1, 'the order is open again');
-  t.equal(sample(after, 'couriers_idle'), 1, 'the courier is online with nothing to do (its offer was rejected)');
+  t.equal(sample(after, 'couriers', { status: 'free' }), 1, 'the courier is online with nothing to do (its offer was rejected)');
   t.equal(sample(after, 'orders_open', { age: '5-10m' }), 0);
   t.ok(sample(after, 'history_stream_entries') !== undefined, 'history sink lag exported');
   t.ok(sample(after, 'history_pending_entries') !== undefined);
@@ -108,7 +108,8 @@ t.test('metrics move with real traffic, with the right labels', async (t) => {
   t.ok(oldest >= 360 && oldest < 420, `oldest open order waited 6 min plus the test's own time (${oldest} s)`);
   t.equal(sample(after, 'dispatch_rounds_total', { outcome: 'committed' }), 1);
   t.equal(sample(after, 'dispatch_offer_conflicts_total'), 1);
-  t.equal(sample(after, 'couriers_idle'), 0, 'six minutes without a point: the courier is offline, not idle');
+  t.equal(sample(after, 'couriers', { status: 'free' }), 0, 'six minutes without a point: the courier is offline, not free');
+  t.equal(sample(after, 'couriers', { status: 'offline' }), 1);
 
   courier.close();
   await courier.closed;

@@ -26,7 +26,7 @@ t.test('an idle courier is free here and now, with the default capacity and no s
   const c = courierState(HERE, [], undefined, T0 + 999, opts);
   t.same(c.position, { lat: HERE.lat, lng: HERE.lng });
   t.equal(c.freeAt, T0 / 1000, 'epoch seconds');
-  t.equal(c.status, 'idle');
+  t.equal(c.status, 'free');
   t.equal(c.capacity, 4);
   t.ok(c.shiftEnd > T0 / 1000 + 86_400 * 300, 'no shift end: far ahead, finite');
   t.ok(Number.isFinite(c.shiftEnd));

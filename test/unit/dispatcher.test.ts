@@ -44,7 +44,7 @@ function harness(opts: { orders?: string[]; couriers?: string[]; offer?: Dispatc
         snapshot: {
           now: nowS,
           orders,
-          couriers: (opts.couriers ?? ['c1']).map((id) => ({ id, position: P, freeAt: nowS, shiftStart: nowS, shiftEnd: nowS + 86_400, capacity: 4, status: 'idle' as const, ordersThisShift: 0 })),
+          couriers: (opts.couriers ?? ['c1']).map((id) => ({ id, position: P, freeAt: nowS, shiftStart: nowS, shiftEnd: nowS + 86_400, capacity: 4, status: 'free' as const, ordersThisShift: 0 })),
           travel: haversineTravelModel(4.5),
           service: { pickupS: 240, dropoffS: 240 },
           pay: { perOrder: 0, guaranteedPerHour: 0 },

@@ -15,7 +15,7 @@ function sources(over: Partial<MetricsSources> = {}): MetricsSources {
     pingPostgres: async () => undefined,
     historyLag: async () => ({ entries: 0, pending: 0, oldestAgeMs: null, deadLetters: 0 }),
     openOrderPlacedAt: async () => [],
-    idleCouriers: async () => 0,
+    courierCounts: async () => ({ offline: 0, paused: 0, free: 0, busy: 0 }),
     now: () => 1_000_000_000,
     ...over,
   };
@@ -28,9 +28,11 @@ t.test('recordRound feeds rounds by outcome, solve and round histograms, conflic
   let s = parseMetrics(await m.scrape());
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'committed' }), 0, 'every outcome is exported from the start');
   recordRound(m, round);
-  recordRound(m, { ...round, committed: 0, solveMs: 2, wallMs: 4 });
-  recordRound(m, { ...round, committed: 1, conflicts: 2, overran: true, solveMs: 600, wallMs: 700 });
+  recordRound(m, { ...round, committed: 0, solveMs: 2, wallMs: 4, waiting: { couriers_taken: 2, no_courier_in_reach: 1 } });
+  recordRound(m, { ...round, committed: 1, conflicts: 2, overran: true, solveMs: 600, wallMs: 700, waiting: { couriers_taken: 3 } });
   s = parseMetrics(await m.scrape());
+  t.equal(sample(s, 'dispatch_waiting_decisions_total', { reason: 'couriers_taken' }), 5, 'waiting orders by reason, summed over rounds');
+  t.equal(sample(s, 'dispatch_waiting_decisions_total', { reason: 'no_courier_in_reach' }), 1);
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'committed' }), 1);
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'idle' }), 1);
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'overran' }), 1, 'an overrun counts as overran even if it committed');
@@ -45,7 +47,7 @@ t.test('recordRound feeds rounds by outcome, solve and round histograms, conflic
 });
 
 t.test('plain counters are read at scrape time, with every label', async (t) => {
-  const src = sources({ idleCouriers: async () => 4 });
+  const src = sources({ courierCounts: async () => ({ offline: 1, paused: 0, free: 4, busy: 2 }) });
   const m = new Metrics(src, { processMetrics: false });
   const ingest = src.ingest as { frames: number; accepted: number; rejected: Record<RejectReason, number> };
   ingest.frames = 7;
@@ -69,7 +71,10 @@ t.test('plain counters are read at scrape time, with every label', async (t) => 
   t.equal(sample(s, 'offers_made_total'), 5);
   t.equal(sample(s, 'offers_resolved_total', { outcome: 'expired' }), 1);
   t.equal(sample(s, 'webhook_deliveries_total', { outcome: 'dead' }), 1);
-  t.equal(sample(s, 'couriers_idle'), 4);
+  t.equal(sample(s, 'couriers', { status: 'free' }), 4);
+  t.equal(sample(s, 'couriers', { status: 'busy' }), 2);
+  t.equal(sample(s, 'couriers', { status: 'offline' }), 1);
+  t.equal(sample(s, 'couriers', { status: 'paused' }), 0);
   // counters follow the source, not accumulate per scrape
   ingest.frames = 9;
   const again = parseMetrics(await m.scrape());

@@ -1,7 +1,8 @@
 /**
  * Courier location reads:
  * - GET /v1/couriers/nearby?lat=&lng=&radius_m=&limit=  (dispatcher, admin) nearest first, stale excluded
- * - GET /v1/couriers/:id                                 current state incl. `paused` (dispatcher, admin, or the courier)
+ * - GET /v1/couriers/:id                                 current state: position, `status` (offline|paused|free|busy),
+ *                                                        load, shift end, last seen, planned stops with ETAs (dispatcher, admin, or the courier)
  * - GET /v1/couriers/:id/trail?from=&to=                 history as a GeoJSON LineString with timestamps
  * Bad query parameters get 400 with a specific code (invalid_lat, invalid_radius, invalid_time_range, …).
  */
@@ -13,6 +14,10 @@ import { errorResponses } from './common-schemas.js';
 import { CourierStateSchema, NearbyCouriersSchema, TrailSchema } from './response-schemas.js';
 import { readTrail } from '../../store/pg/position-reader.js';
 import { CourierAvailabilityStore } from '../../store/redis/courier-availability.js';
+import { courierStatus } from '../../domain/courier-status.js';
+import { etaThroughStops } from '../../domain/eta.js';
+import { remainingStops } from '../../runtime/courier-tasks.js';
+import { snapshotWiring } from '../../runtime/dispatch-loop.js';
 
 export const MAX_RADIUS_M = 20_000;
 export const MAX_NEARBY_LIMIT = 500;
@@ -100,6 +105,12 @@ export const courierRoutes = fp(
         now: app.clock.now(),
         staleAfterMs: app.config.staleAfterMs,
       });
+      const ids = couriers.map((c) => c.courierId);
+      const [paused, offered, active] = await Promise.all([
+        availability.pausedAmong(ids),
+        app.orders.repo.couriersWithOpenOffer(ids),
+        app.orders.repo.activeForCouriers(ids),
+      ]);
       return {
         couriers: couriers.map((c) => ({
           courierId: c.courierId,
@@ -108,7 +119,8 @@ export const courierRoutes = fp(
           distanceM: Math.round(c.distanceM * 10) / 10,
           ts: c.ts,
           serverTs: c.serverTs,
-          status: c.status,
+          // nearby lists fresh couriers only: never offline
+          status: courierStatus({ stale: false, paused: paused.has(c.courierId), hasOpenOffer: offered.has(c.courierId), load: active.get(c.courierId)?.length ?? 0 }),
         })),
       };
       },
@@ -129,20 +141,35 @@ export const courierRoutes = fp(
       async (request) => {
       const { id } = request.params as { id: string };
       mayReadCourier(request, id);
-      const [loc, paused] = await Promise.all([app.locationIndex.get(id), availability.isPaused(id)]);
+      const { repo } = app.orders;
+      const [loc, paused, shifts, active, offered] = await Promise.all([
+        app.locationIndex.get(id),
+        availability.isPaused(id),
+        availability.shifts([id]),
+        repo.activeForCourier(id),
+        repo.couriersWithOpenOffer([id]),
+      ]);
       if (!loc) throw new AppError(404, 'courier_not_found', `No position known for courier ${id}`);
       const now = app.clock.now();
+      const stale = now - loc.serverTs > app.config.staleAfterMs;
+      // the planned route: what the optimizer assumes the courier does next (dispatch-snapshot.ts)
+      const { travel, service } = snapshotWiring(app).options;
+      const etas = etaThroughStops(now, { lat: loc.lat, lng: loc.lng }, remainingStops(active, now), travel, service);
       return {
         courierId: loc.courierId,
         lat: loc.lat,
         lng: loc.lng,
         ts: loc.ts,
         serverTs: loc.serverTs,
+        lastSeenAt: loc.serverTs,
         cell: loc.cell,
-        status: loc.status,
+        status: courierStatus({ stale, paused, hasOpenOffer: offered.has(id), load: active.length }),
         seq: loc.seq,
-        stale: now - loc.serverTs > app.config.staleAfterMs,
+        stale,
         paused,
+        load: active.length,
+        shiftEndsAt: shifts.get(id)?.endsAt ?? null,
+        stops: etas.flatMap((s) => s.orderIds.map((orderId) => ({ orderId, kind: s.kind, lat: s.place.lat, lng: s.place.lng, eta: Math.round(s.serviceAt) }))),
       };
       },
     );

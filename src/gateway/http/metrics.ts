@@ -88,10 +88,12 @@ export const metricsPlugin = fp(
         const snapshots = await Promise.all(zones.map((zone) => app.orders.pool.snapshot(zone)));
         return snapshots.flatMap((entries) => entries.map((e) => e.placedAt));
       },
-      async idleCouriers() {
+      async courierCounts() {
         const deps = { redis: app.redis, db: app.db, index: app.locationIndex, clock: app.clock, staleAfterMs: app.config.staleAfterMs };
         const couriers = await liveCouriers(deps, app.clock.now(), await offeredCouriers(app.db));
-        return couriers.filter((c) => c.status === 'free').length;
+        const counts = { offline: 0, paused: 0, free: 0, busy: 0 };
+        for (const c of couriers) counts[c.status]++;
+        return counts;
       },
       now: () => app.clock.now(),
       overload: app.overload,

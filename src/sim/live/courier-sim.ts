@@ -6,6 +6,11 @@
  * arrived_dropoff and delivered at the service-clock times the rules give. It leaves at shift end once
  * idle. What it did is its record (routes, moves), from which the evaluator files are written.
  *
+ * It also executes what a dispatcher decides, as a real courier app would: an order that shows up in a
+ * `task` frame without an offer (assign & pin) is driven like an accepted one (one route per restaurant,
+ * queued behind committed work, even past the shift end); an order taken away (`task.changed`:
+ * unassigned, re-assigned to another courier, cancelled or failed by others) gets no more status frames.
+ *
  * Requests (accept, reject, status) go one at a time and wait for their answer, so the service sees
  * them in order even though the socket handles frames concurrently.
  */
@@ -17,6 +22,24 @@ import type { MdrpCourier, MdrpOrder, MdrpParameters, MdrpPlace } from '../mdrp/
 import type { Projection } from './projection.js';
 import { RouteFollower, type TimedStatus } from './route-follower.js';
 import type { Timeline } from './timeline.js';
+import type { ExecutedRoute } from '../mdrp/simulate.js';
+
+/** The parts of a `task` frame the courier uses (runtime/courier-tasks.ts TaskFrame). */
+interface TaskFrameView {
+  readonly type: 'task';
+  readonly orders: readonly { id: string; externalId: string; status: string }[];
+}
+
+/** The parts of a `task.changed` frame the courier uses (runtime/order-lifecycle.ts CourierTaskChanged). */
+interface TaskChangedView {
+  readonly type: 'task.changed';
+  readonly orderId: string;
+  readonly event: string;
+  readonly reason?: string | null;
+}
+
+/** task.changed events after which an order is no longer this courier's to serve. */
+const TAKEN_AWAY = new Set(['dispatcher_unassigned', 'cancelled', 'failed']);
 
 /** The parts of an `offer` frame the courier uses (runtime/offers.ts OfferFrame). */
 interface OfferFrame {
@@ -46,6 +69,10 @@ export interface CourierSimStats {
   offerLagMs: number[];
   /** Service-clock ms by which status frames left after their rule time (the replay falling behind). */
   statusLagMs: number[];
+  /** Orders a dispatcher assigned without an offer, that the courier took up. */
+  dispatcherTasks: number;
+  /** Orders taken away from the courier (unassigned, re-assigned, cancelled) before it was done. */
+  takenAway: number;
 }
 
 export interface CourierSimOptions {
@@ -90,6 +117,8 @@ export class SimCourier {
     positionsRejected: 0,
     offerLagMs: [],
     statusLagMs: [],
+    dispatcherTasks: 0,
+    takenAway: 0,
   };
   /** Resolves once the socket has closed (shift over, or the service went away). */
   readonly done: Promise<void>;
@@ -100,6 +129,10 @@ export class SimCourier {
   private pending: Pending | null = null;
   private offers: Promise<unknown> = Promise.resolve();
   private readonly serviceIds = new Map<string, string>();
+  /** Service ids of the orders the courier has taken up (offers accepted, dispatcher tasks). */
+  private readonly taken = new Set<string>();
+  /** Service ids of orders taken away again: their remaining statuses are not sent. */
+  private readonly takenAway = new Set<string>();
   private readonly timers: ClockTimers;
   private inFlight = 0;
   private leaving = false;
@@ -213,6 +246,12 @@ export class SimCourier {
       const offer = frame as unknown as OfferFrame;
       const receivedAt = this.opts.clock.now();
       this.offers = this.offers.then(() => this.answer(offer, receivedAt)).catch((err: unknown) => this.log.error({ err }, 'offer handling failed'));
+    } else if (frame.type === 'task') {
+      // behind any offer being answered: an accepted offer's orders are known before its task frame is read
+      const task = frame as unknown as TaskFrameView;
+      this.offers = this.offers.then(() => this.takeUp(task)).catch((err: unknown) => this.log.error({ err }, 'task handling failed'));
+    } else if (frame.type === 'task.changed') {
+      this.onTaskChanged(frame as unknown as TaskChangedView);
     } else if (frame.type === 'error') {
       this.log.warn({ code: frame.code, message: frame.message }, 'error frame outside a request');
     }
@@ -249,15 +288,61 @@ export class SimCourier {
     }
     this.stats.accepted++;
     for (const [serviceId, mdrpId] of mdrpIdOf) this.serviceIds.set(mdrpId, serviceId);
-    this.follower.commit(answer.route, this.minuteNow());
+    this.drive(answer.route);
+  }
+
+  /** Commits a route and schedules its status frames. */
+  private drive(route: ExecutedRoute): void {
+    for (const mdrpId of route.orderIds) this.taken.add(this.serviceIds.get(mdrpId)!);
+    this.follower.commit(route, this.minuteNow());
     this.inFlight++;
-    const statuses = this.follower.statuses(answer.route);
+    const statuses = this.follower.statuses(route);
     statuses.forEach((s, i) => this.timers.at(this.opts.timeline.toMs(s.at), () => void this.report(s, i === statuses.length - 1)));
+  }
+
+  /**
+   * Orders in the task that the courier never took up and that are still before pickup came from a
+   * dispatcher (assign & pin): drive them, one route per restaurant, queued behind committed work.
+   */
+  private takeUp(task: TaskFrameView): void {
+    const fresh = task.orders.filter((o) => !this.taken.has(o.id) && !this.takenAway.has(o.id) && (o.status === 'assigned' || o.status === 'at_pickup'));
+    if (fresh.length === 0 || this.socket?.readyState !== WebSocket.OPEN) return;
+    const byRestaurant = new Map<string, MdrpOrder[]>();
+    for (const o of fresh) {
+      const mdrp = this.opts.orders.get(o.externalId);
+      if (!mdrp) {
+        this.log.warn({ orderId: o.id, externalId: o.externalId }, 'task with an order the simulation does not know');
+        continue;
+      }
+      this.serviceIds.set(mdrp.id, o.id);
+      byRestaurant.set(mdrp.restaurantId, [...(byRestaurant.get(mdrp.restaurantId) ?? []), mdrp]);
+    }
+    const decidedAt = Math.floor(this.minuteNow());
+    for (const [restaurantId, orders] of byRestaurant) {
+      const answer = this.follower.plan(decidedAt, this.opts.restaurants.get(restaurantId), orders, { ignoreShiftEnd: true });
+      if (!answer.ok) {
+        this.log.warn({ restaurantId, reason: answer.reason }, 'dispatcher task the courier cannot drive');
+        continue;
+      }
+      this.stats.dispatcherTasks += orders.length;
+      this.drive(answer.route);
+    }
+  }
+
+  /** An order taken away from this courier: its remaining statuses are dropped. */
+  private onTaskChanged(change: TaskChangedView): void {
+    if (!this.taken.has(change.orderId)) return;
+    if (TAKEN_AWAY.has(change.event) || (change.event === 'dispatcher_assigned' && change.reason === 'reassigned')) {
+      this.taken.delete(change.orderId);
+      this.takenAway.add(change.orderId);
+      this.stats.takenAway++;
+    }
   }
 
   private async report(s: TimedStatus, lastOfRoute: boolean): Promise<void> {
     const scheduled = this.opts.timeline.toMs(s.at);
     const orderId = this.serviceIds.get(s.orderId)!;
+    if (this.takenAway.has(orderId)) return this.routeStep(lastOfRoute);
     const reply = await this.request({ type: 'status', orderId, status: s.status }, (f) => f.type === 'status.ack' && f.orderId === orderId);
     this.stats.statusesSent++;
     this.stats.statusLagMs.push(this.opts.clock.now() - scheduled);
@@ -269,10 +354,13 @@ export class SimCourier {
     }
     this.opts.onStatus?.(s);
     this.sendPosition();
-    if (lastOfRoute) {
-      this.inFlight--;
-      if (this.leaving) this.leaveWhenIdle();
-    }
+    this.routeStep(lastOfRoute);
+  }
+
+  private routeStep(lastOfRoute: boolean): void {
+    if (!lastOfRoute) return;
+    this.inFlight--;
+    if (this.leaving) this.leaveWhenIdle();
   }
 
   /** At off_time: leave as soon as the committed work is done. */

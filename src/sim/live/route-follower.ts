@@ -58,9 +58,10 @@ export class RouteFollower {
   /**
    * Times a bundle decided in minute `decidedAt`: it starts when the courier is free (at its last
    * drop-off) or at once. Refused when it spans several restaurants (MDRP bundles one restaurant) or
-   * the pickup would fall after the courier's off_time.
+   * the pickup would fall after the courier's off_time (unless `ignoreShiftEnd`: a dispatcher's
+   * assignment is executed whatever the shift says).
    */
-  plan(decidedAt: number, restaurant: MdrpPlace | undefined, orders: readonly MdrpOrder[]): PlanAnswer {
+  plan(decidedAt: number, restaurant: MdrpPlace | undefined, orders: readonly MdrpOrder[], opts: { ignoreShiftEnd?: boolean } = {}): PlanAnswer {
     if (orders.length === 0) return { ok: false, reason: 'no_orders' };
     if (!restaurant) return { ok: false, reason: 'unknown_order' };
     if (orders.some((o) => o.restaurantId !== restaurant.id)) return { ok: false, reason: 'several_restaurants' };
@@ -73,7 +74,7 @@ export class RouteFollower {
       orders.map((o) => o.readyTime),
       orders.map((o) => o.customer),
     );
-    if (timing.pickupAt > this.courier.offTime) return { ok: false, reason: 'after_shift_end' };
+    if (timing.pickupAt > this.courier.offTime && !opts.ignoreShiftEnd) return { ok: false, reason: 'after_shift_end' };
     return {
       ok: true,
       route: { courierId: this.courier.id, assignedAt: decidedAt, restaurantId: restaurant.id, orderIds: orders.map((o) => o.id), timing },

@@ -245,7 +245,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
       shiftEnd: run.courier.offTime * 60,
       capacity: Number.POSITIVE_INFINITY,
       // Not yet on shift counts as busy: free at on_time, like a courier finishing a route.
-      status: freeAt > now ? 'busy' : 'idle',
+      status: freeAt > now ? 'busy' : 'free',
       ordersThisShift: run.committedOrders,
     };
   }

@@ -40,7 +40,7 @@ export function courier(id: string, position: PlanarPoint, extra: Partial<Courie
     shiftStart: 0,
     shiftEnd: 8 * 3600,
     capacity: 10,
-    status: 'idle',
+    status: 'free',
     ordersThisShift: 0,
     ...extra,
   };

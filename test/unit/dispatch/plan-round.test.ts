@@ -101,7 +101,7 @@ function randomSnapshot(seed: number, nOrders: number, nCouriers: number): Snaps
   const couriers = Array.from({ length: nCouriers }, (_, i) =>
     courier(`c${i}`, pt(), {
       freeAt: rand() < 0.3 ? now + Math.round(rand() * 1200) : now - 60,
-      status: rand() < 0.1 ? 'paused' : 'idle',
+      status: rand() < 0.1 ? 'paused' : 'free',
       shiftEnd: now + Math.round(rand() * 3 * 3600),
       ordersThisShift: Math.floor(rand() * 4),
     }),

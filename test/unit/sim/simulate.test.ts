@@ -66,7 +66,7 @@ t.test('snapshots: seconds, only placed orders, busy couriers free when their wo
   for (const s of seen) {
     t.equal(s.now % 60, 0);
     for (const o of s.orders) t.ok(o.placedAt <= s.now, `order ${o.id} placed by ${s.now}`);
-    for (const c of s.couriers) t.ok(c.freeAt >= s.now && c.freeAt < c.shiftEnd && (c.status === 'idle') === (c.freeAt === s.now));
+    for (const c of s.couriers) t.ok(c.freeAt >= s.now && c.freeAt < c.shiftEnd && (c.status === 'free') === (c.freeAt === s.now));
   }
   const first = seen[0]!;
   t.equal(first.now, 0);
