@@ -13,6 +13,9 @@ import type { Order } from '../domain/order.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
 import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
+import { dropoffEta, etaThroughStops, type LatLng } from '../domain/eta.js';
+import type { ServiceTimes, TravelModel } from '../dispatch/types.js';
+import { remainingStops } from './courier-tasks.js';
 
 /** H3 resolution of the console's supply/demand cells (~0.7 km², a few minutes' ride across). */
 export const CONSOLE_CELL_RESOLUTION = 8;
@@ -20,7 +23,8 @@ export const CONSOLE_MAX_COURIERS = 5000;
 export const CONSOLE_MAX_ORDERS = 2000;
 const KPI_MAX_DELIVERIES = 50_000;
 
-export type ConsoleCourierStatus = 'free' | 'offered' | 'busy' | 'paused' | 'offline';
+/** The one courier vocabulary (README): free = online without work, busy = an offer or a task. */
+export type ConsoleCourierStatus = 'free' | 'busy' | 'paused' | 'offline';
 
 export interface ConsoleCourier {
   readonly courierId: string;
@@ -46,6 +50,11 @@ export interface ConsoleOrder {
   readonly dropoff: { lat: number; lng: number };
   readonly pinned: boolean;
   readonly priority: number;
+  /**
+   * Predicted hand-over instant for an order a courier has (its position through its remaining stops,
+   * the optimizer's travel model), null while no courier has it or its courier's position is unknown.
+   */
+  readonly etaDropoffAt: number | null;
 }
 
 export interface ConsoleCell {
@@ -73,11 +82,14 @@ export interface ConsoleStateDeps {
   readonly index: LocationIndex;
   readonly clock: Clock;
   readonly staleAfterMs: number;
+  /** For the orders' ETAs; without them etaDropoffAt stays null. */
+  readonly travel?: TravelModel<LatLng>;
+  readonly service?: ServiceTimes;
 }
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
 
-export function orderView(o: Order, now: number): ConsoleOrder {
+export function orderView(o: Order, now: number, etaDropoffAt: number | null = null): ConsoleOrder {
   return {
     id: o.id,
     externalId: o.externalId,
@@ -91,12 +103,37 @@ export function orderView(o: Order, now: number): ConsoleOrder {
     dropoff: { lat: o.dropoff.lat, lng: o.dropoff.lng },
     pinned: o.pinned,
     priority: o.priority,
+    etaDropoffAt,
   };
+}
+
+/** Each courier-held order's predicted hand-over, through its courier's remaining stops. */
+export function dropoffEtas(orders: readonly Order[], couriers: readonly ConsoleCourier[], deps: Pick<ConsoleStateDeps, 'travel' | 'service'>, now: number): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!deps.travel || !deps.service) return out;
+  const byCourier = new Map<string, Order[]>();
+  for (const o of orders) {
+    if (!o.courierId || o.status === 'offered' || WAITING.includes(o.status)) continue;
+    const list = byCourier.get(o.courierId) ?? [];
+    list.push(o);
+    byCourier.set(o.courierId, list);
+  }
+  const where = new Map(couriers.map((c) => [c.courierId, c]));
+  for (const [courierId, held] of byCourier) {
+    const c = where.get(courierId);
+    if (!c) continue;
+    const etas = etaThroughStops(now, { lat: c.lat, lng: c.lng }, remainingStops(held, now), deps.travel, deps.service);
+    for (const o of held) {
+      const eta = dropoffEta(etas, o.id);
+      if (eta !== null) out.set(o.id, eta);
+    }
+  }
+  return out;
 }
 
 /**
  * Every courier of the live location index (at most CONSOLE_MAX_COURIERS) with its dispatch status;
- * `offered` names the couriers with an open offer. Also behind the `couriers_idle` metric.
+ * `offered` names the couriers with an open offer (busy, like a task). Also behind the `couriers_idle` metric.
  */
 export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered: ReadonlySet<string>): Promise<ConsoleCourier[]> {
   const [locations, loads] = await Promise.all([deps.index.list(CONSOLE_MAX_COURIERS), courierLoads(deps.db)]);
@@ -109,11 +146,9 @@ export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered:
           ? 'offline'
           : paused.has(l.courierId)
             ? 'paused'
-            : load > 0
+            : load > 0 || offered.has(l.courierId)
               ? 'busy'
-              : offered.has(l.courierId)
-                ? 'offered'
-                : 'free';
+              : 'free';
       return { courierId: l.courierId, lat: l.lat, lng: l.lng, status, load, lastSeenAt: l.serverTs };
     })
     .sort((a, b) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0));
@@ -138,12 +173,13 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
   };
   for (const o of shown) if (o.status === 'placed' || o.status === 'ready') bump(o.pickup.lat, o.pickup.lng, 'openOrders');
   for (const c of couriers) if (c.status === 'free') bump(c.lat, c.lng, 'freeCouriers');
+  const etas = dropoffEtas(shown, couriers, deps, now);
 
   return {
     type: 'state',
     at: now,
     couriers,
-    orders: shown.map((o) => orderView(o, now)),
+    orders: shown.map((o) => orderView(o, now, etas.get(o.id) ?? null)),
     cells: [...cells].map(([cell, counts]) => ({ cell, ...counts, boundary: cellToBoundary(cell, true) as [number, number][] })),
     kpis: consoleKpis({
       now,

@@ -4,10 +4,14 @@
  * - GET /console          the dispatcher console (the page asks for a dispatcher token itself)
  * - GET /track/:token     the customer tracking page (the page reads the token from its URL)
  * - GET /web/*            their scripts and styles
+ * - GET /console/config.json  what the pages need from the config (basemap, currency, alert age)
+ * - GET /tiles/basemap.pmtiles  MAP_TILES_FILE, with HTTP range requests (the browser's pmtiles reader
+ *                          fetches only the byte ranges it needs)
  * These routes are public: the pages hold no data; every call they make carries the user's token.
  * When dist/web is missing the pages answer 503 `console_not_built` instead of a bare 404.
  */
 import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
@@ -16,6 +20,19 @@ import { AppError } from '../errors.js';
 
 /** dist/web next to src/ (tsx) or inside dist/ (node dist/main.js): the same folder either way. */
 export const WEB_ROOT = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
+
+export const TILES_PATH = '/tiles/basemap.pmtiles';
+
+/** GET /console/config.json (web/shared/page-config.ts reads it). */
+export interface PageConfig {
+  /** A MapLibre style URL (MAP_STYLE_URL), or null. */
+  mapStyleUrl: string | null;
+  /** The service's own PMTiles archive (MAP_TILES_FILE), or null. */
+  tilesUrl: string | null;
+  currency: string;
+  waitingAlertMs: number;
+  staleAfterMs: number;
+}
 
 export const webPages = fp(
   async function webPages(app: FastifyInstance, opts: { root?: string }) {
@@ -38,6 +55,24 @@ export const webPages = fp(
       pages.get('/console/', async (request, reply) => reply.redirect(`/console${request.url.slice('/console/'.length)}`));
       // a wildcard, not `:token`: a JWT is longer than the router's 100-character limit on path parameters
       pages.get('/track/*', page('track.html'));
+
+      const tiles = app.config.mapTilesFile ? resolve(app.config.mapTilesFile) : '';
+      if (tiles && !existsSync(tiles)) app.log.warn({ file: tiles }, 'MAP_TILES_FILE does not exist: the pages fall back to the blank map');
+      pages.get('/console/config.json', async (_request, reply) => {
+        const config: PageConfig = {
+          mapStyleUrl: app.config.mapStyleUrl || null,
+          tilesUrl: tiles && existsSync(tiles) ? TILES_PATH : null,
+          currency: app.config.currency,
+          waitingAlertMs: app.config.consoleWaitingAlertMs,
+          staleAfterMs: app.config.staleAfterMs,
+        };
+        return reply.header('cache-control', 'no-cache').send(config);
+      });
+      pages.get(TILES_PATH, async (_request, reply) => {
+        if (!tiles || !existsSync(tiles)) throw new AppError(404, 'tiles_not_configured', 'No basemap archive: set MAP_TILES_FILE to a .pmtiles file');
+        // @fastify/static's send answers Range requests (206) and HEAD
+        return reply.sendFile(basename(tiles), dirname(tiles), { acceptRanges: true, cacheControl: true, maxAge: 3_600_000 });
+      });
     });
   },
   { name: 'dispatchd-web-pages', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth'] },

@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { buildConsoleState } from '../../runtime/console-state.js';
 import { keepAlive } from './store.js';
+import { haversineTravelModel } from '../../dispatch/travel.js';
 
 export const CONSOLE_PUSH_MS = 1000;
 
@@ -24,6 +25,9 @@ export const consoleSocket = fp(
     const sockets = new Set<WebSocket>();
     let timer: NodeJS.Timeout | null = null;
     let building: Promise<void> | null = null;
+    // the same travel model and service times as the optimizer, for the orders' ETAs
+    const travel = haversineTravelModel(app.config.courierSpeedMps);
+    const service = { pickupS: app.config.pickupServiceS, dropoffS: app.config.dropoffServiceS };
 
     const broadcast = (text: string, to: Iterable<WebSocket>) => {
       for (const ws of to) if (ws.readyState === ws.OPEN) ws.send(text);
@@ -37,6 +41,8 @@ export const consoleSocket = fp(
         index: app.locationIndex,
         clock: app.clock,
         staleAfterMs: app.config.staleAfterMs,
+        travel,
+        service,
       })
         .then((state) => broadcast(JSON.stringify(state), sockets))
         .catch((err: unknown) => {
