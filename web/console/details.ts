@@ -9,7 +9,7 @@ import { api, ApiError } from '../shared/api';
 import { byId, el } from '../shared/format';
 import { fmt, t, tMaybe } from '../shared/i18n';
 import type { LngLat } from '../shared/map';
-import type { AssignPreview, ConsoleState, CourierDetail, DispatchDecision, OrderDetail, OrderEvent } from './types';
+import { COURIER_STATUSES, type AssignPreview, type ConsoleState, type CourierDetail, type DispatchDecision, type OrderDetail, type OrderEvent } from './types';
 import { isWaiting, nearestCouriers, waitingReason } from './view';
 
 export const TRAIL_MS = 30 * 60_000;
@@ -133,7 +133,8 @@ export class DetailPanel {
     }
     const state = this.host.state();
     const fromState = state?.couriers.find((c) => c.courierId === id);
-    const status = detail.status ?? fromState?.status ?? (detail.paused ? 'paused' : detail.stale ? 'offline' : 'free');
+    // the live state speaks the one vocabulary; older services' detail route says `idle` for its location status
+    const status = detail.paused ? 'paused' : (fromState?.status ?? (COURIER_STATUSES.includes(detail.status as never) ? detail.status! : detail.stale ? 'offline' : 'free'));
     this.live = el('div');
     this.body.replaceChildren(
       dl([
