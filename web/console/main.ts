@@ -15,12 +15,14 @@ import { DEFAULT_PAGE_CONFIG, loadPageConfig, type PageConfig } from '../shared/
 import { KpiCharts } from './charts';
 import { DetailPanel } from './details';
 import { MapLabels, type LabelPoint } from './labels';
-import { renderCourierRows, renderOrderRows } from './lists';
+import { courierRows, orderRows } from './lists';
 import { addLayers, HOVER_LAYERS, LayerFeeder, storesOf } from './map-layers';
 import { COURIER_STATUSES, type ConsoleState } from './types';
-import { alertsOf, filterCouriers, filterOrders, isLate, LIVE_ORDER_STATUSES, type Alert, type Filters } from './view';
+import { alertsOf, alertText, filterCouriers, filterOrders, isLate, LIVE_ORDER_STATUSES, type Alert, type Filters } from './view';
 
 const TOKEN_KEY = 'dispatchd.console.token';
+/** Alerts listed (the badge counts them all). */
+const MAX_ALERTS = 100;
 /** Berlin until the first state says where the action is. */
 const DEFAULT_CENTER: LngLat = [13.405, 52.52];
 
@@ -36,6 +38,8 @@ interface ConsoleHandle {
   /** Milliseconds each applied state took, newest last (bounded). */
   applyMs: number[];
   labels: MapLabels | null;
+  /** Milliseconds of each part of the last applied state (where a frame's time goes). */
+  phaseMs: Record<string, number>;
   /** True once the dispatcher moved the map: it is not re-fitted any more until "fit all". */
   userMoved: boolean;
   setLocale(locale: Locale): void;
@@ -58,6 +62,7 @@ const handle: ConsoleHandle = {
   apply: noApply,
   applyMs: [],
   labels: null,
+  phaseMs: {},
   userMoved: false,
   setLocale,
 };
@@ -226,6 +231,9 @@ async function start(token: string): Promise<void> {
   };
 
   onLocaleChange(() => {
+    courierTable.reset();
+    orderTable.reset();
+    alertsKey = '';
     showConn();
     byId('who').textContent = t('header.who', { sub: String(claims.sub), role: String(claims.role) });
     charts.draw();
@@ -243,37 +251,63 @@ async function start(token: string): Promise<void> {
     return ms;
   }
 
+  let lateNow: ReadonlySet<string> = new Set();
+  const now = () => handle.state?.at ?? 0;
+  const courierTable = courierRows(document.querySelector('#couriers tbody')!, now, () => handle.selected.courierId, (id) => select({ courierId: id }));
+  const orderTable = orderRows(document.querySelector('#orders tbody')!, now, () => lateNow, () => handle.selected.orderId, (id) => select({ orderId: id }));
+
   function fitAll(force: boolean): void {
     const state = handle.state;
     if (!map || !state || (handle.userMoved && !force)) return;
-    const pts: LngLat[] = [
-      ...state.couriers.map((c): LngLat => [c.lng, c.lat]),
-      ...state.orders.flatMap((o): LngLat[] => [[o.pickup.lng, o.pickup.lat], [o.dropoff.lng, o.dropoff.lat]]),
-    ];
-    if (!pts.length) return;
+    // the data's bounding box, without building a list of 10,000 points every second
+    let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+    const add = (lng: number, lat: number) => {
+      if (lng < w) w = lng;
+      if (lng > e) e = lng;
+      if (lat < s) s = lat;
+      if (lat > n) n = lat;
+    };
+    for (const c of state.couriers) add(c.lng, c.lat);
+    for (const o of state.orders) {
+      add(o.pickup.lng, o.pickup.lat);
+      add(o.dropoff.lng, o.dropoff.lat);
+    }
+    if (w === Infinity) return;
     // follow the data while the dispatcher has not moved the map: refit when something is out of view
     const b = map.getBounds();
-    if (!force && fittedOnce && pts.every(([lng, lat]) => b.contains([lng, lat]))) return;
-    fitTo(map, pts);
+    if (!force && fittedOnce && b.contains([w, s]) && b.contains([e, n])) return;
+    fitTo(map, [[w, s], [e, n]]);
     fittedOnce = true;
   }
   let fittedOnce = false;
 
   function render(state: ConsoleState): void {
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const now = performance.now();
+      handle.phaseMs[name] = now - mark;
+      mark = now;
+    };
     handle.state = state;
     byId('clock').textContent = t('header.clock', { time: fmt.timeSec(state.at) });
     renderKpis(state);
     const orders = filterOrders(state.orders, filters, state.at);
     const couriers = filterCouriers(state.couriers, filters);
     const late = new Set(state.orders.filter((o) => isLate(o, state.at)).map((o) => o.id));
+    phase('filter');
     renderAlerts(state);
-    renderCourierRows(document.querySelector('#couriers tbody')!, couriers, state.at, handle.selected.courierId, (id) => select({ courierId: id }));
-    renderOrderRows(document.querySelector('#orders tbody')!, orders, state.at, late, handle.selected.orderId, (id) => select({ orderId: id }));
+    phase('alerts');
+    lateNow = late;
+    courierTable.update(couriers);
+    orderTable.update(orders);
     byId('couriers-count').textContent = count(couriers.length, state.couriers.length, state.truncated.couriers);
     byId('orders-count').textContent = count(orders.length, state.orders.length, state.truncated.orders);
+    phase('lists');
     if (map && feeder) {
       feeder.update(state, couriers, orders, late, handle.selected);
+      phase('sources');
       fitAll(false);
+      phase('fit');
       handle.labels?.set(
         storesOf(orders).map((s): LabelPoint => ({ lng: s.lng, lat: s.lat, text: s.storeId, kind: 'store' })),
         [
@@ -281,9 +315,11 @@ async function start(token: string): Promise<void> {
           ...orders.map((o): LabelPoint => ({ lng: o.dropoff.lng, lat: o.dropoff.lat, text: o.externalId, kind: 'dropoff' })),
         ],
       );
+      phase('labels');
     }
     details.refresh();
     charts.tick(state.at);
+    phase('detail');
   }
 
   function count(shown: number, all: number, truncated: boolean): string {
@@ -297,12 +333,13 @@ async function start(token: string): Promise<void> {
     byId('alerts-badge').textContent = fmt.number(alerts.length);
     byId('alerts-badge').dataset.count = String(alerts.length);
     byId('alerts-count').textContent = fmt.number(alerts.length);
-    const key = alerts.map((a) => a.text).join('\n');
+    const shown = alerts.slice(0, MAX_ALERTS).map((a) => [a, alertText(a)] as const);
+    const key = shown.map(([a, text]) => a.kind + text).join('\n');
     if (key === alertsKey) return;
     alertsKey = key;
     byId('alerts-list').replaceChildren(
-      ...alerts.slice(0, 100).map((a) => {
-        const li = el('li', a.text, `alert alert-${a.kind}`);
+      ...shown.map(([a, text]) => {
+        const li = el('li', text, `alert alert-${a.kind}`);
         li.dataset.kind = a.kind;
         li.dataset.orderId = a.orderId ?? '';
         li.dataset.courierId = a.courierId ?? '';

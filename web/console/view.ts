@@ -49,7 +49,20 @@ export interface Alert {
   courierId: string | null;
   /** How far past its threshold, in ms: the list is sorted by it, largest first. */
   overdueMs: number;
-  text: string;
+  /** For the words: the order's external id, or the courier's load. */
+  label: string;
+  /** `late`: true when already past the promise (else predicted); `stale`: the courier's load. */
+  now?: boolean;
+  load?: number;
+  /** `waiting`: the age that raises it. */
+  thresholdMs?: number;
+}
+
+/** The alert in words (only the shown ones are put in words: there may be thousands). */
+export function alertText(a: Alert): string {
+  if (a.kind === 'late') return t(a.now ? 'alert.lateNow' : 'alert.latePredicted', { order: a.label, by: fmt.minutes(a.overdueMs) });
+  if (a.kind === 'waiting') return t('alert.waiting', { order: a.label, age: fmt.minutes(a.overdueMs + (a.thresholdMs ?? 0)) });
+  return t('alert.stale', { courier: a.courierId ?? '', load: a.load ?? 0, ago: fmt.minutes(a.overdueMs) });
 }
 
 /** Every alert of the state, most urgent first. */
@@ -62,20 +75,14 @@ export function alertsOf(state: ConsoleState, waitingAlertMs: number): Alert[] {
     const predicted = o.etaDropoffAt ?? (isWaiting(o) ? null : now);
     if (o.promisedBy < now || (predicted !== null && predicted > o.promisedBy)) {
       const lateBy = Math.max(now, predicted ?? now) - o.promisedBy;
-      out.push({
-        kind: 'late',
-        orderId: o.id,
-        courierId: o.courierId,
-        overdueMs: lateBy,
-        text: o.promisedBy < now ? t('alert.lateNow', { order: o.externalId, by: fmt.minutes(now - o.promisedBy) }) : t('alert.latePredicted', { order: o.externalId, by: fmt.minutes(lateBy) }),
-      });
+      out.push({ kind: 'late', orderId: o.id, courierId: o.courierId, overdueMs: lateBy, label: o.externalId, now: o.promisedBy < now });
     } else if (isWaiting(o) && o.ageMs >= waitingAlertMs) {
-      out.push({ kind: 'waiting', orderId: o.id, courierId: null, overdueMs: o.ageMs - waitingAlertMs, text: t('alert.waiting', { order: o.externalId, age: fmt.minutes(o.ageMs) }) });
+      out.push({ kind: 'waiting', orderId: o.id, courierId: null, overdueMs: o.ageMs - waitingAlertMs, label: o.externalId, thresholdMs: waitingAlertMs });
     }
   }
   for (const c of state.couriers) {
     if (c.status === 'offline' && c.load > 0) {
-      out.push({ kind: 'stale', orderId: firstOrderOf.get(c.courierId) ?? null, courierId: c.courierId, overdueMs: now - c.lastSeenAt, text: t('alert.stale', { courier: c.courierId, load: c.load, ago: fmt.minutes(now - c.lastSeenAt) }) });
+      out.push({ kind: 'stale', orderId: firstOrderOf.get(c.courierId) ?? null, courierId: c.courierId, overdueMs: now - c.lastSeenAt, label: c.courierId, load: c.load });
     }
   }
   return out.sort((a, b) => b.overdueMs - a.overdueMs);
