@@ -13,6 +13,7 @@ import { openLiveSocket } from '../shared/live-socket';
 import { createMap, fitTo, whenLoaded, type LngLat } from '../shared/map';
 import { DEFAULT_PAGE_CONFIG, loadPageConfig, type PageConfig } from '../shared/page-config';
 import { KpiCharts } from './charts';
+import { StateMerger, type ConsoleDelta } from './delta';
 import { DetailPanel } from './details';
 import { MapLabels, type LabelPoint } from './labels';
 import { courierRows, orderRows } from './lists';
@@ -33,9 +34,9 @@ interface ConsoleHandle {
   selected: { orderId: string; courierId: string };
   config: PageConfig;
   alerts: Alert[];
-  /** Applies a state as if it came from the socket and returns the milliseconds it took (benchmark). */
-  apply(state: ConsoleState): number;
-  /** Milliseconds each applied state took, newest last (bounded). */
+  /** Applies a state (or delta) as if it came from the socket and returns the milliseconds it took. */
+  apply(frame: ConsoleState | ConsoleDelta): number;
+  /** Milliseconds each applied frame took (merging a delta and rendering), newest last (bounded). */
   applyMs: number[];
   labels: MapLabels | null;
   /** Milliseconds of each part of the last applied state (where a frame's time goes). */
@@ -176,7 +177,9 @@ async function start(token: string): Promise<void> {
     conn.textContent = tMaybe(`conn.${connStatus}`);
   };
   showConn();
-  const socket = openLiveSocket(() => socketUrl('/v1/console', token), {
+  const merger = new StateMerger();
+  // deltas: after one full state, only the couriers and orders that changed
+  const socket = openLiveSocket(() => `${socketUrl('/v1/console', token)}&delta=1`, {
     onStatus(status) {
       connStatus = status;
       showConn();
@@ -187,9 +190,9 @@ async function start(token: string): Promise<void> {
       showLogin(t('login.refused', { reason }));
     },
     onFrame(frame) {
-      if (frame.type === 'state') {
+      if (frame.type === 'state' || frame.type === 'delta') {
         handle.frames++;
-        apply(frame as unknown as ConsoleState);
+        apply(frame as unknown as ConsoleState | ConsoleDelta);
       } else if (frame.type === 'error') {
         conn.dataset.status = 'reconnecting';
         conn.textContent = t('conn.unavailable');
@@ -242,8 +245,10 @@ async function start(token: string): Promise<void> {
     if (open) void (open.kind === 'order' ? details.openOrder(open.id) : details.openCourier(open.id));
   });
 
-  function apply(state: ConsoleState): number {
+  function apply(frame: ConsoleState | ConsoleDelta): number {
     const t0 = performance.now();
+    const state = merger.take(frame);
+    if (!state) return 0;
     render(state);
     const ms = performance.now() - t0;
     handle.applyMs.push(ms);
