@@ -2,14 +2,17 @@
  * Console benchmark (not a test): what one live state costs the dispatcher console in headless Chromium
  * at city scale.
  *
- *   npm run bench:console -- [--couriers 5000] [--orders 2000] [--frames 30] [--interval-ms 1000] [--json out/console.json]
+ *   npm run bench:console -- [--couriers 5000] [--orders 2000] [--frames 30] [--interval-ms 1000]
+ *                            [--moving 0.2] [--mode delta|full] [--json out/console.json]
  *
  * The real app serves the page (built web/), but the page's /v1/console socket is answered by the
- * benchmark itself (playwright's routeWebSocket), which pushes synthetic state frames of the given size
- * — couriers spread over a city that move a little every frame, orders in every status, H3 cells —
- * through the page's real socket handler. Measured in the page, per frame:
- * - `apply`: the console's render of one state (lists, alerts, map sources, labels, detail), from
- *   window.dispatchdConsole.applyMs;
+ * benchmark itself (playwright's routeWebSocket), which pushes synthetic frames of the given size
+ * — couriers spread over a city of which `--moving` report a new point every frame, orders in every
+ * status of which 1 % change, H3 cells — through the page's real socket handler, as the service sends
+ * them: one full state, then deltas (`--mode delta`, what the console asks for) or full states every time.
+ * Measured in the page, per frame:
+ * - `apply`: merging the frame and the console's render of the state (lists, alerts, map sources,
+ *   labels, detail), from window.dispatchdConsole.applyMs;
  * - `parse`: JSON.parse of the frame text (the socket handler's other cost);
  * - long tasks (> 50 ms) of the main thread during the run, which include MapLibre drawing with
  *   SwiftShader's software WebGL (no GPU here).
@@ -25,6 +28,8 @@ import { chromium } from 'playwright-core';
 import { ensureWebBuilt } from '../scripts/build-web.mjs';
 import { CHROMIUM_PATH } from '../test/e2e/browser.js';
 import { buildTestApp, createTestContext } from '../test/support/index.js';
+import { stateDelta } from '../src/runtime/console-delta.js';
+import type { ConsoleState } from '../src/runtime/console-state.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,9 +37,13 @@ const { values: args } = parseArgs({
     orders: { type: 'string', default: '2000' },
     frames: { type: 'string', default: '30' },
     'interval-ms': { type: 'string', default: '1000' },
+    moving: { type: 'string', default: '0.2' },
+    mode: { type: 'string', default: 'delta' },
     json: { type: 'string' },
   },
 });
+const moving = Number(args.moving);
+const mode = args.mode === 'full' ? 'full' : 'delta';
 const nCouriers = Number(args.couriers);
 const nOrders = Number(args.orders);
 const frames = Number(args.frames);
@@ -48,7 +57,7 @@ const spot = () => ({ lat: CENTER.lat + (rand() - 0.5) * 0.24, lng: CENTER.lng +
 const STATUSES = ['placed', 'ready', 'offered', 'assigned', 'at_pickup', 'picked_up', 'at_dropoff'];
 const COURIER_STATUSES = ['free', 'busy', 'busy', 'busy', 'paused', 'offline'];
 const stores = Array.from({ length: 150 }, (_, i) => ({ id: `store-${i}`, ...spot() }));
-const couriers = Array.from({ length: nCouriers }, (_, i) => ({ courierId: `c${i}`, ...spot(), status: COURIER_STATUSES[i % COURIER_STATUSES.length]!, load: i % 3 }));
+const couriers = Array.from({ length: nCouriers }, (_, i) => ({ courierId: `c${i}`, ...spot(), status: COURIER_STATUSES[i % COURIER_STATUSES.length]!, load: i % 3, lastSeenAt: 0 }));
 const t0 = Date.parse('2026-12-06T12:00:00Z');
 const orders = Array.from({ length: nOrders }, (_, i) => {
   const store = stores[i % stores.length]!;
@@ -80,21 +89,28 @@ for (const o of orders) {
 }
 const cells = [...cellCounts].map(([cell, c]) => ({ cell, ...c, boundary: cellToBoundary(cell, true) }));
 
+let prevState: ConsoleState | null = null;
 function frame(n: number): string {
   const at = t0 + n * 1000;
   for (const c of couriers) {
+    if (prevState && rand() >= moving) continue;
     c.lat += (rand() - 0.5) * 0.0004;
     c.lng += (rand() - 0.5) * 0.0006;
+    c.lastSeenAt = at - 500;
   }
-  return JSON.stringify({
+  for (const o of orders) if (prevState && rand() < 0.01) o.priority = (o.priority + 1) % 11;
+  const state = {
     type: 'state',
     at,
-    couriers: couriers.map((c) => ({ ...c, lastSeenAt: at - 2000 })),
+    couriers: couriers.map((c) => ({ ...c })),
     orders: orders.map((o) => ({ ...o, ageMs: at - o.placedAt })),
     cells,
     kpis: { windowMs: 10_800_000, delivered: 1234, onTimePct: 91.5, clickToDoorP50Min: 28, clickToDoorP90Min: 44, waiting: 800, oldestWaitingMin: 14, activeCouriers: 4100, costPerOrder: 7.25 },
     truncated: { couriers: nCouriers >= 5000, orders: false },
-  });
+  } as unknown as ConsoleState;
+  const text = mode === 'delta' && prevState ? JSON.stringify(stateDelta(prevState, state)) : JSON.stringify(state);
+  prevState = state;
+  return text;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -137,11 +153,11 @@ try {
       (window as any).benchLongTasks.length = 0;
     });
     const parseMs: number[] = [];
-    let bytes = 0;
+    const sizes: number[] = [];
     process.stderr.write(`${view}: ${frames} frames of ${nCouriers} couriers and ${nOrders} orders, one per ${intervalMs} ms…\n`);
     for (let i = 0; i < frames; i++) {
       const text = frame(n++);
-      bytes = text.length;
+      sizes.push(text.length);
       const before = await page.evaluate(() => (window as any).dispatchdConsole.applyMs.length);
       push!(text);
       await page.waitForFunction((k) => (window as any).dispatchdConsole.applyMs.length > k, before);
@@ -162,9 +178,12 @@ try {
     const steady = apply.slice(1);
     const r = {
       view,
+      mode,
+      moving,
       couriers: nCouriers,
       orders: nOrders,
-      frameKB: Math.round(bytes / 1024),
+      frameKBFirst: Math.round(sizes[0]! / 1024),
+      frameKBMedian: Math.round(pct(sizes, 50) / 1024),
       applyFirstMs: r1(apply[0] ?? NaN),
       applyP50Ms: r1(pct(steady, 50)),
       applyP95Ms: r1(pct(steady, 95)),

@@ -292,8 +292,8 @@ const spec = {
     },
   } satisfies KeySpec<number | undefined>,
   // --- dispatcher console (issue 10)
-  mapStyleUrl: stringKey('MAP_STYLE_URL', '', 'Console and tracking page basemap: URL of any MapLibre style (empty: the blank offline style, or MAP_TILES_FILE when set).'),
-  mapTilesFile: stringKey('MAP_TILES_FILE', '', 'A local `.pmtiles` vector archive (Protomaps schema) the service serves itself at `/tiles/basemap.pmtiles` (HTTP range requests) and the pages draw as streets; empty: none.'),
+  mapStyleUrl: stringKey('MAP_STYLE_URL', '', 'Console basemap: URL of any MapLibre style (empty: the blank offline style, or MAP_TILES_FILE when set).'),
+  mapTilesFile: stringKey('MAP_TILES_FILE', '', 'A local `.pmtiles` vector archive (Protomaps schema) the service serves itself at `/tiles/basemap.pmtiles` (HTTP range requests) and the console draws as streets; empty: none.'),
   currency: stringKey('CURRENCY', 'USD', 'ISO 4217 currency the console shows money in (formatted by the browser through `Intl`).', (v) =>
     /^[A-Z]{3}$/.test(v) ? undefined : `must be a three-letter ISO 4217 code such as USD, got ${JSON.stringify(v)}`,
   ),

@@ -249,6 +249,7 @@ async function start(token: string): Promise<void> {
     const t0 = performance.now();
     const state = merger.take(frame);
     if (!state) return 0;
+    handle.phaseMs = { merge: performance.now() - t0 };
     render(state);
     const ms = performance.now() - t0;
     handle.applyMs.push(ms);
