@@ -35,10 +35,32 @@ t.test('order detail, a late alert that opens the order and clears on delivery, 
 
   const browser = await launchChromium(t);
   const page = await openPage(t, browser, baseUrl);
+  // the day's KPI buckets: GET /v1/kpis belongs to the explain feature; its answer here is a fixture, so the
+  // charts are tested on their own (the endpoint has its own integration tests)
+  const kpiQueries: string[] = [];
+  await page.route('**/v1/kpis?*', (route) => {
+    kpiQueries.push(new URL(route.request().url()).search);
+    const start = new Date().setHours(0, 0, 0, 0);
+    const buckets = Array.from({ length: 8 }, (_, i) => ({
+      start: start + i * 900_000,
+      placed: 10 + i,
+      delivered: 8 + i,
+      onTime: 7 + i,
+      late: 1,
+      onTimePct: Math.round(((7 + i) / (8 + i)) * 1000) / 10,
+      ctdP50Ms: (25 + i) * 60_000,
+      ctdP90Ms: (40 + i) * 60_000,
+    }));
+    return route.fulfill({ json: { from: start, to: start + 8 * 900_000, bucketMs: 900_000, buckets } });
+  });
   await page.goto(`${baseUrl}/console?token=${dispatcher}`);
   const row = (id: string) => `#orders tr[data-order-id="${id}"]`;
   await page.waitForSelector(row(lateId));
   t.equal(await page.textContent('#alerts-badge'), '0', 'no alert while the orders are young and unassigned');
+  await page.waitForSelector('#chart-volume .uplot');
+  t.equal(await page.$$eval('#charts .uplot', (els) => els.length), 3, 'three KPI charts drawn');
+  t.match(kpiQueries[0], /^\?from=\d+&to=\d+&bucket=900000$/, 'asked for 15-minute buckets of the service day');
+  t.match(await page.textContent('#chart-ctd .u-legend'), /p50.*p90/, 'click-to-door p50 and p90 series');
 
   // the order panel: facts, the placed event, decisions (or a clear note when the service keeps none), a tracking link
   await page.click(row(lateId));
@@ -116,6 +138,7 @@ t.test('order detail, a late alert that opens the order and clears on delivery, 
   await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
   t.equal(await page.textContent('#kpis > div:first-child .label'), '准时率', 'KPI label in Chinese');
   t.equal(await page.textContent('#charts figure:first-child figcaption'), '准时率 %', 'chart caption in Chinese');
+  t.match(await page.textContent('#chart-volume .u-legend'), /下单.*送达/, 'chart series in Chinese');
   await page.waitForSelector('#couriers tr[data-courier-id="c2"] .st:has-text("空闲")');
   t.pass('the status word in Chinese');
   t.equal(await page.textContent('#conn'), '实时');

@@ -27,6 +27,8 @@ export class KpiCharts {
   private data: KpiBucket[] = [];
   private lastFetch = 0;
   private busy = false;
+  /** Why the last fetch failed (shown in the current language), or null. */
+  private failure: string | null = null;
 
   constructor(private readonly token: string) {}
 
@@ -39,11 +41,12 @@ export class KpiCharts {
     api<{ buckets: KpiBucket[] }>('GET', `/v1/kpis?from=${from}&to=${serviceNow}&bucket=${KPI_BUCKET_MS}`, this.token)
       .then((res) => {
         this.data = res.buckets;
-        byId('charts-note').textContent = '';
+        this.failure = null;
         this.draw();
       })
       .catch((err: unknown) => {
-        byId('charts-note').textContent = t('charts.unavailable', { code: err instanceof ApiError ? err.code : String(err) });
+        this.failure = err instanceof ApiError ? err.code : String(err);
+        this.draw();
       })
       .finally(() => {
         this.busy = false;
@@ -52,8 +55,10 @@ export class KpiCharts {
 
   /** Redraws (after new data or a language change: the series names are translated). */
   draw(): void {
+    byId('charts-note').textContent = this.failure === null ? '' : t('charts.unavailable', { code: this.failure });
     for (const p of this.plots) p.destroy();
     this.plots = [];
+    if (!this.data.length) return;
     const xs = this.data.map((b) => b.start / 1000);
     const min = (ms: number | null) => (ms === null ? null : ms / 60_000);
     const width = Math.max(240, Math.floor((byId('charts').clientWidth - 32) / 3));
@@ -63,7 +68,7 @@ export class KpiCharts {
       legend: { show: true },
       scales: { x: { time: true } },
       axes: [{ values: (_u, splits) => splits.map((s) => fmt.time(s * 1000)) }, { values: (_u, splits) => splits.map((s) => fmt.number(s)) }],
-      series: [{}, ...series],
+      series: [{ label: t('charts.time'), value: (_u, v) => (v === null ? '–' : fmt.time(v * 1000)) }, ...series],
     });
     const chart = (id: string, series: uPlot.Series[], ys: (number | null)[][]) => {
       const target = byId(id);

@@ -8,7 +8,8 @@ import { fmt, t, tMaybe } from '../shared/i18n';
 import type { ConsoleCourier, ConsoleOrder } from './types';
 import { waitingReason } from './view';
 
-export const MAX_ROWS = 200;
+/** Rows listed (search and filters narrow the rest down): each one costs cell compares every frame. */
+export const MAX_ROWS = 100;
 
 /** One cell: its text and class (a `badge` class puts the text in a coloured pill). */
 export interface Cell {

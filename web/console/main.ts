@@ -124,7 +124,7 @@ async function start(token: string): Promise<void> {
   const config = await loadPageConfig();
   handle.config = config;
   setCurrency(config.currency);
-  const map = createMap(byId('map'), DEFAULT_CENTER, 12, basemapStyle(config));
+  const map = createMap(byId('map'), DEFAULT_CENTER, 12, basemapStyle(config), (why) => t('map.unavailable', { why }));
   handle.map = map;
   let feeder: LayerFeeder | null = null;
   const filters: Filters = { query: '', orderStatus: '', courierStatus: '' };

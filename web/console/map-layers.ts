@@ -100,6 +100,15 @@ export function storesOf(orders: readonly ConsoleOrder[]): Store[] {
 /** Remembers what each source last got, so unchanged sources are not re-sent. */
 export class LayerFeeder {
   private keys = new Map<string, string>();
+  private versions = new WeakMap<object, number>();
+  private nextVersion = 1;
+
+  /** A number per list object: the same list gets the same number. */
+  private version(list: object): number {
+    let v = this.versions.get(list);
+    if (v === undefined) this.versions.set(list, (v = this.nextVersion++));
+    return v;
+  }
 
   constructor(private readonly map: maplibregl.Map) {}
 
@@ -136,8 +145,8 @@ export class LayerFeeder {
       type: 'FeatureCollection',
       features: stores.map((s) => point(s.lng, s.lat, { id: s.storeId, open: s.open })),
     }));
-    // couriers move every frame: always sent (a key would cost as much as the features)
-    this.feed('couriers', String(state.at) + selected.courierId + couriers.length, () => ({
+    // a delta without courier changes keeps the same list (web/console/delta.ts): then nothing is re-sent
+    this.feed('couriers', `${this.version(couriers)}|${selected.courierId}`, () => ({
       type: 'FeatureCollection',
       features: couriers.map((c) => point(c.lng, c.lat, { id: c.courierId, status: c.status, load: c.load, selected: c.courierId === selected.courierId })),
     }));

@@ -49,7 +49,7 @@ export interface Alert {
   courierId: string | null;
   /** How far past its threshold, in ms: the list is sorted by it, largest first. */
   overdueMs: number;
-  /** For the words: the order's external id, or the courier's load. */
+  /** For the words: the order's external id, or the courier's id. */
   label: string;
   /** `late`: true when already past the promise (else predicted); `stale`: the courier's load. */
   now?: boolean;

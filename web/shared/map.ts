@@ -14,12 +14,19 @@ export const BLANK_STYLE: maplibregl.StyleSpecification = {
 };
 
 /** A map on `container`, or null (with a note in the container) when the browser has no WebGL. */
-export function createMap(container: HTMLElement, center: LngLat, zoom: number, style: maplibregl.StyleSpecification | string = BLANK_STYLE): maplibregl.Map | null {
+export function createMap(
+  container: HTMLElement,
+  center: LngLat,
+  zoom: number,
+  style: maplibregl.StyleSpecification | string = BLANK_STYLE,
+  /** The note shown instead of the map (pages with a message catalogue pass theirs). */
+  unavailable = (why: string) => `Map unavailable (${why}); the lists below stay live.`,
+): maplibregl.Map | null {
   try {
     return new maplibregl.Map({ container, style, center, zoom, attributionControl: style === BLANK_STYLE ? false : { compact: true }, maxZoom: 19 });
   } catch (err) {
     container.classList.add('map-unavailable');
-    container.textContent = `Map unavailable (${err instanceof Error ? err.message : 'no WebGL'}); the lists below stay live.`;
+    container.textContent = unavailable(err instanceof Error ? err.message : 'WebGL');
     return null;
   }
 }
