@@ -124,4 +124,20 @@ t.test('labels and hover for couriers, stores and drop-offs, drawn as HTML (no g
   await page.waitForSelector('.map-tip:not([hidden])');
   t.match(await page.textContent('.map-tip'), /c7 · free/, 'hovering a courier names it and its status');
   await screenshot(page, 'console-map-3-labels');
+
+  // the dispatcher drags the map away: the live frames do not pull it back; "Fit all" does
+  const center = () => page.evaluate(() => (window as any).dispatchdConsole.map.getCenter().toArray() as [number, number]);
+  const fitted = await center();
+  await page.mouse.move(at.x - 150, at.y);
+  await page.mouse.down();
+  await page.mouse.move(at.x + 150, at.y + 100, { steps: 10 });
+  await page.mouse.up();
+  const moved = await center();
+  t.ok(Math.abs(moved[0] - fitted[0]) > 1e-4, 'the drag moved the map');
+  const frames = await page.evaluate(() => (window as any).dispatchdConsole.frames as number);
+  await page.waitForFunction((n) => (window as any).dispatchdConsole.frames >= n + 2, frames);
+  t.same(await center(), moved, 'new frames keep the dispatcher’s view');
+  await page.click('#fit-all');
+  const again = await center();
+  t.ok(Math.abs(again[0] - fitted[0]) < 1e-6 && Math.abs(again[1] - fitted[1]) < 1e-6, 'Fit all fits the data again');
 });
