@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { AppError } from '../errors.js';
 
 /** dist/web next to src/ (tsx) or inside dist/ (node dist/main.js): the same folder either way. */
@@ -58,7 +59,20 @@ export const webPages = fp(
 
       const tiles = app.config.mapTilesFile ? resolve(app.config.mapTilesFile) : '';
       if (tiles && !existsSync(tiles)) app.log.warn({ file: tiles }, 'MAP_TILES_FILE does not exist: the pages fall back to the blank map');
-      pages.get('/console/config.json', async (_request, reply) => {
+      const configSchema = {
+        summary: 'What the web pages need from the config: basemap, currency, alert age',
+        tags: ['admin'],
+        response: {
+          200: Type.Object({
+            mapStyleUrl: Type.Union([Type.String(), Type.Null()], { description: 'MAP_STYLE_URL, or null' }),
+            tilesUrl: Type.Union([Type.String(), Type.Null()], { description: 'the served MAP_TILES_FILE, or null' }),
+            currency: Type.String(),
+            waitingAlertMs: Type.Integer(),
+            staleAfterMs: Type.Integer(),
+          }),
+        },
+      };
+      pages.get('/console/config.json', { schema: configSchema }, async (_request, reply) => {
         const config: PageConfig = {
           mapStyleUrl: app.config.mapStyleUrl || null,
           tilesUrl: tiles && existsSync(tiles) ? TILES_PATH : null,
@@ -68,7 +82,17 @@ export const webPages = fp(
         };
         return reply.header('cache-control', 'no-cache').send(config);
       });
-      pages.get(TILES_PATH, async (_request, reply) => {
+      const tilesSchema = {
+        summary: 'The basemap archive (MAP_TILES_FILE, PMTiles); answers Range requests with 206',
+        tags: ['admin'],
+        response: {
+          200: Type.String({ format: 'binary', description: 'the whole archive' }),
+          206: Type.String({ format: 'binary', description: 'the requested byte range' }),
+          // inline rather than errorResponses(): its $ref needs ErrorResponse added to the app, which main does not do yet
+          404: Type.Object({ code: Type.String(), message: Type.String() }, { description: 'tiles_not_configured' }),
+        },
+      };
+      pages.get(TILES_PATH, { schema: tilesSchema }, async (_request, reply) => {
         if (!tiles || !existsSync(tiles)) throw new AppError(404, 'tiles_not_configured', 'No basemap archive: set MAP_TILES_FILE to a .pmtiles file');
         // @fastify/static's send answers Range requests (206) and HEAD
         return reply.sendFile(basename(tiles), dirname(tiles), { acceptRanges: true, cacheControl: true, maxAge: 3_600_000 });
