@@ -112,16 +112,27 @@ t.test('labels and hover for couriers, stores and drop-offs, drawn as HTML (no g
   t.equal(await page.textContent('.map-label.ml-store'), 's1', 'the store is labelled');
   t.equal(await page.textContent('.map-label.ml-dropoff'), 'label-1', 'the drop-off is labelled with the order');
 
-  // hover the courier: a tip names it with its status
-  const at = await page.evaluate(() => {
-    const { map, state } = (window as any).dispatchdConsole;
-    const c = state.couriers[0];
-    const p = map.project([c.lng, c.lat]);
-    const r = map.getCanvas().getBoundingClientRect();
-    return { x: r.left + p.x, y: r.top + p.y };
-  });
-  await page.mouse.move(at.x, at.y);
-  await page.waitForSelector('.map-tip:not([hidden])');
+  // hover the courier: a tip names it with its status (pointed at again until the map has settled on it)
+  const courierOnScreen = () =>
+    page.evaluate(() => {
+      const { map, state } = (window as any).dispatchdConsole;
+      const c = state.couriers[0];
+      const p = map.project([c.lng, c.lat]);
+      const r = map.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    });
+  let at = await courierOnScreen();
+  let wiggle = 0;
+  await until(
+    async () => {
+      await page.waitForFunction(() => !(window as any).dispatchdConsole.map.isMoving());
+      at = await courierOnScreen();
+      await page.mouse.move(at.x + (wiggle++ % 2), at.y);
+      return page.evaluate(() => !(document.querySelector('.map-tip') as HTMLElement).hidden);
+    },
+    10_000,
+    'the hover tip',
+  );
   t.match(await page.textContent('.map-tip'), /c7 · free/, 'hovering a courier names it and its status');
   await screenshot(page, 'console-map-3-labels');
 
@@ -132,6 +143,9 @@ t.test('labels and hover for couriers, stores and drop-offs, drawn as HTML (no g
   await page.mouse.down();
   await page.mouse.move(at.x + 150, at.y + 100, { steps: 10 });
   await page.mouse.up();
+  // the pan eases out after the release (inertia): read where it comes to rest
+  await page.waitForFunction(() => !(window as any).dispatchdConsole.map.isMoving());
+  t.equal(await page.evaluate(() => (window as any).dispatchdConsole.userMoved), true, 'the console knows the dispatcher moved the map');
   const moved = await center();
   t.ok(Math.abs(moved[0] - fitted[0]) > 1e-4, 'the drag moved the map');
   const frames = await page.evaluate(() => (window as any).dispatchdConsole.frames as number);
