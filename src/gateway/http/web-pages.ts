@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { AppError } from '../errors.js';
 
 /** dist/web next to src/ (tsx) or inside dist/ (node dist/main.js): the same folder either way. */
@@ -25,15 +25,14 @@ export const WEB_ROOT = fileURLToPath(new URL('../../../dist/web/', import.meta.
 export const TILES_PATH = '/tiles/basemap.pmtiles';
 
 /** GET /console/config.json (web/shared/page-config.ts reads it). */
-export interface PageConfig {
-  /** A MapLibre style URL (MAP_STYLE_URL), or null. */
-  mapStyleUrl: string | null;
-  /** The service's own PMTiles archive (MAP_TILES_FILE), or null. */
-  tilesUrl: string | null;
-  currency: string;
-  waitingAlertMs: number;
-  staleAfterMs: number;
-}
+export const PageConfigSchema = Type.Object({
+  mapStyleUrl: Type.Union([Type.String(), Type.Null()], { description: 'MAP_STYLE_URL, or null' }),
+  tilesUrl: Type.Union([Type.String(), Type.Null()], { description: 'the served MAP_TILES_FILE, or null' }),
+  currency: Type.String(),
+  waitingAlertMs: Type.Integer(),
+  staleAfterMs: Type.Integer(),
+});
+export type PageConfig = Static<typeof PageConfigSchema>;
 
 export const webPages = fp(
   async function webPages(app: FastifyInstance, opts: { root?: string }) {
@@ -62,15 +61,7 @@ export const webPages = fp(
       const configSchema = {
         summary: 'What the web pages need from the config: basemap, currency, alert age',
         tags: ['admin'],
-        response: {
-          200: Type.Object({
-            mapStyleUrl: Type.Union([Type.String(), Type.Null()], { description: 'MAP_STYLE_URL, or null' }),
-            tilesUrl: Type.Union([Type.String(), Type.Null()], { description: 'the served MAP_TILES_FILE, or null' }),
-            currency: Type.String(),
-            waitingAlertMs: Type.Integer(),
-            staleAfterMs: Type.Integer(),
-          }),
-        },
+        response: { 200: PageConfigSchema },
       };
       pages.get('/console/config.json', { schema: configSchema }, async (_request, reply) => {
         const config: PageConfig = {
