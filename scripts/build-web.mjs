@@ -14,6 +14,7 @@ export const WEB_OUT = join(root, 'dist', 'web');
 const STAMP = '.built';
 const maplibreCss = join(root, 'node_modules', 'maplibre-gl', 'dist', 'maplibre-gl.css');
 const maplibrePkg = join(root, 'node_modules', 'maplibre-gl', 'package.json');
+const uplotCss = join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css');
 
 /** Files copied as they are: source (relative to web/) → name in dist/web. */
 const COPIES = [
@@ -62,6 +63,7 @@ export async function buildWeb({ outDir = WEB_OUT, minify = true } = {}) {
     });
     for (const [from, to] of COPIES) copyFileSync(join(WEB_SRC, from), join(tmp, to));
     copyFileSync(maplibreCss, join(tmp, 'maplibre-gl.css'));
+    copyFileSync(uplotCss, join(tmp, 'uPlot.min.css'));
     writeFileSync(join(tmp, STAMP), `${new Date().toISOString()}\n`);
     // Another process may have finished the same build meanwhile: keep a fresh one rather than
     // pulling it from under a server that is already serving it.

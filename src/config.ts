@@ -334,6 +334,16 @@ const spec = {
       return ms;
     },
   } satisfies KeySpec<number | undefined>,
+  // --- dispatcher console (issue 10)
+  mapStyleUrl: stringKey('MAP_STYLE_URL', '', 'Console basemap: URL of any MapLibre style (empty: the blank offline style, or MAP_TILES_FILE when set).'),
+  mapTilesFile: stringKey('MAP_TILES_FILE', '', 'A local `.pmtiles` vector archive (Protomaps schema) the service serves itself at `/tiles/basemap.pmtiles` (HTTP range requests) and the console draws as streets; empty: none.'),
+  currency: stringKey('CURRENCY', 'USD', 'ISO 4217 currency the console shows money in (formatted by the browser through `Intl`).', (v) =>
+    /^[A-Z]{3}$/.test(v) ? undefined : `must be a three-letter ISO 4217 code such as USD, got ${JSON.stringify(v)}`,
+  ),
+  consoleWaitingAlertMs: intKey('CONSOLE_WAITING_ALERT_MS', 600_000, 'The console raises an alert for an order still waiting for a courier this long after placement (service clock).', {
+    min: 1000,
+    max: 86_400_000,
+  }),
   // --- HTTP write rate limit (H6)
   rateLimitPerMin: intKey('RATE_LIMIT_PER_MIN', 1200, 'HTTP writes (POST/PUT/PATCH/DELETE) one caller (JWT subject, else IP) may send per minute, counted in Redis across all nodes; over it: 429 `rate_limited`. `0` disables the limit.', {
     min: 0,

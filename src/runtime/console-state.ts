@@ -16,6 +16,9 @@ import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
 import { LatestDecisions } from '../store/redis/dispatch-decisions.js';
 import type { DispatchDecision } from '../dispatch/decisions.js';
+import { dropoffEta, etaThroughStops, type LatLng } from '../domain/eta.js';
+import type { ServiceTimes, TravelModel } from '../dispatch/types.js';
+import { remainingStops } from './courier-tasks.js';
 
 /** H3 resolution of the console's supply/demand cells (~0.7 km², a few minutes' ride across). */
 export const CONSOLE_CELL_RESOLUTION = 8;
@@ -52,6 +55,11 @@ export interface ConsoleOrder {
   readonly priority: number;
   /** The latest dispatch round's decision for an open order (why it waits, who is nearest). */
   readonly dispatch?: ConsoleDispatch;
+  /**
+   * Predicted hand-over instant for an order a courier has (its position through its remaining stops,
+   * the optimizer's travel model), null while no courier has it or its courier's position is unknown.
+   */
+  readonly etaDropoffAt: number | null;
 }
 
 export type ConsoleDispatch = Pick<DispatchDecision, 'decision' | 'reason' | 'at' | 'courierId'> & {
@@ -94,11 +102,14 @@ export interface ConsoleStateDeps {
   readonly index: LocationIndex;
   readonly clock: Clock;
   readonly staleAfterMs: number;
+  /** For the orders' ETAs; without them etaDropoffAt stays null. */
+  readonly travel?: TravelModel<LatLng>;
+  readonly service?: ServiceTimes;
 }
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
 
-export function orderView(o: Order, now: number, decision?: DispatchDecision): ConsoleOrder {
+export function orderView(o: Order, now: number, decision?: DispatchDecision, etaDropoffAt: number | null = null): ConsoleOrder {
   return {
     id: o.id,
     externalId: o.externalId,
@@ -112,8 +123,33 @@ export function orderView(o: Order, now: number, decision?: DispatchDecision): C
     dropoff: { lat: o.dropoff.lat, lng: o.dropoff.lng },
     pinned: o.pinned,
     priority: o.priority,
+    etaDropoffAt,
     ...(decision ? { dispatch: consoleDispatch(decision) } : {}),
   };
+}
+
+/** Each courier-held order's predicted hand-over, through its courier's remaining stops. */
+export function dropoffEtas(orders: readonly Order[], couriers: readonly ConsoleCourier[], deps: Pick<ConsoleStateDeps, 'travel' | 'service'>, now: number): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!deps.travel || !deps.service) return out;
+  const byCourier = new Map<string, Order[]>();
+  for (const o of orders) {
+    if (!o.courierId || o.status === 'offered' || WAITING.includes(o.status)) continue;
+    const list = byCourier.get(o.courierId) ?? [];
+    list.push(o);
+    byCourier.set(o.courierId, list);
+  }
+  const where = new Map(couriers.map((c) => [c.courierId, c]));
+  for (const [courierId, held] of byCourier) {
+    const c = where.get(courierId);
+    if (!c) continue;
+    const etas = etaThroughStops(now, { lat: c.lat, lng: c.lng }, remainingStops(held, now), deps.travel, deps.service);
+    for (const o of held) {
+      const eta = dropoffEta(etas, o.id);
+      if (eta !== null) out.set(o.id, eta);
+    }
+  }
+  return out;
 }
 
 /**
@@ -157,12 +193,13 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
   };
   for (const o of shown) if (o.status === 'placed' || o.status === 'ready') bump(o.pickup.lat, o.pickup.lng, 'openOrders');
   for (const c of couriers) if (c.status === 'free') bump(c.lat, c.lng, 'freeCouriers');
+  const etas = dropoffEtas(shown, couriers, deps, now);
 
   return {
     type: 'state',
     at: now,
     couriers,
-    orders: shown.map((o) => orderView(o, now, decisions.get(o.id))),
+    orders: shown.map((o) => orderView(o, now, decisions.get(o.id), etas.get(o.id) ?? null)),
     cells: [...cells].map(([cell, counts]) => ({ cell, ...counts, boundary: cellToBoundary(cell, true) as [number, number][] })),
     kpis: consoleKpis({
       now,

@@ -23,13 +23,21 @@ export async function launchChromium(t: Teardownable): Promise<Browser> {
 }
 
 /** A page that fails the test on any uncaught page error and any request leaving the loopback host. */
-export async function openPage(t: Teardownable & { fail(msg: string): void }, browser: Browser, baseUrl: string, viewport = { width: 1400, height: 900 }): Promise<Page> {
+export async function openPage(
+  t: Teardownable & { fail(msg: string): void },
+  browser: Browser,
+  baseUrl: string,
+  viewport = { width: 1400, height: 900 },
+  /** Other loopback origins the test itself serves (e.g. a tile server). */
+  alsoAllowed: string[] = [],
+): Promise<Page> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('pageerror', (err) => t.fail(`page error: ${err.message}`));
   page.on('request', (req) => {
     const url = req.url();
-    if (!url.startsWith(baseUrl) && !url.startsWith(baseUrl.replace('http', 'ws')) && !url.startsWith('blob:') && !url.startsWith('data:')) {
+    const allowed = [baseUrl, baseUrl.replace('http', 'ws'), 'blob:', 'data:', ...alsoAllowed];
+    if (!allowed.some((prefix) => url.startsWith(prefix))) {
       t.fail(`the page requested an external URL: ${url}`);
     }
   });

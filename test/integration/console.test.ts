@@ -98,3 +98,33 @@ t.test('the state frame follows couriers, orders, cells and KPIs', async (t) => 
   const stale = (await consoleWs.nextOf('state', (f) => (f as State).couriers.find((c) => c.courierId === 'c3')?.status === 'offline', 6000)) as State;
   t.equal(stale.kpis.activeCouriers, 3 - stale.couriers.filter((c) => c.status === 'offline').length, 'active couriers leave out offline ones');
 });
+
+t.test('with ?delta=1 the socket sends one full state, then only what changed', async (t) => {
+  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', DISPATCH: 'off' });
+  const { baseUrl, wsUrl, token } = await buildTestApp(ctx);
+  const orderId = (await http(baseUrl, 'POST', '/v1/orders', token('store', 's1'), orderBody('delta-1'))).body.id as string;
+  const courier = await WsClient.connect(`${wsUrl}/v1/courier`, token('courier', 'c1'));
+  t.teardown(() => courier.close());
+  const t0 = Date.now() - 60_000;
+  const sendLoc = async (seq: number, lat: number) => {
+    courier.send({ type: 'loc', seq, ts: t0 + seq * 30_000, lat, lng: PICKUP.lng, acc: 5 });
+    t.same((await courier.nextOf('ack', (f) => f.seq === seq)).rejected, []);
+  };
+  await sendLoc(1, PICKUP.lat);
+
+  const plain = await WsClient.connect(`${wsUrl}/v1/console`, token('dispatcher', 'd1'));
+  const compact = await WsClient.connect(`${wsUrl}/v1/console?delta=1`, token('dispatcher', 'd1'));
+  t.teardown(() => [plain, compact].forEach((ws) => ws.close()));
+  const first = (await compact.nextOf('state')) as State;
+  t.same([first.couriers.length, first.orders.length], [1, 1], 'a full state first');
+  const quiet = await compact.nextOf('delta');
+  t.match(quiet, { couriers: { upsert: [], remove: [] }, orders: { upsert: [], remove: [] }, kpis: {}, cells: [] }, 'nothing changed: empty lists (ages are the client’s to count)');
+
+  await sendLoc(2, PICKUP.lat + 0.001);
+  const moved = await compact.nextOf('delta', (f) => (f.couriers as { upsert: Frame[] }).upsert.length > 0, 4000);
+  t.match(moved, { couriers: { upsert: [{ courierId: 'c1', lat: PICKUP.lat + 0.001 }], remove: [] }, orders: { upsert: [] } }, 'the moved courier only');
+  t.match(await http(baseUrl, 'POST', `/v1/orders/${orderId}/cancel`, token('dispatcher', 'd1'), {}), { status: 200 });
+  const gone = await compact.nextOf('delta', (f) => (f.orders as { remove: string[] }).remove.length > 0, 4000);
+  t.same((gone.orders as { remove: string[] }).remove, [orderId], 'the cancelled order is removed');
+  t.match(await plain.nextOf('state', (f) => (f as State).orders.length === 0, 4000), { type: 'state' }, 'a socket without ?delta=1 keeps getting full states');
+});

@@ -1,18 +1,29 @@
 /**
- * The dispatcher console: live state over WS /v1/console (map, KPIs, lists) and the override actions
+ * The dispatcher console: live state over WS /v1/console (map, KPIs, alerts, lists), details and actions
  * over HTTP. The token comes from `?token=` (then removed from the address bar) or the login form, and
- * is kept in sessionStorage for this tab only.
+ * is kept in sessionStorage for this tab only. Every visible word comes from web/shared/messages.ts.
  */
 import type maplibregl from 'maplibre-gl';
-import { api, ApiError, socketUrl } from '../shared/api';
-import { byId, clockTime, duration, el, jwtPayload } from '../shared/format';
+import { socketUrl } from '../shared/api';
+import { basemapStyle } from '../shared/basemap';
+import { byId, el, jwtPayload } from '../shared/format';
+import { applyStatic, fmt, getLocale, LOCALES, onLocaleChange, setCurrency, setLocale, t, tMaybe } from '../shared/i18n';
+import type { Locale } from '../shared/messages';
 import { openLiveSocket } from '../shared/live-socket';
 import { createMap, fitTo, whenLoaded, type LngLat } from '../shared/map';
-import { addLayers, updateLayers } from './map-layers';
-import type { ConsoleState } from './types';
+import { DEFAULT_PAGE_CONFIG, loadPageConfig, type PageConfig } from '../shared/page-config';
+import { KpiCharts } from './charts';
+import { StateMerger, type ConsoleDelta } from './delta';
+import { DetailPanel } from './details';
+import { MapLabels, type LabelPoint } from './labels';
+import { courierRows, orderRows } from './lists';
+import { addLayers, HOVER_LAYERS, LayerFeeder, storesOf } from './map-layers';
+import { COURIER_STATUSES, type ConsoleState } from './types';
+import { alertsOf, alertText, filterCouriers, filterOrders, isLate, LIVE_ORDER_STATUSES, type Alert, type Filters } from './view';
 
 const TOKEN_KEY = 'dispatchd.console.token';
-const MAX_ROWS = 500;
+/** Alerts listed (the badge counts them all). */
+const MAX_ALERTS = 100;
 /** Berlin until the first state says where the action is. */
 const DEFAULT_CENTER: LngLat = [13.405, 52.52];
 
@@ -21,15 +32,41 @@ interface ConsoleHandle {
   frames: number;
   map: maplibregl.Map | null;
   selected: { orderId: string; courierId: string };
+  config: PageConfig;
+  alerts: Alert[];
+  /** Applies a state (or delta) as if it came from the socket and returns the milliseconds it took. */
+  apply(frame: ConsoleState | ConsoleDelta): number;
+  /** Milliseconds each applied frame took (merging a delta and rendering), newest last (bounded). */
+  applyMs: number[];
+  labels: MapLabels | null;
+  /** Milliseconds of each part of the last applied state (where a frame's time goes). */
+  phaseMs: Record<string, number>;
+  /** True once the dispatcher moved the map: it is not re-fitted any more until "fit all". */
+  userMoved: boolean;
+  setLocale(locale: Locale): void;
 }
 declare global {
   interface Window {
-    /** For debugging and the browser tests. */
+    /** For debugging, the browser tests and the benchmark. */
     dispatchdConsole: ConsoleHandle;
   }
 }
 
-const handle: ConsoleHandle = { state: null, frames: 0, map: null, selected: { orderId: '', courierId: '' } };
+const noApply = () => 0;
+const handle: ConsoleHandle = {
+  state: null,
+  frames: 0,
+  map: null,
+  selected: { orderId: '', courierId: '' },
+  config: DEFAULT_PAGE_CONFIG,
+  alerts: [],
+  apply: noApply,
+  applyMs: [],
+  labels: null,
+  phaseMs: {},
+  userMoved: false,
+  setLocale,
+};
 window.dispatchdConsole = handle;
 
 function takeToken(): string | null {
@@ -50,57 +87,119 @@ function showLogin(message = ''): void {
   byId('login-error').textContent = message;
 }
 
-function start(token: string): void {
+function fillSelect(select: HTMLSelectElement, options: [string, string][]): void {
+  const value = select.value;
+  select.replaceChildren(
+    ...options.map(([v, label]) => {
+      const o = el('option', label);
+      o.value = v;
+      return o;
+    }),
+  );
+  select.value = options.some(([v]) => v === value) ? value : options[0]![0];
+}
+
+/** The pickers whose words depend on the language. */
+function fillPickers(): void {
+  fillSelect(byId<HTMLSelectElement>('lang'), LOCALES.map((l) => [l, tMaybe(`lang.${l}`)]));
+  byId<HTMLSelectElement>('lang').value = getLocale();
+  fillSelect(byId<HTMLSelectElement>('filter-order'), [
+    ['', t('filter.allOrders')],
+    ['waiting', t('filter.waiting')],
+    ['late', t('filter.late')],
+    ...LIVE_ORDER_STATUSES.map((s): [string, string] => [s, tMaybe(`order.${s}`)]),
+  ]);
+  fillSelect(byId<HTMLSelectElement>('filter-courier'), [['', t('filter.allCouriers')], ...COURIER_STATUSES.map((s): [string, string] => [s, tMaybe(`status.${s}`)])]);
+  byId<HTMLTextAreaElement>('token-input').placeholder = t('login.placeholder');
+}
+
+async function start(token: string): Promise<void> {
   const claims = jwtPayload(token);
-  if (!claims) return showLogin('That is not a token (expected a JWT).');
-  if (claims.role !== 'dispatcher' && claims.role !== 'admin') {
-    return showLogin(`This token has role "${String(claims.role)}": the console needs a dispatcher or admin token.`);
-  }
+  if (!claims) return showLogin(t('login.notJwt'));
+  if (claims.role !== 'dispatcher' && claims.role !== 'admin') return showLogin(t('login.wrongRole', { role: String(claims.role) }));
   byId('login').hidden = true;
   byId('app').hidden = false;
-  byId('who').textContent = `${String(claims.sub)} (${String(claims.role)})`;
+  byId('who').textContent = t('header.who', { sub: String(claims.sub), role: String(claims.role) });
 
-  const map = createMap(byId('map'), DEFAULT_CENTER, 12);
+  const config = await loadPageConfig();
+  handle.config = config;
+  setCurrency(config.currency);
+  const map = createMap(byId('map'), DEFAULT_CENTER, 12, basemapStyle(config), (why) => t('map.unavailable', { why }));
   handle.map = map;
-  let layersReady = false;
-  let fitted = false;
+  let feeder: LayerFeeder | null = null;
+  const filters: Filters = { query: '', orderStatus: '', courierStatus: '' };
+  const charts = new KpiCharts(token);
+
+  const details = new DetailPanel({
+    token,
+    state: () => handle.state,
+    drawCourier: (route, stops, trail) => feeder?.courierLines(route, stops, trail),
+    openOrder: (id) => select({ orderId: id }),
+    openCourier: (id) => select({ courierId: id }),
+    closed: () => {
+      handle.selected = { orderId: '', courierId: '' };
+      if (handle.state) render(handle.state);
+    },
+  });
+
   if (map) {
     whenLoaded(map, () => {
       addLayers(map);
-      layersReady = true;
+      feeder = new LayerFeeder(map);
+      handle.labels = new MapLabels(map, byId('labels'));
       if (handle.state) render(handle.state);
+    });
+    // a move the dispatcher made (drag, wheel, keys) — not our own fitBounds — stops the automatic fitting
+    map.on('movestart', (e: { originalEvent?: unknown }) => {
+      if (e.originalEvent) handle.userMoved = true;
     });
     map.on('click', 'couriers', (e) => {
       const id = e.features?.[0]?.properties?.id;
       if (typeof id === 'string') select({ courierId: id });
     });
-    map.on('click', 'orders', (e) => {
-      const id = e.features?.[0]?.properties?.id;
-      if (typeof id === 'string') select({ orderId: id });
-    });
+    for (const layer of ['orders', 'dropoffs']) {
+      map.on('click', layer, (e) => {
+        const id = e.features?.[0]?.properties?.id;
+        if (typeof id === 'string') select({ orderId: id });
+      });
+    }
+    hover(map);
   }
+  byId('fit-all').onclick = () => {
+    handle.userMoved = false;
+    fitAll(true);
+  };
 
   const conn = byId('conn');
-  const socket = openLiveSocket(() => socketUrl('/v1/console', token), {
+  let connStatus = 'connecting';
+  const showConn = () => {
+    conn.dataset.status = connStatus;
+    conn.textContent = tMaybe(`conn.${connStatus}`);
+  };
+  showConn();
+  const merger = new StateMerger();
+  // deltas: after one full state, only the couriers and orders that changed
+  const socket = openLiveSocket(() => `${socketUrl('/v1/console', token)}&delta=1`, {
     onStatus(status) {
-      conn.dataset.status = status;
-      conn.textContent = status;
+      connStatus = status;
+      showConn();
     },
     onRefused(reason) {
       sessionStorage.removeItem(TOKEN_KEY);
       socket.close();
-      showLogin(`The service refused the token (${reason}). Paste a valid dispatcher token.`);
+      showLogin(t('login.refused', { reason }));
     },
     onFrame(frame) {
-      if (frame.type === 'state') {
+      if (frame.type === 'state' || frame.type === 'delta') {
         handle.frames++;
-        render(frame as unknown as ConsoleState);
+        apply(frame as unknown as ConsoleState | ConsoleDelta);
       } else if (frame.type === 'error') {
         conn.dataset.status = 'reconnecting';
-        conn.textContent = String(frame.message ?? 'state unavailable');
+        conn.textContent = t('conn.unavailable');
       }
     },
   });
+  handle.apply = apply;
 
   byId('logout').onclick = () => {
     socket.close();
@@ -108,142 +207,210 @@ function start(token: string): void {
     location.replace('/console');
   };
 
-  function render(state: ConsoleState): void {
-    handle.state = state;
-    byId('clock').textContent = `service time ${clockTime(state.at, true)}`;
-    renderKpis(state);
-    renderCouriers(state);
-    renderOrders(state);
-    renderSelects(state);
-    if (map && layersReady) {
-      updateLayers(map, state, handle.selected);
-      if (!fitted) {
-        const pts: LngLat[] = [
-          ...state.couriers.map((c): LngLat => [c.lng, c.lat]),
-          ...state.orders.flatMap((o): LngLat[] => [[o.pickup.lng, o.pickup.lat], [o.dropoff.lng, o.dropoff.lat]]),
-        ];
-        if (pts.length) {
-          fitTo(map, pts);
-          fitted = true;
-        }
-      }
+  const search = byId<HTMLInputElement>('search');
+  search.oninput = () => {
+    filters.query = search.value;
+    if (handle.state) render(handle.state);
+  };
+  // Enter on an exact id (order id, external id, courier id) opens it
+  search.onkeydown = (e) => {
+    if (e.key !== 'Enter' || !handle.state) return;
+    const q = search.value.trim().toLowerCase();
+    const order = handle.state.orders.find((o) => o.id.toLowerCase() === q || o.externalId.toLowerCase() === q);
+    if (order) return select({ orderId: order.id });
+    const courier = handle.state.couriers.find((c) => c.courierId.toLowerCase() === q);
+    if (courier) select({ courierId: courier.courierId });
+  };
+  byId<HTMLSelectElement>('filter-order').onchange = (e) => {
+    filters.orderStatus = (e.target as HTMLSelectElement).value;
+    if (handle.state) render(handle.state);
+  };
+  byId<HTMLSelectElement>('filter-courier').onchange = (e) => {
+    filters.courierStatus = (e.target as HTMLSelectElement).value;
+    if (handle.state) render(handle.state);
+  };
+  byId('alerts-toggle').onclick = () => {
+    byId('alerts').hidden = !byId('alerts').hidden;
+  };
+
+  onLocaleChange(() => {
+    courierTable.reset();
+    orderTable.reset();
+    alertsKey = '';
+    showConn();
+    byId('who').textContent = t('header.who', { sub: String(claims.sub), role: String(claims.role) });
+    charts.draw();
+    if (handle.state) render(handle.state);
+    const open = details.current;
+    if (open) void (open.kind === 'order' ? details.openOrder(open.id) : details.openCourier(open.id));
+  });
+
+  function apply(frame: ConsoleState | ConsoleDelta): number {
+    const t0 = performance.now();
+    const state = merger.take(frame);
+    if (!state) return 0;
+    handle.phaseMs = { merge: performance.now() - t0 };
+    render(state);
+    const ms = performance.now() - t0;
+    handle.applyMs.push(ms);
+    if (handle.applyMs.length > 1000) handle.applyMs.shift();
+    return ms;
+  }
+
+  let lateNow: ReadonlySet<string> = new Set();
+  const now = () => handle.state?.at ?? 0;
+  const courierTable = courierRows(document.querySelector('#couriers tbody')!, now, () => handle.selected.courierId, (id) => select({ courierId: id }));
+  const orderTable = orderRows(document.querySelector('#orders tbody')!, now, () => lateNow, () => handle.selected.orderId, (id) => select({ orderId: id }));
+
+  function fitAll(force: boolean): void {
+    const state = handle.state;
+    if (!map || !state || (handle.userMoved && !force)) return;
+    // the data's bounding box, without building a list of 10,000 points every second
+    let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+    const add = (lng: number, lat: number) => {
+      if (lng < w) w = lng;
+      if (lng > e) e = lng;
+      if (lat < s) s = lat;
+      if (lat > n) n = lat;
+    };
+    for (const c of state.couriers) add(c.lng, c.lat);
+    for (const o of state.orders) {
+      add(o.pickup.lng, o.pickup.lat);
+      add(o.dropoff.lng, o.dropoff.lat);
     }
+    if (w === Infinity) return;
+    // follow the data while the dispatcher has not moved the map: refit when something is out of view
+    const b = map.getBounds();
+    if (!force && fittedOnce && b.contains([w, s]) && b.contains([e, n])) return;
+    fitTo(map, [[w, s], [e, n]]);
+    fittedOnce = true;
+  }
+  let fittedOnce = false;
+
+  function render(state: ConsoleState): void {
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const now = performance.now();
+      handle.phaseMs[name] = now - mark;
+      mark = now;
+    };
+    handle.state = state;
+    byId('clock').textContent = t('header.clock', { time: fmt.timeSec(state.at) });
+    renderKpis(state);
+    const orders = filterOrders(state.orders, filters, state.at);
+    const couriers = filterCouriers(state.couriers, filters);
+    const late = new Set(state.orders.filter((o) => isLate(o, state.at)).map((o) => o.id));
+    phase('filter');
+    renderAlerts(state);
+    phase('alerts');
+    lateNow = late;
+    courierTable.update(couriers);
+    orderTable.update(orders);
+    byId('couriers-count').textContent = count(couriers.length, state.couriers.length, state.truncated.couriers);
+    byId('orders-count').textContent = count(orders.length, state.orders.length, state.truncated.orders);
+    phase('lists');
+    if (map && feeder) {
+      feeder.update(state, couriers, orders, late, handle.selected);
+      phase('sources');
+      fitAll(false);
+      phase('fit');
+      handle.labels?.set(
+        storesOf(orders).map((s): LabelPoint => ({ lng: s.lng, lat: s.lat, text: s.storeId, kind: 'store' })),
+        [
+          ...couriers.map((c): LabelPoint => ({ lng: c.lng, lat: c.lat, text: c.courierId, kind: 'courier' })),
+          ...orders.map((o): LabelPoint => ({ lng: o.dropoff.lng, lat: o.dropoff.lat, text: o.externalId, kind: 'dropoff' })),
+        ],
+      );
+      phase('labels');
+    }
+    details.refresh();
+    charts.tick(state.at);
+    phase('detail');
+  }
+
+  function count(shown: number, all: number, truncated: boolean): string {
+    return shown === all ? `${fmt.number(all)}${truncated ? '+' : ''}` : t('common.shownOf', { shown: fmt.number(shown), all: fmt.number(all) });
+  }
+
+  let alertsKey = '';
+  function renderAlerts(state: ConsoleState): void {
+    const alerts = alertsOf(state, handle.config.waitingAlertMs);
+    handle.alerts = alerts;
+    byId('alerts-badge').textContent = fmt.number(alerts.length);
+    byId('alerts-badge').dataset.count = String(alerts.length);
+    byId('alerts-count').textContent = fmt.number(alerts.length);
+    const shown = alerts.slice(0, MAX_ALERTS).map((a) => [a, alertText(a)] as const);
+    const key = shown.map(([a, text]) => a.kind + text).join('\n');
+    if (key === alertsKey) return;
+    alertsKey = key;
+    byId('alerts-list').replaceChildren(
+      ...shown.map(([a, text]) => {
+        const li = el('li', text, `alert alert-${a.kind}`);
+        li.dataset.kind = a.kind;
+        li.dataset.orderId = a.orderId ?? '';
+        li.dataset.courierId = a.courierId ?? '';
+        li.onclick = () => (a.orderId ? select({ orderId: a.orderId }) : a.courierId ? select({ courierId: a.courierId }) : undefined);
+        return li;
+      }),
+    );
   }
 
   function select(sel: Partial<ConsoleHandle['selected']>): void {
-    Object.assign(handle.selected, sel);
-    if (sel.orderId !== undefined) (byId<HTMLSelectElement>('sel-order')).value = sel.orderId;
-    if (sel.courierId !== undefined) (byId<HTMLSelectElement>('sel-courier')).value = sel.courierId;
+    if (sel.orderId) {
+      handle.selected = { orderId: sel.orderId, courierId: '' };
+      void details.openOrder(sel.orderId);
+    } else if (sel.courierId) {
+      handle.selected = { orderId: '', courierId: sel.courierId };
+      void details.openCourier(sel.courierId);
+    }
     if (handle.state) render(handle.state);
   }
-  byId<HTMLSelectElement>('sel-order').onchange = (e) => select({ orderId: (e.target as HTMLSelectElement).value });
-  byId<HTMLSelectElement>('sel-courier').onchange = (e) => select({ courierId: (e.target as HTMLSelectElement).value });
-
-  const result = byId('action-result');
-  const act = async (label: string, call: () => Promise<unknown>, needs: ('order' | 'courier')[]) => {
-    const { orderId, courierId } = handle.selected;
-    if (needs.includes('order') && !orderId) return report(false, 'Choose an order first.');
-    if (needs.includes('courier') && !courierId) return report(false, 'Choose a courier first.');
-    result.textContent = `${label}…`;
-    result.className = 'muted';
-    delete result.dataset.outcome;
-    try {
-      await call();
-      report(true, `${label}: done.`);
-    } catch (err) {
-      const e = err instanceof ApiError ? err : new ApiError(0, 'error', String(err));
-      report(false, `${label} refused: ${e.code} — ${e.message}`);
-    }
-  };
-  const report = (ok: boolean, text: string) => {
-    result.textContent = text;
-    result.className = ok ? 'ok' : 'error';
-    result.dataset.outcome = ok ? 'ok' : 'error';
-  };
-  const order = () => encodeURIComponent(handle.selected.orderId);
-  const courier = () => encodeURIComponent(handle.selected.courierId);
-  byId('act-assign').onclick = () =>
-    act('Assign & pin', () => api('POST', `/v1/orders/${order()}/assign`, token, { courierId: handle.selected.courierId }), ['order', 'courier']);
-  byId('act-unassign').onclick = () => act('Unassign', () => api('POST', `/v1/orders/${order()}/unassign`, token, {}), ['order']);
-  byId('act-priority').onclick = () => {
-    const priority = Number(byId<HTMLInputElement>('priority').value);
-    return act('Set priority', () => api('POST', `/v1/orders/${order()}/priority`, token, { priority }), ['order']);
-  };
-  byId('act-pause').onclick = () => act('Pause courier', () => api('POST', `/v1/couriers/${courier()}/pause`, token, {}), ['courier']);
-  byId('act-resume').onclick = () => act('Resume courier', () => api('POST', `/v1/couriers/${courier()}/resume`, token, {}), ['courier']);
 
   function renderKpis(state: ConsoleState): void {
     const k = state.kpis;
-    const min = (x: number | null) => (x === null ? '–' : `${x} min`);
-    byId('kpi-ontime').textContent = k.onTimePct === null ? '–' : `${k.onTimePct} %`;
+    const min = (x: number | null) => (x === null ? '–' : fmt.minutes(x * 60_000));
+    byId('kpi-ontime').textContent = k.onTimePct === null ? '–' : fmt.percent(k.onTimePct);
     byId('kpi-ctd').textContent = k.clickToDoorP50Min === null ? '–' : `${min(k.clickToDoorP50Min)} / ${min(k.clickToDoorP90Min)}`;
-    byId('kpi-waiting').textContent = `${k.waiting}${k.oldestWaitingMin === null ? '' : ` (${min(k.oldestWaitingMin)})`}`;
-    byId('kpi-couriers').textContent = String(k.activeCouriers);
-    byId('kpi-cost').textContent = k.costPerOrder === null ? '–' : `$${k.costPerOrder.toFixed(2)}`;
-    byId('kpi-delivered').textContent = `${k.delivered} in ${Math.round(k.windowMs / 3_600_000)} h`;
+    byId('kpi-waiting').textContent = k.oldestWaitingMin === null ? fmt.number(k.waiting) : t('kpi.waitingValue', { n: fmt.number(k.waiting), oldest: min(k.oldestWaitingMin) });
+    byId('kpi-couriers').textContent = fmt.number(k.activeCouriers);
+    byId('kpi-cost').textContent = k.costPerOrder === null ? '–' : fmt.money(k.costPerOrder);
+    byId('kpi-delivered').textContent = t('kpi.deliveredValue', { n: fmt.number(k.delivered), hours: fmt.number(Math.round(k.windowMs / 3_600_000)) });
   }
 
-  function renderCouriers(state: ConsoleState): void {
-    const body = document.querySelector('#couriers tbody')!;
-    const rows = state.couriers.slice(0, MAX_ROWS).map((c) => {
-      const tr = el('tr');
-      tr.dataset.courierId = c.courierId;
-      tr.dataset.status = c.status;
-      tr.dataset.lat = String(c.lat);
-      tr.dataset.lng = String(c.lng);
-      if (c.courierId === handle.selected.courierId) tr.classList.add('selected');
-      const status = el('td');
-      status.append(el('span', c.status, `st st-${c.status}`));
-      tr.append(el('td', c.courierId), status, el('td', String(c.load)), el('td', `${duration(state.at - c.lastSeenAt)} ago`));
-      tr.onclick = () => select({ courierId: c.courierId });
-      return tr;
-    });
-    body.replaceChildren(...rows);
-    byId('couriers-count').textContent = `${state.couriers.length}${state.truncated.couriers ? '+' : ''}`;
-  }
-
-  function renderOrders(state: ConsoleState): void {
-    const body = document.querySelector('#orders tbody')!;
-    const rows = state.orders.slice(0, MAX_ROWS).map((o) => {
-      const tr = el('tr');
-      tr.dataset.orderId = o.id;
-      tr.dataset.status = o.status;
-      tr.dataset.courierId = o.courierId ?? '';
-      if (o.id === handle.selected.orderId) tr.classList.add('selected');
-      const promised = el('td', clockTime(o.promisedBy), o.promisedBy < state.at ? 'late' : undefined);
-      const courierCell = el('td', o.courierId ? `${o.courierId}${o.pinned ? ' (pinned)' : ''}` : '—', 'courier');
-      tr.append(el('td', o.externalId, 'ext'), el('td', o.status.replace('_', ' ')), el('td', duration(o.ageMs)), promised, courierCell, el('td', String(o.priority)));
-      tr.title = `${o.id} · store ${o.storeId}`;
-      tr.onclick = () => select({ orderId: o.id });
-      return tr;
-    });
-    body.replaceChildren(...rows);
-    byId('orders-count').textContent = `${state.orders.length}${state.truncated.orders ? '+' : ''}`;
-  }
-
-  /** Refills the pickers when the set of ids changes, keeping the current choice. */
-  function renderSelects(state: ConsoleState): void {
-    fill(byId<HTMLSelectElement>('sel-order'), state.orders.map((o) => [o.id, `${o.externalId} · ${o.status}`]), handle.selected.orderId, '— choose an order —');
-    fill(byId<HTMLSelectElement>('sel-courier'), state.couriers.map((c) => [c.courierId, `${c.courierId} · ${c.status}`]), handle.selected.courierId, '— choose a courier —');
+  /** A popup naming what is under the pointer (courier, store, drop-off), from the current state. */
+  function hover(m: maplibregl.Map): void {
+    const tip = el('div', undefined, 'map-tip');
+    tip.hidden = true;
+    byId('map-wrap').append(tip);
+    for (const layer of HOVER_LAYERS) {
+      m.on('mousemove', layer, (e) => {
+        const f = e.features?.[0];
+        const id = f?.properties?.id;
+        if (typeof id !== 'string' || !handle.state) return;
+        m.getCanvas().style.cursor = 'pointer';
+        tip.textContent = describe(layer, id, handle.state);
+        tip.hidden = false;
+        tip.style.transform = `translate(${Math.round(e.point.x + 12)}px, ${Math.round(e.point.y + 12)}px)`;
+      });
+      m.on('mouseleave', layer, () => {
+        m.getCanvas().style.cursor = '';
+        tip.hidden = true;
+      });
+    }
   }
 }
 
-function fill(select: HTMLSelectElement, options: [string, string][], value: string, placeholder: string): void {
-  const key = options.map(([v, l]) => `${v}\u0000${l}`).join('\u0001');
-  if (select.dataset.key !== key) {
-    select.dataset.key = key;
-    const keep = options.some(([v]) => v === value) || value === '' ? [] : [[value, `${value} (gone)`] as [string, string]];
-    select.replaceChildren(
-      el('option', placeholder),
-      ...[...options, ...keep].map(([v, label]) => {
-        const o = el('option', label);
-        o.value = v;
-        return o;
-      }),
-    );
-    (select.firstElementChild as HTMLOptionElement).value = '';
+function describe(layer: string, id: string, state: ConsoleState): string {
+  if (layer === 'couriers') {
+    const c = state.couriers.find((x) => x.courierId === id);
+    return c ? t('hover.courier', { id, status: tMaybe(`status.${c.status}`), load: fmt.number(c.load), ago: fmt.duration(state.at - c.lastSeenAt) }) : id;
   }
-  select.value = value;
+  if (layer === 'stores') {
+    const open = state.orders.filter((o) => o.storeId === id).length;
+    return t('hover.store', { id, open: fmt.number(open) });
+  }
+  const o = state.orders.find((x) => x.id === id);
+  return o ? t('hover.dropoff', { order: o.externalId, status: tMaybe(`order.${o.status}`), promised: fmt.time(o.promisedBy) }) : id;
 }
 
 byId<HTMLFormElement>('login-form').onsubmit = (e) => {
@@ -253,7 +420,17 @@ byId<HTMLFormElement>('login-form').onsubmit = (e) => {
   sessionStorage.setItem(TOKEN_KEY, token);
   location.reload();
 };
+onLocaleChange(() => {
+  applyStatic();
+  fillPickers();
+  document.title = t('page.title');
+});
+byId<HTMLSelectElement>('lang').onchange = (e) => setLocale((e.target as HTMLSelectElement).value as Locale);
 
+document.documentElement.lang = getLocale();
+document.title = t('page.title');
+applyStatic();
+fillPickers();
 const token = takeToken();
-if (token) start(token);
+if (token) void start(token);
 else showLogin();

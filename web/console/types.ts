@@ -1,6 +1,7 @@
 /** The `/v1/console` state frame, as src/runtime/console-state.ts sends it (kept in step by the e2e tests). */
 
-export type CourierStatus = 'free' | 'offered' | 'busy' | 'paused' | 'offline';
+export type CourierStatus = 'free' | 'busy' | 'paused' | 'offline';
+export const COURIER_STATUSES: readonly CourierStatus[] = ['free', 'busy', 'paused', 'offline'];
 
 export interface ConsoleCourier {
   courierId: string;
@@ -24,6 +25,83 @@ export interface ConsoleOrder {
   dropoff: { lat: number; lng: number };
   pinned: boolean;
   priority: number;
+  /** Predicted hand-over while a courier has it (null otherwise). */
+  etaDropoffAt?: number | null;
+  /** The latest dispatch round's decision about it (the explain feature; absent on older services). */
+  dispatch?: DispatchSummary;
+}
+
+export interface NearestCourier {
+  courierId?: string;
+  etaPickupAt: number;
+  freesAt?: number;
+}
+
+export interface DispatchSummary {
+  decision: 'assigned' | 'waiting';
+  reason?: string;
+  at: number;
+  courierId?: string;
+  nearest?: NearestCourier;
+}
+
+/** GET /v1/orders/:id/dispatch */
+export interface DispatchDecision extends DispatchSummary {
+  orderId: string;
+  zone: string;
+  etaPickupAt?: number;
+  etaDropoffAt?: number;
+  stops?: unknown[];
+  cost?: { total: number; [k: string]: number };
+  runnerUp?: { courierId?: string; costDelta: number; etaPickupAt?: number };
+}
+
+/** GET /v1/couriers/:id (with the explain feature's fields optional). */
+export interface CourierDetail {
+  courierId: string;
+  lat: number;
+  lng: number;
+  serverTs: number;
+  stale: boolean;
+  paused: boolean;
+  status?: string;
+  load?: number;
+  shiftEndsAt?: number | null;
+  lastSeenAt?: number;
+  stops?: { orderId: string; kind: 'pickup' | 'dropoff'; lat: number; lng: number; eta: number }[];
+}
+
+/** GET /v1/orders/:id */
+export interface OrderDetail {
+  id: string;
+  externalId: string;
+  storeId: string;
+  status: string;
+  pickup: { lat: number; lng: number; address?: string };
+  dropoff: { lat: number; lng: number; address?: string };
+  items: number;
+  size?: number;
+  option: string;
+  window?: { from: number; to: number } | null;
+  placedAt: number;
+  promisedBy: number;
+  courierId: string | null;
+  pinned: boolean;
+  priority: number;
+  reason?: string | null;
+}
+
+export interface OrderEvent {
+  type: string;
+  at: number;
+  [k: string]: unknown;
+}
+
+/** GET /v1/orders/:id/assign-preview */
+export interface AssignPreview {
+  chosen: { courierId: string; etaPickupAt: number; etaDropoffAt: number; cost: number };
+  optimizer: { courierId?: string; etaPickupAt?: number; etaDropoffAt?: number; cost?: number } | null;
+  delta: { etaDropoffMs: number; cost: number } | null;
 }
 
 export interface ConsoleCell {

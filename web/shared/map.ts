@@ -1,6 +1,7 @@
 /**
- * MapLibre GL with a blank style: a background colour and GeoJSON layers only — no tiles, no glyphs,
- * no sprites, nothing fetched from anywhere (the service may run offline). Text labels live in HTML.
+ * MapLibre GL, by default with a blank style: a background colour and GeoJSON layers only — no tiles,
+ * no glyphs, no sprites, nothing fetched from anywhere (the service may run offline); a basemap when
+ * the service is configured with one (shared/basemap.ts). Text labels live in HTML.
  */
 import maplibregl from 'maplibre-gl';
 
@@ -13,12 +14,19 @@ export const BLANK_STYLE: maplibregl.StyleSpecification = {
 };
 
 /** A map on `container`, or null (with a note in the container) when the browser has no WebGL. */
-export function createMap(container: HTMLElement, center: LngLat, zoom: number): maplibregl.Map | null {
+export function createMap(
+  container: HTMLElement,
+  center: LngLat,
+  zoom: number,
+  style: maplibregl.StyleSpecification | string = BLANK_STYLE,
+  /** The note shown instead of the map (pages with a message catalogue pass theirs). */
+  unavailable = (why: string) => `Map unavailable (${why}); the lists below stay live.`,
+): maplibregl.Map | null {
   try {
-    return new maplibregl.Map({ container, style: BLANK_STYLE, center, zoom, attributionControl: false, maxZoom: 19 });
+    return new maplibregl.Map({ container, style, center, zoom, attributionControl: style === BLANK_STYLE ? false : { compact: true }, maxZoom: 19 });
   } catch (err) {
     container.classList.add('map-unavailable');
-    container.textContent = `Map unavailable (${err instanceof Error ? err.message : 'no WebGL'}); the lists below stay live.`;
+    container.textContent = unavailable(err instanceof Error ? err.message : 'WebGL');
     return null;
   }
 }

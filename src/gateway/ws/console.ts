@@ -2,7 +2,9 @@
  * WebSocket /v1/console (roles dispatcher and admin; any other role or no token: close 1008).
  *
  * out: `{type:'state', at, couriers, orders, cells, kpis, truncated}` (runtime/console-state.ts) at once
- *      on connect and then about once per wall second, for as long as the socket is open;
+ *      on connect and then about once per wall second, for as long as the socket is open; with
+ *      `?delta=1`, the first frame is a full `state` and the next ones are `{type:'delta', …}` with only
+ *      the couriers and orders that changed (runtime/console-delta.ts);
  *      `{type:'error', code:'state_unavailable', message}` when a state could not be built (the next
  *      tick tries again).
  * in:  nothing; overrides go through the HTTP routes. A frame is answered
@@ -14,9 +16,11 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { buildConsoleState } from '../../runtime/console-state.js';
+import { buildConsoleState, type ConsoleState } from '../../runtime/console-state.js';
+import { stateDelta } from '../../runtime/console-delta.js';
 import { pushOnlyAnswer } from './push-only.js';
 import { keepAlive } from './store.js';
+import { haversineTravelModel } from '../../dispatch/travel.js';
 
 export const CONSOLE_PUSH_MS = 1000;
 
@@ -24,8 +28,15 @@ export const consoleSocket = fp(
   async function consoleSocket(app: FastifyInstance) {
     const log = app.log.child({ feature: 'console' });
     const sockets = new Set<WebSocket>();
+    /** Sockets that asked for deltas → whether they already hold the previous state. */
+    const deltaSockets = new Map<WebSocket, boolean>();
+    /** The state every synced delta socket holds (the previous tick's). */
+    let last: ConsoleState | null = null;
     let timer: NodeJS.Timeout | null = null;
     let building: Promise<void> | null = null;
+    // the same travel model and service times as the optimizer, for the orders' ETAs
+    const travel = haversineTravelModel(app.config.courierSpeedMps);
+    const service = { pickupS: app.config.pickupServiceS, dropoffS: app.config.dropoffServiceS };
 
     const broadcast = (text: string, to: Iterable<WebSocket>) => {
       for (const ws of to) if (ws.readyState === ws.OPEN) ws.send(text);
@@ -39,8 +50,24 @@ export const consoleSocket = fp(
         index: app.locationIndex,
         clock: app.clock,
         staleAfterMs: app.config.staleAfterMs,
+        travel,
+        service,
       })
-        .then((state) => broadcast(JSON.stringify(state), sockets))
+        .then((state) => {
+          let full: string | null = null;
+          const fullText = () => (full ??= JSON.stringify(state));
+          const delta = last && [...deltaSockets.values()].some(Boolean) ? JSON.stringify(stateDelta(last, state)) : null;
+          for (const ws of sockets) {
+            if (ws.readyState !== ws.OPEN) continue;
+            const synced = deltaSockets.get(ws);
+            if (synced && delta) ws.send(delta);
+            else {
+              ws.send(fullText());
+              if (synced === false) deltaSockets.set(ws, true);
+            }
+          }
+          last = deltaSockets.size ? state : null;
+        })
         .catch((err: unknown) => {
           log.error({ err }, 'console state failed');
           broadcast(JSON.stringify({ type: 'error', code: 'state_unavailable', message: 'Live state is unavailable, retrying' }), sockets);
@@ -60,8 +87,10 @@ export const consoleSocket = fp(
       socket.on('message', (data, isBinary) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(pushOnlyAnswer(data, isBinary, 'console')));
       });
+      if ((request.query as { delta?: string }).delta === '1') deltaSockets.set(socket, false);
       socket.on('close', () => {
         sockets.delete(socket);
+        deltaSockets.delete(socket);
         if (sockets.size === 0) stopTimer();
       });
       keepAlive(app, socket);
