@@ -29,6 +29,8 @@ import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
 import { apiDocs } from './gateway/http/api-docs.js';
 import { rateLimitPlugin } from './gateway/rate-limit.js';
+import { zoneServices } from './runtime/zones.js';
+import { zoneRoutes } from './gateway/http/zones.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -150,6 +152,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(courierSocket);
   app.register(historySink);
   app.register(courierRoutes);
+  // Delivery zones (cached index, refreshed over pub/sub): the order services check places against them.
+  app.register(zoneServices);
+  app.register(zoneRoutes);
   // Orders: services (lifecycle, offers, courier tasks, webhooks; plugs into the courier socket), then routes.
   app.register(orderServices);
   app.register(courierOrderFrames);

@@ -9,7 +9,8 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { FAILURE_REASONS, OrderError, ORDER_STATUSES } from '../../domain/order.js';
 import { OrderStoreError } from '../../store/pg/order-repository.js';
 import { OfferError } from '../../runtime/offers.js';
-import { OutsideServiceAreaError } from '../../runtime/order-lifecycle.js';
+import { OutsideServiceAreaError, ZoneRefusalError } from '../../runtime/order-lifecycle.js';
+import { QuoteError } from '../../domain/quote.js';
 import { AppError } from '../errors.js';
 
 /** A pattern rather than `format: 'uuid'`: the socket-side TypeBox compiler has no formats registered. */
@@ -37,6 +38,7 @@ export const OrderBodySchema = Type.Object(
     option: Type.Union([Type.Literal('express'), Type.Literal('standard'), Type.Literal('scheduled')]),
     window: Type.Optional(Type.Object({ from: EpochMs, to: EpochMs }, { additionalProperties: false })),
     pin: Type.Optional(Type.String({ pattern: '^[0-9]{4,8}$' })),
+    quoteId: Type.Optional(Uuid()),
   },
   { additionalProperties: false },
 );
@@ -191,6 +193,8 @@ export function toAppError(err: unknown): unknown {
     if (err.code === 'not_your_order') return new AppError(404, 'order_not_found', err.message, err.details);
     return new AppError(status, err.code, err.message, err.details);
   }
-  if (err instanceof OutsideServiceAreaError) return new AppError(422, err.code, err.message, { field: err.field });
+  if (err instanceof OutsideServiceAreaError) return new AppError(422, err.code, err.message, { field: err.field, point: err.field });
+  if (err instanceof ZoneRefusalError) return new AppError(422, err.code, err.message, err.details);
+  if (err instanceof QuoteError) return new AppError(err.code === 'quote_not_found' ? 404 : 409, err.code, err.message, err.details);
   return err;
 }
