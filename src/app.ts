@@ -31,6 +31,8 @@ import { apiDocs } from './gateway/http/api-docs.js';
 import { rateLimitPlugin } from './gateway/rate-limit.js';
 import { zoneServices } from './runtime/zones.js';
 import { zoneRoutes } from './gateway/http/zones.js';
+import { quoteServices } from './runtime/quotes.js';
+import { quoteRoutes } from './gateway/http/quotes.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -160,6 +162,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(courierOrderFrames);
   app.register(orderRoutes);
   app.register(storeRoutes);
+  // Quotes: fee and promise before ordering, from the zones and the live supply.
+  app.register(quoteServices);
+  app.register(quoteRoutes);
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);

@@ -9,7 +9,7 @@ import { defaultPolicy } from '../dispatch/policy.js';
 import { haversineTravelModel } from '../dispatch/travel.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
 import { ZoneLeases } from '../store/redis/zone-lease.js';
-import { buildRoundInput, zonesWithOpenOrders } from './dispatch-snapshot.js';
+import { buildRoundInput, zonesWithOpenOrders, type SnapshotOptions, type SnapshotSources } from './dispatch-snapshot.js';
 import { dispatchZoneOf } from './dispatch-zones.js';
 import { Dispatcher, type DispatcherOptions, type DispatcherPorts } from './dispatcher.js';
 
@@ -22,15 +22,14 @@ declare module 'fastify' {
 /** Couriers further than this from every pickup of a zone are not in its rounds. */
 export const COURIER_RADIUS_M = 15_000;
 
-/** The dispatcher's ports and options as the app wires them (tests build variants from these). */
-export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts; options: DispatcherOptions } {
-  const { config, clock } = app;
-  const { pool, repo, offers } = app.orders;
-  const availability = new CourierAvailabilityStore(app.redis);
-  const policy = { ...defaultPolicy, maxMs: config.dispatchRoundBudgetMs };
+/** Where a round's snapshot comes from and how it is built, as the app wires it (also used by quotes). */
+export function snapshotWiring(app: FastifyInstance): { sources: SnapshotSources; options: SnapshotOptions } {
+  const { config } = app;
+  const { pool, repo } = app.orders;
+  const policy = defaultPolicy;
   const zoneRes = config.dispatchZoneResolution;
   const indexRes = config.h3Resolution;
-  const snapshotOptions = {
+  const options: SnapshotOptions = {
     zoneResolution: zoneRes,
     indexResolution: indexRes,
     staleAfterMs: config.staleAfterMs,
@@ -39,13 +38,25 @@ export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts
     service: { pickupS: config.pickupServiceS, dropoffS: config.dropoffServiceS },
     courierRadiusM: Math.min(COURIER_RADIUS_M, policy.candidateRadiusS * config.courierSpeedMps),
   };
+  return { sources: { pool, index: app.locationIndex, availability: new CourierAvailabilityStore(app.redis), repo }, options };
+}
+
+/** The dispatcher's ports and options as the app wires them (tests build variants from these). */
+export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts; options: DispatcherOptions } {
+  const { config, clock } = app;
+  const { pool, offers } = app.orders;
+  const { sources, options: snapshotOptions } = snapshotWiring(app);
+  const { availability } = sources;
+  const policy = { ...defaultPolicy, maxMs: config.dispatchRoundBudgetMs };
+  const zoneRes = config.dispatchZoneResolution;
+  const indexRes = config.h3Resolution;
   return {
     ports: {
       clock,
       log: app.log.child({ feature: 'dispatch' }),
       leases: new ZoneLeases(app.redis),
       zonesWithOpenOrders: () => zonesWithOpenOrders(pool, zoneRes, indexRes),
-      roundInput: (zone, nowMs) => buildRoundInput(zone, nowMs, { pool, index: app.locationIndex, availability, repo }, snapshotOptions),
+      roundInput: (zone, nowMs) => buildRoundInput(zone, nowMs, sources, snapshotOptions),
       offer: (courierId, orderIds, actor, opts) => offers.offer(courierId, orderIds, actor, opts),
       isPaused: (courierId) => availability.isPaused(courierId),
     },

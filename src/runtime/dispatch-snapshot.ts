@@ -94,6 +94,29 @@ export function courierState(
   };
 }
 
+/**
+ * Of the (fresh) couriers found, those who may take new work — not paused, no open offer — as the
+ * optimizer sees them: free where and when their committed work ends. Shared by the dispatch rounds
+ * and the quotes' supply picture.
+ */
+export async function availableCouriers(
+  found: readonly CourierLocation[],
+  nowMs: number,
+  src: Pick<SnapshotSources, 'availability' | 'repo'>,
+  opts: Pick<SnapshotOptions, 'travel' | 'service' | 'defaultCapacity'>,
+): Promise<CourierState<LatLng>[]> {
+  const ids = found.map((c) => c.courierId);
+  const [paused, offered, shifts, active] = await Promise.all([
+    src.availability.pausedAmong(ids),
+    src.repo.couriersWithOpenOffer(ids),
+    src.availability.shifts(ids),
+    src.repo.activeForCouriers(ids),
+  ]);
+  return found
+    .filter((c) => !paused.has(c.courierId) && !offered.has(c.courierId))
+    .map((c) => courierState(c, active.get(c.courierId) ?? [], shifts.get(c.courierId), nowMs, opts));
+}
+
 export async function buildRoundInput(zone: string, nowMs: number, src: SnapshotSources, opts: SnapshotOptions): Promise<RoundInput> {
   const entries = await openOrdersOf(src.pool, zone, opts.zoneResolution, opts.indexResolution);
   const orders: OrderRequest<LatLng>[] = entries.map(toOrderRequest);
@@ -106,17 +129,7 @@ export async function buildRoundInput(zone: string, nowMs: number, src: Snapshot
       opts.indexResolution,
       opts.zoneResolution,
     );
-    const found = await src.index.inCells(cells, nowMs, opts.staleAfterMs);
-    const ids = found.map((c) => c.courierId);
-    const [paused, offered, shifts, active] = await Promise.all([
-      src.availability.pausedAmong(ids),
-      src.repo.couriersWithOpenOffer(ids),
-      src.availability.shifts(ids),
-      src.repo.activeForCouriers(ids),
-    ]);
-    couriers = found
-      .filter((c) => !paused.has(c.courierId) && !offered.has(c.courierId))
-      .map((c) => courierState(c, active.get(c.courierId) ?? [], shifts.get(c.courierId), nowMs, opts));
+    couriers = await availableCouriers(await src.index.inCells(cells, nowMs, opts.staleAfterMs), nowMs, src, opts);
   }
   return {
     snapshot: {
