@@ -46,8 +46,15 @@ export function isCurrency(code: string): boolean {
 
 /** Digits after the decimal point of the currency's minor unit (EUR 2, JPY 0, KWD 3). */
 export function minorDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  let d = DIGITS.get(currency);
+  if (d === undefined) {
+    d = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    DIGITS.set(currency, d);
+  }
+  return d;
 }
+/** Building a NumberFormat costs tens of µs; a quote needs the digits every time. */
+const DIGITS = new Map<string, number>();
 
 /** Rounds half away from zero to the minor unit; toPrecision first so 2.675 × 100 does not become 267.4999…. */
 export function roundToMinor(amount: number, currency: string): number {

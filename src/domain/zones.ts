@@ -160,9 +160,17 @@ export function zoneProblem(geometry: ZoneGeometry, settings: ZoneSettings): Zon
   return geometryProblem(geometry) ?? settingsProblem(settings);
 }
 
+/** One formatter per time zone: building one costs far more than using it. */
+const FORMATS = new Map<string, Intl.DateTimeFormat>();
+
 /** Local weekday (1 = Monday) and minute of the day of `at` in `timezone`. */
 function localTime(at: number, timezone: string): { day: number; minute: number } {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  let format = FORMATS.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    FORMATS.set(timezone, format);
+  }
+  const parts = format.formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   const day = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
   return { day, minute: Number(get('hour')) * 60 + Number(get('minute')) };
