@@ -1,12 +1,13 @@
 /**
  * Quotes benchmark (not a test):
  *
- *   npm run bench:quotes -- [--seconds 15] [--connections 20] [--couriers 200] [--json out/quotes.json]
+ *   npm run bench:quotes -- [--seconds 15] [--connections 10] [--couriers 200] [--json out/quotes.json]
  *
  * On a fresh database and Redis key prefix (REDIS_URL / DATABASE_URL, else the local default ports),
- * in this process with the real app listening on loopback (autocannon shares the process and its core):
- * - zone lookups: a ZoneIndex of 50 zones (city districts, some overlapping), random points → ns per
- *   lookup, next to a brute-force polygon scan of the same points;
+ * with the real app listening on loopback in this process and autocannon on a worker thread:
+ * - zone lookups, random points → ns per lookup next to a brute-force polygon scan of the same points:
+ *   25 round 64-corner districts side by side (most cells interior), and 50 small overlapping squares
+ *   (most cells boundary: the index's worst case);
  * - quotes: a zone, `--couriers` couriers streaming a position over the courier socket, 30 open orders;
  *   autocannon POSTs quotes with random pickups and drop-offs inside the zone → quotes/s, p50, p99.
  */
@@ -25,7 +26,7 @@ import { http, WsClient } from '../test/integration/orders-helpers.js';
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '15' },
-    connections: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '10' },
     couriers: { type: 'string', default: '200' },
     json: { type: 'string' },
   },
@@ -59,6 +60,34 @@ t0 = performance.now();
 for (const p of sample) polys.some((z) => zoneContains(z.polys, p));
 const bruteNs = ((performance.now() - t0) * 1e6) / sample.length;
 
+/** Districts: a 5 × 5 grid of 64-corner round zones, 3 km across, side by side (most cells interior). */
+function circle(lat: number, lng: number, rKm: number, corners: number): [number, number][] {
+  const ring: [number, number][] = [];
+  for (let i = 0; i < corners; i++) {
+    const a = (i / corners) * 2 * Math.PI;
+    ring.push([lng + (rKm / (111.32 * Math.cos((lat * Math.PI) / 180))) * Math.cos(a), lat + (rKm / 111.32) * Math.sin(a)]);
+  }
+  ring.push(ring[0]);
+  return ring;
+}
+const districts: Zone[] = [];
+for (let i = 0; i < 5; i++) {
+  for (let j = 0; j < 5; j++) {
+    const geometry = { type: 'Polygon' as const, coordinates: [circle(CENTRE.lat + (i - 2) * 0.027, CENTRE.lng + (j - 2) * 0.044, 1.5, 64)] };
+    districts.push({ id: `d${i}${j}`, geometry, settings, updatedAt: 0 });
+  }
+}
+const districtIndex = new ZoneIndex(districts);
+const districtPoints = Array.from({ length: 200_000 }, () => around(0.06));
+t0 = performance.now();
+let districtHits = 0;
+for (const p of districtPoints) if (districtIndex.find(p)) districtHits++;
+const districtNs = ((performance.now() - t0) * 1e6) / districtPoints.length;
+const districtPolys = districts.map((z) => zonePolygons(z));
+t0 = performance.now();
+for (const p of districtPoints.slice(0, 20_000)) districtPolys.some((polys) => zoneContains(polys, p));
+const districtBruteNs = ((performance.now() - t0) * 1e6) / 20_000;
+
 // ---- quotes over HTTP
 const ctx = await createTestContext(undefined, { WEBHOOK_SENDER: 'off', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0' /* one store floods on purpose */ });
 const node = await buildTestApp(ctx);
@@ -87,7 +116,9 @@ const r = await autocannon({
   connections,
   duration: seconds,
   headers: { authorization: `Bearer ${store}`, 'content-type': 'application/json' },
-  requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ pickup: around(0.05), dropoff: around(0.05), items: 1 }) }) }],
+  // the load generator runs on a worker thread so it does not share the service's event loop
+  workers: 1,
+  requests: Array.from({ length: 500 }, () => ({ body: JSON.stringify({ pickup: around(0.05), dropoff: around(0.05), items: 1 }) })),
 });
 const check = await http(node.baseUrl, 'POST', '/v1/quotes', store, { pickup: around(0.05), dropoff: around(0.05), items: 1 });
 for (const ws of sockets) ws.close();
@@ -96,6 +127,7 @@ const result = {
   date: new Date().toISOString(),
   cpus: cpus().length,
   loadavg_1m_at_end: Number(loadavg()[0]!.toFixed(2)),
+  district_index: { zones: districts.length, cells: districtIndex.size(), lookups: districtPoints.length, hits: districtHits, lookup_ns: Math.round(districtNs), brute_force_ns: Math.round(districtBruteNs) },
   zone_index: { zones: zones.length, build_ms: Number(buildMs.toFixed(1)), cells: index.size(), lookups: points.length, hits, lookup_ns: Math.round(lookupNs), brute_force_ns: Math.round(bruteNs) },
   quotes: {
     seconds,

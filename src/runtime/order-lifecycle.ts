@@ -191,7 +191,9 @@ export class OrderLifecycle {
       existing.dropoff.lng === input.dropoff.lng &&
       existing.items === input.items &&
       existing.size === (input.size ?? 1) &&
-      existing.option === input.option;
+      existing.option === input.option &&
+      (existing.window?.from ?? null) === (input.window?.from ?? null) &&
+      (existing.window?.to ?? null) === (input.window?.to ?? null);
     if (!same) throw new QuoteError('quote_mismatch', `quote ${input.quoteId} was used for order ${existing.id} with another delivery`, { quoteId: input.quoteId, orderId: existing.id });
     return existing;
   }

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { FeeRules } from '../domain/fees.js';
 import type { LatLng } from '../domain/geo.js';
-import { ZoneIndex } from '../domain/zone-index.js';
+import { ZONE_INDEX_RESOLUTION, ZoneIndex, type ZoneCells } from '../domain/zone-index.js';
 import { boxGeometry, type Zone, type ZoneSettings } from '../domain/zones.js';
 import { PgZoneRepository } from '../store/pg/zone-repository.js';
 import { RedisMessageBus } from '../store/redis/pubsub.js';
@@ -45,6 +45,8 @@ export class ZoneCatalog {
   private current: ZoneIndex;
   private loading: Promise<void> | null = null;
   private again = false;
+  /** Cells of the zones indexed last time: a reload recomputes only the zones that changed. */
+  private readonly cells = new Map<string, ZoneCells>();
   /** Bumped on every rebuild (tests wait on it). */
   generation = 0;
 
@@ -75,7 +77,7 @@ export class ZoneCatalog {
         do {
           this.again = false;
           const zones = await this.repo.list();
-          this.current = new ZoneIndex(zones.length ? zones : [this.fallback]);
+          this.current = new ZoneIndex(zones.length ? zones : [this.fallback], ZONE_INDEX_RESOLUTION, this.cells);
           this.generation++;
         } while (this.again);
       } finally {
