@@ -11,11 +11,9 @@
  * - quotes: a zone, `--couriers` couriers streaming a position over the courier socket, 30 open orders;
  *   autocannon POSTs quotes with random pickups and drop-offs inside the zone → quotes/s, p50, p99.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { reportResult, runStamp } from './bench-result.js';
 import { seededRandom } from '../src/domain/random.js';
 import { ZoneIndex, zoneContains, zonePolygons } from '../src/domain/zone-index.js';
 import type { Zone } from '../src/domain/zones.js';
@@ -124,9 +122,7 @@ const check = await http(node.baseUrl, 'POST', '/v1/quotes', store, { pickup: ar
 for (const ws of sockets) ws.close();
 
 const result = {
-  date: new Date().toISOString(),
-  cpus: cpus().length,
-  loadavg_1m_at_end: Number(loadavg()[0]!.toFixed(2)),
+  ...runStamp(),
   district_index: { zones: districts.length, cells: districtIndex.size(), lookups: districtPoints.length, hits: districtHits, lookup_ns: Math.round(districtNs), brute_force_ns: Math.round(districtBruteNs) },
   zone_index: { zones: zones.length, build_ms: Number(buildMs.toFixed(1)), cells: index.size(), lookups: points.length, hits, lookup_ns: Math.round(lookupNs), brute_force_ns: Math.round(bruteNs) },
   quotes: {
@@ -143,10 +139,6 @@ const result = {
     sample_options: (check.body.options as unknown[]).length,
   },
 };
-console.log(JSON.stringify(result, null, 2));
-if (args.json) {
-  await mkdir(dirname(args.json), { recursive: true });
-  await writeFile(args.json, `${JSON.stringify(result, null, 2)}\n`);
-}
+await reportResult(result, args.json);
 await ctx.cleanup();
 process.exit(0);

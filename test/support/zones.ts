@@ -31,3 +31,17 @@ export function zoneSettingsFixture(over: Partial<ZoneSettings> = {}): ZoneSetti
     ...over,
   };
 }
+
+/** A bow tie: its two edges cross at [13.4, 52.55]. */
+export const BOWTIE: ZoneGeometry = {
+  type: 'Polygon',
+  coordinates: [
+    [
+      [13.3, 52.5],
+      [13.5, 52.6],
+      [13.5, 52.5],
+      [13.3, 52.6],
+      [13.3, 52.5],
+    ],
+  ],
+};
