@@ -101,6 +101,27 @@ t.test('quotes: fee rules, surge, live promise, windows, orders from a quote, ex
   t.equal((await http(baseUrl, 'POST', '/v1/orders', store, orderBody)).status, 200, 'the order placed in time is still answered after expiry');
   // an order without a quote works as before
   t.match(await http(baseUrl, 'POST', '/v1/orders', store, { ...foreign, externalId: 'plain', quoteId: undefined }), { status: 201, body: { fee: null, quoteId: null } });
+
+  // two placements from one quote at once, under different external ids: one order
+  const q4 = await http(baseUrl, 'POST', '/v1/quotes', store, quoteBody({ options: ['standard'] }));
+  const race = { pickup: PICKUP, dropoff: DROPOFF, items: 2, option: 'standard', quoteId: q4.body.quoteId };
+  const [r1, r2] = await Promise.all([
+    http(baseUrl, 'POST', '/v1/orders', store, { ...race, externalId: 'race-1' }),
+    http(baseUrl, 'POST', '/v1/orders', store, { ...race, externalId: 'race-2' }),
+  ]);
+  t.same([r1.status, r2.status].sort(), [200, 201], 'one creates, the other gets it');
+  t.equal(r1.body.id, r2.body.id, 'the same order');
+
+  // a zone closed now sells only scheduled windows
+  const hour = new Date(clock.now()).getUTCHours();
+  const hh = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+  const closedZone = { ...zone, settings: { ...zone.settings, timezone: 'UTC', hours: [{ from: hh(hour + 2), to: hh(hour + 3) }] } };
+  t.equal((await http(baseUrl, 'PUT', '/v1/zones/mitte', token('admin', 'a1'), closedZone)).status, 200);
+  const closed = await http(baseUrl, 'POST', '/v1/quotes', store, quoteBody());
+  t.same(closed.body.unavailable, [
+    { option: 'express', reason: 'zone_closed' },
+    { option: 'standard', reason: 'zone_closed' },
+  ]);
 });
 
 t.test('quotes: refusals and authorisation', async (t) => {
