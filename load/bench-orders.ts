@@ -11,11 +11,9 @@
  *   node B (two apps sharing Redis and Postgres); latency from sending the point to receiving the
  *   `position` frame, so it includes ingest, Redis, the ETA and the cross-node pub/sub hop.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { reportResult, runStamp } from './bench-result.js';
 import { buildTestApp, createTestContext } from '../test/support/index.js';
 import { http, orderBody, PICKUP, WsClient } from '../test/integration/orders-helpers.js';
 
@@ -79,9 +77,7 @@ latencies.sort((a, b) => a - b);
 const q = (p: number) => Number(latencies[Math.floor(p * (latencies.length - 1))]!.toFixed(2));
 
 const result = {
-  date: new Date().toISOString(),
-  cpus: cpus().length,
-  loadavg_1m_at_end: Number(loadavg()[0]!.toFixed(2)),
+  ...runStamp(),
   seconds,
   connections,
   placement_new: place,
@@ -93,10 +89,6 @@ const result = {
   tracking_p99_ms: q(0.99),
   tracking_max_ms: q(1),
 };
-console.log(JSON.stringify(result, null, 2));
-if (args.json) {
-  await mkdir(dirname(args.json), { recursive: true });
-  await writeFile(args.json, `${JSON.stringify(result, null, 2)}\n`);
-}
+await reportResult(result, args.json);
 await ctx.cleanup();
 process.exit(0);

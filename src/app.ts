@@ -33,6 +33,10 @@ import { rateLimitPlugin } from './gateway/rate-limit.js';
 import { overloadPlugin } from './gateway/overload.js';
 import { dispatchRoutes } from './gateway/http/dispatch.js';
 import { kpiRoutes } from './gateway/http/kpis.js';
+import { zoneServices } from './runtime/zones.js';
+import { zoneRoutes } from './gateway/http/zones.js';
+import { quoteServices } from './runtime/quotes.js';
+import { quoteRoutes } from './gateway/http/quotes.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -160,11 +164,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(courierSocket);
   app.register(historySink);
   app.register(courierRoutes);
+  // Delivery zones (cached index, refreshed over pub/sub): the order services check places against them.
+  app.register(zoneServices);
+  app.register(zoneRoutes);
   // Orders: services (lifecycle, offers, courier tasks, webhooks; plugs into the courier socket), then routes.
   app.register(orderServices);
   app.register(courierOrderFrames);
   app.register(orderRoutes);
   app.register(storeRoutes);
+  // Quotes: fee and promise before ordering, from the zones and the live supply.
+  app.register(quoteServices);
+  app.register(quoteRoutes);
   app.register(trackingRoutes);
   app.register(storeSocket);
   app.register(trackSocket);

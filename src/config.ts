@@ -244,7 +244,7 @@ const spec = {
   serviceArea: {
     key: 'SERVICE_AREA',
     default: undefined,
-    description: 'Where orders are accepted, as a bounding box `minLat,minLng,maxLat,maxLng`; pickups or drop-offs outside are refused (`outside_service_area`). Unset: anywhere.',
+    description: 'Where orders are accepted while no delivery zone is stored: a bounding box `minLat,minLng,maxLat,maxLng` that becomes the built-in `default` zone; pickups or drop-offs outside are refused (`outside_service_area`). Unset: anywhere. Stored zones (`PUT /v1/zones/:id`) replace it.',
     parse(raw: string | undefined): { minLat: number; minLng: number; maxLat: number; maxLng: number } | undefined {
       if (raw === undefined || raw.trim() === '') return undefined;
       const parts = raw.split(',').map((p) => Number(p.trim()));
@@ -255,6 +255,15 @@ const spec = {
       return { minLat, minLng, maxLat, maxLng };
     },
   } satisfies KeySpec<{ minLat: number; minLng: number; maxLat: number; maxLng: number } | undefined>,
+  // --- delivery zones and quotes (issue 13)
+  quoteTtlMs: intKey('QUOTE_TTL_MS', 300_000, 'How long a quote (`POST /v1/quotes`) can be ordered against (service-clock ms); kept in Redis twice as long (wall ms) so late orders get `quote_expired`.', {
+    min: 1000,
+    max: 86_400_000,
+  }),
+  quoteSupplyRefreshMs: intKey('QUOTE_SUPPLY_REFRESH_MS', 2000, 'Quotes price and promise from a per-node picture of couriers and open orders that is at most this old (wall ms).', {
+    min: 100,
+    max: 600_000,
+  }),
   openPoolReconcileMs: intKey('OPEN_POOL_RECONCILE_MS', 60_000, 'How often the Redis open-order pool is compared with Postgres and repaired (orders added or removed).', {
     min: 100,
     max: 86_400_000,

@@ -19,6 +19,7 @@
  */
 import type { DeliveryOption } from '../dispatch/types.js';
 import { isValidLatLng } from './geo.js';
+import type { Money } from './fees.js';
 
 export type { DeliveryOption };
 
@@ -79,6 +80,8 @@ export interface OrderInput {
   readonly window?: TimeWindow;
   /** Delivery PIN the customer tells the courier (optional proof of delivery). */
   readonly pin?: string;
+  /** Place against this quote: the order keeps the quoted fee and promise (POST /v1/quotes). */
+  readonly quoteId?: string;
 }
 
 export interface Order {
@@ -107,7 +110,17 @@ export interface Order {
   readonly pinned: boolean;
   /** Higher is more urgent, 0..10 (the optimizer's OrderRequest.priority); 0 unless a dispatcher raised it. */
   readonly priority: number;
+  /** The delivery fee quoted for it; null for orders placed without a quote. */
+  readonly fee: Money | null;
+  readonly quoteId: string | null;
   readonly updatedAt: number;
+}
+
+/** What an order is sold at when it differs from the defaults: a quote's promise and fee. */
+export interface OrderTerms {
+  readonly promisedBy?: number;
+  readonly fee?: Money | null;
+  readonly quoteId?: string | null;
 }
 
 export const MIN_PRIORITY = 0;
@@ -280,6 +293,7 @@ export function createOrder(
   now: number,
   targets: PromiseTargets,
   actor: Actor,
+  terms: OrderTerms = {},
 ): { order: Order; event: OrderEvent } {
   const problem = checkOrderInput(input, now);
   if (problem) throw new OrderError(problem.code, problem.message, { field: problem.field });
@@ -300,7 +314,7 @@ export function createOrder(
     readyKnown: false,
     option: input.option,
     window: input.window ?? null,
-    promisedBy: promisedDeliveryTime(input.option, placedAt, targets, input.window),
+    promisedBy: terms.promisedBy ?? promisedDeliveryTime(input.option, placedAt, targets, input.window),
     pin: input.pin ?? null,
     courierId: null,
     offerId: null,
@@ -308,6 +322,8 @@ export function createOrder(
     reason: null,
     pinned: false,
     priority: 0,
+    fee: terms.fee ?? null,
+    quoteId: terms.quoteId ?? null,
     updatedAt: now,
   };
   const event: OrderEvent = {
@@ -316,7 +332,13 @@ export function createOrder(
     type: 'placed',
     actor,
     at: now,
-    data: { promisedBy: order.promisedBy, option: order.option, readyAt: order.readyAt },
+    data: {
+      promisedBy: order.promisedBy,
+      option: order.option,
+      readyAt: order.readyAt,
+      ...(order.fee ? { fee: order.fee } : {}),
+      ...(order.quoteId ? { quoteId: order.quoteId } : {}),
+    },
   };
   return { order, event };
 }

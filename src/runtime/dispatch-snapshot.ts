@@ -108,6 +108,21 @@ export async function couriersAround(
   if (pickups.length === 0) return [];
   const cells = cellsAround(pickups, opts.courierRadiusM, opts.indexResolution, opts.zoneResolution);
   const found = await src.index.inCells(cells, nowMs, opts.staleAfterMs);
+  return availableCouriers(found, nowMs, src, opts, withoutOrder);
+}
+
+/**
+ * Of the (fresh) couriers found, those who may take new work — not paused, no open offer — as the
+ * optimizer sees them: free where and when their committed work ends. Shared by the dispatch rounds
+ * and the quotes' supply picture.
+ */
+export async function availableCouriers(
+  found: readonly CourierLocation[],
+  nowMs: number,
+  src: Pick<SnapshotSources, 'availability' | 'repo'>,
+  opts: Pick<SnapshotOptions, 'travel' | 'service' | 'defaultCapacity'>,
+  withoutOrder?: string,
+): Promise<CourierState<LatLng>[]> {
   const ids = found.map((c) => c.courierId);
   const [paused, offered, shifts, active] = await Promise.all([
     src.availability.pausedAmong(ids),

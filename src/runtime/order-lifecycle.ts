@@ -17,9 +17,13 @@ import {
   type Order,
   type OrderEventInput,
   type OrderInput,
+  type OrderTerms,
   type PromiseTargets,
 } from '../domain/order.js';
 import type { BaseLogger } from 'pino';
+import { QuoteError, quotedTerms, type Quote } from '../domain/quote.js';
+import { isZoneOpenAt, type Zone } from '../domain/zones.js';
+import type { LatLng } from '../domain/geo.js';
 import { OrderStoreError, type OrderTx, type PgOrderRepository, type StoredOrderEvent } from '../store/pg/order-repository.js';
 import type { OpenOrderPool } from '../store/redis/open-orders.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
@@ -28,17 +32,22 @@ type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface ServiceArea {
-  readonly minLat: number;
-  readonly minLng: number;
-  readonly maxLat: number;
-  readonly maxLng: number;
+/** Where orders are taken: the zone catalog (runtime/zones.ts). */
+export interface ZoneLocator {
+  locate(p: LatLng): Zone | null;
+}
+
+export interface QuoteSource {
+  get(quoteId: string): Promise<Quote | null>;
 }
 
 export interface OrderLifecycleOptions {
   readonly targets: PromiseTargets;
   readonly h3Resolution: number;
-  readonly serviceArea?: ServiceArea;
+  /** Absent: orders are taken anywhere with the promise targets above. */
+  readonly zones?: ZoneLocator;
+  /** Needed for orders placed with a `quoteId`. */
+  readonly quotes?: QuoteSource;
   /**
    * How long the open pool remembers the version of an order that ended (so a late, older write
    * cannot put it back) before a reconcile forgets it; 15 min by default. A write arriving later
@@ -79,6 +88,26 @@ export class OutsideServiceAreaError extends Error {
   constructor(readonly field: 'pickup' | 'dropoff') {
     super(`${field} is outside the service area`);
   }
+}
+
+/** The pickup's zone is closed now, or does not sell the option (422). */
+export class ZoneRefusalError extends Error {
+  constructor(
+    readonly code: 'zone_closed' | 'option_not_offered',
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** The zones of pickup and drop-off (each in some active zone, else OutsideServiceAreaError naming it). */
+export function zonesOf(zones: ZoneLocator, input: { pickup: LatLng; dropoff: LatLng }): { pickup: Zone; dropoff: Zone } {
+  const pickup = zones.locate(input.pickup);
+  if (!pickup) throw new OutsideServiceAreaError('pickup');
+  const dropoff = zones.locate(input.dropoff);
+  if (!dropoff) throw new OutsideServiceAreaError('dropoff');
+  return { pickup, dropoff };
 }
 
 /** Canonical JSON (sorted keys) so the same body always hashes the same. */
@@ -128,24 +157,60 @@ export class OrderLifecycle {
     return zoneOf(cellOf(order.pickup.lat, order.pickup.lng, this.options.h3Resolution));
   }
 
-  private checkServiceArea(input: OrderInput): void {
-    const area = this.options.serviceArea;
-    if (!area) return;
-    const inside = (p: { lat: number; lng: number }) =>
-      p.lat >= area.minLat && p.lat <= area.maxLat && p.lng >= area.minLng && p.lng <= area.maxLng;
-    if (!inside(input.pickup)) throw new OutsideServiceAreaError('pickup');
-    if (!inside(input.dropoff)) throw new OutsideServiceAreaError('dropoff');
+  /**
+   * The terms an order is sold at: a quote's fee and promise, or the pickup zone's promise minutes
+   * (zone open now, option offered; scheduled orders may be placed while it is closed).
+   */
+  private async terms(storeId: string, input: OrderInput, now: number): Promise<{ targets: PromiseTargets; terms: OrderTerms }> {
+    const zones = this.options.zones;
+    const zone = zones ? zonesOf(zones, input).pickup : null;
+    if (input.quoteId) {
+      const quoted = quotedTerms((await this.options.quotes?.get(input.quoteId)) ?? null, storeId, input, now);
+      return { targets: this.options.targets, terms: { promisedBy: quoted.promisedBy, fee: quoted.fee, quoteId: input.quoteId } };
+    }
+    if (!zone) return { targets: this.options.targets, terms: {} };
+    const option = zone.settings.options[input.option];
+    if (!option) throw new ZoneRefusalError('option_not_offered', `zone ${zone.id} does not offer ${input.option} delivery`, { zoneId: zone.id, field: 'option' });
+    if (input.option !== 'scheduled' && !isZoneOpenAt(zone.settings, now)) {
+      throw new ZoneRefusalError('zone_closed', `zone ${zone.id} is closed now`, { zoneId: zone.id, field: 'pickup' });
+    }
+    const ms = option.promiseMin * 60_000;
+    return { targets: { expressMs: input.option === 'express' ? ms : this.options.targets.expressMs, standardMs: input.option === 'standard' ? ms : this.options.targets.standardMs }, terms: {} };
   }
 
-  /** Idempotent on (store, external id): `created` is false for a replay of the same body. */
+  /** The order already placed from this quote, if the new request asks for the same delivery; else quote_mismatch. */
+  private async placedFromQuote(storeId: string, input: OrderInput): Promise<Order | null> {
+    if (!input.quoteId) return null;
+    const existing = await this.repo.findByQuoteId(input.quoteId);
+    if (!existing) return null;
+    if (existing.storeId !== storeId) throw new QuoteError('quote_not_found', 'quote not found', { quoteId: input.quoteId });
+    const same =
+      existing.pickup.lat === input.pickup.lat &&
+      existing.pickup.lng === input.pickup.lng &&
+      existing.dropoff.lat === input.dropoff.lat &&
+      existing.dropoff.lng === input.dropoff.lng &&
+      existing.items === input.items &&
+      existing.size === (input.size ?? 1) &&
+      existing.option === input.option &&
+      (existing.window?.from ?? null) === (input.window?.from ?? null) &&
+      (existing.window?.to ?? null) === (input.window?.to ?? null);
+    if (!same) throw new QuoteError('quote_mismatch', `quote ${input.quoteId} was used for order ${existing.id} with another delivery`, { quoteId: input.quoteId, orderId: existing.id });
+    return existing;
+  }
+
+  /**
+   * Idempotent on (store, external id): `created` is false for a replay of the same body. An order
+   * from a quote is also idempotent on the quote: placing it again returns the same order.
+   */
   async place(storeId: string, input: OrderInput, actor: Actor): Promise<{ order: Order; created: boolean }> {
     const now = this.clock.now();
     const hash = requestHash(input);
     let created: ReturnType<typeof createOrder>;
     try {
-      // the body's own checks first (e.g. a (0,0) place), then whether it is served here
-      created = createOrder(randomUUID(), storeId, input, now, this.options.targets, actor);
-      this.checkServiceArea(input);
+      const fromQuote = await this.placedFromQuote(storeId, input);
+      if (fromQuote) return { order: fromQuote, created: false };
+      const { targets, terms } = await this.terms(storeId, input, now);
+      created = createOrder(randomUUID(), storeId, input, now, targets, actor, terms);
     } catch (err) {
       // A replay of an order accepted earlier is answered as one even if the body would not pass
       // today (its window has begun or ended since, the service area changed). Looked up only when
@@ -161,7 +226,15 @@ export class OrderLifecycle {
       return { order: existing.order, created: false };
     }
     const { order, event } = created;
-    const result = await this.repo.create(order, event, hash, this.zoneOf(order));
+    let result: Awaited<ReturnType<PgOrderRepository['create']>>;
+    try {
+      result = await this.repo.create(order, event, hash, this.zoneOf(order));
+    } catch (err) {
+      // a concurrent placement from the same quote won the unique index: answer with its order
+      const raced = (err as { constraint?: string }).constraint === 'orders_quote' ? await this.placedFromQuote(storeId, input) : null;
+      if (!raced) throw err;
+      return { order: raced, created: false };
+    }
     if (result.created && result.event) await this.afterCommit([{ order: result.order, event: result.event }]);
     return { order: result.order, created: result.created };
   }

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { haversineTravelModel } from '../dispatch/travel.js';
 import { PgOrderRepository } from '../store/pg/order-repository.js';
 import { RedisOfferState } from '../store/redis/offers.js';
+import { RedisQuoteStore } from '../store/redis/quotes.js';
 import { OpenOrderPool } from '../store/redis/open-orders.js';
 import { RedisMessageBus, type MessageBus } from '../store/redis/pubsub.js';
 import { CourierTasks } from './courier-tasks.js';
@@ -44,7 +45,8 @@ export const orderServices = fp(
     const lifecycle = new OrderLifecycle(repo, pool, bus, clock, log, {
       targets: { expressMs: config.promiseExpressMin * 60_000, standardMs: config.promiseStandardMin * 60_000 },
       h3Resolution: config.h3Resolution,
-      serviceArea: config.serviceArea,
+      zones: app.zones,
+      quotes: new RedisQuoteStore(app.redis, 2 * config.quoteTtlMs),
     });
     const offers = new OfferService(
       lifecycle,
@@ -115,6 +117,6 @@ export const orderServices = fp(
   {
     name: 'dispatchd-orders',
     fastify: '5.x',
-    dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket'],
+    dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-courier-socket', 'dispatchd-zones'],
   },
 );

@@ -9,8 +9,9 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { FAILURE_REASONS, OrderError, ORDER_STATUSES } from '../../domain/order.js';
 import { OrderStoreError } from '../../store/pg/order-repository.js';
 import { OfferError } from '../../runtime/offers.js';
-import { OutsideServiceAreaError } from '../../runtime/order-lifecycle.js';
+import { OutsideServiceAreaError, ZoneRefusalError } from '../../runtime/order-lifecycle.js';
 import { OverrideError } from '../../runtime/order-overrides.js';
+import { QuoteError } from '../../domain/quote.js';
 import { AppError } from '../errors.js';
 
 /** A pattern rather than `format: 'uuid'`: the socket-side TypeBox compiler has no formats registered. */
@@ -38,6 +39,7 @@ export const OrderBodySchema = Type.Object(
     option: Type.Union([Type.Literal('express'), Type.Literal('standard'), Type.Literal('scheduled')]),
     window: Type.Optional(Type.Object({ from: EpochMs, to: EpochMs }, { additionalProperties: false })),
     pin: Type.Optional(Type.String({ pattern: '^[0-9]{4,8}$' })),
+    quoteId: Type.Optional(Uuid()),
   },
   { additionalProperties: false },
 );
@@ -195,7 +197,9 @@ export function toAppError(err: unknown): unknown {
     if (err.code === 'not_your_order') return new AppError(404, 'order_not_found', err.message, err.details);
     return new AppError(status, err.code, err.message, err.details);
   }
-  if (err instanceof OutsideServiceAreaError) return new AppError(422, err.code, err.message, { field: err.field });
+  if (err instanceof OutsideServiceAreaError) return new AppError(422, err.code, err.message, { field: err.field, point: err.field });
+  if (err instanceof ZoneRefusalError) return new AppError(422, err.code, err.message, err.details);
+  if (err instanceof QuoteError) return new AppError(err.code === 'quote_not_found' ? 404 : 409, err.code, err.message, err.details);
   if (err instanceof OverrideError) return new AppError(409, err.code, err.message, err.details);
   return err;
 }

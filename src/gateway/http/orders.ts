@@ -113,7 +113,7 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
       config: { roles: readers },
       schema: {
         summary: 'Get an order',
-        description: 'A store sees its own orders, a courier the ones assigned to it; dispatchers and admins see all. Another store's or courier's order is 404; a customer gets 403.',
+        description: 'A store sees its own orders, a courier the ones assigned to it; dispatchers and admins see all. An order of another store or courier is 404; a customer gets 403.',
         tags: ['orders'],
         params: OrderIdParams,
         response: { 200: OrderRef(), ...errorResponses({ ...AUTH, 400: [ORDER_ID], 404: ['order_not_found'] }) },

@@ -329,6 +329,12 @@ export class PgOrderRepository {
     return rows[0] ? { order: orderFromRow(rows[0]), requestHash: rows[0].request_hash } : null;
   }
 
+  /** The order placed from a quote (one per quote, unique index). */
+  async findByQuoteId(quoteId: string): Promise<Order | null> {
+    const { rows } = await this.db.query<OrderRow>(`${SELECT_ORDER} WHERE quote_id = $1`, [quoteId]);
+    return rows[0] ? orderFromRow(rows[0]) : null;
+  }
+
   async get(id: string): Promise<Order | null> {
     const { rows } = await this.db.query<OrderRow>(`${SELECT_ORDER} WHERE id = $1`, [id]);
     return rows[0] ? orderFromRow(rows[0]) : null;

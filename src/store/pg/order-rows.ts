@@ -1,4 +1,5 @@
 /** Mapping between the `orders` / `order_events` rows and the domain types (the one place that knows both). */
+import { minorDigits } from '../../domain/fees.js';
 import type { DeliveryOption, Order, OrderEvent, OrderEventType, OrderStatus, Role } from '../../domain/order.js';
 
 export interface OrderRow {
@@ -29,6 +30,10 @@ export interface OrderRow {
   reason: string | null;
   pinned: boolean;
   priority: number;
+  /** bigint: pg hands it over as a string. */
+  fee_minor: string | null;
+  fee_currency: string | null;
+  quote_id: string | null;
   updated_at: Date;
 }
 
@@ -74,6 +79,8 @@ export function orderFromRow(r: OrderRow): Order {
     reason: r.reason,
     pinned: r.pinned,
     priority: r.priority,
+    fee: r.fee_minor !== null && r.fee_currency !== null ? { amount: Number(r.fee_minor) / 10 ** minorDigits(r.fee_currency), currency: r.fee_currency } : null,
+    quoteId: r.quote_id,
     updatedAt: r.updated_at.getTime(),
   };
 }
@@ -108,6 +115,9 @@ export const ORDER_COLUMNS = [
   'updated_at',
   'pinned',
   'priority',
+  'fee_minor',
+  'fee_currency',
+  'quote_id',
 ] as const;
 
 export function orderValues(o: Order): unknown[] {
@@ -141,6 +151,9 @@ export function orderValues(o: Order): unknown[] {
     d(o.updatedAt),
     o.pinned,
     o.priority,
+    o.fee ? Math.round(o.fee.amount * 10 ** minorDigits(o.fee.currency)) : null,
+    o.fee?.currency ?? null,
+    o.quoteId,
   ];
 }
 
