@@ -187,6 +187,7 @@ export type OrderErrorCode =
   | 'pin_mismatch'
   | 'pin_required'
   | 'invalid_window'
+  | 'invalid_location'
   | 'validation_failed'
   | 'order_not_assignable'
   | 'order_not_assigned'

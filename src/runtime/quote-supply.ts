@@ -73,7 +73,7 @@ export class QuoteSupply {
       return l;
     };
     for (const c of couriers) {
-      if (c.status !== 'idle') continue;
+      if (c.status !== 'free') continue;
       const zone = this.zones.locate(c.position);
       if (zone) load(zone.id).freeCouriers++;
     }

@@ -13,7 +13,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { TObject } from '@sinclair/typebox';
 import { CourierSocket, createHttpClient, TrackingSocket, verifyWebhookSignature, type OrderBody } from '@dispatchd/client';
 import { createTestContext, runListeningService } from '../support/index.js';
-import { signToken } from '../../src/gateway/auth.js';
+import { jwtKeysOf, signToken } from '../../src/gateway/auth.js';
 import { SOCKETS } from '../../src/gateway/ws/frame-schemas.js';
 import { CourierOrderViewSchema, OrderStatusSchema } from '../../src/gateway/http/response-schemas.js';
 
@@ -26,7 +26,7 @@ const svc = await runListeningService(ctx, {
 });
 const baseUrl = svc.address;
 // tokens as `npm run token` mints them (the operator's step, not the client's)
-const token = (role: 'store' | 'courier', sub: string) => signToken(ctx.config.jwtSecret!, { role, sub });
+const token = (role: 'store' | 'courier', sub: string) => signToken(jwtKeysOf(ctx.config), { role, sub });
 
 /** A store's webhook receiver, as the README describes it: raw body + signature header. */
 interface Delivery {

@@ -45,6 +45,13 @@ export const OrderSchema = Type.Object(
     reason: Nullable(Type.String({ description: 'why it was cancelled, returned or failed' })),
     pinned: Type.Boolean({ description: 'assigned by a dispatcher; the optimizer leaves it alone' }),
     priority: Type.Integer({ minimum: 0, maximum: 10 }),
+    fee: Nullable(
+      Type.Object(
+        { amount: Type.Number({ description: 'in currency units, rounded to the minor unit' }), currency: Type.String({ description: 'ISO 4217' }) },
+        { description: 'the delivery fee quoted for it; null for orders placed without a quote' },
+      ),
+    ),
+    quoteId: Nullable(Type.String({ description: 'the quote it was placed against (POST /v1/quotes)' })),
     updatedAt: EpochMs(),
   },
   { $id: 'Order', title: 'Order' },

@@ -200,6 +200,19 @@ const ConsoleOrderSchema = Type.Object({
   dropoff: LatLng,
   pinned: Type.Boolean(),
   priority: Type.Integer(),
+  dispatch: Type.Optional(
+    Type.Object(
+      {
+        decision: Type.Union([Type.Literal('assigned'), Type.Literal('waiting')]),
+        reason: Type.Optional(Type.String({ description: 'why it waits (GET /v1/orders/{id}/dispatch lists the codes)' })),
+        at: EpochMs(),
+        courierId: Type.Optional(Type.String()),
+        nearest: Type.Optional(Type.Object({ courierId: Type.Optional(Type.String()), etaPickupAt: EpochMs(), freesAt: Type.Optional(EpochMs()) })),
+      },
+      { description: "the latest dispatch round's decision for this open order" },
+    ),
+  ),
+  etaDropoffAt: Nullable(EpochMs()),
 });
 const ConsoleCellSchema = Type.Object({
   cell: Type.String(),

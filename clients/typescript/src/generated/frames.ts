@@ -218,6 +218,7 @@ export interface components {
                     to: number;
                 };
                 pin?: string;
+                quoteId?: string;
             };
         };
         StoreInOrderReady: {
@@ -364,6 +365,23 @@ export interface components {
                 };
                 pinned: boolean;
                 priority: number;
+                /** @description the latest dispatch round's decision for this open order */
+                dispatch?: {
+                    decision: "assigned" | "waiting";
+                    /** @description why it waits (GET /v1/orders/{id}/dispatch lists the codes) */
+                    reason?: string;
+                    /** @description epoch milliseconds */
+                    at: number;
+                    courierId?: string;
+                    nearest?: {
+                        courierId?: string;
+                        /** @description epoch milliseconds */
+                        etaPickupAt: number;
+                        /** @description epoch milliseconds */
+                        freesAt?: number;
+                    };
+                };
+                etaDropoffAt: number | null;
             }[];
             cells: {
                 cell: string;

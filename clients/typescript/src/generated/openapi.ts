@@ -356,6 +356,660 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/zones/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One delivery zone */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description zone id: letters, digits, _ and -, up to 64 */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description GeoJSON Polygon or MultiPolygon, (lng, lat) order, closed rings */
+                            geometry: {
+                                /** @enum {string} */
+                                type: "Polygon";
+                                coordinates: number[][][];
+                            } | {
+                                /** @enum {string} */
+                                type: "MultiPolygon";
+                                coordinates: number[][][][];
+                            };
+                            settings: {
+                                name: string;
+                                /** @default true */
+                                active: boolean;
+                                /**
+                                 * @description overlaps: higher wins
+                                 * @default 0
+                                 */
+                                priority: number;
+                                /**
+                                 * @description IANA time zone of the hours
+                                 * @default UTC
+                                 */
+                                timezone: string;
+                                /** @description opening intervals; empty or absent: always open */
+                                hours?: {
+                                    /** @description ISO weekdays, 1 = Monday */
+                                    days?: number[];
+                                    from: string;
+                                    to: string;
+                                }[];
+                                options: {
+                                    express?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                    standard?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                    scheduled?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                };
+                                fee: {
+                                    /** @description ISO 4217 */
+                                    currency: string;
+                                    base: number;
+                                    perKm: number;
+                                    /** @description multiplier added per excess open order per free courier */
+                                    surgeStep: number;
+                                    /** @description largest surge multiplier */
+                                    surgeCap: number;
+                                    max?: number;
+                                };
+                                safetyMarginMin?: number;
+                                fleet?: "own" | "carrier" | "both";
+                                carrier?: string | null;
+                            };
+                            version: number;
+                            /** @description epoch ms */
+                            updatedAt: number;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: zone_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        /** Create or replace a delivery zone */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description zone id: letters, digits, _ and -, up to 64 */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description GeoJSON Polygon or MultiPolygon, (lng, lat) order, closed rings */
+                        geometry: {
+                            /** @enum {string} */
+                            type: "Polygon";
+                            coordinates: number[][][];
+                        } | {
+                            /** @enum {string} */
+                            type: "MultiPolygon";
+                            coordinates: number[][][][];
+                        };
+                        settings: {
+                            name: string;
+                            /** @default true */
+                            active?: boolean;
+                            /**
+                             * @description overlaps: higher wins
+                             * @default 0
+                             */
+                            priority?: number;
+                            /**
+                             * @description IANA time zone of the hours
+                             * @default UTC
+                             */
+                            timezone?: string;
+                            /** @description opening intervals; empty or absent: always open */
+                            hours?: {
+                                /** @description ISO weekdays, 1 = Monday */
+                                days?: number[];
+                                from: string;
+                                to: string;
+                            }[];
+                            options: {
+                                express?: {
+                                    /** @description promise floor, minutes after now */
+                                    promiseMin: number;
+                                    /** @description not offered when the live promise is later */
+                                    maxMin?: number;
+                                    /** @description added to this option’s fee before surge */
+                                    feeExtra?: number;
+                                };
+                                standard?: {
+                                    /** @description promise floor, minutes after now */
+                                    promiseMin: number;
+                                    /** @description not offered when the live promise is later */
+                                    maxMin?: number;
+                                    /** @description added to this option’s fee before surge */
+                                    feeExtra?: number;
+                                };
+                                scheduled?: {
+                                    /** @description promise floor, minutes after now */
+                                    promiseMin: number;
+                                    /** @description not offered when the live promise is later */
+                                    maxMin?: number;
+                                    /** @description added to this option’s fee before surge */
+                                    feeExtra?: number;
+                                };
+                            };
+                            fee: {
+                                /** @description ISO 4217 */
+                                currency: string;
+                                base: number;
+                                perKm: number;
+                                /** @description multiplier added per excess open order per free courier */
+                                surgeStep: number;
+                                /** @description largest surge multiplier */
+                                surgeCap: number;
+                                max?: number;
+                            };
+                            safetyMarginMin?: number;
+                            fleet?: "own" | "carrier" | "both";
+                            carrier?: string | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description GeoJSON Polygon or MultiPolygon, (lng, lat) order, closed rings */
+                            geometry: {
+                                /** @enum {string} */
+                                type: "Polygon";
+                                coordinates: number[][][];
+                            } | {
+                                /** @enum {string} */
+                                type: "MultiPolygon";
+                                coordinates: number[][][][];
+                            };
+                            settings: {
+                                name: string;
+                                /** @default true */
+                                active: boolean;
+                                /**
+                                 * @description overlaps: higher wins
+                                 * @default 0
+                                 */
+                                priority: number;
+                                /**
+                                 * @description IANA time zone of the hours
+                                 * @default UTC
+                                 */
+                                timezone: string;
+                                /** @description opening intervals; empty or absent: always open */
+                                hours?: {
+                                    /** @description ISO weekdays, 1 = Monday */
+                                    days?: number[];
+                                    from: string;
+                                    to: string;
+                                }[];
+                                options: {
+                                    express?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                    standard?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                    scheduled?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                };
+                                fee: {
+                                    /** @description ISO 4217 */
+                                    currency: string;
+                                    base: number;
+                                    perKm: number;
+                                    /** @description multiplier added per excess open order per free courier */
+                                    surgeStep: number;
+                                    /** @description largest surge multiplier */
+                                    surgeCap: number;
+                                    max?: number;
+                                };
+                                safetyMarginMin?: number;
+                                fleet?: "own" | "carrier" | "both";
+                                carrier?: string | null;
+                            };
+                            version: number;
+                            /** @description epoch ms */
+                            updatedAt: number;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description GeoJSON Polygon or MultiPolygon, (lng, lat) order, closed rings */
+                            geometry: {
+                                /** @enum {string} */
+                                type: "Polygon";
+                                coordinates: number[][][];
+                            } | {
+                                /** @enum {string} */
+                                type: "MultiPolygon";
+                                coordinates: number[][][][];
+                            };
+                            settings: {
+                                name: string;
+                                /** @default true */
+                                active: boolean;
+                                /**
+                                 * @description overlaps: higher wins
+                                 * @default 0
+                                 */
+                                priority: number;
+                                /**
+                                 * @description IANA time zone of the hours
+                                 * @default UTC
+                                 */
+                                timezone: string;
+                                /** @description opening intervals; empty or absent: always open */
+                                hours?: {
+                                    /** @description ISO weekdays, 1 = Monday */
+                                    days?: number[];
+                                    from: string;
+                                    to: string;
+                                }[];
+                                options: {
+                                    express?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                    standard?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                    scheduled?: {
+                                        /** @description promise floor, minutes after now */
+                                        promiseMin: number;
+                                        /** @description not offered when the live promise is later */
+                                        maxMin?: number;
+                                        /** @description added to this option’s fee before surge */
+                                        feeExtra?: number;
+                                    };
+                                };
+                                fee: {
+                                    /** @description ISO 4217 */
+                                    currency: string;
+                                    base: number;
+                                    perKm: number;
+                                    /** @description multiplier added per excess open order per free courier */
+                                    surgeStep: number;
+                                    /** @description largest surge multiplier */
+                                    surgeCap: number;
+                                    max?: number;
+                                };
+                                safetyMarginMin?: number;
+                                fleet?: "own" | "carrier" | "both";
+                                carrier?: string | null;
+                            };
+                            version: number;
+                            /** @description epoch ms */
+                            updatedAt: number;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed, invalid_zone */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a delivery zone */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description zone id: letters, digits, _ and -, up to 64 */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: zone_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/zones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List delivery zones */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            zones: {
+                                id: string;
+                                /** @description GeoJSON Polygon or MultiPolygon, (lng, lat) order, closed rings */
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Polygon";
+                                    coordinates: number[][][];
+                                } | {
+                                    /** @enum {string} */
+                                    type: "MultiPolygon";
+                                    coordinates: number[][][][];
+                                };
+                                settings: {
+                                    name: string;
+                                    /** @default true */
+                                    active: boolean;
+                                    /**
+                                     * @description overlaps: higher wins
+                                     * @default 0
+                                     */
+                                    priority: number;
+                                    /**
+                                     * @description IANA time zone of the hours
+                                     * @default UTC
+                                     */
+                                    timezone: string;
+                                    /** @description opening intervals; empty or absent: always open */
+                                    hours?: {
+                                        /** @description ISO weekdays, 1 = Monday */
+                                        days?: number[];
+                                        from: string;
+                                        to: string;
+                                    }[];
+                                    options: {
+                                        express?: {
+                                            /** @description promise floor, minutes after now */
+                                            promiseMin: number;
+                                            /** @description not offered when the live promise is later */
+                                            maxMin?: number;
+                                            /** @description added to this option’s fee before surge */
+                                            feeExtra?: number;
+                                        };
+                                        standard?: {
+                                            /** @description promise floor, minutes after now */
+                                            promiseMin: number;
+                                            /** @description not offered when the live promise is later */
+                                            maxMin?: number;
+                                            /** @description added to this option’s fee before surge */
+                                            feeExtra?: number;
+                                        };
+                                        scheduled?: {
+                                            /** @description promise floor, minutes after now */
+                                            promiseMin: number;
+                                            /** @description not offered when the live promise is later */
+                                            maxMin?: number;
+                                            /** @description added to this option’s fee before surge */
+                                            feeExtra?: number;
+                                        };
+                                    };
+                                    fee: {
+                                        /** @description ISO 4217 */
+                                        currency: string;
+                                        base: number;
+                                        perKm: number;
+                                        /** @description multiplier added per excess open order per free courier */
+                                        surgeStep: number;
+                                        /** @description largest surge multiplier */
+                                        surgeCap: number;
+                                        max?: number;
+                                    };
+                                    safetyMarginMin?: number;
+                                    fleet?: "own" | "carrier" | "both";
+                                    carrier?: string | null;
+                                };
+                                version: number;
+                                /** @description epoch ms */
+                                updatedAt: number;
+                                updatedBy: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders": {
         parameters: {
             query?: never;
@@ -463,6 +1117,7 @@ export interface paths {
                             to: number;
                         };
                         pin?: string;
+                        quoteId?: string;
                     };
                 };
             };
@@ -556,7 +1211,7 @@ export interface paths {
         };
         /**
          * Get an order
-         * @description A store sees its own orders, a courier the ones assigned to it; dispatchers and admins see all. Others get 404.
+         * @description A store sees its own orders, a courier the ones assigned to it; dispatchers and admins see all. An order of another store or courier is 404; a customer gets 403.
          */
         get: {
             parameters: {
@@ -1326,6 +1981,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/quotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Quote a delivery: fee and promise per option */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        pickup: {
+                            lat: number;
+                            lng: number;
+                            address?: string;
+                        };
+                        dropoff: {
+                            lat: number;
+                            lng: number;
+                            address?: string;
+                        };
+                        items: number;
+                        /** @description capacity units, default 1 */
+                        size?: number;
+                        /** @description epoch milliseconds */
+                        readyAt?: number;
+                        /** @description default: every option the zone sells */
+                        options?: ("express" | "standard" | "scheduled")[];
+                        /** @description scheduled delivery windows to price */
+                        windows?: {
+                            /** @description epoch milliseconds */
+                            from: number;
+                            /** @description epoch milliseconds */
+                            to: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            quoteId: string;
+                            zoneId: string;
+                            /** @description epoch milliseconds */
+                            createdAt: number;
+                            /** @description epoch milliseconds */
+                            expiresAt: number;
+                            /** @description great-circle pickup → drop-off */
+                            distanceM: number;
+                            options: {
+                                option: "express" | "standard" | "scheduled";
+                                fee: {
+                                    /** @description currency units, rounded to the minor unit */
+                                    amount: number;
+                                    currency: string;
+                                };
+                                /** @description epoch milliseconds */
+                                promisedBy: number;
+                                window?: {
+                                    /** @description epoch milliseconds */
+                                    from: number;
+                                    /** @description epoch milliseconds */
+                                    to: number;
+                                };
+                                /** @description `own` or the carrier’s name */
+                                fleet: "own" | string;
+                            }[];
+                            unavailable: {
+                                option: "express" | "standard" | "scheduled";
+                                window?: {
+                                    /** @description epoch milliseconds */
+                                    from: number;
+                                    /** @description epoch milliseconds */
+                                    to: number;
+                                };
+                                reason: "no_courier" | "cannot_meet_promise" | "zone_closed" | "option_not_offered" | "no_own_fleet" | "window_in_past" | "window_too_soon" | "window_too_far";
+                            }[];
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description understood but cannot be served: outside_service_area */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders/{id}/tracking-link": {
         parameters: {
             query?: never;
@@ -1904,6 +2707,359 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{id}/dispatch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The order's dispatch decisions, newest first: assigned (courier, ETAs, cost, runner-up) or waiting (reason, nearest courier) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            orderId: string;
+                            /** @description newest first */
+                            decisions: {
+                                orderId: string;
+                                /** @description the round time (service clock), epoch ms */
+                                at: number;
+                                /** @description dispatch zone (H3 cell) of the round */
+                                zone: string;
+                                decision: "assigned" | "waiting";
+                                /** @description why the order waits: no_courier_in_reach, couriers_taken, not_ready_soon_enough, waiting_to_bundle, courier_busy, all_couriers_declined, over_capacity, pinned_courier_unavailable, would_be_late_anyway, round_budget_exhausted, commit_conflict */
+                                reason?: string;
+                                courierId?: string;
+                                /** @description epoch milliseconds */
+                                etaPickupAt?: number;
+                                /** @description epoch milliseconds */
+                                etaDropoffAt?: number;
+                                stops?: {
+                                    orderId: string;
+                                    kind: "pickup" | "dropoff";
+                                    /** @description epoch milliseconds */
+                                    at: number;
+                                }[];
+                                /** DispatchCost */
+                                cost?: {
+                                    /** @description weighted total the optimizer minimised (policy units) */
+                                    total: number;
+                                    /** @description sum over the orders of drop-off − placement, s */
+                                    clickToDoorS: number;
+                                    /** @description sum over the orders of time past the promise, s */
+                                    latenessS: number;
+                                    /** @description courier seconds driving */
+                                    travelS: number;
+                                    /** @description courier seconds waiting at the pickup */
+                                    waitS: number;
+                                };
+                                pinned?: boolean;
+                                runnerUp?: {
+                                    courierId?: string;
+                                    /** @description runner-up cost − chosen cost */
+                                    costDelta: number;
+                                    /** @description epoch milliseconds */
+                                    etaPickupAt?: number;
+                                };
+                                /** @description the courier that could be at the pickup first */
+                                nearest?: {
+                                    courierId?: string;
+                                    /** @description epoch milliseconds */
+                                    etaPickupAt: number;
+                                    /** @description epoch milliseconds */
+                                    freesAt?: number;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed: forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: order_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}/assign-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Before an override: the chosen courier's ETA and cost next to the optimizer's pick for the order, and the difference */
+        get: {
+            parameters: {
+                query: {
+                    /** @description the courier the dispatcher means to assign */
+                    courierId: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the dispatcher's courier; null when it cannot serve the order (capacity, shift end) */
+                            chosen: {
+                                courierId: string;
+                                /** @description epoch milliseconds */
+                                etaPickupAt: number;
+                                /** @description epoch milliseconds */
+                                etaDropoffAt: number;
+                                /** DispatchCost */
+                                cost: {
+                                    /** @description weighted total the optimizer minimised (policy units) */
+                                    total: number;
+                                    /** @description sum over the orders of drop-off − placement, s */
+                                    clickToDoorS: number;
+                                    /** @description sum over the orders of time past the promise, s */
+                                    latenessS: number;
+                                    /** @description courier seconds driving */
+                                    travelS: number;
+                                    /** @description courier seconds waiting at the pickup */
+                                    waitS: number;
+                                };
+                            } | null;
+                            /** @description the optimizer's pick for the order alone; null when no courier is in reach */
+                            optimizer: {
+                                courierId: string;
+                                /** @description epoch milliseconds */
+                                etaPickupAt: number;
+                                /** @description epoch milliseconds */
+                                etaDropoffAt: number;
+                                /** DispatchCost */
+                                cost: {
+                                    /** @description weighted total the optimizer minimised (policy units) */
+                                    total: number;
+                                    /** @description sum over the orders of drop-off − placement, s */
+                                    clickToDoorS: number;
+                                    /** @description sum over the orders of time past the promise, s */
+                                    latenessS: number;
+                                    /** @description courier seconds driving */
+                                    travelS: number;
+                                    /** @description courier seconds waiting at the pickup */
+                                    waitS: number;
+                                };
+                            } | null;
+                            /** @description chosen − optimizer (positive: the override delivers later / costs more) */
+                            delta: {
+                                etaDropoffMs: number;
+                                cost: number;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed: forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: order_not_found, courier_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description conflict with the current state: order_not_assignable */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description epoch ms or ISO 8601; default `to` − 24 h */
+                    from?: string;
+                    /** @description epoch ms or ISO 8601, exclusive; default now (service clock) */
+                    to?: string;
+                    /** @description bucket length in ms, 60000…86400000; default 900000 */
+                    bucket?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description start of the first bucket, epoch ms (aligned to the bucket length) */
+                            from: number;
+                            /** @description end of the last bucket, exclusive */
+                            to: number;
+                            bucketMs: number;
+                            buckets: {
+                                start: number;
+                                /** @description orders placed in the bucket */
+                                placed: number;
+                                /** @description orders delivered in the bucket */
+                                delivered: number;
+                                /** @description of those, delivered at or before promisedBy */
+                                onTime: number;
+                                late: number;
+                                /** @description onTime / delivered, %; null without deliveries */
+                                onTimePct: number | null;
+                                /** @description click-to-door (placedAt → deliveredAt) median of the deliveries, ms */
+                                ctdP50Ms: number | null;
+                                /** @description click-to-door 90th percentile (nearest rank), ms */
+                                ctdP90Ms: number | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed, invalid_from, invalid_to, invalid_bucket, invalid_time_range, too_many_buckets */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed: forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -2017,6 +3173,15 @@ export interface components {
             /** @description assigned by a dispatcher; the optimizer leaves it alone */
             pinned: boolean;
             priority: number;
+            /** @description the delivery fee quoted for it; null for orders placed without a quote */
+            fee: {
+                /** @description in currency units, rounded to the minor unit */
+                amount: number;
+                /** @description ISO 4217 */
+                currency: string;
+            } | null;
+            /** @description the quote it was placed against (POST /v1/quotes) */
+            quoteId: string | null;
             /** @description epoch milliseconds */
             updatedAt: number;
         };
