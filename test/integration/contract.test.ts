@@ -35,7 +35,8 @@ const asyncapi = docs.asyncapi as {
 };
 
 /** Routes that are not API operations: pages, their assets, and the documents themselves. */
-const HIDDEN_ALLOWED = [/^\/console\/?$/, /^\/track\/\*$/, /^\/web\/\*?$/, /^\/docs(\/|$)/, /^\/openapi\.json$/, /^\/asyncapi\.json$/];
+// pages and what only they load: the console's page config and the basemap tile archive
+const HIDDEN_ALLOWED = [/^\/console\/?$/, /^\/console\/config\.json$/, /^\/tiles\//, /^\/track\/\*$/, /^\/web\/\*?$/, /^\/docs(\/|$)/, /^\/openapi\.json$/, /^\/asyncapi\.json$/];
 /** Routes that answer whenever the process serves, so declare no error response. */
 const NO_ERRORS = new Set(['GET /healthz']);
 /** Writes that take no body by design. */

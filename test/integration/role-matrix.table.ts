@@ -31,6 +31,19 @@ export const ROUTE_ROLES: Readonly<Record<string, Decision>> = {
   'GET /console': 'public',
   'GET /console/': 'public',
   'GET /track/*': 'public',
+  'GET /asyncapi.json': 'public',
+  'GET /console/config.json': 'public',
+  'GET /tiles/basemap.pmtiles': 'public',
+  // dispatch decisions, override preview, KPIs
+  'GET /v1/orders/:id/dispatch': ['store', 'dispatcher', 'admin'],
+  'GET /v1/orders/:id/assign-preview': STAFF,
+  'GET /v1/kpis': STAFF,
+  // zones and quotes
+  'PUT /v1/zones/:id': ['admin'],
+  'GET /v1/zones': STAFF,
+  'GET /v1/zones/:id': STAFF,
+  'DELETE /v1/zones/:id': ['admin'],
+  'POST /v1/quotes': ['store'],
   'GET /metrics': STAFF,
   // sockets
   'GET /v1/courier': ['courier'],
@@ -47,13 +60,14 @@ export const ROUTE_ROLES: Readonly<Record<string, Decision>> = {
   // orders
   'POST /v1/orders': ['store'],
   'GET /v1/orders': ['store', 'dispatcher', 'admin'],
-  'GET /v1/orders/:id': ALL,
-  'GET /v1/orders/:id/events': ALL,
+  // customers follow their order through the tracking link, not the order API
+  'GET /v1/orders/:id': ['courier', 'store', 'dispatcher', 'admin'],
+  'GET /v1/orders/:id/events': ['courier', 'store', 'dispatcher', 'admin'],
   'POST /v1/orders/:id/ready': ['store'],
   'POST /v1/orders/:id/cancel': ['store', 'dispatcher', 'admin'],
   'POST /v1/orders/:id/fail': STAFF,
   'POST /v1/orders/:id/offer': STAFF,
-  'POST /v1/orders/:id/tracking-link': ['store'],
+  'POST /v1/orders/:id/tracking-link': ['store', 'dispatcher', 'admin'],
   'POST /v1/orders/:id/assign': STAFF,
   'POST /v1/orders/:id/unassign': STAFF,
   'POST /v1/orders/:id/priority': STAFF,
