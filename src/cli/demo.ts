@@ -26,7 +26,7 @@ import { ReplayClock } from '../sim/live/replay-clock.js';
 import { instanceEnv, startLiveService } from '../sim/live/service.js';
 import { midnightUtc, timelineFrom } from '../sim/live/timeline.js';
 
-const USAGE = 'usage: npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P]';
+const USAGE = 'usage: npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P] [--map-tiles FILE.pmtiles]';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GRUBHUB_DEFAULT = join(defaultMdrpDir(), '0o50t100s1p100');
 const BUNDLED_DEFAULT = join(repoRoot, 'test/fixtures/mdrp/synthetic');
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       centre: { type: 'string' },
       from: { type: 'string' },
       port: { type: 'string' },
+      'map-tiles': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -51,6 +52,9 @@ async function main(): Promise<void> {
   requireInstanceDir(instanceDir);
   const instance = readInstance(instanceDir);
   const centre = values.centre ? parseCentre(values.centre) : undefined;
+  // a basemap for the console: the same as MAP_TILES_FILE, checked here so a typo fails before anything starts
+  const mapTiles = values['map-tiles'] ? resolve(values['map-tiles']) : undefined;
+  if (mapTiles && !existsSync(mapTiles)) throw new Error(`--map-tiles: no file at ${mapTiles}`);
   const firstOrder = Math.min(...instance.orders.map((o) => o.placementTime));
   const from = values.from === undefined ? Math.max(0, firstOrder - 5) : Number(values.from);
   if (!Number.isInteger(from) || from < 0) throw new Error(`--from must be a whole minute ≥ 0, got ${values.from}`);
@@ -62,7 +66,7 @@ async function main(): Promise<void> {
   const port = values.port === undefined ? config.port : Number(values.port);
   // the development secret, so `npm run token` mints tokens this demo accepts
   const jwtSecret = await resolveJwtSecret(config, log);
-  const env = { ...process.env, JWT_SECRET: jwtSecret, ...instanceEnv(instance.params) };
+  const env = { ...process.env, JWT_SECRET: jwtSecret, ...instanceEnv(instance.params), ...(mapTiles ? { MAP_TILES_FILE: mapTiles } : {}) };
   // A signal while the service starts (private Redis/PostgreSQL may be starting) is answered once it is up,
   // so nothing started here outlives the demo.
   let early: NodeJS.Signals | undefined;

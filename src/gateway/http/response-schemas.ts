@@ -153,6 +153,19 @@ export const CourierStateSchema = Type.Object({
   seq: Type.Integer(),
   stale: Type.Boolean(),
   paused: Type.Boolean(),
+  lastSeenAt: EpochMs('when the service last heard from it (= serverTs)'),
+  load: Type.Integer({ minimum: 0, description: 'orders it holds (assigned, not yet delivered)' }),
+  shiftEndsAt: Type.Union([EpochMs(), Type.Null()], { description: 'from its last shift frame; null when it sent none' }),
+  stops: Type.Array(
+    Type.Object({
+      orderId: Type.String(),
+      kind: Type.Union([Type.Literal('pickup'), Type.Literal('dropoff')]),
+      lat: Type.Number(),
+      lng: Type.Number(),
+      eta: EpochMs('planned arrival through the stops before it'),
+    }),
+    { description: 'its planned route, in order' },
+  ),
 });
 
 export const TrailSchema = Type.Object({

@@ -224,6 +224,21 @@ export interface paths {
                             seq: number;
                             stale: boolean;
                             paused: boolean;
+                            /** @description when the service last heard from it (= serverTs) */
+                            lastSeenAt: number;
+                            /** @description orders it holds (assigned, not yet delivered) */
+                            load: number;
+                            /** @description from its last shift frame; null when it sent none */
+                            shiftEndsAt: number | (never | null);
+                            /** @description its planned route, in order */
+                            stops: {
+                                orderId: string;
+                                kind: "pickup" | "dropoff";
+                                lat: number;
+                                lng: number;
+                                /** @description planned arrival through the stops before it */
+                                eta: number;
+                            }[];
                         };
                     };
                 };
