@@ -53,7 +53,16 @@ t.test('SIGTERM on the real process: courier sockets get 1001, acked points are 
   const ws = new WebSocket(`${address.replace('http', 'ws')}/v1/courier?token=${token}`);
   await opened(ws);
   const closed = wsClosed(ws);
-  const firstReply = new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
+  // the socket may push its (empty) task list first: wait for the answer to the point
+  const firstReply = new Promise<string>((resolve) => {
+    const onMessage = (m: unknown) => {
+      const text = String(m);
+      if ((JSON.parse(text) as { type?: string }).type === 'task') return;
+      ws.off('message', onMessage);
+      resolve(text);
+    };
+    ws.on('message', onMessage);
+  });
   ws.send(JSON.stringify({ type: 'loc', seq: 1, ts: Date.now(), lat: 52.52, lng: 13.405, acc: 5 }));
   t.match(JSON.parse(await firstReply), { seq: 1 }, 'the point was acked');
 
