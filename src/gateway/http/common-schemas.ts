@@ -39,11 +39,3 @@ export function errorResponses(codes: Partial<Record<number, readonly string[]>>
   }
   return out;
 }
-
-/**
- * Makes `ErrorResponse` resolvable for `errorResponses()` refs in this plugin context (added once;
- * child contexts see the parent's schemas, so calling it from several route plugins is safe).
- */
-export function useErrorResponse(app: { getSchema(id: string): unknown; addSchema(schema: unknown): unknown }): void {
-  if (!app.getSchema('ErrorResponse')) app.addSchema(ErrorResponse);
-}

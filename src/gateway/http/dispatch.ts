@@ -14,17 +14,12 @@ import { storeView, type DispatchDecision } from '../../dispatch/decisions.js';
 import { decisionHistory, DECISIONS_PER_ORDER } from '../../store/pg/dispatch-decisions.js';
 import { LatestDecisions } from '../../store/redis/dispatch-decisions.js';
 import { AppError } from '../errors.js';
-import { ErrorResponse, errorResponses } from './common-schemas.js';
+import { errorResponses } from './common-schemas.js';
 import { previewAssign, PreviewError } from '../../runtime/assign-preview.js';
 import { snapshotWiring } from '../../runtime/dispatch-loop.js';
 import { AssignPreviewQuery, AssignPreviewSchema, DecisionHistorySchema } from './dispatch-schemas.js';
 import { actorOf, rejectInvalid } from './orders.js';
 import { OrderIdParams, typeboxValidator } from './orders-schemas.js';
-
-/** The shared error body must be known to the serializer before a route refers to it. */
-export function ensureErrorSchema(app: FastifyInstance): void {
-  if (!app.getSchema('ErrorResponse')) app.addSchema(ErrorResponse);
-}
 
 /** Latest first, then the history without the round already shown. */
 export function mergeDecisions(latest: DispatchDecision | null, history: readonly DispatchDecision[], limit: number): DispatchDecision[] {
@@ -34,7 +29,6 @@ export function mergeDecisions(latest: DispatchDecision | null, history: readonl
 
 export const dispatchRoutes = fp(
   async function dispatchRoutes(app: FastifyInstance) {
-    ensureErrorSchema(app);
     const latest = new LatestDecisions(app.redis);
     const { repo } = app.orders;
     const previewDeps = { ...snapshotWiring(app), clock: app.clock };
@@ -100,5 +94,5 @@ export const dispatchRoutes = fp(
       },
     );
   },
-  { name: 'dispatchd-dispatch-routes', fastify: '5.x', dependencies: ['dispatchd-orders', 'dispatchd-auth', 'dispatchd-courier-socket'] },
+  { name: 'dispatchd-dispatch-routes', fastify: '5.x', dependencies: ['dispatchd-orders', 'dispatchd-auth', 'dispatchd-courier-socket', 'dispatchd-api-docs'] },
 );

@@ -12,7 +12,6 @@ import { DEFAULT_BUCKET_MS, kpiBucket, kpiRange } from '../../domain/kpi-buckets
 import { kpiBucketCounts } from '../../store/pg/kpi-queries.js';
 import { AppError } from '../errors.js';
 import { errorResponses } from './common-schemas.js';
-import { ensureErrorSchema } from './dispatch.js';
 import { rejectInvalid } from './orders.js';
 import { typeboxValidator } from './orders-schemas.js';
 
@@ -59,7 +58,6 @@ function timeOf(raw: string | undefined, name: 'from' | 'to'): number | undefine
 
 export const kpiRoutes = fp(
   async function kpiRoutes(app: FastifyInstance) {
-    ensureErrorSchema(app);
     app.get(
       '/v1/kpis',
       {
@@ -98,5 +96,5 @@ export const kpiRoutes = fp(
       },
     );
   },
-  { name: 'dispatchd-kpi-routes', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth'] },
+  { name: 'dispatchd-kpi-routes', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-api-docs'] },
 );

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Quote } from '../../domain/quote.js';
 import { AppError } from '../errors.js';
-import { errorResponses, useErrorResponse } from './common-schemas.js';
+import { errorResponses } from './common-schemas.js';
 import { actorOf, rejectInvalid } from './orders.js';
 import { toAppError, typeboxValidator } from './orders-schemas.js';
 import { QuoteBodySchema, QuoteViewSchema, type QuoteBody } from './quotes-schemas.js';
@@ -17,7 +17,6 @@ export function quoteView(q: Quote) {
 }
 
 export async function quoteRoutes(app: FastifyInstance): Promise<void> {
-  useErrorResponse(app);
   app.post(
     '/v1/quotes',
     {

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { zoneProblem, type ZoneGeometry, type ZoneSettings } from '../../domain/zones.js';
 import type { StoredZone } from '../../store/pg/zone-repository.js';
 import { AppError } from '../errors.js';
-import { errorResponses, useErrorResponse } from './common-schemas.js';
+import { errorResponses } from './common-schemas.js';
 import { actorOf, rejectInvalid } from './orders.js';
 import { typeboxValidator } from './orders-schemas.js';
 import { ZoneBodySchema, ZoneIdParams, ZoneListSchema, ZoneViewSchema, type ZoneBody } from './zones-schemas.js';
@@ -36,7 +36,6 @@ export function zoneSettings(s: ZoneBody['settings']): ZoneSettings {
 const view = (z: StoredZone) => ({ id: z.id, geometry: z.geometry, settings: z.settings, version: z.version, updatedAt: z.updatedAt, updatedBy: z.updatedBy });
 
 export async function zoneRoutes(app: FastifyInstance): Promise<void> {
-  useErrorResponse(app);
   const { repo } = app.zones;
   const common = { attachValidation: true, validatorCompiler: typeboxValidator } as const;
   const readers = { roles: ['admin', 'dispatcher'] as const };
