@@ -231,6 +231,13 @@ const spec = {
       return Number(s);
     },
   } satisfies KeySpec<number>,
+  // --- WORKERS > 1: courier sockets rebalance after a worker is replaced (issue 11, relfix)
+  workerRebalanceSpreadMs: intKey(
+    'WORKER_REBALANCE_SPREAD_MS',
+    10_000,
+    'WORKERS > 1: after a worker is replaced, a worker above its fair share of courier sockets asks the excess to reconnect (close 1012) spread over this long, refusing new ones (1013) meanwhile; 0: no rebalancing.',
+    { min: 0, max: 600_000 },
+  ),
   shutdownTimeoutMs: intKey('SHUTDOWN_TIMEOUT_MS', 10_000, 'Graceful shutdown gives up and exits non-zero after this long.', {
     min: 100,
     max: 600_000,

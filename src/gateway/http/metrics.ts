@@ -98,6 +98,7 @@ export const metricsPlugin = fp(
       now: () => app.clock.now(),
       overload: app.overload,
       ingestBacklog: () => app.locationIngest.backlog(),
+      rebalance: app.courierRebalance.stats,
     });
     app.locationIngest.onFlush((seconds) => metrics.observeFlush(seconds));
     app.decorate('metrics', metrics);

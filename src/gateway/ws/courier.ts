@@ -25,6 +25,7 @@ import {
   type OverloadedFrame,
 } from './courier-frames.js';
 import { LocationIngest, StoreUnavailableError, type IngestResult, type Rejection } from './location-ingest.js';
+import { listenToPrimary, SocketRebalancer, WS_REBALANCE_REFUSED, type RebalanceTarget } from './rebalance.js';
 
 export const WS_IDLE_CLOSE = 4000;
 
@@ -88,6 +89,8 @@ declare module 'fastify' {
     courierConnections: CourierConnections;
     locationIndex: LocationIndex;
     locationIngest: LocationIngest;
+    /** WORKERS > 1: moves courier sockets to a replaced worker (rebalance.ts). */
+    courierRebalance: SocketRebalancer;
   }
 }
 
@@ -184,7 +187,35 @@ export const courierSocket = fp(
 
     const sockets = new Set<SocketState>();
 
+    // WORKERS > 1: the primary asks an over-share worker to hand sockets to a replaced one (rebalance.ts).
+    const openSockets: RebalanceTarget = {
+      count() {
+        let n = 0;
+        for (const s of sockets) if (s.socket.readyState === s.socket.OPEN) n++;
+        return n;
+      },
+      closeOne(code, reason) {
+        for (const s of sockets) {
+          if (s.socket.readyState !== s.socket.OPEN) continue;
+          s.ctx.log.info({ code }, 'courier socket asked to reconnect (rebalancing)');
+          s.socket.close(code, reason);
+          setTimeout(() => s.socket.terminate(), 1000).unref();
+          return true;
+        }
+        return false;
+      },
+    };
+    const rebalancer = new SocketRebalancer(openSockets, { spreadMs: config.workerRebalanceSpreadMs, log: app.log });
+    app.decorate('courierRebalance', rebalancer);
+    const stopListening = listenToPrimary(rebalancer, openSockets);
+    app.addHook('onClose', async () => stopListening());
+
     app.get('/v1/courier', { websocket: true, config: { roles: ['courier'] } }, (socket, request) => {
+      if (rebalancer.refuse()) {
+        request.log.debug('courier upgrade refused: this worker is handing sockets to another one');
+        socket.close(WS_REBALANCE_REFUSED, 'rebalancing: try again');
+        return;
+      }
       const courierId = request.user.sub;
       const log = request.log.child({ courierId });
       const sendNow = (frame: object) => {
