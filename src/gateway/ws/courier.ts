@@ -196,7 +196,7 @@ export const courierSocket = fp(
       ctx.send(overloadedFrame(raws, overload.retryAfterMs));
     };
     router.register('loc', (ctx, frame) => {
-      if (!overload.admitLocation()) return shed(ctx, [frame]);
+      if (overload.isOverloaded()) return shed(ctx, [frame]);
       const { points, rejected } = checkPoints([frame]);
       submit(ctx, points, rejected);
     });
@@ -204,7 +204,7 @@ export const courierSocket = fp(
       if (!locsEnvelopeCheck.Check(frame)) {
         throw new FrameError(FRAME_ERRORS.badFrame, 'A "locs" frame needs "points": an array of at most 10000 points');
       }
-      if (!overload.admitLocation()) return shed(ctx, frame.points);
+      if (overload.isOverloaded()) return shed(ctx, frame.points);
       const { points, rejected } = checkPoints(frame.points);
       submit(ctx, points, rejected);
     });
