@@ -1,5 +1,5 @@
 import t from 'tap';
-import { localHour, PrepTimeModel, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
+import { givenNotReadyBy, localHour, normalCdf, normalQuantile, PrepTimeModel, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
 import { seededRandom } from '../../src/domain/random.js';
 
 const DAY0 = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
@@ -130,4 +130,19 @@ t.test('bounded buffers: old behaviour ages out; bad durations are clamped or ig
   for (let i = 1; i <= 5; i++) r.push(i);
   t.same([...r.values()].sort(), [3, 4, 5]);
   t.throws(() => new RingBuffer(0));
+});
+
+t.test('normal cdf/quantile round-trip; estimate given not ready yet', async (t) => {
+  for (const p of [0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999]) t.ok(Math.abs(normalCdf(normalQuantile(p)) - p) < 1e-6, `p=${p}`);
+  t.ok(Math.abs(normalQuantile(0.75) - Z75) < 1e-8);
+  const e = { mu: Math.log(600), sigma: 0.4 };
+  const fresh = givenNotReadyBy(e, 0);
+  t.ok(Math.abs(fresh.medianS - 600) < 1e-6, 'at placement: the unconditional median');
+  t.ok(Math.abs(fresh.p75S - 600 * Math.exp(Z75 * 0.4)) < 1e-3);
+  // not ready at the median: the conditional median is the unconditional 75th percentile (half of the remaining half)
+  const late = givenNotReadyBy(e, 600);
+  t.ok(Math.abs(late.medianS - 600 * Math.exp(Z75 * 0.4)) < 0.5, `conditional median ${late.medianS.toFixed(1)}`);
+  t.ok(late.p25S >= 600 && late.p25S < late.medianS && late.medianS < late.p75S);
+  const wayLate = givenNotReadyBy(e, 100_000);
+  t.equal(wayLate.medianS, 100_000, 'deep in the tail: any moment now');
 });
