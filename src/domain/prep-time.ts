@@ -330,3 +330,39 @@ export function givenNotReadyBy(e: Pick<PrepEstimate, 'mu' | 'sigma'>, elapsedS:
   const p75S = at(0.75);
   return { medianS, p25S, p75S, spreadS: (p75S - p25S) / 2 };
 }
+
+/** Which ready time an open order is planned with. */
+export type ReadySource = 'known' | 'learned' | 'store' | 'default';
+
+export interface ReadyView {
+  readonly source: ReadySource;
+  /** The ready time planned with (epoch ms, or the caller's ms timeline). */
+  readonly readyAt: number;
+  /** learned: the median (s from placement) given the order is not ready yet, half the interquartile range (s), and the store's samples. */
+  readonly medianS?: number;
+  readonly spreadS?: number;
+  readonly samples?: number;
+}
+
+/**
+ * The ready time an order is planned with: known once the store said so; else the store's learned
+ * prep time — the median given it is still not ready now, with its spread — once the store has
+ * `minSamples` samples; else the store's own estimate when it gave one (readyAt after placement);
+ * else the placement (`default`: as if ready at once).
+ */
+export function readyView(
+  model: Pick<PrepTimeModel, 'estimate' | 'samplesOf'> | undefined,
+  o: { readonly storeId: string; readonly placedAt: number; readonly readyAt: number; readyKnown: boolean },
+  nowMs: number,
+  minSamples: number,
+): ReadyView {
+  if (o.readyKnown) return { source: 'known', readyAt: o.readyAt };
+  const storeEstimateS = o.readyAt > o.placedAt ? (o.readyAt - o.placedAt) / 1000 : undefined;
+  const samples = model?.samplesOf(o.storeId) ?? 0;
+  if (model && samples >= minSamples) {
+    const e = model.estimate(o.storeId, o.placedAt, storeEstimateS);
+    const c = givenNotReadyBy(e, (nowMs - o.placedAt) / 1000);
+    return { source: 'learned', readyAt: Math.round(o.placedAt + c.medianS * 1000), medianS: c.medianS, spreadS: c.spreadS, samples };
+  }
+  return { source: storeEstimateS === undefined ? 'default' : 'store', readyAt: o.readyAt };
+}

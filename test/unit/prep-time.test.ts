@@ -1,5 +1,5 @@
 import t from 'tap';
-import { givenNotReadyBy, localHour, normalCdf, normalQuantile, PrepTimeModel, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
+import { givenNotReadyBy, localHour, normalCdf, normalQuantile, PrepTimeModel, readyView, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
 import { seededRandom } from '../../src/domain/random.js';
 
 const DAY0 = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
@@ -145,4 +145,20 @@ t.test('normal cdf/quantile round-trip; estimate given not ready yet', async (t)
   t.ok(late.p25S >= 600 && late.p25S < late.medianS && late.medianS < late.p75S);
   const wayLate = givenNotReadyBy(e, 100_000);
   t.equal(wayLate.medianS, 100_000, 'deep in the tail: any moment now');
+});
+
+t.test('readyView: known, learned once enough samples, else the store estimate or placement', async (t) => {
+  const m = PrepTimeModel.fromSamples(history('s', 6, 20 * 60, 0.2, 12, 12));
+  const placedAt = DAY0 + 12 * 3_600_000;
+  t.same(readyView(m, { storeId: 's', placedAt, readyAt: placedAt + 5000, readyKnown: true }, placedAt, 5), { source: 'known', readyAt: placedAt + 5000 });
+  const v = readyView(m, { storeId: 's', placedAt, readyAt: placedAt, readyKnown: false }, placedAt, 5);
+  t.equal(v.source, 'learned');
+  t.equal(v.samples, 6);
+  t.equal(v.readyAt, Math.round(placedAt + v.medianS! * 1000));
+  t.ok(v.spreadS! > 0);
+  const later = readyView(m, { storeId: 's', placedAt, readyAt: placedAt, readyKnown: false }, placedAt + v.medianS! * 1000, 5);
+  t.ok(later.readyAt > v.readyAt, 'not ready at the median: planned later (conditional median)');
+  t.same(readyView(m, { storeId: 's', placedAt, readyAt: placedAt + 600_000, readyKnown: false }, placedAt, 7), { source: 'store', readyAt: placedAt + 600_000 }, 'too few samples: the store estimate');
+  t.same(readyView(m, { storeId: 'other', placedAt, readyAt: placedAt, readyKnown: false }, placedAt, 5), { source: 'default', readyAt: placedAt });
+  t.same(readyView(undefined, { storeId: 's', placedAt, readyAt: placedAt, readyKnown: false }, placedAt, 5), { source: 'default', readyAt: placedAt });
 });
