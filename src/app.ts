@@ -24,6 +24,7 @@ import { courierAvailability } from './runtime/courier-availability.js';
 import { courierAvailabilityRoutes } from './gateway/http/courier-availability.js';
 import { courierShiftFrames } from './gateway/ws/courier-shift.js';
 import { dispatchLoop } from './runtime/dispatch-loop.js';
+import { prepTimesPlugin } from './runtime/prep-times.js';
 import { overrideRoutes } from './gateway/http/overrides.js';
 import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
@@ -169,6 +170,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(zoneRoutes);
   // Orders: services (lifecycle, offers, courier tasks, webhooks; plugs into the courier socket), then routes.
   app.register(orderServices);
+  // Learned prep times (issue 14): rebuilt from Postgres, updated online from the order changes.
+  app.register(prepTimesPlugin);
   app.register(courierOrderFrames);
   app.register(orderRoutes);
   app.register(storeRoutes);

@@ -391,6 +391,20 @@ const spec = {
     min: 1,
     max: 3_600_000,
   }),
+  // --- learned prep times and calibrated travel times (issue 14, prepsvc)
+  prepMinSamples: intKey('PREP_MIN_SAMPLES', 5, 'A store\'s learned prep time (placement → ready) is used for its orders not yet ready once it has this many ready orders in its history; below, the store\'s estimate (or placement) as before.', {
+    min: 1,
+    max: 100_000,
+  }),
+  prepHistoryDays: intKey('PREP_HISTORY_DAYS', 28, 'Days of `ready` history (by placement time) the prep-time model learns from at each refresh.', { min: 1, max: 365 }),
+  prepRefreshMs: intKey('PREP_REFRESH_MS', 600_000, 'How often the prep-time model is rebuilt from Postgres (service-clock ms); between refreshes it learns online from each order that becomes ready on this node.', {
+    min: 1000,
+    max: 86_400_000,
+  }),
+  prepUtcOffsetMin: intKey('PREP_UTC_OFFSET_MIN', 0, 'Local time of the stores = UTC + this many minutes: prep times (and travel calibration) are bucketed by local hour of day.', {
+    min: -720,
+    max: 840,
+  }),
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Spec = typeof spec;

@@ -51,6 +51,20 @@ export interface OrderRequest<P> {
   readonly declinedBy: readonly string[];
   /** Higher is more urgent (dispatcher override); 0 by default. */
   readonly priority?: number;
+  /**
+   * Where `readyAt` comes from when the live service estimated it (learned prep times): informational
+   * for the decision record, and the estimate's spread (seconds, half the interquartile range).
+   */
+  readonly readyEstimate?: ReadyEstimateInfo;
+}
+
+/** How an order's ready time was set: known (the store said so), learned (prep-time model), the store's estimate, or placement. */
+export interface ReadyEstimateInfo {
+  readonly source: 'known' | 'learned' | 'store' | 'default';
+  /** learned: median prep time from placement given the order is not ready yet (s), its spread (s) and the store's samples. */
+  readonly medianS?: number;
+  readonly spreadS?: number;
+  readonly samples?: number;
 }
 
 import type { CourierStatus } from '../domain/courier-status.js';

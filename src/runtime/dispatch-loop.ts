@@ -42,6 +42,7 @@ export function snapshotWiring(app: FastifyInstance): { sources: SnapshotSources
       travel: haversineTravelModel(config.courierSpeedMps),
       service: { pickupS: config.pickupServiceS, dropoffS: config.dropoffServiceS },
       courierRadiusM: Math.min(COURIER_RADIUS_M, policy.candidateRadiusS * config.courierSpeedMps),
+      ...(app.hasDecorator('prepTimes') ? { readyTimes: app.prepTimes } : {}),
     },
     policy,
   };

@@ -2799,6 +2799,19 @@ export interface paths {
                                     /** @description epoch milliseconds */
                                     freesAt?: number;
                                 };
+                                /** @description the ready time the round planned with and where it came from */
+                                ready?: {
+                                    /** @description known: the store marked it ready; learned: the store's learned prep time; store: the store's estimate at placement; default: placement (no estimate) */
+                                    source: "known" | "learned" | "store" | "default";
+                                    /** @description the ready time the round planned with, epoch ms */
+                                    at: number;
+                                    /** @description learned: median prep time from placement given not ready yet, s */
+                                    medianS?: number;
+                                    /** @description learned: half the interquartile range of the prep time, s */
+                                    spreadS?: number;
+                                    /** @description learned: the store's ready orders the model learned from */
+                                    samples?: number;
+                                };
                             }[];
                         };
                     };
