@@ -3237,6 +3237,20 @@ export interface components {
             } | null;
             /** @description the quote it was placed against (POST /v1/quotes) */
             quoteId: string | null;
+            /** @description `own` (own couriers) or the name of the carrier the order was handed to */
+            fleet: string;
+            /** @description the carrier’s delivery id while a carrier has the order */
+            carrierDeliveryId: string | null;
+            /** @description what the carrier charges for it (its quote) while a carrier has the order */
+            carrierCost: {
+                /** @description in currency units, rounded to the minor unit */
+                amount: number;
+                /** @description ISO 4217 */
+                currency: string;
+            } | null;
+            carrierStatus: ("created" | "courier_assigned" | "at_pickup" | "picked_up" | "at_dropoff" | "delivered" | "failed" | "cancelled") | (never | null);
+            /** @description own fleet only: a carrier failed or cancelled it, or a dispatcher forced the own fleet */
+            ownOnly: boolean;
             /** @description epoch milliseconds */
             updatedAt: number;
         };
