@@ -63,6 +63,8 @@ const { values: args } = parseArgs({
     'service-env': { type: 'string', default: '' },
     // Run dist/ as it is (already built with `npx tsc -p tsconfig.build.json`): keeps a quiet window short.
     'skip-build': { type: 'boolean', default: false },
+    // The generator's WebSocket client: "lean" (load/lean-ws.ts, one Buffer and one write per frame) or "ws".
+    generator: { type: 'string', default: 'lean' },
   },
   strict: true,
 });
@@ -74,6 +76,11 @@ const workers = Math.max(1, Number(args.workers));
 const baselineBatch = Number(args['baseline-batch']);
 if (![couriers, hz, seconds, baselineBatch].every((n) => Number.isFinite(n) && n > 0)) {
   console.error('usage: npm run bench:ingest -- --couriers N --hz H --seconds S --json FILE [--url URL] [--workers W] [--profile DIR]');
+  process.exit(2);
+}
+
+if (args.generator !== 'lean' && args.generator !== 'ws') {
+  console.error('--generator must be "lean" or "ws"');
   process.exit(2);
 }
 
@@ -198,6 +205,8 @@ async function startService(): Promise<Service> {
       HISTORY_BATCH_SIZE: args['history-batch'],
       HISTORY_FLUSH_MS: '100',
       WORKERS: args['service-workers'],
+      // the overload test samples the service's memory by kind from /metrics every second
+      ...(args['overload-test'] ? { METRICS_PUBLIC: 'true' } : {}),
       ...Object.fromEntries(args['service-env'].split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -292,7 +301,7 @@ class LoadGenerator {
         }),
     );
     const origin = { lat: 48.8566, lng: 2.3522 };
-    kids.forEach((kid, w) => kid.send({ type: 'start', wsUrl, tokens: tokens.filter((_, i) => i % workers === w), hz, seconds, origin }));
+    kids.forEach((kid, w) => kid.send({ type: 'start', wsUrl, tokens: tokens.filter((_, i) => i % workers === w), hz, seconds, origin, client: args.generator }));
     await Promise.all(connected);
     return gen;
   }
@@ -606,13 +615,43 @@ interface StepReport {
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
   load_average_1m: number;
   /** Per second: RSS of the service and what the generator saw acked and shed in that second. */
-  timeline: { t: number; rss_mb: number | null; accepted: number; shed: number }[];
+  timeline: { t: number; rss_mb: number | null; accepted: number; shed: number; mem?: ServiceMemory | null }[];
   acked: number;
   shed: number;
 }
 
+/** The service's memory by kind (MB), from its /metrics (needs METRICS_PUBLIC=true; null otherwise). */
+interface ServiceMemory {
+  heap_used: number;
+  heap_total: number;
+  external: number;
+  new_space: number;
+  old_space: number;
+}
+
+async function serviceMemory(baseUrl: string): Promise<ServiceMemory | null> {
+  try {
+    const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(900) });
+    if (!res.ok) return null;
+    const text = await res.text();
+    const mb = (re: RegExp) => {
+      const m = re.exec(text);
+      return m ? round(Number(m[1]) / 1048576) : -1;
+    };
+    return {
+      heap_used: mb(/^nodejs_heap_size_used_bytes (\S+)/m),
+      heap_total: mb(/^nodejs_heap_size_total_bytes (\S+)/m),
+      external: mb(/^nodejs_external_memory_bytes (\S+)/m),
+      new_space: mb(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/m),
+      old_space: mb(/^nodejs_heap_space_size_total_bytes\{space="old"\} (\S+)/m),
+    };
+  } catch {
+    return null;
+  }
+}
+
 /** Runs one rate on the open sockets and measures it (CPU of every process, RSS each second). */
-async function runRate(gen: LoadGenerator, service: Service, redisPid: number | null, rate: number, secs: number): Promise<StepReport> {
+async function runRate(gen: LoadGenerator, service: Service, redisPid: number | null, rate: number, secs: number, memorySampling = false): Promise<StepReport> {
   const servicePids = service.child?.pid ? processTree(service.child.pid) : [];
   const rss = () => (servicePids.length ? sumOrNull(servicePids.map(rssMb)) : null);
   const cpuAt = () => ({
@@ -629,8 +668,11 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
     const now = gen.totals();
     const mb = rss();
     if (mb !== null) rssMax = Math.max(rssMax, mb);
-    timeline.push({ t: Math.round((Date.now() - t0) / 1000), rss_mb: mb === null ? null : round(mb), accepted: now.acked - last.acked, shed: now.shed - last.shed });
+    const point: StepReport['timeline'][number] = { t: Math.round((Date.now() - t0) / 1000), rss_mb: mb === null ? null : round(mb), accepted: now.acked - last.acked, shed: now.shed - last.shed };
+    timeline.push(point);
     last = now;
+    // the memory by kind, where the service exposes it (the overload test asks for METRICS_PUBLIC)
+    if (memorySampling) void serviceMemory(service.baseUrl).then((m) => (point.mem = m));
   }, 1000);
   const cpuStart = cpuAt();
   const wallStart = performance.now();
@@ -724,7 +766,7 @@ async function steppedMain(): Promise<void> {
     const steps: (StepReport & { verdict: string })[] = [];
     let failsInRow = 0;
     for (const rate of rates) {
-      const r = await runRate(gen, service, redisPid, rate, stepSecs);
+      const r = await runRate(gen, service, redisPid, rate, stepSecs, !kneeMode);
       const verdict = kneeVerdict(r);
       printStep(r, verdict);
       steps.push({ ...r, verdict });
@@ -743,6 +785,7 @@ async function steppedMain(): Promise<void> {
       couriers,
       service_workers: Number(args['service-workers']),
       service_env: args['service-env'] || null,
+      generator: args.generator,
       acked,
       shed,
       stored,

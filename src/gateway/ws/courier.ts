@@ -10,6 +10,7 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { LocationPoint } from '../../domain/location-filter.js';
 import { LocationIndex, locationTtlMs } from '../../store/redis/location-index.js';
@@ -126,6 +127,32 @@ function overloadedFrame(raws: readonly unknown[], retryAfterMs: number): Overlo
   return { type: 'overloaded', retryAfterMs, seq, seqs };
 }
 
+/**
+ * Replies to one socket within one event-loop turn leave in one write: the socket is corked at its first
+ * reply of the turn and uncorked in the turn's check phase (setImmediate), so the acks of a flush and the
+ * answers to frames read together (a loop running late reads several frames per socket at once) cost one
+ * `writev` instead of one each — the largest single cost of the location path, and of shedding. Nothing
+ * waits past the current turn. ws has no public cork: its underlying net.Socket (the private `_socket`) is
+ * used when it is there and has `cork`, else replies go out one by one as before.
+ */
+export class ReplyCorker {
+  private held = new Set<Socket>();
+
+  hold(ws: WebSocket): void {
+    const socket = (ws as unknown as { _socket?: Socket | null })._socket;
+    if (!socket || typeof socket.cork !== 'function' || this.held.has(socket)) return;
+    if (this.held.size === 0) setImmediate(this.release);
+    socket.cork();
+    this.held.add(socket);
+  }
+
+  private readonly release = (): void => {
+    const held = this.held;
+    this.held = new Set();
+    for (const socket of held) socket.uncork();
+  };
+}
+
 interface SocketState {
   ctx: CourierSocketContext;
   socket: WebSocket;
@@ -169,7 +196,7 @@ export const courierSocket = fp(
       ctx.send(overloadedFrame(raws, overload.retryAfterMs));
     };
     router.register('loc', (ctx, frame) => {
-      if (overload.isOverloaded()) return shed(ctx, [frame]);
+      if (!overload.admitLocation()) return shed(ctx, [frame]);
       const { points, rejected } = checkPoints([frame]);
       submit(ctx, points, rejected);
     });
@@ -177,18 +204,21 @@ export const courierSocket = fp(
       if (!locsEnvelopeCheck.Check(frame)) {
         throw new FrameError(FRAME_ERRORS.badFrame, 'A "locs" frame needs "points": an array of at most 10000 points');
       }
-      if (overload.isOverloaded()) return shed(ctx, frame.points);
+      if (!overload.admitLocation()) return shed(ctx, frame.points);
       const { points, rejected } = checkPoints(frame.points);
       submit(ctx, points, rejected);
     });
 
     const sockets = new Set<SocketState>();
+    const corker = new ReplyCorker();
 
     app.get('/v1/courier', { websocket: true, config: { roles: ['courier'] } }, (socket, request) => {
       const courierId = request.user.sub;
       const log = request.log.child({ courierId });
       const sendNow = (frame: object) => {
-        if (socket.readyState === socket.OPEN) socket.send(serialize(frame));
+        if (socket.readyState !== socket.OPEN) return;
+        corker.hold(socket);
+        socket.send(serialize(frame));
       };
       // Replies leave in the order frames arrived, even though acks wait for Redis and errors do not:
       // a FIFO of reply slots, filled when ready and sent from the head. No promise per frame.
