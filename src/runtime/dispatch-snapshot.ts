@@ -34,6 +34,8 @@ export interface SnapshotOptions {
   readonly staleAfterMs: number;
   readonly defaultCapacity: number;
   readonly travel: TravelModel<LatLng>;
+  /** The travel model frozen for a round at `nowMs` (calibrated travel times); absent: `travel`. */
+  readonly travelAt?: (nowMs: number) => TravelModel<LatLng>;
   readonly service: ServiceTimes;
   /** Couriers further than this from every pickup of the zone are left out. */
   readonly courierRadiusM: number;
@@ -177,7 +179,7 @@ export function liveSnapshot(nowMs: number, orders: OrderRequest<LatLng>[], cour
     now: Math.floor(nowMs / 1000),
     orders,
     couriers,
-    travel: opts.travel,
+    travel: opts.travelAt?.(nowMs) ?? opts.travel,
     service: opts.service,
     // live couriers' pay is not modelled yet: no guaranteed-pay arithmetic in the cost
     pay: { perOrder: 0, guaranteedPerHour: 0 },
