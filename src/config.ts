@@ -5,6 +5,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import { parseRedisUrl } from './store/redis-url.js';
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
@@ -112,11 +113,22 @@ const spec = {
     'Interface to listen on. Loopback by default so a dev machine never exposes the service by accident; set 0.0.0.0 in containers.',
     (v) => (v.trim() === '' ? 'must not be empty' : undefined),
   ),
-  redisUrl: urlKey(
-    'REDIS_URL',
-    ['redis:', 'rediss:'],
-    'Redis to use. Unset: Redis on 127.0.0.1:6379 if it answers, else a private redis-server under DATA_DIR.',
-  ),
+  // Redis Cluster (cluster feature): REDIS_URL also takes redis+cluster://host1:port1,host2:port2 (store/redis-url.ts).
+  redisUrl: {
+    key: 'REDIS_URL',
+    default: undefined,
+    description:
+      'Redis to use: `redis://…` / `rediss://…` for one Redis, `redis+cluster://host1:port1,host2:port2` (or `rediss+cluster://`) for a Redis Cluster (seed nodes; docs/scaling.md). Unset: Redis on 127.0.0.1:6379 if it answers, else a private redis-server under DATA_DIR.',
+    parse(raw) {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      try {
+        parseRedisUrl(raw);
+      } catch (err) {
+        throw new ConfigError('REDIS_URL', err instanceof Error ? err.message : String(err));
+      }
+      return raw.trim();
+    },
+  } satisfies KeySpec<string | undefined>,
   databaseUrl: urlKey(
     'DATABASE_URL',
     ['postgres:', 'postgresql:'],
@@ -231,6 +243,13 @@ const spec = {
       return Number(s);
     },
   } satisfies KeySpec<number>,
+  // --- WORKERS > 1: courier sockets rebalance after a worker is replaced (issue 11, relfix)
+  workerRebalanceSpreadMs: intKey(
+    'WORKER_REBALANCE_SPREAD_MS',
+    10_000,
+    'WORKERS > 1: after a worker is replaced, a worker above its fair share of courier sockets asks the excess to reconnect (close 1012) spread over this long, refusing new ones (1013) meanwhile; 0: no rebalancing.',
+    { min: 0, max: 600_000 },
+  ),
   shutdownTimeoutMs: intKey('SHUTDOWN_TIMEOUT_MS', 10_000, 'Graceful shutdown gives up and exits non-zero after this long.', {
     min: 100,
     max: 600_000,

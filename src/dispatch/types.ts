@@ -38,6 +38,11 @@ export interface OrderRequest<P> {
   readonly readyAt: number;
   /** False when readyAt is only an estimate (ready time not yet revealed). */
   readonly readyKnown: boolean;
+  /**
+   * When readyKnown is false: standard deviation (s) of the estimate readyAt, which is then the centre of
+   * the ready-time distribution (ready-estimate.ts). Absent or 0: the estimate is planned as if exact.
+   */
+  readonly readySpreadS?: number;
   readonly option: DeliveryOption;
   /** Target delivery time: lateness is measured against it. */
   readonly promisedBy: number;
@@ -242,4 +247,12 @@ export interface Policy {
    * (scarcity.ts). 0 = commitHorizonS (only what is due right now).
    */
   readonly scarcityHorizonS: number;
+  /**
+   * Uncertain ready times (orders with readySpreadS, ready-estimate.ts): the quantile of the ready-time
+   * distribution a courier aims to arrive at. < 0 = from the knob (courier-second price over courier- plus
+   * food-second price).
+   */
+  readonly readyQuantile: number;
+  /** Uncertain ready times: never lock a courier whose expected wait for the food exceeds this (s). */
+  readonly readyMaxExpectedWaitS: number;
 }

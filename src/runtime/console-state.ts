@@ -9,6 +9,8 @@ import type { Pool } from 'pg';
 import { cellToBoundary, latLngToCell } from 'h3-js';
 import type { Clock } from '../clock.js';
 import { consoleKpis, KPI_WINDOW_MS, type Kpis } from '../domain/kpis.js';
+import { fleetKpis, type FleetKpis } from '../domain/fleet-kpis.js';
+import { fleetKpiCounts } from '../store/pg/kpi-queries.js';
 import { courierStatus, type CourierStatus } from '../domain/courier-status.js';
 import type { Order } from '../domain/order.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
@@ -91,7 +93,8 @@ export interface ConsoleState {
   readonly couriers: ConsoleCourier[];
   readonly orders: ConsoleOrder[];
   readonly cells: ConsoleCell[];
-  readonly kpis: Kpis;
+  /** The console KPIs over KPI_WINDOW_MS, and the same window split by fleet (own vs each carrier). */
+  readonly kpis: Kpis & { readonly byFleet: FleetKpis[] };
   /** True when a list hit its bound and was cut. */
   readonly truncated: { couriers: boolean; orders: boolean };
 }
@@ -105,6 +108,8 @@ export interface ConsoleStateDeps {
   /** For the orders' ETAs; without them etaDropoffAt stays null. */
   readonly travel?: TravelModel<LatLng>;
   readonly service?: ServiceTimes;
+  /** The currency own couriers' pay is counted in (config CURRENCY); default USD. */
+  readonly currency?: string;
 }
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
@@ -175,9 +180,10 @@ export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered:
 
 export async function buildConsoleState(deps: ConsoleStateDeps): Promise<ConsoleState> {
   const now = deps.clock.now();
-  const [orders, delivered] = await Promise.all([
+  const [orders, delivered, fleets] = await Promise.all([
     liveOrders(deps.db, CONSOLE_MAX_ORDERS + 1),
     deliveredBetween(deps.db, now - KPI_WINDOW_MS, now, KPI_MAX_DELIVERIES),
+    fleetKpiCounts(deps.db, now - KPI_WINDOW_MS, now + 1),
   ]);
   const offered = new Set(orders.filter((o) => o.status === 'offered' && o.courierId).map((o) => o.courierId!));
   const couriers = await liveCouriers(deps, now, offered);
@@ -201,13 +207,16 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
     couriers,
     orders: shown.map((o) => orderView(o, now, decisions.get(o.id), etas.get(o.id) ?? null)),
     cells: [...cells].map(([cell, counts]) => ({ cell, ...counts, boundary: cellToBoundary(cell, true) as [number, number][] })),
-    kpis: consoleKpis({
-      now,
-      windowMs: KPI_WINDOW_MS,
-      delivered,
-      waitingPlacedAt: shown.filter((o) => WAITING.includes(o.status)).map((o) => o.placedAt),
-      activeCouriers: couriers.filter((c) => c.status !== 'offline').length,
-    }),
+    kpis: {
+      ...consoleKpis({
+        now,
+        windowMs: KPI_WINDOW_MS,
+        delivered,
+        waitingPlacedAt: shown.filter((o) => WAITING.includes(o.status)).map((o) => o.placedAt),
+        activeCouriers: couriers.filter((c) => c.status !== 'offline').length,
+      }),
+      byFleet: fleetKpis(fleets, deps.currency ?? 'USD'),
+    },
     truncated: { couriers: couriers.length >= CONSOLE_MAX_COURIERS, orders: orders.length > CONSOLE_MAX_ORDERS },
   };
 }

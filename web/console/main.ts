@@ -18,7 +18,7 @@ import { DetailPanel } from './details';
 import { MapLabels, type LabelPoint } from './labels';
 import { courierRows, orderRows } from './lists';
 import { addLayers, HOVER_LAYERS, LayerFeeder, storesOf } from './map-layers';
-import { COURIER_STATUSES, type ConsoleState } from './types';
+import { COURIER_STATUSES, type ConsoleState, type FleetKpis } from './types';
 import { alertsOf, alertText, filterCouriers, filterOrders, isLate, LIVE_ORDER_STATUSES, type Alert, type Filters } from './view';
 
 const TOKEN_KEY = 'dispatchd.console.token';
@@ -375,6 +375,31 @@ async function start(token: string): Promise<void> {
     byId('kpi-couriers').textContent = fmt.number(k.activeCouriers);
     byId('kpi-cost').textContent = k.costPerOrder === null ? '–' : fmt.money(k.costPerOrder);
     byId('kpi-delivered').textContent = t('kpi.deliveredValue', { n: fmt.number(k.delivered), hours: fmt.number(Math.round(k.windowMs / 3_600_000)) });
+    renderFleets(k.byFleet ?? []);
+  }
+
+  /** One row per fleet (own first, then each carrier): delivered, on time, click-to-door, cost per order per currency. */
+  function renderFleets(fleets: FleetKpis[]): void {
+    const ms = (x: number | null) => (x === null ? '–' : fmt.minutes(x));
+    const rows = fleets.map((f) => {
+      const tr = el('tr');
+      tr.dataset.fleet = f.fleet;
+      const cells = [
+        f.fleet === 'own' ? t('kpi.fleetOwn') : f.fleet,
+        fmt.number(f.delivered),
+        f.onTimePct === null ? '–' : fmt.percent(f.onTimePct),
+        f.ctdP50Ms === null ? '–' : `${ms(f.ctdP50Ms)} / ${ms(f.ctdP90Ms)}`,
+        f.cost.length ? f.cost.map((c) => fmt.moneyIn(c.perOrder, c.currency)).join(' · ') : '–',
+      ];
+      const names = ['fleet', 'delivered', 'ontime', 'ctd', 'cost'];
+      cells.forEach((text, i) => {
+        const td = el('td', text);
+        td.dataset.col = names[i];
+        tr.append(td);
+      });
+      return tr;
+    });
+    byId('kpi-fleets').querySelector('tbody')!.replaceChildren(...rows);
   }
 
   /** A popup naming what is under the pointer (courier, store, drop-off), from the current state. */

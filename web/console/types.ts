@@ -121,6 +121,20 @@ export interface Kpis {
   oldestWaitingMin: number | null;
   activeCouriers: number;
   costPerOrder: number | null;
+  /** The same window split by fleet: own first, then each carrier. */
+  byFleet: FleetKpis[];
+}
+
+export interface FleetKpis {
+  fleet: string;
+  placed: number;
+  delivered: number;
+  onTime: number;
+  late: number;
+  onTimePct: number | null;
+  ctdP50Ms: number | null;
+  ctdP90Ms: number | null;
+  cost: { currency: string; orders: number; perOrder: number }[];
 }
 
 export interface ConsoleState {

@@ -52,6 +52,7 @@ export const consoleSocket = fp(
         staleAfterMs: app.config.staleAfterMs,
         travel,
         service,
+        currency: app.config.currency,
       })
         .then((state) => {
           let full: string | null = null;

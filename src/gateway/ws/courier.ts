@@ -10,6 +10,7 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { LocationPoint } from '../../domain/location-filter.js';
 import { LocationIndex, locationTtlMs } from '../../store/redis/location-index.js';
@@ -25,6 +26,7 @@ import {
   type OverloadedFrame,
 } from './courier-frames.js';
 import { LocationIngest, StoreUnavailableError, type IngestResult, type Rejection } from './location-ingest.js';
+import { listenToPrimary, SocketRebalancer, WS_REBALANCE_REFUSED, type RebalanceTarget } from './rebalance.js';
 
 export const WS_IDLE_CLOSE = 4000;
 
@@ -88,6 +90,8 @@ declare module 'fastify' {
     courierConnections: CourierConnections;
     locationIndex: LocationIndex;
     locationIngest: LocationIngest;
+    /** WORKERS > 1: moves courier sockets to a replaced worker (rebalance.ts). */
+    courierRebalance: SocketRebalancer;
   }
 }
 
@@ -124,6 +128,32 @@ function overloadedFrame(raws: readonly unknown[], retryAfterMs: number): Overlo
   let seq: number | null = null;
   for (const s of seqs) if (s !== null && (seq === null || s > seq)) seq = s;
   return { type: 'overloaded', retryAfterMs, seq, seqs };
+}
+
+/**
+ * Replies to one socket within one event-loop turn leave in one write: the socket is corked at its first
+ * reply of the turn and uncorked in the turn's check phase (setImmediate), so the acks of a flush and the
+ * answers to frames read together (a loop running late reads several frames per socket at once) cost one
+ * `writev` instead of one each — the largest single cost of the location path, and of shedding. Nothing
+ * waits past the current turn. ws has no public cork: its underlying net.Socket (the private `_socket`) is
+ * used when it is there and has `cork`, else replies go out one by one as before.
+ */
+export class ReplyCorker {
+  private held = new Set<Socket>();
+
+  hold(ws: WebSocket): void {
+    const socket = (ws as unknown as { _socket?: Socket | null })._socket;
+    if (!socket || typeof socket.cork !== 'function' || this.held.has(socket)) return;
+    if (this.held.size === 0) setImmediate(this.release);
+    socket.cork();
+    this.held.add(socket);
+  }
+
+  private readonly release = (): void => {
+    const held = this.held;
+    this.held = new Set();
+    for (const socket of held) socket.uncork();
+  };
 }
 
 interface SocketState {
@@ -183,12 +213,43 @@ export const courierSocket = fp(
     });
 
     const sockets = new Set<SocketState>();
+    const corker = new ReplyCorker();
+
+    // WORKERS > 1: the primary asks an over-share worker to hand sockets to a replaced one (rebalance.ts).
+    const openSockets: RebalanceTarget = {
+      count() {
+        let n = 0;
+        for (const s of sockets) if (s.socket.readyState === s.socket.OPEN) n++;
+        return n;
+      },
+      closeOne(code, reason) {
+        for (const s of sockets) {
+          if (s.socket.readyState !== s.socket.OPEN) continue;
+          s.ctx.log.info({ code }, 'courier socket asked to reconnect (rebalancing)');
+          s.socket.close(code, reason);
+          setTimeout(() => s.socket.terminate(), 1000).unref();
+          return true;
+        }
+        return false;
+      },
+    };
+    const rebalancer = new SocketRebalancer(openSockets, { spreadMs: config.workerRebalanceSpreadMs, log: app.log });
+    app.decorate('courierRebalance', rebalancer);
+    const stopListening = listenToPrimary(rebalancer, openSockets);
+    app.addHook('onClose', async () => stopListening());
 
     app.get('/v1/courier', { websocket: true, config: { roles: ['courier'] } }, (socket, request) => {
+      if (rebalancer.refuse()) {
+        request.log.debug('courier upgrade refused: this worker is handing sockets to another one');
+        socket.close(WS_REBALANCE_REFUSED, 'rebalancing: try again');
+        return;
+      }
       const courierId = request.user.sub;
       const log = request.log.child({ courierId });
       const sendNow = (frame: object) => {
-        if (socket.readyState === socket.OPEN) socket.send(serialize(frame));
+        if (socket.readyState !== socket.OPEN) return;
+        corker.hold(socket);
+        socket.send(serialize(frame));
       };
       // Replies leave in the order frames arrived, even though acks wait for Redis and errors do not:
       // a FIFO of reply slots, filled when ready and sent from the head. No promise per frame.

@@ -3104,7 +3104,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90 */
+        /** KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90; and split by fleet with cost per order */
         get: {
             parameters: {
                 query?: {
@@ -3148,6 +3148,33 @@ export interface paths {
                                 ctdP50Ms: number | null;
                                 /** @description click-to-door 90th percentile (nearest rank), ms */
                                 ctdP90Ms: number | null;
+                            }[];
+                            /** @description the whole range split by fleet: own first (always present), then each carrier by name */
+                            byFleet: {
+                                /** @description 'own' (the service's couriers) or a carrier's name */
+                                fleet: string;
+                                /** @description orders placed in the range that this fleet has */
+                                placed: number;
+                                /** @description orders this fleet delivered in the range */
+                                delivered: number;
+                                /** @description of those, delivered at or before promisedBy */
+                                onTime: number;
+                                late: number;
+                                /** @description onTime / delivered, %; null without deliveries */
+                                onTimePct: number | null;
+                                /** @description click-to-door median of the deliveries, ms */
+                                ctdP50Ms: number | null;
+                                /** @description click-to-door 90th percentile (nearest rank), ms */
+                                ctdP90Ms: number | null;
+                                /** @description own: courier pay (per courier the larger of $10 per delivery and $15 per hour worked) ÷ deliveries, in CURRENCY; a carrier: what it charged ÷ its priced deliveries, one entry per currency */
+                                cost: {
+                                    /** @description ISO 4217; amounts are never converted between currencies */
+                                    currency: string;
+                                    /** @description deliveries this cost covers */
+                                    orders: number;
+                                    /** @description cost per delivered order, major units rounded to the minor unit */
+                                    perOrder: number;
+                                }[];
                             }[];
                         };
                     };
@@ -3311,6 +3338,20 @@ export interface components {
             } | null;
             /** @description the quote it was placed against (POST /v1/quotes) */
             quoteId: string | null;
+            /** @description `own` (own couriers) or the name of the carrier the order was handed to */
+            fleet: string;
+            /** @description the carrier’s delivery id while a carrier has the order */
+            carrierDeliveryId: string | null;
+            /** @description what the carrier charges for it (its quote) while a carrier has the order */
+            carrierCost: {
+                /** @description in currency units, rounded to the minor unit */
+                amount: number;
+                /** @description ISO 4217 */
+                currency: string;
+            } | null;
+            carrierStatus: ("created" | "courier_assigned" | "at_pickup" | "picked_up" | "at_dropoff" | "delivered" | "failed" | "cancelled") | (never | null);
+            /** @description own fleet only: a carrier failed or cancelled it, or a dispatcher forced the own fleet */
+            ownOnly: boolean;
             /** @description epoch milliseconds */
             updatedAt: number;
         };
