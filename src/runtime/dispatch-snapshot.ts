@@ -8,7 +8,7 @@
 import type { CourierState, OrderRequest, ServiceTimes, Snapshot, TravelModel } from '../dispatch/types.js';
 import { etaThroughStops, type LatLng } from '../domain/eta.js';
 import type { Order } from '../domain/order.js';
-import type { ReadyView } from '../domain/prep-time.js';
+import { Z75, type ReadyView } from '../domain/prep-time.js';
 import type { PgOrderRepository } from '../store/pg/order-repository.js';
 import type { CourierAvailabilityStore, CourierShift } from '../store/redis/courier-availability.js';
 import type { CourierLocation, LocationIndex } from '../store/redis/location-index.js';
@@ -58,6 +58,9 @@ export function plannedOrder(e: OpenOrderEntry, nowMs: number, readyTimes: Ready
   return {
     ...req,
     readyAt: Math.floor(v.readyAt / 1000),
+    // the optimizer's anticipatory dispatch (dispatch/ready-estimate.ts) wants a standard deviation: the
+    // normal one with the same interquartile range as the learned (conditional) distribution
+    ...(v.source === 'learned' && v.spreadS !== undefined && v.spreadS > 0 ? { readySpreadS: v.spreadS / Z75 } : {}),
     readyEstimate: {
       source: v.source,
       ...(v.medianS !== undefined ? { medianS: Math.round(v.medianS) } : {}),
