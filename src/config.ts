@@ -413,6 +413,16 @@ const spec = {
     min: 1000,
     max: 86_400_000,
   }),
+  travelCalibrationDays: intKey('TRAVEL_CALIBRATION_DAYS', 3, 'Days of courier trails (courier_positions) the calibrated travel model learns speed and detour factors from; `0`: off (the plain haversine model at COURIER_SPEED_MPS).', {
+    min: 0,
+    max: 365,
+  }),
+  travelRefreshMs: intKey('TRAVEL_REFRESH_MS', 3_600_000, 'How often the travel calibration is rebuilt from the trails in Postgres (service-clock ms).', { min: 1000, max: 86_400_000 }),
+  travelMinSamples: intKey('TRAVEL_MIN_SAMPLES', 20, 'Moving legs a zone (or a zone and hour) needs before it gets factors of its own; below, the next coarser level (all zones, then COURIER_SPEED_MPS with TRAVEL_PRIOR_DETOUR).', {
+    min: 1,
+    max: 1_000_000,
+  }),
+  travelPriorDetour: numberKey('TRAVEL_PRIOR_DETOUR', 1.3, 'Prior detour factor (distance over ground / straight line) before trails say otherwise; with COURIER_SPEED_MPS as the prior straight-line speed.', { min: 0 }),
   prepUtcOffsetMin: intKey('PREP_UTC_OFFSET_MIN', 0, 'Local time of the stores = UTC + this many minutes: prep times (and travel calibration) are bucketed by local hour of day.', {
     min: -720,
     max: 840,

@@ -8,7 +8,7 @@
 import type { CourierState, OrderRequest, ServiceTimes, Snapshot, TravelModel } from '../dispatch/types.js';
 import { etaThroughStops, type LatLng } from '../domain/eta.js';
 import type { Order } from '../domain/order.js';
-import type { ReadyView } from '../domain/prep-time.js';
+import { Z75, type ReadyView } from '../domain/prep-time.js';
 import type { PgOrderRepository } from '../store/pg/order-repository.js';
 import type { CourierAvailabilityStore, CourierShift } from '../store/redis/courier-availability.js';
 import type { CourierLocation, LocationIndex } from '../store/redis/location-index.js';
@@ -34,6 +34,8 @@ export interface SnapshotOptions {
   readonly staleAfterMs: number;
   readonly defaultCapacity: number;
   readonly travel: TravelModel<LatLng>;
+  /** The travel model frozen for a round at `nowMs` (calibrated travel times); absent: `travel`. */
+  readonly travelAt?: (nowMs: number) => TravelModel<LatLng>;
   readonly service: ServiceTimes;
   /** Couriers further than this from every pickup of the zone are left out. */
   readonly courierRadiusM: number;
@@ -56,6 +58,9 @@ export function plannedOrder(e: OpenOrderEntry, nowMs: number, readyTimes: Ready
   return {
     ...req,
     readyAt: Math.floor(v.readyAt / 1000),
+    // the optimizer's anticipatory dispatch (dispatch/ready-estimate.ts) wants a standard deviation: the
+    // normal one with the same interquartile range as the learned (conditional) distribution
+    ...(v.source === 'learned' && v.spreadS !== undefined && v.spreadS > 0 ? { readySpreadS: v.spreadS / Z75 } : {}),
     readyEstimate: {
       source: v.source,
       ...(v.medianS !== undefined ? { medianS: Math.round(v.medianS) } : {}),
@@ -177,7 +182,7 @@ export function liveSnapshot(nowMs: number, orders: OrderRequest<LatLng>[], cour
     now: Math.floor(nowMs / 1000),
     orders,
     couriers,
-    travel: opts.travel,
+    travel: opts.travelAt?.(nowMs) ?? opts.travel,
     service: opts.service,
     // live couriers' pay is not modelled yet: no guaranteed-pay arithmetic in the cost
     pay: { perOrder: 0, guaranteedPerHour: 0 },

@@ -8,7 +8,8 @@
 import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
 import type { DispatchDecision } from '../../src/dispatch/decisions.js';
-import { PrepTimeModel, type PrepSample } from '../../src/domain/prep-time.js';
+import { PrepTimeModel, Z75, type PrepSample } from '../../src/domain/prep-time.js';
+import { dispatcherWiring } from '../../src/runtime/dispatch-loop.js';
 import { buildTestApp, createTestContext } from '../support/index.js';
 import { city, offset } from './dispatch-helpers.js';
 import { http } from './orders-helpers.js';
@@ -62,6 +63,9 @@ t.test('a round plans with the store’s learned prep time', async (t) => {
   t.equal(d1.ready!.medianS, Math.round(expected.medianS), `the decision shows the learned median (${(d1.ready!.medianS! / 60).toFixed(1)} min)`);
   t.ok(Math.abs(d1.ready!.at - (placedAt + expected.medianS * 1000)) < 1000, 'and the ready time planned with: placement + median');
   t.ok(d1.ready!.spreadS! > 0, 'with its spread');
+  const { ports } = dispatcherWiring(app.app);
+  const planned = (await ports.roundInput(c.zone, clock.now())).snapshot.orders.find((o) => o.id === learned)!;
+  t.ok(Math.abs(planned.readySpreadS! - d1.ready!.spreadS! / Z75) < 2, "the optimizer gets the estimate's spread (a standard deviation) for anticipatory dispatch");
   const [d2] = await decisionsOf(few);
   t.match(d2, { decision: 'assigned', courierId: 'p-near', ready: { source: 'default', at: Math.floor(placedAt / 1000) * 1000 } }, 'store-2 (2 < PREP_MIN_SAMPLES): as before, ready at placement, sent at once');
 

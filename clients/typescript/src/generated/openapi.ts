@@ -1025,6 +1025,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/zones/{id}/travel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calibrated travel times of a zone: speed and detour factors per local hour, learned from courier trails */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description zone id: letters, digits, _ and -, up to 64 */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            zone: string;
+                            /** @description moving legs of courier trails starting in this zone the factors were learned from (all hours) */
+                            legs: number;
+                            /** @description last calibration from the trails in Postgres; null: not yet */
+                            refreshedAt: number | (never | null);
+                            /** @description what the model uses without data: COURIER_SPEED_MPS (straight line) and TRAVEL_PRIOR_DETOUR */
+                            prior: {
+                                straightMps: number;
+                                detour: number;
+                            };
+                            /** @description the 24 local hours */
+                            hours: {
+                                /** @description local hour of day (PREP_UTC_OFFSET_MIN) */
+                                hour: number;
+                                /** @description speed over ground, m/s */
+                                speedMps: number;
+                                /** @description distance over ground / straight line */
+                                detour: number;
+                                /** @description straight-line speed the travel model uses (speedMps / detour), m/s */
+                                straightMps: number;
+                                /** @description legs behind the level used */
+                                samples: number;
+                                /** @description where the factors come from: this zone at this hour, this zone, all zones, or the prior (too few legs) */
+                                level: "zone-hour" | "zone" | "global" | "prior";
+                            }[];
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: zone_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders": {
         parameters: {
             query?: never;
