@@ -19,7 +19,7 @@ import { reasonWithoutCourier, runnerUpOf, usableCouriers } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, stopsOf, type Route, type RouteContext } from './route.js';
 import { courierTimePrice } from './scarcity.js';
-import { aimQuantile, anticipate, expectedCourierWaitS, isUncertain } from './ready-estimate.js';
+import { aimQuantile, anticipate, expectedCourierWaitS, isUncertain, maxExpectedWaitS } from './ready-estimate.js';
 import type {
   Assignment,
   CostBreakdown,
@@ -82,9 +82,12 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   // commitment check below.
   const estimates = new Map<string, OrderRequest<P>>();
   let planned = open;
+  let waitLimitS = policy.readyMaxExpectedWaitS;
   if (open.some(isUncertain)) {
     const due = open.filter((o) => o.readyAt <= now + policy.lookAheadS);
-    const q = aimQuantile(policy, courierTimePrice(due, pool, now, policy));
+    const price = courierTimePrice(due, pool, now, policy);
+    const q = aimQuantile(policy, price);
+    waitLimitS = maxExpectedWaitS(policy, price);
     planned = open.map((o) => {
       if (!isUncertain(o)) return o;
       estimates.set(o.id, o);
@@ -144,7 +147,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   let bundleCount = 0;
   for (const m of matched) {
     let decision = commitDecision(m.bundle, m.chosen.route, now, policy);
-    if (decision.commit && estimates.size > 0 && tooEarlyToLock(m.bundle.orders, m.chosen.route, now, snapshot.service, policy, estimates)) {
+    if (decision.commit && estimates.size > 0 && tooEarlyToLock(m.bundle.orders, m.chosen.route, now, snapshot.service, waitLimitS, estimates)) {
       decision = { commit: false, reasons: new Map(m.bundle.orders.map((o) => [o.id, 'not_ready_soon_enough' as const])) };
     }
     if (!decision.commit) {
@@ -190,7 +193,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
 
 /**
  * Honest commitments with uncertain ready times: a courier is not locked to a bundle whose food it would
- * expect to wait for longer than `policy.readyMaxExpectedWaitS` (it stays free for other work until the
+ * expect to wait for longer than `waitLimitS` (maxExpectedWaitS; it stays free for other work until the
  * estimate firms up or the food is ready).
  */
 function tooEarlyToLock<P>(
@@ -198,12 +201,12 @@ function tooEarlyToLock<P>(
   route: Route<P>,
   now: number,
   service: ServiceTimes,
-  policy: Policy,
+  waitLimitS: number,
   estimates: ReadonlyMap<string, OrderRequest<P>>,
 ): boolean {
   const uncertain = orders.map((o) => estimates.get(o.id)).filter((o): o is OrderRequest<P> => o !== undefined);
   if (uncertain.length === 0) return false;
-  return expectedCourierWaitS(uncertain, now, route.arriveAt + service.pickupS / 2) > policy.readyMaxExpectedWaitS;
+  return expectedCourierWaitS(uncertain, now, route.arriveAt + service.pickupS / 2) > waitLimitS;
 }
 
 function addCosts(a: CostBreakdown, b: CostBreakdown): CostBreakdown {

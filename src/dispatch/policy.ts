@@ -37,6 +37,7 @@ export const defaultPolicy: Policy = Object.freeze({
   scarcityHorizonS: 1200,
   readyQuantile: 0.3,
   readyMaxExpectedWaitS: 900,
+  readyScarcityWait: 0,
 });
 
 export class PolicyError extends Error {
@@ -71,6 +72,7 @@ const RULES: Record<keyof Policy, Rule> = {
   busyTimeWeight: { min: 0, max: 1e6, integer: false },
   scarcityHorizonS: { min: 0, max: 1e7, integer: false },
   readyQuantile: { min: -1, max: 1, integer: false },
+  readyScarcityWait: { min: 0, max: 1e6, integer: false },
   readyMaxExpectedWaitS: { min: 0, max: 1e7, integer: false },
 };
 

@@ -100,14 +100,25 @@ export function expectedCourierWaitS<P>(orders: readonly OrderRequest<P>[], now:
 }
 
 /**
- * The quantile a courier should aim at: the price of a courier second over the price of a courier second
- * plus a food second (one order's click-to-door). `policy.readyQuantile` ≥ 0 fixes it instead.
+ * The quantile a courier should aim at: `policy.readyQuantile` when ≥ 0, else from the knob alone,
+ * courier-second price ÷ (courier- plus food-second price), the scarcity price of a busy courier included.
  */
 export function aimQuantile(policy: Policy, courierTime: CourierTimePrice): number {
   if (policy.readyQuantile >= 0) return policy.readyQuantile;
   const food = policy.timeWeight * policy.clickToDoorWeight;
   const courier = (1 - policy.timeWeight) * policy.idleWeight + courierTime.busyS;
   return food + courier > 0 ? courier / (food + courier) : 0.5;
+}
+
+/**
+ * The longest expected wait a courier may be locked into this round: `policy.readyMaxExpectedWaitS` while
+ * couriers are plentiful, shrinking as they get short (a waiting courier is then a courier missing
+ * elsewhere): ÷ (1 + readyScarcityWait × busy-second price ÷ food-second price).
+ */
+export function maxExpectedWaitS(policy: Policy, courierTime: CourierTimePrice): number {
+  const food = policy.timeWeight * policy.clickToDoorWeight;
+  if (policy.readyScarcityWait <= 0 || food <= 0) return policy.readyMaxExpectedWaitS;
+  return policy.readyMaxExpectedWaitS / (1 + (policy.readyScarcityWait * courierTime.busyS) / food);
 }
 
 /** The order as the round plans it: its ready time is the aimed-at quantile (unchanged if certain). */

@@ -255,4 +255,6 @@ export interface Policy {
   readonly readyQuantile: number;
   /** Uncertain ready times: never lock a courier whose expected wait for the food exceeds this (s). */
   readonly readyMaxExpectedWaitS: number;
+  /** Uncertain ready times: how fast that limit shrinks when couriers are short (0 = fixed; ready-estimate.ts). */
+  readonly readyScarcityWait: number;
 }

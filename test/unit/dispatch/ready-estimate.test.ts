@@ -88,3 +88,12 @@ t.test('planRound: known ready times are planned exactly as before (no spread, n
   const b = planRound(snapshot([{ ...o, readySpreadS: 600 }], [c], 0), defaultPolicy);
   t.same(a.assignments.map((x) => x.stops), b.assignments.map((x) => x.stops));
 });
+
+t.test('the longest expected wait a courier may be locked into shrinks when couriers are short', async (t) => {
+  const { maxExpectedWaitS } = await import('../../../src/dispatch/ready-estimate.js');
+  const p = withOverrides(defaultPolicy, { readyMaxExpectedWaitS: 900, readyScarcityWait: 0 });
+  t.equal(maxExpectedWaitS(p, { emptyTravelS: 0, busyS: 5 }), 900);
+  const s = withOverrides(defaultPolicy, { readyMaxExpectedWaitS: 900, readyScarcityWait: 1, timeWeight: 1, clickToDoorWeight: 1 });
+  t.equal(maxExpectedWaitS(s, NO_SCARCITY), 900);
+  t.equal(maxExpectedWaitS(s, { emptyTravelS: 0, busyS: 2 }), 300);
+});
