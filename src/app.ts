@@ -39,6 +39,8 @@ import { zoneServices } from './runtime/zones.js';
 import { zoneRoutes } from './gateway/http/zones.js';
 import { quoteServices } from './runtime/quotes.js';
 import { quoteRoutes } from './gateway/http/quotes.js';
+import { carrierServices } from './runtime/carrier-dispatch.js';
+import { carrierRoutes } from './gateway/http/carriers.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -188,9 +190,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(courierAvailability);
   app.register(courierAvailabilityRoutes);
   app.register(courierShiftFrames);
+  app.register(carrierServices);
   app.register(dispatchLoop);
   // Dispatcher overrides of orders (assign + pin, unassign, priority).
   app.register(overrideRoutes);
+  app.register(carrierRoutes);
   // Dispatch decisions and the assign preview (explainability).
   app.register(dispatchRoutes);
   // KPIs over the day, per bucket, from Postgres.

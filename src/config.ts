@@ -18,6 +18,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** One third-party carrier (CARRIERS). */
+export interface CarrierConfig {
+  readonly name: string;
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly webhookSecret: string;
+  readonly margin: number;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -324,6 +333,48 @@ const spec = {
       throw new ConfigError('WEBHOOK_ALLOW_PRIVATE', `must be true or false, got ${JSON.stringify(raw)}`);
     },
   } satisfies KeySpec<boolean>,
+  // --- hybrid fleet: third-party carriers (issue 13)
+  carriers: {
+    key: 'CARRIERS',
+    default: undefined,
+    description:
+      'Third-party carriers, a JSON array of `{"name", "baseUrl", "apiKey", "webhookSecret", "margin"?}` (the API of docs/carrier-api.md; `name` is what zones name in `carrier`, `[a-z0-9_-]`; `margin` default 0.2: the carrier wins on cost only when own cost > quote × (1 + margin)). Unset: no carriers.',
+    parse(raw: string | undefined): CarrierConfig[] {
+      if (raw === undefined || raw.trim() === '') return [];
+      let list: unknown;
+      try {
+        list = JSON.parse(raw);
+      } catch {
+        throw new ConfigError('CARRIERS', 'must be a JSON array');
+      }
+      if (!Array.isArray(list)) throw new ConfigError('CARRIERS', 'must be a JSON array');
+      const names = new Set<string>();
+      return list.map((c: Record<string, unknown>, i) => {
+        const name = String(c?.name ?? '');
+        if (!/^[a-z0-9_-]{1,64}$/.test(name) || name === 'own') throw new ConfigError('CARRIERS', `[${i}].name must match [a-z0-9_-]{1,64} and not be "own", got ${JSON.stringify(c?.name)}`);
+        if (names.has(name)) throw new ConfigError('CARRIERS', `[${i}].name ${name} is given twice`);
+        names.add(name);
+        const baseUrl = String(c.baseUrl ?? '');
+        if (!/^https?:\/\/\S+$/.test(baseUrl)) throw new ConfigError('CARRIERS', `[${i}].baseUrl must be an http(s) URL`);
+        const apiKey = String(c.apiKey ?? '');
+        const webhookSecret = String(c.webhookSecret ?? '');
+        if (!apiKey) throw new ConfigError('CARRIERS', `[${i}].apiKey is required`);
+        if (webhookSecret.length < 16) throw new ConfigError('CARRIERS', `[${i}].webhookSecret must have at least 16 characters`);
+        const margin = c.margin === undefined ? 0.2 : Number(c.margin);
+        if (!Number.isFinite(margin) || margin < 0) throw new ConfigError('CARRIERS', `[${i}].margin must be a number ≥ 0`);
+        return { name, baseUrl: baseUrl.replace(/\/$/, ''), apiKey, webhookSecret, margin };
+      });
+    },
+  } satisfies KeySpec<CarrierConfig[]>,
+  carrierWebhookBaseUrl: stringKey(
+    'CARRIER_WEBHOOK_BASE_URL',
+    '',
+    'Base URL carriers reach this service at: their webhooks go to `<base>/v1/carriers/<name>/webhooks` (empty: `http://HOST:PORT` as listening).',
+  ),
+  carrierOwnCostPerHour: numberKey('CARRIER_OWN_COST_PER_HOUR', 15, 'Cost of one own courier hour in the carriers’ currency units: own cost of an order = its courier seconds × this, compared with the carrier quote (fleet policy).', {
+    min: 0,
+  }),
+  carrierTimeoutMs: intKey('CARRIER_TIMEOUT_MS', 3000, 'A carrier API call (quote, create, cancel) not answered within this fails (wall ms).', { min: 100, max: 60_000 }),
   // --- metrics (issue 5)
   metricsPublic: {
     key: 'METRICS_PUBLIC',

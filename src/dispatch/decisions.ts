@@ -27,7 +27,8 @@ export interface DispatchDecision {
   /** The round's time (service clock), epoch ms. */
   readonly at: number;
   readonly zone: string;
-  readonly decision: 'assigned' | 'waiting';
+  /** `carrier`: the fleet policy handed it to a third-party carrier (see `fleet`). */
+  readonly decision: 'assigned' | 'waiting' | 'carrier';
   readonly reason?: WaitingReason;
   readonly courierId?: string;
   readonly etaPickupAt?: number;
@@ -44,11 +45,27 @@ export interface DispatchDecision {
   readonly nearest?: { readonly courierId?: string; readonly etaPickupAt: number; readonly freesAt?: number };
   /** The ready time the round planned with and where it came from (when the snapshot says). */
   readonly ready?: DecisionReady;
+  /** The hybrid-fleet policy's verdict for an order in a zone that allows a carrier (fleet-policy.ts). */
+  readonly fleet?: FleetNote;
 }
 
 export interface DecisionReady extends ReadyEstimateInfo {
   /** The ready time planned with, epoch ms. */
   readonly at: number;
+}
+
+export interface FleetNote {
+  /** `own` or the carrier's name. */
+  readonly fleet: string;
+  /** e.g. `carrier: no own courier meets promise`, `own: own fleet meets promise`. */
+  readonly reason: string;
+  readonly carrier?: string;
+  /** Own cost estimate, in the carrier quote's currency units. */
+  readonly ownCost?: number;
+  readonly carrierFee?: { readonly amount: number; readonly currency: string };
+  readonly carrierDropoffEta?: number;
+  /** The carrier's delivery when it was handed off. */
+  readonly deliveryId?: string;
 }
 
 export interface RoundContext {

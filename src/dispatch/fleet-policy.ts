@@ -13,6 +13,7 @@
  *     margin (`ownCost > quote × (1 + margin)`), as long as the carrier still meets the promise. Own cost
  *     = courier seconds (travel + waiting) of its planned assignment × the own cost per courier hour.
  *     Off when `timeWeight` is 1 (only time counts);
+ *  In a zone served by the carrier alone (zone fleet `carrier`) every order with a quote goes to it.
  *  4. otherwise the own fleet (the plan stands: offer, or wait for the next round).
  *
  * Orders the plan deliberately holds back (waiting to bundle, not ready soon enough) are left to the own
@@ -37,6 +38,8 @@ export interface FleetCandidate {
   /** The carrier its zone allows (zone fleet `carrier` or `both`); null: own fleet only. */
   readonly carrier: string | null;
   readonly own: OwnOption;
+  /** The zone is served by the carrier alone (zone fleet `carrier`). */
+  readonly carrierOnly?: boolean;
   /** The carrier's quote; null when none was asked for or the carrier gave none. */
   readonly quote: { readonly fee: Money; readonly dropoffEta: number } | null;
 }
@@ -53,6 +56,7 @@ export interface FleetPolicyOptions {
 export type FleetReason =
   | 'carrier: no own courier meets promise'
   | 'carrier: own cost exceeds carrier quote by margin'
+  | 'carrier: zone served by carrier only'
   | 'own: own fleet only'
   | 'own: own offer open'
   | 'own: zone allows no carrier'
@@ -89,6 +93,7 @@ export function decideFleet(c: FleetCandidate, opts: FleetPolicyOptions): FleetD
   if (c.quote === null) return own('own: no carrier quote');
   const carrier = (reason: FleetReason, ownCost?: number): FleetDecision => ({ orderId: c.orderId, fleet: c.carrier!, reason, ...(ownCost !== undefined ? { ownCost } : {}) });
   const ownCost = ownCostOf(c.own, opts.ownCostPerHour);
+  if (c.carrierOnly) return carrier('carrier: zone served by carrier only', ownCost);
 
   // time: can the own fleet meet the promise within this round?
   const ownDropoff = c.own.dropoffAt;
@@ -106,4 +111,25 @@ export function decideFleet(c: FleetCandidate, opts: FleetPolicyOptions): FleetD
     if (ownCost > c.quote.fee.amount * (1 + opts.margin(c.carrier))) return carrier('carrier: own cost exceeds carrier quote by margin', ownCost);
   }
   return own('own: own fleet meets promise', ownCost);
+}
+
+/**
+ * The own-fleet option of one order from the round's decision (epoch ms): an assigned order's planned
+ * drop-off and courier seconds (a bundle's travel and waiting shared equally), a waiting order's earliest
+ * own drop-off — the nearest courier's pickup ETA, then straight to the drop-off — or null (no own courier).
+ */
+export function ownOptionOf<P>(
+  d: { readonly decision: string; readonly reason?: string; readonly etaDropoffAt?: number; readonly cost?: { readonly travelS: number; readonly waitS: number }; readonly stops?: readonly { readonly orderId: string }[]; readonly nearest?: { readonly etaPickupAt: number } } | undefined,
+  order: { readonly pickup: P; readonly dropoff: P },
+  travel: { seconds(a: P, b: P): number },
+  service: { readonly pickupS: number; readonly dropoffS: number },
+): OwnOption {
+  if (d && d.decision === 'assigned' && d.etaDropoffAt !== undefined && d.cost) {
+    const orders = Math.max(1, new Set((d.stops ?? []).map((s) => s.orderId)).size);
+    return { kind: 'assigned', dropoffAt: d.etaDropoffAt, courierSeconds: (d.cost.travelS + d.cost.waitS) / orders };
+  }
+  const reason = d?.reason ?? 'no_courier_in_reach';
+  if (!d?.nearest) return { kind: 'waiting', reason, dropoffAt: null };
+  const s = travel.seconds(order.pickup, order.dropoff) + service.pickupS / 2 + service.dropoffS / 2;
+  return { kind: 'waiting', reason, dropoffAt: d.nearest.etaPickupAt + Math.round(s * 1000) };
 }

@@ -64,6 +64,8 @@ export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts
       offer: (courierId, orderIds, actor, opts) => app.orders.offers.offer(courierId, orderIds, actor, opts),
       isPaused: (courierId) => availability.isPaused(courierId),
       recordDecisions: (decisions) => app.decisions.record(decisions),
+      // hybrid fleet: the round hands orders to carriers (runtime/carrier-dispatch.ts) when any is configured
+      ...(app.hasDecorator('carrierDispatch') && app.carrierDispatch ? { fleet: app.carrierDispatch } : {}),
     },
     options: { intervalMs: config.dispatchIntervalMs, debounceMs: config.dispatchDebounceMs, policy },
   };

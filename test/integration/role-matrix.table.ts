@@ -72,6 +72,9 @@ export const ROUTE_ROLES: Readonly<Record<string, Decision>> = {
   'POST /v1/orders/:id/assign': STAFF,
   'POST /v1/orders/:id/unassign': STAFF,
   'POST /v1/orders/:id/priority': STAFF,
+  // hybrid fleet: a dispatcher forces the fleet; carriers call their webhook (signed, no token)
+  'POST /v1/orders/:id/fleet': STAFF,
+  'POST /v1/carriers/:name/webhooks': 'public',
   // stores
   'PUT /v1/stores/:id/webhook': ['store', 'admin'],
   'GET /v1/stores/:id/webhook': ['store', 'admin'],

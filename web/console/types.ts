@@ -38,7 +38,7 @@ export interface NearestCourier {
 }
 
 export interface DispatchSummary {
-  decision: 'assigned' | 'waiting';
+  decision: 'assigned' | 'waiting' | 'carrier';
   reason?: string;
   at: number;
   courierId?: string;

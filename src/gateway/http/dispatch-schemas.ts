@@ -23,7 +23,7 @@ export const DecisionSchema = Type.Object(
     orderId: Type.String(),
     at: Type.Number({ description: 'the round time (service clock), epoch ms' }),
     zone: Type.String({ description: 'dispatch zone (H3 cell) of the round' }),
-    decision: Type.Union([Type.Literal('assigned'), Type.Literal('waiting')]),
+    decision: Type.Union([Type.Literal('assigned'), Type.Literal('waiting'), Type.Literal('carrier')], { description: '`carrier`: handed to a third-party carrier (see `fleet`)' }),
     reason: Type.Optional(
       Type.String({
         description:
@@ -57,6 +57,20 @@ export const DecisionSchema = Type.Object(
           samples: Type.Optional(Type.Integer({ description: "learned: the store's ready orders the model learned from" })),
         },
         { description: 'the ready time the round planned with and where it came from' },
+      ),
+    ),
+    fleet: Type.Optional(
+      Type.Object(
+        {
+          fleet: Type.String({ description: '`own` or the carrier’s name' }),
+          reason: Type.String({ description: 'e.g. `carrier: no own courier meets promise`, `carrier: own cost exceeds carrier quote by margin`, `own: own fleet meets promise`' }),
+          carrier: Type.Optional(Type.String({ description: 'the carrier the zone allows' })),
+          ownCost: Type.Optional(Type.Number({ description: 'own cost estimate, carrier currency units' })),
+          carrierFee: Type.Optional(Type.Object({ amount: Type.Number(), currency: Type.String() })),
+          carrierDropoffEta: Type.Optional(EpochMs),
+          deliveryId: Type.Optional(Type.String({ description: 'the carrier’s delivery when handed off' })),
+        },
+        { description: 'the hybrid-fleet policy’s verdict (orders in zones that allow a carrier)' },
       ),
     ),
   },
