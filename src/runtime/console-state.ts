@@ -13,6 +13,7 @@ import { fleetKpis, type FleetKpis } from '../domain/fleet-kpis.js';
 import { fleetKpiCounts } from '../store/pg/kpi-queries.js';
 import { courierStatus, type CourierStatus } from '../domain/courier-status.js';
 import type { Order } from '../domain/order.js';
+import type { Zone } from '../domain/zones.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
 import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
@@ -97,6 +98,22 @@ export interface ConsoleState {
   readonly kpis: Kpis & { readonly byFleet: FleetKpis[] };
   /** True when a list hit its bound and was cut. */
   readonly truncated: { couriers: boolean; orders: boolean };
+  /**
+   * Changes whenever a delivery zone is created, replaced or deleted (zonesVersion()): the page then
+   * reloads GET /v1/zones and redraws them. The polygons themselves are not in every frame.
+   */
+  readonly zonesVersion: string;
+}
+
+/** A short fingerprint (FNV-1a, hex) of the zones' ids, versions and activity: equal lists give equal strings. */
+export function zonesVersion(zones: readonly Pick<Zone, 'id' | 'updatedAt' | 'settings'>[]): string {
+  let h = 0x811c9dc5;
+  const text = zones.map((z) => `${z.id}:${z.updatedAt}:${z.settings.active ? 1 : 0}`).sort().join('|');
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${zones.length}-${h.toString(16)}`;
 }
 
 export interface ConsoleStateDeps {
@@ -110,6 +127,8 @@ export interface ConsoleStateDeps {
   readonly service?: ServiceTimes;
   /** The currency own couriers' pay is counted in (config CURRENCY); default USD. */
   readonly currency?: string;
+  /** The zone catalog's current fingerprint (zonesVersion of its zones); default '0'. */
+  readonly zonesVersion?: () => string;
 }
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
@@ -218,5 +237,6 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
       byFleet: fleetKpis(fleets, deps.currency ?? 'USD'),
     },
     truncated: { couriers: couriers.length >= CONSOLE_MAX_COURIERS, orders: orders.length > CONSOLE_MAX_ORDERS },
+    zonesVersion: deps.zonesVersion?.() ?? '0',
   };
 }

@@ -147,4 +147,14 @@ export interface ConsoleState {
   cells: ConsoleCell[];
   kpis: Kpis;
   truncated: { couriers: boolean; orders: boolean };
+  /** Changes when a delivery zone changes: reload GET /v1/zones. */
+  zonesVersion: string;
+}
+
+/** A delivery zone as GET /v1/zones lists it (the fields the map draws). */
+export interface ZoneView {
+  id: string;
+  geometry: { type: 'Polygon'; coordinates: [number, number][][] } | { type: 'MultiPolygon'; coordinates: [number, number][][][] };
+  settings: { name: string; active: boolean; fleet: 'own' | 'carrier' | 'both'; carrier: string | null };
+  version: number;
 }

@@ -1,7 +1,7 @@
 /**
  * WebSocket /v1/console (roles dispatcher and admin; any other role or no token: close 1008).
  *
- * out: `{type:'state', at, couriers, orders, cells, kpis, truncated}` (runtime/console-state.ts) at once
+ * out: `{type:'state', at, couriers, orders, cells, kpis, truncated, zonesVersion}` (runtime/console-state.ts) at once
  *      on connect and then about once per wall second, for as long as the socket is open; with
  *      `?delta=1`, the first frame is a full `state` and the next ones are `{type:'delta', …}` with only
  *      the couriers and orders that changed (runtime/console-delta.ts);
@@ -16,7 +16,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { buildConsoleState, type ConsoleState } from '../../runtime/console-state.js';
+import { buildConsoleState, zonesVersion, type ConsoleState } from '../../runtime/console-state.js';
 import { stateDelta } from '../../runtime/console-delta.js';
 import { pushOnlyAnswer } from './push-only.js';
 import { keepAlive } from './store.js';
@@ -53,6 +53,7 @@ export const consoleSocket = fp(
         travel,
         service,
         currency: app.config.currency,
+        zonesVersion: () => zonesVersion(app.zones.index.zones.filter((z) => z.geometry !== null)),
       })
         .then((state) => {
           let full: string | null = null;

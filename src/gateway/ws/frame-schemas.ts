@@ -248,6 +248,7 @@ export const ConsoleOutSchemas = {
       cells: Type.Array(ConsoleCellSchema),
       kpis: KpisSchema,
       truncated: Type.Object({ couriers: Type.Boolean(), orders: Type.Boolean() }),
+      zonesVersion: Type.String({ description: 'changes when a delivery zone is created, replaced or deleted: reload GET /v1/zones' }),
     },
     { description: 'the live picture, on connect and about once a second' },
   ),

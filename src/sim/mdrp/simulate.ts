@@ -14,6 +14,7 @@ import type { CourierState, OrderRequest, Plan, Policy, Snapshot, UnassignedReas
 import type { MdrpCourier, MdrpInstance, MdrpOrder, MdrpPlace } from './instance.js';
 import { makeReadyEstimator, type ReadyEstimateMode } from './ready-estimates.js';
 import { mdrpTravelModel, timeRoute, type Move, type RouteTiming } from './rules.js';
+import { carrierDelivery, shouldHandOff, type CarrierDelivery, type CarrierModel } from './carrier.js';
 
 export type Planner<P> = (snapshot: Snapshot<P>, policy: Policy) => Plan<P>;
 
@@ -43,6 +44,16 @@ export interface SimOptions {
   /** Ready-known mode: a plan whose stop times differ from the rules' times is a bug (throw). */
   readonly strictEtas: boolean;
   readonly seed: number;
+  /** Hybrid dispatch (carrier.ts): hand late-risk and unserved orders to a simulated carrier. Off by default. */
+  readonly carrier: boolean;
+  /** Carrier price per order, dollars. */
+  readonly carrierPrice: number;
+  /** Minutes an order may wait unassigned before the carrier gets it. */
+  readonly carrierLateRiskMin: number;
+  /** Minutes from hand-off until the carrier's courier is at the restaurant. */
+  readonly carrierPickupMin: number;
+  /** Carrier courier speed relative to the instance's. */
+  readonly carrierSpeedFactor: number;
   readonly logger?: Logger;
 }
 
@@ -59,6 +70,11 @@ export const defaultSimOptions: Omit<SimOptions, 'planner' | 'policy'> = {
   courierLookaheadMin: 10,
   strictEtas: true,
   seed: 1,
+  carrier: false,
+  carrierPrice: 8,
+  carrierLateRiskMin: 20,
+  carrierPickupMin: 8,
+  carrierSpeedFactor: 1,
 };
 
 /** A plan the harness cannot execute: always an optimizer bug (ready-known) or a broken contract. */
@@ -110,6 +126,8 @@ export interface SimResult {
   readonly etaMismatches: number;
   /** Undelivered orders by the last reason the planner gave. */
   readonly undeliveredReasons: Readonly<Record<string, number>>;
+  /** Orders the simulated carrier delivered (hybrid mode only; empty otherwise). */
+  readonly carrierDeliveries?: ReadonlyMap<string, CarrierDelivery>;
 }
 
 interface CourierRun {
@@ -162,12 +180,23 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   let nextPlacement = 0;
   const start = byPlacement[0]!.placementTime;
   const estimator = opts.readyKnown ? null : makeReadyEstimator(opts.readyEstimate, instance, opts);
+  const carrierDeliveries = new Map<string, CarrierDelivery>();
+  const carrierModel: CarrierModel = { pricePerOrder: opts.carrierPrice, lateRiskMin: opts.carrierLateRiskMin, pickupMin: opts.carrierPickupMin, speedFactor: opts.carrierSpeedFactor };
+  /** Hybrid mode: the open orders the carrier takes at minute `now` leave the own pool. */
+  const handOff = (now: number, ownCouriersLeft: boolean) => {
+    for (const run of [...open.values()]) {
+      if (!shouldHandOff(run.order, now, carrierModel, ownCouriersLeft)) continue;
+      open.delete(run.order.id);
+      carrierDeliveries.set(run.order.id, carrierDelivery(run.order, run.restaurant, now, params, carrierModel));
+    }
+  };
 
   for (let now = start; now <= lastOffTime; now++) {
     while (nextPlacement < byPlacement.length && byPlacement[nextPlacement]!.placementTime <= now) {
       const order = byPlacement[nextPlacement++]!;
       open.set(order.id, { order, restaurant: instance.restaurants.get(order.restaurantId)!, declinedBy: [] });
     }
+    if (opts.carrier && open.size > 0) handOff(now, couriers.some((c) => Math.max(c.freeAt, now) < c.courier.offTime));
     if (open.size === 0) {
       if (nextPlacement >= byPlacement.length) break;
       continue;
@@ -302,9 +331,17 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     }
   }
 
+  if (opts.carrier) {
+    // orders the own couriers never got to (placed or still open after the last shift): the carrier takes them
+    const end = Math.max(start, lastOffTime);
+    for (const o of byPlacement) {
+      if (outcomes.has(o.id) || carrierDeliveries.has(o.id)) continue;
+      carrierDeliveries.set(o.id, carrierDelivery(o, instance.restaurants.get(o.restaurantId)!, Math.max(o.placementTime, Math.min(end, o.placementTime + opts.carrierLateRiskMin)), params, carrierModel));
+    }
+  }
   const undeliveredReasons: Record<string, number> = {};
   for (const o of instance.orders) {
-    if (outcomes.has(o.id)) continue;
+    if (outcomes.has(o.id) || carrierDeliveries.has(o.id)) continue;
     const reason = reasons.get(o.id) ?? 'never_planned';
     undeliveredReasons[reason] = (undeliveredReasons[reason] ?? 0) + 1;
   }
@@ -320,6 +357,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     rejectedAssignments,
     etaMismatches,
     undeliveredReasons,
+    ...(opts.carrier ? { carrierDeliveries } : {}),
   };
 }
 

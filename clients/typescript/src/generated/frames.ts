@@ -448,6 +448,8 @@ export interface components {
                 couriers: boolean;
                 orders: boolean;
             };
+            /** @description changes when a delivery zone is created, replaced or deleted: reload GET /v1/zones */
+            zonesVersion: string;
         };
         ConsoleOutError: {
             /** @constant */
