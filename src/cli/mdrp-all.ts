@@ -122,6 +122,7 @@ async function main(): Promise<void> {
     return;
   }
   const summaries = new Map<InfoMode, Summary>();
+  const startLoad = loadavg();
   let ok = true;
   for (const m of modes as InfoMode[]) {
     console.log(`\n== ${m}: ${MODE_LABEL[m]}`);
@@ -130,7 +131,6 @@ async function main(): Promise<void> {
     ok &&= r.ok;
   }
   const table = modesMarkdown(summaries);
-  const startLoad = loadavg();
   writeFileSync(join(out, 'modes.md'), `# MDRP information modes side by side (${selected.length} instances)\n\n${runInfoLines(startLoad).join('\n')}\n\n${table}`);
   console.log(`\nInformation modes side by side (${selected.length} instances):\n${table}`);
   console.log(`modes: ${join(out, 'modes.md')}`);
