@@ -638,6 +638,9 @@ interface ServiceMemory {
   external: number;
   new_space: number;
   old_space: number;
+  /** Redis flushes so far: count and total seconds (ingest_flush_seconds), to tell a slow Redis write from a slow loop. */
+  flushes: number;
+  flush_seconds: number;
 }
 
 async function serviceMemory(baseUrl: string): Promise<ServiceMemory | null> {
@@ -655,6 +658,8 @@ async function serviceMemory(baseUrl: string): Promise<ServiceMemory | null> {
       external: mb(/^nodejs_external_memory_bytes (\S+)/m),
       new_space: mb(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/m),
       old_space: mb(/^nodejs_heap_space_size_total_bytes\{space="old"\} (\S+)/m),
+      flushes: Number(/^ingest_flush_seconds_count(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? -1),
+      flush_seconds: Number(/^ingest_flush_seconds_sum(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? -1),
     };
   } catch {
     return null;
