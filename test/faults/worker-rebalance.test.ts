@@ -24,10 +24,15 @@ t.test('WORKERS=2: a worker killed and replaced; the courier sockets rebalance; 
   const env = await faultEnv(t);
   const port = await freePort();
   const svc = await startDispatchd(env, port, { HISTORY_CLAIM_IDLE_MS: '1000', DISPATCH: 'off', WORKERS: '2', WORKER_REBALANCE_SPREAD_MS: String(SPREAD_MS) });
-  // on failure, the service's last log lines say where it stood
-  t.teardown(() => {
-    if (!t.passing()) for (const l of svc.logs.filter((l) => l.msg !== 'incoming request' && l.msg !== 'request completed').slice(-60)) console.error(JSON.stringify(l));
-  });
+  // A wait that fails says where the service stood: its last log lines go into the error.
+  const waitLog = async (what: Parameters<typeof svc.waitLog>[0], timeoutMs?: number) => {
+    try {
+      return await svc.waitLog(what, timeoutMs);
+    } catch (err) {
+      const tail = svc.logs.filter((l) => l.msg !== 'incoming request' && l.msg !== 'request completed').slice(-30);
+      throw new Error(`${(err as Error).message}\nlast log lines:\n${tail.map((l) => JSON.stringify(l)).join('\n')}`);
+    }
+  };
   const prefix = 'rebal-';
   const fleet = new Fleet({ wsUrl: svc.wsUrl, prefix, count: COURIERS, token: (id) => env.token('courier', id) });
   t.teardown(() => fleet.stop());
@@ -37,8 +42,8 @@ t.test('WORKERS=2: a worker killed and replaced; the courier sockets rebalance; 
   const [victim, survivor] = svc.listening.pids!;
   const closesBefore = fleet.closes.length;
   process.kill(victim, 'SIGKILL');
-  await svc.waitLog((l) => l.msg === 'service worker exited' && l.pid === victim);
-  const replaced = await svc.waitLog((l) => l.msg === 'worker replaced: rebalancing courier sockets', 120_000);
+  await waitLog((l) => l.msg === 'service worker exited' && l.pid === victim);
+  const replaced = await waitLog((l) => l.msg === 'worker replaced: rebalancing courier sockets', 120_000);
   const onVictim = fleet.closes.length - closesBefore;
   t.ok(onVictim > 0 && onVictim < COURIERS, `the killed worker held ${onVictim} of the ${COURIERS} sockets (split ${COURIERS - onVictim}/${onVictim})`);
 
@@ -55,7 +60,7 @@ t.test('WORKERS=2: a worker killed and replaced; the courier sockets rebalance; 
   );
   t.equal(replaced.fairShare, COURIERS / 2, 'fair share: half each');
 
-  const after = (await svc.waitLog((l) => l.msg === 'courier sockets after rebalancing', SPREAD_MS + 20_000)).sockets as WorkerSockets[];
+  const after = (await waitLog((l) => l.msg === 'courier sockets after rebalancing', SPREAD_MS + 20_000)).sockets as WorkerSockets[];
   t.same(
     after.map((w) => [w.pid === survivor ? 'survivor' : 'replacement', w.sockets]).sort(),
     [
