@@ -91,6 +91,8 @@ export interface MetricsSources {
   readonly overload?: OverloadCounters;
   /** Location points accepted and not yet written to Redis (buffered or in flight). */
   ingestBacklog?(): number;
+  /** WORKERS > 1: courier sockets this node moved to a replaced worker (gateway/ws/rebalance.ts). */
+  readonly rebalance?: { readonly closed: number; readonly refused: number };
   /** KPIs over the console's window (KPI_WINDOW_MS) split by fleet; absent: no kpi_* metrics. */
   fleetKpis?(): Promise<readonly FleetKpis[]>;
 }
@@ -292,6 +294,21 @@ export class Metrics {
         registers,
         collect() {
           this.set(backlog());
+        },
+      });
+    }
+
+    const rebalance = sources.rebalance;
+    if (rebalance) {
+      new Counter({
+        name: 'ws_rebalance_total',
+        help: 'WORKERS > 1, after a worker was replaced: courier sockets this worker asked to reconnect (action="closed", close 1012) and courier upgrades it refused while above its fair share (action="refused", close 1013).',
+        labelNames: ['action'],
+        registers,
+        collect() {
+          this.reset();
+          setCounter(this, rebalance.closed, { action: 'closed' });
+          setCounter(this, rebalance.refused, { action: 'refused' });
         },
       });
     }

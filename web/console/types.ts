@@ -38,7 +38,7 @@ export interface NearestCourier {
 }
 
 export interface DispatchSummary {
-  decision: 'assigned' | 'waiting';
+  decision: 'assigned' | 'waiting' | 'carrier';
   reason?: string;
   at: number;
   courierId?: string;
@@ -54,6 +54,8 @@ export interface DispatchDecision extends DispatchSummary {
   stops?: unknown[];
   cost?: { total: number; [k: string]: number };
   runnerUp?: { courierId?: string; costDelta: number; etaPickupAt?: number };
+  /** The ready time the round planned with: known, learned (store's prep times), the store's estimate, or placement. */
+  ready?: { source: 'known' | 'learned' | 'store' | 'default'; at: number; medianS?: number; spreadS?: number; samples?: number };
 }
 
 /** GET /v1/couriers/:id (with the explain feature's fields optional). */

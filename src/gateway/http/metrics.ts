@@ -101,6 +101,7 @@ export const metricsPlugin = fp(
       now: () => app.clock.now(),
       overload: app.overload,
       ingestBacklog: () => app.locationIngest.backlog(),
+      rebalance: app.courierRebalance.stats,
       async fleetKpis() {
         const now = app.clock.now();
         return fleetKpis(await fleetKpiCounts(app.db, now - KPI_WINDOW_MS, now + 1), app.config.currency);

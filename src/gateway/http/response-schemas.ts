@@ -5,6 +5,7 @@
  * type-level checks at the bottom fail `tsc` when a domain type gains a field the schema lacks.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CARRIER_STATUSES } from '../../domain/carrier.js';
 import { ORDER_STATUSES, type publicOrder } from '../../domain/order.js';
 import type { StoredOrderEvent } from '../../store/pg/order-repository.js';
 import type { LiveOffer } from '../../store/redis/offers.js';
@@ -81,6 +82,21 @@ export const OrderSchema = Type.Object(
       ),
     ),
     quoteId: Nullable(Type.String({ description: 'the quote it was placed against (POST /v1/quotes)' })),
+    fleet: Type.String({ description: '`own` (own couriers) or the name of the carrier the order was handed to' }),
+    carrierDeliveryId: Nullable(Type.String({ description: 'the carrier’s delivery id while a carrier has the order' })),
+    carrierCost: Nullable(
+      Type.Object(
+        { amount: Type.Number({ description: 'in currency units, rounded to the minor unit' }), currency: Type.String({ description: 'ISO 4217' }) },
+        { description: 'what the carrier charges for it (its quote) while a carrier has the order' },
+      ),
+    ),
+    carrierStatus: Nullable(
+      Type.Union(
+        CARRIER_STATUSES.map((s) => Type.Literal(s)),
+        { description: 'the last status the carrier reported' },
+      ),
+    ),
+    ownOnly: Type.Boolean({ description: 'own fleet only: a carrier failed or cancelled it, or a dispatcher forced the own fleet' }),
     updatedAt: EpochMs(),
   },
   { $id: 'Order', title: 'Order' },

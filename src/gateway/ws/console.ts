@@ -20,7 +20,7 @@ import { buildConsoleState, zonesVersion, type ConsoleState } from '../../runtim
 import { stateDelta } from '../../runtime/console-delta.js';
 import { pushOnlyAnswer } from './push-only.js';
 import { keepAlive } from './store.js';
-import { haversineTravelModel } from '../../dispatch/travel.js';
+import { serviceTravel } from '../../runtime/travel-times.js';
 
 export const CONSOLE_PUSH_MS = 1000;
 
@@ -35,7 +35,7 @@ export const consoleSocket = fp(
     let timer: NodeJS.Timeout | null = null;
     let building: Promise<void> | null = null;
     // the same travel model and service times as the optimizer, for the orders' ETAs
-    const travel = haversineTravelModel(app.config.courierSpeedMps);
+    const travel = serviceTravel(app);
     const service = { pickupS: app.config.pickupServiceS, dropoffS: app.config.dropoffServiceS };
 
     const broadcast = (text: string, to: Iterable<WebSocket>) => {

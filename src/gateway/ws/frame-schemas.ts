@@ -130,6 +130,21 @@ export const StoreOutSchemas = {
     field: Type.Optional(Type.String()),
   }),
   'order.status': OrderStatusFrameSchema,
+  'order.position': Type.Object(
+    {
+      type: Type.Literal('order.position'),
+      orderId: Type.String(),
+      externalId: Type.String(),
+      fleet: Type.String({ description: 'the carrier delivering it' }),
+      status: Status(),
+      lat: Type.Number(),
+      lng: Type.Number(),
+      coarse: Type.Boolean({ description: 'true before pickup: the centre of the courier’s H3 cell, not the courier' }),
+      eta: EpochMs('expected hand-over'),
+      at: EpochMs(),
+    },
+    { description: 'hybrid fleet: a position of the carrier courier delivering one of the store’s orders (from the carrier’s webhooks)' },
+  ),
 } satisfies Record<string, TObject>;
 
 export const StoreInSchemas = StoreFrameSchemas satisfies Record<string, TObject>;

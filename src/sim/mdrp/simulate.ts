@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { CourierState, OrderRequest, Plan, Policy, Snapshot, UnassignedReason } from '../../dispatch/types.js';
 import type { MdrpCourier, MdrpInstance, MdrpOrder, MdrpPlace } from './instance.js';
+import { makeReadyEstimator, type ReadyEstimateMode } from './ready-estimates.js';
 import { mdrpTravelModel, timeRoute, type Move, type RouteTiming } from './rules.js';
 import { carrierDelivery, shouldHandOff, type CarrierDelivery, type CarrierModel } from './carrier.js';
 
@@ -26,10 +27,18 @@ export interface SimOptions {
   readonly eventRounds: boolean;
   /** True: ready times known at placement (published default). False: revealed when the food is ready. */
   readonly readyKnown: boolean;
+  /** Ready times hidden (readyKnown false): what the optimizer is told until the food is ready (ready-estimates.ts). */
+  readonly readyEstimate: ReadyEstimateMode;
   /** Ready-late mode: prep-time estimate (minutes) used until 20 prep times have been observed. */
   readonly prepEstimateMin: number;
-  /** Ready-late mode: which quantile of the conditional prep distribution to use (< 0: its mean). */
+  /** `global` estimate: which quantile of the conditional prep distribution to use (< 0: its mean). */
   readonly prepEstimateQuantile: number;
+  /** `learned` estimate: a prep time is learned once the order is ready and this many minutes old. */
+  readonly learnLagMin: number;
+  /** `learned` estimate: weight (in orders) of the global mean in a restaurant's mean. */
+  readonly shrinkOrders: number;
+  /** Spread estimates: prior standard deviation (minutes) until enough is observed. */
+  readonly prepSpreadMin: number;
   /** Couriers whose shift starts within this many minutes are already offered to the planner. */
   readonly courierLookaheadMin: number;
   /** Ready-known mode: a plan whose stop times differ from the rules' times is a bug (throw). */
@@ -52,8 +61,12 @@ export const defaultSimOptions: Omit<SimOptions, 'planner' | 'policy'> = {
   roundEveryMin: 1,
   eventRounds: false,
   readyKnown: true,
+  readyEstimate: 'global',
   prepEstimateMin: 15,
   prepEstimateQuantile: 0.5,
+  learnLagMin: 60,
+  shrinkOrders: 3,
+  prepSpreadMin: 8,
   courierLookaheadMin: 10,
   strictEtas: true,
   seed: 1,
@@ -166,7 +179,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   let etaMismatches = 0;
   let nextPlacement = 0;
   const start = byPlacement[0]!.placementTime;
-  let prepCache: { minute: number; preps: number[]; suffix: number[] } = { minute: -1, preps: [], suffix: [0] };
+  const estimator = opts.readyKnown ? null : makeReadyEstimator(opts.readyEstimate, instance, opts);
   const carrierDeliveries = new Map<string, CarrierDelivery>();
   const carrierModel: CarrierModel = { pricePerOrder: opts.carrierPrice, lateRiskMin: opts.carrierLateRiskMin, pickupMin: opts.carrierPickupMin, speedFactor: opts.carrierSpeedFactor };
   /** Hybrid mode: the open orders the carrier takes at minute `now` leave the own pool. */
@@ -216,47 +229,20 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     applyPlan(plan, now, available);
   }
 
-  /**
-   * Ready-late mode estimate: placement + a quantile (default the median; the mean if negative) of the
-   * observed prep times longer than this order has already waited, at least a minute from now. Observed =
-   * placed at least an hour ago (nearly all ready by then) and ready by now: only the past is used.
-   */
-  function estimateReady(order: MdrpOrder, now: number): number {
-    if (prepCache.minute !== now) {
-      const preps: number[] = [];
-      for (const o of byPlacement) {
-        if (o.placementTime > now - 60) break;
-        if (o.readyTime <= now) preps.push(o.readyTime - o.placementTime);
-      }
-      preps.sort((a, b) => a - b);
-      const suffix = new Array<number>(preps.length + 1).fill(0);
-      for (let i = preps.length - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + preps[i]!;
-      prepCache = { minute: now, preps, suffix };
-    }
-    const { preps, suffix } = prepCache;
-    const waited = now - order.placementTime;
-    let prep = opts.prepEstimateMin;
-    if (preps.length >= 20) {
-      let lo = 0;
-      while (lo < preps.length && preps[lo]! <= waited) lo++;
-      const longer = preps.length - lo;
-      prep = longer >= 5 ? (opts.prepEstimateQuantile < 0 ? suffix[lo]! / longer : preps[lo + Math.floor((longer - 1) * opts.prepEstimateQuantile)]!) : waited + 1;
-    }
-    return Math.max(order.placementTime + Math.round(prep), now + 1);
-  }
-
   function orderRequest(run: OrderRun, now: number): OrderRequest<MdrpPlace> {
     const { order } = run;
     const revealed = opts.readyKnown || order.readyTime <= now;
-    const readyMin = revealed ? order.readyTime : estimateReady(order, now);
+    const estimate = revealed ? null : estimator!.estimate(order, now);
+    const readyMin = estimate ? estimate.readyMin : order.readyTime;
     return {
       id: order.id,
       pickupId: order.restaurantId,
       pickup: run.restaurant,
       dropoff: order.customer,
       placedAt: order.placementTime * 60,
-      readyAt: readyMin * 60,
+      readyAt: Math.round(readyMin * 60),
       readyKnown: revealed,
+      ...(estimate && estimate.spreadMin > 0 ? { readySpreadS: estimate.spreadMin * 60 } : {}),
       option: 'standard',
       promisedBy: (order.placementTime + params.targetClickToDoorMin) * 60,
       size: 1,

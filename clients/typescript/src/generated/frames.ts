@@ -276,6 +276,24 @@ export interface components {
             courierId: string | null;
             reason: string | null;
         };
+        /** @description hybrid fleet: a position of the carrier courier delivering one of the store’s orders (from the carrier’s webhooks) */
+        StoreOutOrderPosition: {
+            /** @constant */
+            type: "order.position";
+            orderId: string;
+            externalId: string;
+            /** @description the carrier delivering it */
+            fleet: string;
+            status: components["schemas"]["OrderStatus"];
+            lat: number;
+            lng: number;
+            /** @description true before pickup: the centre of the courier’s H3 cell, not the courier */
+            coarse: boolean;
+            /** @description expected hand-over */
+            eta: number;
+            /** @description epoch milliseconds */
+            at: number;
+        };
         /** @description sent once on connect */
         TrackOutSnapshot: {
             /** @constant */
@@ -457,7 +475,7 @@ export type CourierServerFrame = components['schemas']['CourierOutAck'] | compon
 /** Frames a client sends on the store socket. */
 export type StoreClientFrame = components['schemas']['StoreInOrderPlaced'] | components['schemas']['StoreInOrderReady'] | components['schemas']['StoreInOrderCancelled'];
 /** Frames the service sends on the store socket. */
-export type StoreServerFrame = components['schemas']['StoreOutAck'] | components['schemas']['StoreOutError'] | components['schemas']['StoreOutOrderStatus'];
+export type StoreServerFrame = components['schemas']['StoreOutAck'] | components['schemas']['StoreOutError'] | components['schemas']['StoreOutOrderStatus'] | components['schemas']['StoreOutOrderPosition'];
 /** Frames a client sends on the track socket. */
 export type TrackClientFrame = never;
 /** Frames the service sends on the track socket. */
