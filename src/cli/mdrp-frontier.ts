@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       ]
     : ['time_weight,ctd_mean,pay_per_order', ...points.map((p) => `${p.timeWeight},${p.ctdMean.toFixed(3)},${p.payPerOrder.toFixed(3)}`)];
   writeFileSync(join(out, 'frontier.csv'), csv.join('\n') + '\n');
-  const carrierLabel = carrier ? `hybrid: carrier $${carrier.carrierPrice}/order after ${carrier.carrierLateRiskMin} min unassigned` : '';
+  const carrierLabel = carrier ? `hybrid: carrier $${carrier.carrierPrice}/order, orders unassigned ${carrier.carrierLateRiskMin} min` : '';
   writeFileSync(
     resolve(values.svg!),
     frontierSvg(

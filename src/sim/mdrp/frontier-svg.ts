@@ -65,7 +65,7 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string, sub
       parts.push(`<rect x="${(x - r).toFixed(1)}" y="${(y - r).toFixed(1)}" width="${2 * r}" height="${2 * r}" fill="${p.isDefault ? '#8c2d04' : '#e07b00'}"/>`);
       parts.push(`<text x="${x + 9}" y="${y + 14}" fill="#8c2d04">${p.isDefault ? `hybrid default (tw ${p.timeWeight})` : `tw ${p.timeWeight}`}</text>`);
     }
-    const lx = W - M.right - 250;
+    const lx = W - M.right - 340;
     parts.push(`<circle cx="${lx}" cy="${M.top + 6}" r="4" fill="#4a7ab7"/><text x="${lx + 10}" y="${M.top + 10}">${esc(ownLabel)}</text>`);
     parts.push(`<rect x="${lx - 4}" y="${M.top + 20}" width="8" height="8" fill="#e07b00"/><text x="${lx + 10}" y="${M.top + 28}">${esc(hybrid.label)}</text>`);
   }
