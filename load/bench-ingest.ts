@@ -63,6 +63,8 @@ const { values: args } = parseArgs({
     'service-env': { type: 'string', default: '' },
     // Run dist/ as it is (already built with `npx tsc -p tsconfig.build.json`): keeps a quiet window short.
     'skip-build': { type: 'boolean', default: false },
+    // The generator's WebSocket client: "lean" (load/lean-ws.ts, one Buffer and one write per frame) or "ws".
+    generator: { type: 'string', default: 'lean' },
   },
   strict: true,
 });
@@ -74,6 +76,11 @@ const workers = Math.max(1, Number(args.workers));
 const baselineBatch = Number(args['baseline-batch']);
 if (![couriers, hz, seconds, baselineBatch].every((n) => Number.isFinite(n) && n > 0)) {
   console.error('usage: npm run bench:ingest -- --couriers N --hz H --seconds S --json FILE [--url URL] [--workers W] [--profile DIR]');
+  process.exit(2);
+}
+
+if (args.generator !== 'lean' && args.generator !== 'ws') {
+  console.error('--generator must be "lean" or "ws"');
   process.exit(2);
 }
 
@@ -198,6 +205,8 @@ async function startService(): Promise<Service> {
       HISTORY_BATCH_SIZE: args['history-batch'],
       HISTORY_FLUSH_MS: '100',
       WORKERS: args['service-workers'],
+      // the overload test samples the service's memory by kind from /metrics every second
+      ...(args['overload-test'] ? { METRICS_PUBLIC: 'true' } : {}),
       ...Object.fromEntries(args['service-env'].split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -256,6 +265,8 @@ interface WorkerResult {
   /** Answered `overloaded`: shed, never acked, so not lost. */
   shed: number;
   closed: number;
+  /** p99 of the worker's own event-loop delay during the step (its lag is inside every latency it measures). */
+  loopDelayP99Ms?: number;
   histogram: [number, number][];
   shedHistogram: [number, number][];
 }
@@ -292,7 +303,7 @@ class LoadGenerator {
         }),
     );
     const origin = { lat: 48.8566, lng: 2.3522 };
-    kids.forEach((kid, w) => kid.send({ type: 'start', wsUrl, tokens: tokens.filter((_, i) => i % workers === w), hz, seconds, origin }));
+    kids.forEach((kid, w) => kid.send({ type: 'start', wsUrl, tokens: tokens.filter((_, i) => i % workers === w), hz, seconds, origin, client: args.generator }));
     await Promise.all(connected);
     return gen;
   }
@@ -337,7 +348,13 @@ class LoadGenerator {
 }
 
 /** Sums the workers' figures of one step. */
-function combine(results: WorkerResult[]): { sum: Progress & { closed: number }; hist: Uint32Array; shedHist: Uint32Array; activeSecs: number } {
+function combine(results: WorkerResult[]): {
+  sum: Progress & { closed: number };
+  hist: Uint32Array;
+  shedHist: Uint32Array;
+  activeSecs: number;
+  loopDelayP99Ms: number;
+} {
   const hist = new Uint32Array(BUCKETS);
   const shedHist = new Uint32Array(BUCKETS);
   const sum = { sent: 0, acked: 0, rejected: 0, errors: 0, shed: 0, closed: 0 };
@@ -346,7 +363,8 @@ function combine(results: WorkerResult[]): { sum: Progress & { closed: number };
     for (const [i, n] of r.histogram) hist[i] += n;
     for (const [i, n] of r.shedHistogram ?? []) shedHist[i] += n;
   }
-  return { sum, hist, shedHist, activeSecs: Math.max(0, ...results.map((r) => r.activeMs / 1000)) };
+  const loopDelayP99Ms = Math.max(0, ...results.map((r) => r.loopDelayP99Ms ?? 0));
+  return { sum, hist, shedHist, activeSecs: Math.max(0, ...results.map((r) => r.activeMs / 1000)), loopDelayP99Ms };
 }
 
 function percentile(hist: Uint32Array, total: number, p: number): number {
@@ -605,14 +623,46 @@ interface StepReport {
   rss_mb_end: number | null;
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
   load_average_1m: number;
+  /** The generator's own event-loop delay, p99 (the worst worker): a lagging generator inflates every latency. */
+  generator_loop_delay_p99_ms: number;
   /** Per second: RSS of the service and what the generator saw acked and shed in that second. */
-  timeline: { t: number; rss_mb: number | null; accepted: number; shed: number }[];
+  timeline: { t: number; rss_mb: number | null; accepted: number; shed: number; mem?: ServiceMemory | null }[];
   acked: number;
   shed: number;
 }
 
+/** The service's memory by kind (MB), from its /metrics (needs METRICS_PUBLIC=true; null otherwise). */
+interface ServiceMemory {
+  heap_used: number;
+  heap_total: number;
+  external: number;
+  new_space: number;
+  old_space: number;
+}
+
+async function serviceMemory(baseUrl: string): Promise<ServiceMemory | null> {
+  try {
+    const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(900) });
+    if (!res.ok) return null;
+    const text = await res.text();
+    const mb = (re: RegExp) => {
+      const m = re.exec(text);
+      return m ? round(Number(m[1]) / 1048576) : -1;
+    };
+    return {
+      heap_used: mb(/^nodejs_heap_size_used_bytes (\S+)/m),
+      heap_total: mb(/^nodejs_heap_size_total_bytes (\S+)/m),
+      external: mb(/^nodejs_external_memory_bytes (\S+)/m),
+      new_space: mb(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/m),
+      old_space: mb(/^nodejs_heap_space_size_total_bytes\{space="old"\} (\S+)/m),
+    };
+  } catch {
+    return null;
+  }
+}
+
 /** Runs one rate on the open sockets and measures it (CPU of every process, RSS each second). */
-async function runRate(gen: LoadGenerator, service: Service, redisPid: number | null, rate: number, secs: number): Promise<StepReport> {
+async function runRate(gen: LoadGenerator, service: Service, redisPid: number | null, rate: number, secs: number, memorySampling = false): Promise<StepReport> {
   const servicePids = service.child?.pid ? processTree(service.child.pid) : [];
   const rss = () => (servicePids.length ? sumOrNull(servicePids.map(rssMb)) : null);
   const cpuAt = () => ({
@@ -629,8 +679,11 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
     const now = gen.totals();
     const mb = rss();
     if (mb !== null) rssMax = Math.max(rssMax, mb);
-    timeline.push({ t: Math.round((Date.now() - t0) / 1000), rss_mb: mb === null ? null : round(mb), accepted: now.acked - last.acked, shed: now.shed - last.shed });
+    const point: StepReport['timeline'][number] = { t: Math.round((Date.now() - t0) / 1000), rss_mb: mb === null ? null : round(mb), accepted: now.acked - last.acked, shed: now.shed - last.shed };
+    timeline.push(point);
     last = now;
+    // the memory by kind, where the service exposes it (the overload test asks for METRICS_PUBLIC)
+    if (memorySampling) void serviceMemory(service.baseUrl).then((m) => (point.mem = m));
   }, 1000);
   const cpuStart = cpuAt();
   const wallStart = performance.now();
@@ -639,7 +692,7 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
   const wallSecs = (performance.now() - wallStart) / 1000;
   clearInterval(sampler);
   gen.progress.clear();
-  const { sum, hist, shedHist, activeSecs } = combine(results);
+  const { sum, hist, shedHist, activeSecs, loopDelayP99Ms } = combine(results);
   const rssEnd = rss();
   const span = Math.max(secs, activeSecs);
   return {
@@ -664,6 +717,7 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
       postgres: cores(cpuStart.postgres, cpuEnd.postgres, wallSecs),
     },
     load_average_1m: round(loadavg()[0], 2),
+    generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
     acked: sum.acked,
     shed: sum.shed,
@@ -696,7 +750,7 @@ async function drainHistory(databaseUrl: string, acked: number): Promise<{ store
 function printStep(r: StepReport, verdict: string): void {
   log(
     `${r.offered_per_s}/s offered: sent ${r.sent_per_s}/s, accepted ${r.accepted_per_s}/s, ack p50 ${r.ack_p50_ms} ms p99 ${r.ack_p99_ms} ms, ` +
-      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} → ${verdict}`,
+      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms) → ${verdict}`,
   );
 }
 
@@ -724,7 +778,7 @@ async function steppedMain(): Promise<void> {
     const steps: (StepReport & { verdict: string })[] = [];
     let failsInRow = 0;
     for (const rate of rates) {
-      const r = await runRate(gen, service, redisPid, rate, stepSecs);
+      const r = await runRate(gen, service, redisPid, rate, stepSecs, !kneeMode);
       const verdict = kneeVerdict(r);
       printStep(r, verdict);
       steps.push({ ...r, verdict });
@@ -743,6 +797,7 @@ async function steppedMain(): Promise<void> {
       couriers,
       service_workers: Number(args['service-workers']),
       service_env: args['service-env'] || null,
+      generator: args.generator,
       acked,
       shed,
       stored,

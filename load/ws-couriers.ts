@@ -6,14 +6,16 @@
  *   parent → {type:'start', wsUrl, tokens: [[courierId, jwt]…], hz, seconds, origin: {lat,lng}}
  *   worker → {type:'connected', count} after every socket is open, then waits for {type:'go', hz?, seconds?}
  *   worker → {type:'progress', sent, acked, rejected, errors, shed} about every 500 ms
- *   worker → {type:'done', sent, acked, rejected, errors, shed, closed, histogram, shedHistogram} after the last
+ *   worker → {type:'done', sent, acked, rejected, errors, shed, closed, loopDelayP99Ms, histogram, shedHistogram} after the last
  *            reply (or timeout); the counts are the step's; then waits for the next 'go' (a new step, e.g. another
  *            rate: hz overrides the start's) or {type:'stop'} (close the sockets and exit)
  * Each courier sends one `loc` frame per 1/hz s from its own phase, moving at ~8 m/s; ack latency is
  * measured from send to the matching ack (replies come back in order per socket). An `overloaded` answer
  * (the point was shed, not stored) is counted as `shed`, with its own latency histogram.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { LeanWebSocket } from './lean-ws.js';
 import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
 import { seededRandom } from '../src/domain/random.js';
 
@@ -24,12 +26,21 @@ interface StartMessage {
   hz: number;
   seconds: number;
   origin: { lat: number; lng: number };
+  /** 'lean' (default): load/lean-ws.ts, a frame = one Buffer and one write; 'ws': the ws package. */
+  client?: 'lean' | 'ws';
+}
+
+/** What a simulated courier needs of its socket (ws and LeanWebSocket both have it). */
+interface CourierSocket {
+  readonly readyState: number;
+  send(text: string): void;
+  close(): void;
 }
 
 
 interface Sim {
   id: string;
-  ws: WebSocket;
+  ws: CourierSocket;
   seq: number;
   lat: number;
   lng: number;
@@ -40,6 +51,8 @@ interface Sim {
 
 const [ACK_A, ACK_C, ERR_E, ERR_R, OPEN_BRACKET, CLOSE_BRACKET, OVL_O, OVL_V] = [...'acer[]ov'].map((c) => c.charCodeAt(0));
 const SEQ_NULL = Buffer.from('"seq":null');
+/** WebSocket.OPEN and LeanWebSocket.OPEN alike. */
+const OPEN = 1;
 const histogram = new Uint32Array(BUCKETS);
 const shedHistogram = new Uint32Array(BUCKETS);
 let sent = 0;
@@ -71,53 +84,64 @@ async function connectAll(m: StartMessage): Promise<Sim[]> {
   // Connect in waves so the service's accept queue and auth are not flooded at once.
   const WAVE = 100;
   for (let i = 0; i < m.tokens.length; i += WAVE) {
-    const wave = m.tokens.slice(i, i + WAVE).map(
-      ([id, token]) =>
-        new Promise<Sim>((resolve, reject) => {
-          // A zero mask is valid and lets ws skip masking: the generator should spend its CPU on sending.
-          const ws = new WebSocket(`${m.wsUrl}/v1/courier`, {
-            headers: { authorization: `Bearer ${token}` },
-            perMessageDeflate: false,
-            generateMask: (mask: Buffer) => mask.fill(0),
-          });
-          const heading = rand() * 2 * Math.PI;
-          const mPerTick = 8 / m.hz;
-          const sim: Sim = {
-            id,
-            ws,
-            seq: 0,
-            lat: m.origin.lat + (rand() - 0.5) * 0.1,
-            lng: m.origin.lng + (rand() - 0.5) * 0.15,
-            dLat: (Math.cos(heading) * mPerTick) / 111_320,
-            dLng: (Math.sin(heading) * mPerTick) / (111_320 * Math.cos((m.origin.lat * Math.PI) / 180)),
-            inFlight: [],
-          };
-          ws.on('message', (data: Buffer) => {
-            lastReplyAt = performance.now();
-            // Only replies to our frames (acks, errors) matter; pushed frames (tasks, offers) are ignored.
-            // Checked on the bytes: {"type":"ack"… / {"type":"error"…, clean acks end in "rejected":[]}.
-            const kind = data[9];
-            if (kind === ACK_A && data[10] === ACK_C) {
-              const at = sim.inFlight.shift();
-              if (at !== undefined) record(histogram, performance.now() - at);
-              const n = data.length;
-              const clean = data[n - 3] === OPEN_BRACKET && data[n - 2] === CLOSE_BRACKET && data.indexOf(SEQ_NULL) < 0;
-              if (clean) acked++;
-              else rejected++;
-            } else if (kind === ERR_E && data[10] === ERR_R) {
-              sim.inFlight.shift();
-              errors++;
-            } else if (kind === OVL_O && data[10] === OVL_V) {
-              const at = sim.inFlight.shift();
-              if (at !== undefined) record(shedHistogram, performance.now() - at);
-              shed++;
-            }
-          });
-          ws.once('open', () => resolve(sim));
-          ws.once('error', reject);
-          ws.on('close', () => closed++);
-        }),
-    );
+    const wave = m.tokens.slice(i, i + WAVE).map(async ([id, token]) => {
+      const heading = rand() * 2 * Math.PI;
+      const mPerTick = 8 / m.hz;
+      const lat = m.origin.lat + (rand() - 0.5) * 0.1;
+      const lng = m.origin.lng + (rand() - 0.5) * 0.15;
+      const inFlight: number[] = [];
+      const onMessage = (data: Buffer) => {
+        lastReplyAt = performance.now();
+        // Only replies to our frames (acks, errors) matter; pushed frames (tasks, offers) are ignored.
+        // Checked on the bytes: {"type":"ack"… / {"type":"error"…, clean acks end in "rejected":[]}.
+        const kind = data[9];
+        if (kind === ACK_A && data[10] === ACK_C) {
+          const at = inFlight.shift();
+          if (at !== undefined) record(histogram, performance.now() - at);
+          const n = data.length;
+          const clean = data[n - 3] === OPEN_BRACKET && data[n - 2] === CLOSE_BRACKET && data.indexOf(SEQ_NULL) < 0;
+          if (clean) acked++;
+          else rejected++;
+        } else if (kind === ERR_E && data[10] === ERR_R) {
+          inFlight.shift();
+          errors++;
+        } else if (kind === OVL_O && data[10] === OVL_V) {
+          const at = inFlight.shift();
+          if (at !== undefined) record(shedHistogram, performance.now() - at);
+          shed++;
+        }
+      };
+      const url = `${m.wsUrl}/v1/courier`;
+      const headers = { authorization: `Bearer ${token}` };
+      let ws: CourierSocket;
+      if ((m.client ?? 'lean') === 'lean') {
+        const lean = await LeanWebSocket.connect(url, headers);
+        lean.onMessage = onMessage;
+        lean.onClose = () => closed++;
+        ws = lean;
+      } else {
+        // A zero mask is valid and lets ws skip masking: the generator should spend its CPU on sending.
+        const w = new WebSocket(url, { headers, perMessageDeflate: false, generateMask: (mask: Buffer) => mask.fill(0) });
+        w.on('message', onMessage);
+        w.on('close', () => closed++);
+        await new Promise<void>((resolve, reject) => {
+          w.once('open', () => resolve());
+          w.once('error', reject);
+        });
+        ws = w;
+      }
+      const sim: Sim = {
+        id,
+        ws,
+        seq: 0,
+        lat,
+        lng,
+        dLat: (Math.cos(heading) * mPerTick) / 111_320,
+        dLng: (Math.sin(heading) * mPerTick) / (111_320 * Math.cos((m.origin.lat * Math.PI) / 180)),
+        inFlight,
+      };
+      return sim;
+    });
     sims.push(...(await Promise.all(wave)));
   }
   return sims;
@@ -159,6 +183,9 @@ async function step(sims: Sim[], hz: number, seconds: number): Promise<void> {
   const end = start + seconds * 1000;
   let tick = 0;
   const progress = setInterval(() => send({ type: 'progress', sent, acked, rejected, errors, shed }), 500);
+  // The generator's own lag is part of every latency it measures: reported, so a slow generator shows.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
 
   await new Promise<void>((resolve) => {
     const next = () => {
@@ -171,7 +198,7 @@ async function step(sims: Sim[], hz: number, seconds: number): Promise<void> {
         const slot = tick % SLOTS;
         for (let i = slot; i < sims.length; i += SLOTS) {
           const s = sims[i];
-          if (s.ws.readyState !== WebSocket.OPEN) continue;
+          if (s.ws.readyState !== OPEN) continue;
           s.seq++;
           s.lat += s.dLat;
           s.lng += s.dLng;
@@ -193,7 +220,9 @@ async function step(sims: Sim[], hz: number, seconds: number): Promise<void> {
   clearInterval(progress);
   // From the first send to the last reply: the time the service really took for this load.
   const activeMs = Math.max(0, lastReplyAt - firstSendAt);
-  send({ type: 'done', sent, acked, rejected, errors, shed, closed, activeMs, histogram: sparse(histogram), shedHistogram: sparse(shedHistogram) });
+  loopDelay.disable();
+  const loopDelayP99Ms = Math.round(loopDelay.percentile(99) / 1e5) / 10;
+  send({ type: 'done', sent, acked, rejected, errors, shed, closed, activeMs, loopDelayP99Ms, histogram: sparse(histogram), shedHistogram: sparse(shedHistogram) });
 }
 
 process.on('disconnect', () => process.exit(0));

@@ -24,6 +24,8 @@ import { courierAvailability } from './runtime/courier-availability.js';
 import { courierAvailabilityRoutes } from './gateway/http/courier-availability.js';
 import { courierShiftFrames } from './gateway/ws/courier-shift.js';
 import { dispatchLoop } from './runtime/dispatch-loop.js';
+import { prepTimesPlugin } from './runtime/prep-times.js';
+import { travelTimesPlugin } from './runtime/travel-times.js';
 import { overrideRoutes } from './gateway/http/overrides.js';
 import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
@@ -169,8 +171,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Delivery zones (cached index, refreshed over pub/sub): the order services check places against them.
   app.register(zoneServices);
   app.register(zoneRoutes);
+  // Calibrated travel times (issue 14): the travel model the order services, rounds and console use.
+  app.register(travelTimesPlugin);
   // Orders: services (lifecycle, offers, courier tasks, webhooks; plugs into the courier socket), then routes.
   app.register(orderServices);
+  // Learned prep times (issue 14): rebuilt from Postgres, updated online from the order changes.
+  app.register(prepTimesPlugin);
   app.register(courierOrderFrames);
   app.register(orderRoutes);
   app.register(storeRoutes);

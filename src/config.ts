@@ -5,6 +5,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import { parseRedisUrl } from './store/redis-url.js';
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
@@ -121,11 +122,22 @@ const spec = {
     'Interface to listen on. Loopback by default so a dev machine never exposes the service by accident; set 0.0.0.0 in containers.',
     (v) => (v.trim() === '' ? 'must not be empty' : undefined),
   ),
-  redisUrl: urlKey(
-    'REDIS_URL',
-    ['redis:', 'rediss:'],
-    'Redis to use. Unset: Redis on 127.0.0.1:6379 if it answers, else a private redis-server under DATA_DIR.',
-  ),
+  // Redis Cluster (cluster feature): REDIS_URL also takes redis+cluster://host1:port1,host2:port2 (store/redis-url.ts).
+  redisUrl: {
+    key: 'REDIS_URL',
+    default: undefined,
+    description:
+      'Redis to use: `redis://…` / `rediss://…` for one Redis, `redis+cluster://host1:port1,host2:port2` (or `rediss+cluster://`) for a Redis Cluster (seed nodes; docs/scaling.md). Unset: Redis on 127.0.0.1:6379 if it answers, else a private redis-server under DATA_DIR.',
+    parse(raw) {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      try {
+        parseRedisUrl(raw);
+      } catch (err) {
+        throw new ConfigError('REDIS_URL', err instanceof Error ? err.message : String(err));
+      }
+      return raw.trim();
+    },
+  } satisfies KeySpec<string | undefined>,
   databaseUrl: urlKey(
     'DATABASE_URL',
     ['postgres:', 'postgresql:'],
@@ -240,6 +252,13 @@ const spec = {
       return Number(s);
     },
   } satisfies KeySpec<number>,
+  // --- WORKERS > 1: courier sockets rebalance after a worker is replaced (issue 11, relfix)
+  workerRebalanceSpreadMs: intKey(
+    'WORKER_REBALANCE_SPREAD_MS',
+    10_000,
+    'WORKERS > 1: after a worker is replaced, a worker above its fair share of courier sockets asks the excess to reconnect (close 1012) spread over this long, refusing new ones (1013) meanwhile; 0: no rebalancing.',
+    { min: 0, max: 600_000 },
+  ),
   shutdownTimeoutMs: intKey('SHUTDOWN_TIMEOUT_MS', 10_000, 'Graceful shutdown gives up and exits non-zero after this long.', {
     min: 100,
     max: 600_000,
@@ -434,6 +453,30 @@ const spec = {
   overloadRetryAfterMs: intKey('OVERLOAD_RETRY_AFTER_MS', 1000, 'What a shed client is told to wait: `retryAfterMs` of the `overloaded` frame, `Retry-After` (rounded up to whole seconds) of the 503.', {
     min: 1,
     max: 3_600_000,
+  }),
+  // --- learned prep times and calibrated travel times (issue 14, prepsvc)
+  prepMinSamples: intKey('PREP_MIN_SAMPLES', 5, 'A store\'s learned prep time (placement → ready) is used for its orders not yet ready once it has this many ready orders in its history; below, the store\'s estimate (or placement) as before.', {
+    min: 1,
+    max: 100_000,
+  }),
+  prepHistoryDays: intKey('PREP_HISTORY_DAYS', 28, 'Days of `ready` history (by placement time) the prep-time model learns from at each refresh.', { min: 1, max: 365 }),
+  prepRefreshMs: intKey('PREP_REFRESH_MS', 600_000, 'How often the prep-time model is rebuilt from Postgres (service-clock ms); between refreshes it learns online from each order that becomes ready on this node.', {
+    min: 1000,
+    max: 86_400_000,
+  }),
+  travelCalibrationDays: intKey('TRAVEL_CALIBRATION_DAYS', 3, 'Days of courier trails (courier_positions) the calibrated travel model learns speed and detour factors from; `0`: off (the plain haversine model at COURIER_SPEED_MPS).', {
+    min: 0,
+    max: 365,
+  }),
+  travelRefreshMs: intKey('TRAVEL_REFRESH_MS', 3_600_000, 'How often the travel calibration is rebuilt from the trails in Postgres (service-clock ms).', { min: 1000, max: 86_400_000 }),
+  travelMinSamples: intKey('TRAVEL_MIN_SAMPLES', 20, 'Moving legs a zone (or a zone and hour) needs before it gets factors of its own; below, the next coarser level (all zones, then COURIER_SPEED_MPS with TRAVEL_PRIOR_DETOUR).', {
+    min: 1,
+    max: 1_000_000,
+  }),
+  travelPriorDetour: numberKey('TRAVEL_PRIOR_DETOUR', 1.3, 'Prior detour factor (distance over ground / straight line) before trails say otherwise; with COURIER_SPEED_MPS as the prior straight-line speed.', { min: 0 }),
+  prepUtcOffsetMin: intKey('PREP_UTC_OFFSET_MIN', 0, 'Local time of the stores = UTC + this many minutes: prep times (and travel calibration) are bucketed by local hour of day.', {
+    min: -720,
+    max: 840,
   }),
 } satisfies Record<string, KeySpec<unknown>>;
 

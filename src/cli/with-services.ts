@@ -2,7 +2,10 @@
  * `npm test`'s runner: makes sure Redis and PostgreSQL are reachable, then runs a command (tap) with
  * REDIS_URL and DATABASE_URL in its environment, and ends with one line `N passed, N failed`.
  *
- *   tsx src/cli/with-services.ts tap [tap args…]
+ *   tsx src/cli/with-services.ts [--redis-cluster] tap [tap args…]
+ *
+ * `--redis-cluster`: Redis is a private 3-master Redis Cluster started for this run (loopback ports,
+ * `redis-cli --cluster create`) and torn down at the end, whatever REDIS_URL says (`npm run test:cluster`).
  *
  * Services: REDIS_URL / DATABASE_URL when set; else the default local ports when they answer; else
  * private ones under DATA_DIR/test (never the same cluster `npm start` uses, so stopping them here
@@ -13,8 +16,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../logger.js';
 import { ensurePostgresServer, ensureRedis, type ResolvedService } from '../store/embedded/index.js';
+import { startPrivateRedisCluster } from '../store/embedded/redis-cluster.js';
 
-const [command = 'tap', ...args] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const useCluster = argv[0] === '--redis-cluster';
+const [command = 'tap', ...args] = useCluster ? argv.slice(1) : argv;
 const log = createLogger({ level: (process.env.SERVICES_LOG_LEVEL as 'info' | undefined) ?? 'warn', name: 'with-services' });
 const dataDir = join(process.env.DATA_DIR || '.data', 'test');
 
@@ -42,7 +48,9 @@ interface Outcome {
 async function runWithServices(): Promise<Outcome> {
   const started: ResolvedService[] = [];
   try {
-    const redis = await ensureRedis({ url: process.env.REDIS_URL || undefined, dataDir, log });
+    const redis: ResolvedService = useCluster
+      ? { ...(await startPrivateRedisCluster({ dir: join(dataDir, `redis-cluster-${process.pid}`), log })), origin: 'private' }
+      : await ensureRedis({ url: process.env.REDIS_URL || undefined, dataDir, log });
     started.push(redis);
     const pg = process.env.DATABASE_URL
       ? { url: process.env.DATABASE_URL, origin: 'env' as const, stop: async () => {} }

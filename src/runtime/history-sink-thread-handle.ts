@@ -3,7 +3,8 @@
  * drain (write everything in the stream) or stop at shutdown.
  */
 import { Worker } from 'node:worker_threads';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { createRedis } from '../store/redis/client.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { LogLevel } from '../config.js';
 
@@ -23,7 +24,12 @@ export interface SinkThreadData {
 
 /** The thread's own Redis client: from the URL (TLS, auth and db included) with the service's key prefix. */
 export function createSinkRedis(target: SinkThreadData['redis'], extra: RedisOptions = {}): Redis {
-  return new Redis(target.url, { keyPrefix: target.keyPrefix, maxRetriesPerRequest: null, connectionName: 'dispatchd-history-sink', ...extra });
+  // createRedis: a redis+cluster:// URL gives a Cluster client like the service's own
+  return createRedis(target.url, {
+    keyPrefix: target.keyPrefix,
+    name: 'dispatchd-history-sink',
+    extra: { lazyConnect: false, maxRetriesPerRequest: null, ...extra },
+  });
 }
 
 type FromThread = { type: 'started' } | { type: 'drained' } | { type: 'stopped' } | { type: 'failed'; message: string };

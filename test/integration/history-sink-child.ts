@@ -2,12 +2,12 @@
  * A history sink in its own process, for the crash test: the parent SIGKILLs it at random moments.
  * Env: REDIS_URL, KEY_PREFIX, DATABASE_URL, CONSUMER. Prints "ready" once consuming.
  */
-import { Redis } from 'ioredis';
+import { createRedis } from '../../src/store/redis/client.js';
 import pg from 'pg';
 import { HistorySink } from '../../src/runtime/history-sink.js';
 import { PositionWriter } from '../../src/store/pg/position-writer.js';
 
-const redis = new Redis(process.env.REDIS_URL!, { keyPrefix: process.env.KEY_PREFIX });
+const redis = createRedis(process.env.REDIS_URL!, { keyPrefix: process.env.KEY_PREFIX, extra: { lazyConnect: false } });
 const db = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
 const sink = new HistorySink({
   redis,

@@ -42,6 +42,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Decision>> = {
   'PUT /v1/zones/:id': ['admin'],
   'GET /v1/zones': STAFF,
   'GET /v1/zones/:id': STAFF,
+  'GET /v1/zones/:id/travel': STAFF,
   'DELETE /v1/zones/:id': ['admin'],
   'POST /v1/quotes': ['store'],
   'GET /metrics': STAFF,

@@ -45,6 +45,20 @@ export const DecisionSchema = Type.Object(
     nearest: Type.Optional(
       Type.Object({ courierId: Type.Optional(Type.String()), etaPickupAt: EpochMs, freesAt: Type.Optional(EpochMs) }, { description: 'the courier that could be at the pickup first' }),
     ),
+    ready: Type.Optional(
+      Type.Object(
+        {
+          source: Type.Union([Type.Literal('known'), Type.Literal('learned'), Type.Literal('store'), Type.Literal('default')], {
+            description: "known: the store marked it ready; learned: the store's learned prep time; store: the store's estimate at placement; default: placement (no estimate)",
+          }),
+          at: Type.Number({ description: 'the ready time the round planned with, epoch ms' }),
+          medianS: Type.Optional(Type.Number({ description: 'learned: median prep time from placement given not ready yet, s' })),
+          spreadS: Type.Optional(Type.Number({ description: 'learned: half the interquartile range of the prep time, s' })),
+          samples: Type.Optional(Type.Integer({ description: "learned: the store's ready orders the model learned from" })),
+        },
+        { description: 'the ready time the round planned with and where it came from' },
+      ),
+    ),
     fleet: Type.Optional(
       Type.Object(
         {

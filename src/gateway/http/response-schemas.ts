@@ -20,6 +20,35 @@ export const OrderStatusSchema = Type.Union(
 );
 const Status = () => Type.Ref(OrderStatusSchema);
 
+const NullableNum = (description: string) => Type.Union([Type.Number(), Type.Null()], { description });
+
+/** One fleet's KPIs (domain/fleet-kpis.ts), in GET /v1/kpis and the console state frame. */
+export const FleetKpisSchema = Type.Object(
+  {
+    fleet: Type.String({ description: "'own' (the service's couriers) or a carrier's name" }),
+    placed: Type.Integer({ description: 'orders placed in the range that this fleet has' }),
+    delivered: Type.Integer({ description: 'orders this fleet delivered in the range' }),
+    onTime: Type.Integer({ description: 'of those, delivered at or before promisedBy' }),
+    late: Type.Integer(),
+    onTimePct: NullableNum('onTime / delivered, %; null without deliveries'),
+    ctdP50Ms: NullableNum('click-to-door median of the deliveries, ms'),
+    ctdP90Ms: NullableNum('click-to-door 90th percentile (nearest rank), ms'),
+    cost: Type.Array(
+      Type.Object({
+        currency: Type.String({ description: 'ISO 4217; amounts are never converted between currencies' }),
+        orders: Type.Integer({ description: 'deliveries this cost covers' }),
+        perOrder: Type.Number({ description: 'cost per delivered order, major units rounded to the minor unit' }),
+      }),
+      {
+        description:
+          'own: courier pay (per courier the larger of $10 per delivery and $15 per hour worked) ÷ deliveries, in CURRENCY; a carrier: what it charged ÷ its priced deliveries, one entry per currency',
+      },
+    ),
+  },
+  { title: 'FleetKpis' },
+);
+
+
 export const PlaceOut = Type.Object({ lat: Type.Number(), lng: Type.Number(), address: Type.Optional(Type.String()) });
 
 export const OrderSchema = Type.Object(

@@ -1,11 +1,17 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../logger.js';
-import { redactUrl } from '../redact-url.js';
+import { parseRedisUrl, redactRedisUrl as redactUrl, type RedisTarget } from '../redis-url.js';
 
 /**
  * One place that creates ioredis clients, so every client shares the key prefix and error logging.
  * `connectRedis` fails fast (one clear error) when Redis is unreachable at start instead of
  * retrying silently forever; once connected, ioredis reconnects on its own.
+ *
+ * A `redis+cluster://` URL (store/redis-url.ts) gives an ioredis `Cluster` typed as `Redis`: the rest of
+ * the code is unaware, because every multi-key command it sends touches keys of one hash slot (the key
+ * design in docs/scaling.md) and the few places that batch keys of many slots go through `batch`
+ * (store/redis/batch.ts) or `scanKeys` below. Cluster clients auto-pipeline: commands issued in one
+ * event-loop turn go out as one pipeline per node.
  */
 
 export interface RedisClientOptions {
@@ -17,13 +23,17 @@ export interface RedisClientOptions {
 }
 
 export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    keyPrefix: opts.keyPrefix,
-    connectionName: opts.name ?? 'dispatchd',
-    maxRetriesPerRequest: 3,
-    ...opts.extra,
-  });
+  const target = parseRedisUrl(url);
+  const redis =
+    target.kind === 'cluster'
+      ? newCluster(target, opts)
+      : new Redis(url, {
+          lazyConnect: true,
+          keyPrefix: opts.keyPrefix,
+          connectionName: opts.name ?? 'dispatchd',
+          maxRetriesPerRequest: 3,
+          ...opts.extra,
+        });
   let lastError = '';
   redis.on('error', (err: Error) => {
     // ioredis emits one error per reconnect attempt: log changes, not repeats.
@@ -35,6 +45,67 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
     lastError = '';
   });
   return redis;
+}
+
+/** An ioredis Cluster behind the `Redis` type (the commands the code uses have the same signatures). */
+function newCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: RedisClientOptions): Redis {
+  const extra = opts.extra ?? {};
+  const clusterOpts: ClusterOptions = {
+    lazyConnect: extra.lazyConnect ?? true,
+    keyPrefix: opts.keyPrefix ?? extra.keyPrefix,
+    // one pipeline per node per event-loop turn for everything issued in that turn
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    enableOfflineQueue: extra.enableOfflineQueue ?? true,
+    ...(extra.retryStrategy === null || (extra.maxRetriesPerRequest === 0 && extra.enableOfflineQueue === false)
+      ? { clusterRetryStrategy: () => null }
+      : {}),
+    redisOptions: {
+      username: target.username,
+      password: target.password,
+      ...(target.tls ? { tls: {} } : {}),
+      connectionName: opts.name ?? 'dispatchd',
+      maxRetriesPerRequest: 3,
+      ...extra,
+      keyPrefix: undefined,
+      lazyConnect: undefined,
+    },
+  };
+  return new Cluster(
+    target.nodes.map((n) => ({ host: n.host, port: n.port })),
+    clusterOpts,
+  ) as unknown as Redis;
+}
+
+/** True when `redis` is a Redis Cluster client (created from a `redis+cluster://` URL). */
+export function isCluster(redis: Pick<Redis, 'options'>): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
+}
+
+/** A second client like `redis` (same server(s), prefix and options), e.g. a subscriber connection. */
+export function duplicateRedis(redis: Redis, overrides: RedisOptions = {}): Redis {
+  if (isCluster(redis)) return (redis as unknown as Cluster).duplicate([], overrides as ClusterOptions) as unknown as Redis;
+  return redis.duplicate(overrides);
+}
+
+/** The clients to run node-local commands on (SCAN, INFO): every master of a cluster, else `redis` itself. */
+export function masterNodes(redis: Redis): Redis[] {
+  return isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
+}
+
+/**
+ * Every key matching `pattern` (SCAN, never KEYS; on a cluster on every master), in pages. SCAN patterns
+ * and the keys it returns are full keys: ioredis' keyPrefix does not apply.
+ */
+export async function* scanKeys(redis: Redis, pattern: string, count = 1000): AsyncGenerator<string[]> {
+  for (const node of masterNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      if (keys.length) yield keys;
+    } while (cursor !== '0');
+  }
 }
 
 export async function connectRedis(url: string, opts: RedisClientOptions = {}): Promise<Redis> {
@@ -51,20 +122,32 @@ export async function connectRedis(url: string, opts: RedisClientOptions = {}): 
 
 /** True when a Redis server answers PING at `url` within `timeoutMs`. Never throws. */
 export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  probe.on('error', () => {});
+  let probe: Redis;
   try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
+    probe = createRedis(url, {
+      name: 'dispatchd-probe',
+      extra: { connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false },
+    });
+  } catch {
+    return false;
+  }
+  probe.on('error', () => {});
+  if (isCluster(probe)) (probe as unknown as Cluster).options.clusterRetryStrategy = () => null;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const answer = (async () => {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG';
+    })();
+    answer.catch(() => {});
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs + 500);
+    });
+    return await Promise.race([answer, late]);
   } catch {
     return false;
   } finally {
+    clearTimeout(timer);
     probe.disconnect();
   }
 }
@@ -85,14 +168,14 @@ export async function closeRedis(redis: Redis): Promise<void> {
  */
 export async function deleteKeysWithPrefix(redisUrl: string, prefix: string, name = 'dispatchd-cleanup'): Promise<number> {
   const plain = await connectRedis(redisUrl, { name });
+  const cluster = isCluster(plain);
   let deleted = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await plain.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) deleted += await plain.unlink(...keys);
-    } while (cursor !== '0');
+    for await (const keys of scanKeys(plain, `${prefix}*`)) {
+      // on a cluster the keys of one page lie in many slots: one UNLINK each (auto-pipelined per node)
+      if (cluster) deleted += (await Promise.all(keys.map((k) => plain.unlink(k)))).reduce((a, b) => a + b, 0);
+      else deleted += await plain.unlink(...keys);
+    }
   } finally {
     await closeRedis(plain);
   }

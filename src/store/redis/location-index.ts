@@ -183,19 +183,23 @@ export class LocationIndex {
   async write(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
     if (updates.length === 0 && points.length === 0) return;
     const keys: string[] = [LOCATION_STREAM];
-    const args: (string | number)[] = [updates.length, points.length > 0 ? packPoints(points) : '', this.ttlMs];
-    for (const u of updates) {
+    // One JSON argument for all couriers (see location-scripts.ts); numbers as strings, exact in Redis.
+    const rows: string[][] = new Array(updates.length);
+    for (let i = 0; i < updates.length; i++) {
+      const u = updates[i];
       const hash = courierKey(u.courierId);
       const c = u.current;
       if (c) {
-        const move = c.cell === u.previousCell ? 0 : u.previousCell === null ? 1 : 2;
-        keys.push(hash, this.cellKey(c.cell), move === 2 ? this.cellKey(u.previousCell!) : hash);
-        args.push('M', u.courierId, u.serverTs, u.maxSeq, c.lat, c.lng, c.ts, c.cell, c.seq, move, u.window ?? '');
+        const move = c.cell === u.previousCell ? '0' : u.previousCell === null ? '1' : '2';
+        keys.push(hash, this.cellKey(c.cell));
+        if (move === '2') keys.push(this.cellKey(u.previousCell!));
+        rows[i] = ['M', u.courierId, String(u.serverTs), String(u.maxSeq), String(c.lat), String(c.lng), String(c.ts), c.cell, String(c.seq), move, u.window ?? ''];
       } else {
-        keys.push(hash, hash, hash);
-        args.push('T', u.courierId, u.serverTs, u.maxSeq, 0, 0, 0, '', 0, 0, u.window ?? '');
+        keys.push(hash);
+        rows[i] = ['T', u.courierId, String(u.serverTs), String(u.maxSeq), u.window ?? ''];
       }
     }
+    const args: (string | number)[] = [JSON.stringify(rows), points.length > 0 ? packPoints(points) : '', this.ttlMs];
     await (this.redis as ScriptedRedis).flushLocations(keys.length, ...keys, ...args);
   }
 

@@ -7,6 +7,7 @@
  * deployments (and tests) sharing one Redis stay apart.
  */
 import type { Redis } from 'ioredis';
+import { duplicateRedis } from './client.js';
 
 export type MessageHandler = (message: unknown) => void;
 
@@ -36,7 +37,7 @@ export class RedisMessageBus implements MessageBus {
   ) {
     this.prefix = pub.options.keyPrefix ?? '';
     // a subscribed connection can do nothing else, hence a dedicated one
-    this.sub = pub.duplicate({ lazyConnect: false });
+    this.sub = duplicateRedis(pub, { lazyConnect: false });
     this.sub.on('error', () => {});
     this.sub.on('message', (full: string, raw: string) => {
       const channel = full.slice(this.prefix.length);

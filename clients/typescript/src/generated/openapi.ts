@@ -1025,6 +1025,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/zones/{id}/travel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calibrated travel times of a zone: speed and detour factors per local hour, learned from courier trails */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description zone id: letters, digits, _ and -, up to 64 */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            zone: string;
+                            /** @description moving legs of courier trails starting in this zone the factors were learned from (all hours) */
+                            legs: number;
+                            /** @description last calibration from the trails in Postgres; null: not yet */
+                            refreshedAt: number | (never | null);
+                            /** @description what the model uses without data: COURIER_SPEED_MPS (straight line) and TRAVEL_PRIOR_DETOUR */
+                            prior: {
+                                straightMps: number;
+                                detour: number;
+                            };
+                            /** @description the 24 local hours */
+                            hours: {
+                                /** @description local hour of day (PREP_UTC_OFFSET_MIN) */
+                                hour: number;
+                                /** @description speed over ground, m/s */
+                                speedMps: number;
+                                /** @description distance over ground / straight line */
+                                detour: number;
+                                /** @description straight-line speed the travel model uses (speedMps / detour), m/s */
+                                straightMps: number;
+                                /** @description legs behind the level used */
+                                samples: number;
+                                /** @description where the factors come from: this zone at this hour, this zone, all zones, or the prior (too few legs) */
+                                level: "zone-hour" | "zone" | "global" | "prior";
+                            }[];
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: zone_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders": {
         parameters: {
             query?: never;
@@ -3056,6 +3157,19 @@ export interface paths {
                                     /** @description epoch milliseconds */
                                     freesAt?: number;
                                 };
+                                /** @description the ready time the round planned with and where it came from */
+                                ready?: {
+                                    /** @description known: the store marked it ready; learned: the store's learned prep time; store: the store's estimate at placement; default: placement (no estimate) */
+                                    source: "known" | "learned" | "store" | "default";
+                                    /** @description the ready time the round planned with, epoch ms */
+                                    at: number;
+                                    /** @description learned: median prep time from placement given not ready yet, s */
+                                    medianS?: number;
+                                    /** @description learned: half the interquartile range of the prep time, s */
+                                    spreadS?: number;
+                                    /** @description learned: the store's ready orders the model learned from */
+                                    samples?: number;
+                                };
                                 /** @description the hybrid-fleet policy’s verdict (orders in zones that allow a carrier) */
                                 fleet?: {
                                     /** @description `own` or the carrier’s name */
@@ -3266,7 +3380,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90 */
+        /** KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90; and split by fleet with cost per order */
         get: {
             parameters: {
                 query?: {
@@ -3310,6 +3424,33 @@ export interface paths {
                                 ctdP50Ms: number | null;
                                 /** @description click-to-door 90th percentile (nearest rank), ms */
                                 ctdP90Ms: number | null;
+                            }[];
+                            /** @description the whole range split by fleet: own first (always present), then each carrier by name */
+                            byFleet: {
+                                /** @description 'own' (the service's couriers) or a carrier's name */
+                                fleet: string;
+                                /** @description orders placed in the range that this fleet has */
+                                placed: number;
+                                /** @description orders this fleet delivered in the range */
+                                delivered: number;
+                                /** @description of those, delivered at or before promisedBy */
+                                onTime: number;
+                                late: number;
+                                /** @description onTime / delivered, %; null without deliveries */
+                                onTimePct: number | null;
+                                /** @description click-to-door median of the deliveries, ms */
+                                ctdP50Ms: number | null;
+                                /** @description click-to-door 90th percentile (nearest rank), ms */
+                                ctdP90Ms: number | null;
+                                /** @description own: courier pay (per courier the larger of $10 per delivery and $15 per hour worked) ÷ deliveries, in CURRENCY; a carrier: what it charged ÷ its priced deliveries, one entry per currency */
+                                cost: {
+                                    /** @description ISO 4217; amounts are never converted between currencies */
+                                    currency: string;
+                                    /** @description deliveries this cost covers */
+                                    orders: number;
+                                    /** @description cost per delivered order, major units rounded to the minor unit */
+                                    perOrder: number;
+                                }[];
                             }[];
                         };
                     };
