@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P]`
+ * `npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P] [--carrier]`
  *
  * The service on its embedded default (Redis and PostgreSQL as `npm start` finds or starts them; a
  * fresh database and key prefix for this demo, dropped at exit) plus a simulated city: an MDRP day
@@ -7,9 +7,13 @@
  * routes and streaming positions over the courier socket every second of service time, all on a clock
  * N times faster than the wall clock (default 10). Prints the console URL and, once the first orders are
  * placed, tracking page URLs for them; runs until Ctrl-C.
+ * `--carrier`: also a third-party carrier (the simulator of `npm run carrier:sim`, in this process, on the
+ * demo clock) and a zone over the city that allows it, so orders no own courier can serve in time are
+ * handed to it (hybrid fleet: decision `carrier` in the console and `GET /v1/orders/:id/dispatch`).
  * Default instance: the half-size Grubhub day 0o50t100s1p100 from the MDRP instances folder ($MDRP_DATA or
  * data/mdrp, see sim/mdrp/data-dir.ts) if present, else the bundled synthetic one (test/fixtures/mdrp/synthetic).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +29,13 @@ import { firstTrackingLinks } from '../sim/live/tracking-links.js';
 import { ReplayClock } from '../sim/live/replay-clock.js';
 import { instanceEnv, startLiveService } from '../sim/live/service.js';
 import { midnightUtc, timelineFrom } from '../sim/live/timeline.js';
+import { CarrierSimulator } from '../sim/carrier/simulator.js';
+import { seededRandom } from '../domain/random.js';
+import { defaultZone } from '../runtime/zones.js';
 
-const USAGE = 'usage: npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P] [--map-tiles FILE.pmtiles]';
+const USAGE = 'usage: npm run demo [-- --instance DIR] [--speed N] [--centre LAT,LNG] [--from MINUTE] [--port P] [--map-tiles FILE.pmtiles] [--carrier]';
+/** Half side of the demo's carrier zone around the city centre, degrees. */
+const CARRIER_ZONE_DEG = 0.35;
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GRUBHUB_DEFAULT = join(defaultMdrpDir(), '0o50t100s1p100');
 const BUNDLED_DEFAULT = join(repoRoot, 'test/fixtures/mdrp/synthetic');
@@ -42,6 +51,7 @@ async function main(): Promise<void> {
       from: { type: 'string' },
       port: { type: 'string' },
       'map-tiles': { type: 'string' },
+      carrier: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -66,7 +76,28 @@ async function main(): Promise<void> {
   const port = values.port === undefined ? config.port : Number(values.port);
   // the development secret, so `npm run token` mints tokens this demo accepts
   const jwtSecret = await resolveJwtSecret(config, log);
-  const env = { ...process.env, JWT_SECRET: jwtSecret, ...instanceEnv(instance.params), ...(mapTiles ? { MAP_TILES_FILE: mapTiles } : {}) };
+  const env: NodeJS.ProcessEnv = { ...process.env, JWT_SECRET: jwtSecret, ...instanceEnv(instance.params), ...(mapTiles ? { MAP_TILES_FILE: mapTiles } : {}) };
+  // hybrid fleet: a simulated carrier on the demo clock, speaking the carrier API over HTTP
+  let carrier: { sim: CarrierSimulator; url: string } | undefined;
+  if (values.carrier) {
+    const apiKey = randomBytes(12).toString('hex');
+    const webhookSecret = randomBytes(24).toString('hex');
+    const sim = new CarrierSimulator({
+      clock,
+      name: 'simcarrier',
+      apiKey,
+      webhookSecret,
+      currency: 'EUR',
+      priceBase: 4,
+      pricePerKm: 1.2,
+      speedMps: instance.params.metersPerMinute / 60,
+      failureRate: 0.05,
+      positionEveryMs: 10_000,
+      random: seededRandom(1),
+    });
+    carrier = { sim, url: await sim.listen(0) };
+    env.CARRIERS = JSON.stringify([{ name: 'simcarrier', baseUrl: carrier.url, apiKey, webhookSecret, margin: 0.2 }]);
+  }
   // A signal while the service starts (private Redis/PostgreSQL may be starting) is answered once it is up,
   // so nothing started here outlives the demo.
   let early: NodeJS.Signals | undefined;
@@ -88,6 +119,7 @@ async function main(): Promise<void> {
     console.log('\nstopping the demo…');
     await replay?.catch(() => undefined);
     await service.stop();
+    await carrier?.sim.close();
     process.exit(code);
   };
   process.off('SIGINT', remember).off('SIGTERM', remember);
@@ -102,6 +134,28 @@ async function main(): Promise<void> {
   console.log(`data:     database ${service.databaseUrl.split('/').pop()}, Redis keys ${service.keyPrefix}* (removed at exit)`);
   console.log('Ctrl-C stops the demo.');
 
+  if (carrier) {
+    // one zone over the city that allows the carrier, sold like the default zone
+    const c = projectInstance(instance, centre).centre;
+    const d = CARRIER_ZONE_DEG;
+    const ring = [[c.lng - d, c.lat - d], [c.lng + d, c.lat - d], [c.lng + d, c.lat + d], [c.lng - d, c.lat + d], [c.lng - d, c.lat - d]];
+    const cfg = loadConfig(env);
+    const settings = { ...defaultZone({ serviceArea: undefined, promiseExpressMin: cfg.promiseExpressMin, promiseStandardMin: cfg.promiseStandardMin }).settings, name: 'demo city', fleet: 'both', carrier: 'simcarrier' };
+    const put = () =>
+      fetch(`${service.baseUrl}/v1/zones/demo-city`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${service.token('admin', 'demo', '7d')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ geometry: { type: 'Polygon', coordinates: [ring] }, settings }),
+      });
+    let res = await put();
+    // a service still warming up may shed writes (503 overloaded): ask again
+    for (let i = 0; i < 10 && res.status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      res = await put();
+    }
+    if (!res.ok) throw new Error(`demo carrier zone refused: ${res.status} ${await res.text()}`);
+    console.log(`carrier:  simcarrier (simulator at ${carrier.url}); orders no own courier can serve in time go to it (decision "carrier")`);
+  }
   clock.start();
   let lastLine = 0;
   replay = runLiveReplay({

@@ -38,8 +38,8 @@ interface TaskChangedView {
   readonly reason?: string | null;
 }
 
-/** task.changed events after which an order is no longer this courier's to serve. */
-const TAKEN_AWAY = new Set(['dispatcher_unassigned', 'cancelled', 'failed']);
+/** task.changed events after which an order is no longer this courier's to serve (a dispatcher may hand it to a carrier). */
+const TAKEN_AWAY = new Set(['dispatcher_unassigned', 'cancelled', 'failed', 'carrier_requested']);
 
 /** The parts of an `offer` frame the courier uses (runtime/offers.ts OfferFrame). */
 interface OfferFrame {
