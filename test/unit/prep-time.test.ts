@@ -1,5 +1,6 @@
 import t from 'tap';
-import { givenNotReadyBy, localHour, normalCdf, normalQuantile, PrepTimeModel, readyView, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
+import { normalCdf, normalQuantile } from '../../src/domain/normal-distribution.js';
+import { givenNotReadyBy, localHour, PrepTimeModel, readyView, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
 import { seededRandom } from '../../src/domain/random.js';
 
 const DAY0 = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC

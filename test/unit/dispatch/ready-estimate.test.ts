@@ -6,10 +6,9 @@ import {
   anticipate,
   expectedCourierWaitS,
   expectedWaitAfter,
-  normalCdf,
-  normalQuantile,
   readyQuantile,
 } from '../../../src/dispatch/ready-estimate.js';
+import { normalCdf, normalQuantile } from '../../../src/domain/normal-distribution.js';
 import { NO_SCARCITY } from '../../../src/dispatch/scarcity.js';
 import { courier, order, snapshot } from './helpers.js';
 
