@@ -265,6 +265,8 @@ interface WorkerResult {
   /** Answered `overloaded`: shed, never acked, so not lost. */
   shed: number;
   closed: number;
+  /** p99 of the worker's own event-loop delay during the step (its lag is inside every latency it measures). */
+  loopDelayP99Ms?: number;
   histogram: [number, number][];
   shedHistogram: [number, number][];
 }
@@ -346,7 +348,13 @@ class LoadGenerator {
 }
 
 /** Sums the workers' figures of one step. */
-function combine(results: WorkerResult[]): { sum: Progress & { closed: number }; hist: Uint32Array; shedHist: Uint32Array; activeSecs: number } {
+function combine(results: WorkerResult[]): {
+  sum: Progress & { closed: number };
+  hist: Uint32Array;
+  shedHist: Uint32Array;
+  activeSecs: number;
+  loopDelayP99Ms: number;
+} {
   const hist = new Uint32Array(BUCKETS);
   const shedHist = new Uint32Array(BUCKETS);
   const sum = { sent: 0, acked: 0, rejected: 0, errors: 0, shed: 0, closed: 0 };
@@ -355,7 +363,8 @@ function combine(results: WorkerResult[]): { sum: Progress & { closed: number };
     for (const [i, n] of r.histogram) hist[i] += n;
     for (const [i, n] of r.shedHistogram ?? []) shedHist[i] += n;
   }
-  return { sum, hist, shedHist, activeSecs: Math.max(0, ...results.map((r) => r.activeMs / 1000)) };
+  const loopDelayP99Ms = Math.max(0, ...results.map((r) => r.loopDelayP99Ms ?? 0));
+  return { sum, hist, shedHist, activeSecs: Math.max(0, ...results.map((r) => r.activeMs / 1000)), loopDelayP99Ms };
 }
 
 function percentile(hist: Uint32Array, total: number, p: number): number {
@@ -614,6 +623,8 @@ interface StepReport {
   rss_mb_end: number | null;
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
   load_average_1m: number;
+  /** The generator's own event-loop delay, p99 (the worst worker): a lagging generator inflates every latency. */
+  generator_loop_delay_p99_ms: number;
   /** Per second: RSS of the service and what the generator saw acked and shed in that second. */
   timeline: { t: number; rss_mb: number | null; accepted: number; shed: number; mem?: ServiceMemory | null }[];
   acked: number;
@@ -627,6 +638,9 @@ interface ServiceMemory {
   external: number;
   new_space: number;
   old_space: number;
+  /** Redis flushes so far: count and total seconds (ingest_flush_seconds), to tell a slow Redis write from a slow loop. */
+  flushes: number;
+  flush_seconds: number;
 }
 
 async function serviceMemory(baseUrl: string): Promise<ServiceMemory | null> {
@@ -644,6 +658,8 @@ async function serviceMemory(baseUrl: string): Promise<ServiceMemory | null> {
       external: mb(/^nodejs_external_memory_bytes (\S+)/m),
       new_space: mb(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/m),
       old_space: mb(/^nodejs_heap_space_size_total_bytes\{space="old"\} (\S+)/m),
+      flushes: Number(/^ingest_flush_seconds_count(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? -1),
+      flush_seconds: Number(/^ingest_flush_seconds_sum(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? -1),
     };
   } catch {
     return null;
@@ -681,7 +697,7 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
   const wallSecs = (performance.now() - wallStart) / 1000;
   clearInterval(sampler);
   gen.progress.clear();
-  const { sum, hist, shedHist, activeSecs } = combine(results);
+  const { sum, hist, shedHist, activeSecs, loopDelayP99Ms } = combine(results);
   const rssEnd = rss();
   const span = Math.max(secs, activeSecs);
   return {
@@ -706,6 +722,7 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
       postgres: cores(cpuStart.postgres, cpuEnd.postgres, wallSecs),
     },
     load_average_1m: round(loadavg()[0], 2),
+    generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
     acked: sum.acked,
     shed: sum.shed,
@@ -738,7 +755,7 @@ async function drainHistory(databaseUrl: string, acked: number): Promise<{ store
 function printStep(r: StepReport, verdict: string): void {
   log(
     `${r.offered_per_s}/s offered: sent ${r.sent_per_s}/s, accepted ${r.accepted_per_s}/s, ack p50 ${r.ack_p50_ms} ms p99 ${r.ack_p99_ms} ms, ` +
-      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} → ${verdict}`,
+      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms) → ${verdict}`,
   );
 }
 

@@ -6,13 +6,14 @@
  *   parent → {type:'start', wsUrl, tokens: [[courierId, jwt]…], hz, seconds, origin: {lat,lng}}
  *   worker → {type:'connected', count} after every socket is open, then waits for {type:'go', hz?, seconds?}
  *   worker → {type:'progress', sent, acked, rejected, errors, shed} about every 500 ms
- *   worker → {type:'done', sent, acked, rejected, errors, shed, closed, histogram, shedHistogram} after the last
+ *   worker → {type:'done', sent, acked, rejected, errors, shed, closed, loopDelayP99Ms, histogram, shedHistogram} after the last
  *            reply (or timeout); the counts are the step's; then waits for the next 'go' (a new step, e.g. another
  *            rate: hz overrides the start's) or {type:'stop'} (close the sockets and exit)
  * Each courier sends one `loc` frame per 1/hz s from its own phase, moving at ~8 m/s; ack latency is
  * measured from send to the matching ack (replies come back in order per socket). An `overloaded` answer
  * (the point was shed, not stored) is counted as `shed`, with its own latency histogram.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { LeanWebSocket } from './lean-ws.js';
 import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
@@ -182,6 +183,9 @@ async function step(sims: Sim[], hz: number, seconds: number): Promise<void> {
   const end = start + seconds * 1000;
   let tick = 0;
   const progress = setInterval(() => send({ type: 'progress', sent, acked, rejected, errors, shed }), 500);
+  // The generator's own lag is part of every latency it measures: reported, so a slow generator shows.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
 
   await new Promise<void>((resolve) => {
     const next = () => {
@@ -216,7 +220,9 @@ async function step(sims: Sim[], hz: number, seconds: number): Promise<void> {
   clearInterval(progress);
   // From the first send to the last reply: the time the service really took for this load.
   const activeMs = Math.max(0, lastReplyAt - firstSendAt);
-  send({ type: 'done', sent, acked, rejected, errors, shed, closed, activeMs, histogram: sparse(histogram), shedHistogram: sparse(shedHistogram) });
+  loopDelay.disable();
+  const loopDelayP99Ms = Math.round(loopDelay.percentile(99) / 1e5) / 10;
+  send({ type: 'done', sent, acked, rejected, errors, shed, closed, activeMs, loopDelayP99Ms, histogram: sparse(histogram), shedHistogram: sparse(shedHistogram) });
 }
 
 process.on('disconnect', () => process.exit(0));

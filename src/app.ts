@@ -24,6 +24,8 @@ import { courierAvailability } from './runtime/courier-availability.js';
 import { courierAvailabilityRoutes } from './gateway/http/courier-availability.js';
 import { courierShiftFrames } from './gateway/ws/courier-shift.js';
 import { dispatchLoop } from './runtime/dispatch-loop.js';
+import { prepTimesPlugin } from './runtime/prep-times.js';
+import { travelTimesPlugin } from './runtime/travel-times.js';
 import { overrideRoutes } from './gateway/http/overrides.js';
 import { consoleSocket } from './gateway/ws/console.js';
 import { webPages } from './gateway/http/web-pages.js';
@@ -37,6 +39,8 @@ import { zoneServices } from './runtime/zones.js';
 import { zoneRoutes } from './gateway/http/zones.js';
 import { quoteServices } from './runtime/quotes.js';
 import { quoteRoutes } from './gateway/http/quotes.js';
+import { carrierServices } from './runtime/carrier-dispatch.js';
+import { carrierRoutes } from './gateway/http/carriers.js';
 
 /**
  * buildApp(deps) → the Fastify instance with every plugin and route, not listening.
@@ -167,8 +171,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Delivery zones (cached index, refreshed over pub/sub): the order services check places against them.
   app.register(zoneServices);
   app.register(zoneRoutes);
+  // Calibrated travel times (issue 14): the travel model the order services, rounds and console use.
+  app.register(travelTimesPlugin);
   // Orders: services (lifecycle, offers, courier tasks, webhooks; plugs into the courier socket), then routes.
   app.register(orderServices);
+  // Learned prep times (issue 14): rebuilt from Postgres, updated online from the order changes.
+  app.register(prepTimesPlugin);
   app.register(courierOrderFrames);
   app.register(orderRoutes);
   app.register(storeRoutes);
@@ -182,9 +190,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(courierAvailability);
   app.register(courierAvailabilityRoutes);
   app.register(courierShiftFrames);
+  app.register(carrierServices);
   app.register(dispatchLoop);
   // Dispatcher overrides of orders (assign + pin, unassign, priority).
   app.register(overrideRoutes);
+  app.register(carrierRoutes);
   // Dispatch decisions and the assign preview (explainability).
   app.register(dispatchRoutes);
   // KPIs over the day, per bucket, from Postgres.

@@ -18,6 +18,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** One third-party carrier (CARRIERS). */
+export interface CarrierConfig {
+  readonly name: string;
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly webhookSecret: string;
+  readonly margin: number;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -243,6 +252,13 @@ const spec = {
       return Number(s);
     },
   } satisfies KeySpec<number>,
+  // --- WORKERS > 1: courier sockets rebalance after a worker is replaced (issue 11, relfix)
+  workerRebalanceSpreadMs: intKey(
+    'WORKER_REBALANCE_SPREAD_MS',
+    10_000,
+    'WORKERS > 1: after a worker is replaced, a worker above its fair share of courier sockets asks the excess to reconnect (close 1012) spread over this long, refusing new ones (1013) meanwhile; 0: no rebalancing.',
+    { min: 0, max: 600_000 },
+  ),
   shutdownTimeoutMs: intKey('SHUTDOWN_TIMEOUT_MS', 10_000, 'Graceful shutdown gives up and exits non-zero after this long.', {
     min: 100,
     max: 600_000,
@@ -317,6 +333,48 @@ const spec = {
       throw new ConfigError('WEBHOOK_ALLOW_PRIVATE', `must be true or false, got ${JSON.stringify(raw)}`);
     },
   } satisfies KeySpec<boolean>,
+  // --- hybrid fleet: third-party carriers (issue 13)
+  carriers: {
+    key: 'CARRIERS',
+    default: undefined,
+    description:
+      'Third-party carriers, a JSON array of `{"name", "baseUrl", "apiKey", "webhookSecret", "margin"?}` (the API of docs/carrier-api.md; `name` is what zones name in `carrier`, `[a-z0-9_-]`; `margin` default 0.2: the carrier wins on cost only when own cost > quote × (1 + margin)). Unset: no carriers.',
+    parse(raw: string | undefined): CarrierConfig[] {
+      if (raw === undefined || raw.trim() === '') return [];
+      let list: unknown;
+      try {
+        list = JSON.parse(raw);
+      } catch {
+        throw new ConfigError('CARRIERS', 'must be a JSON array');
+      }
+      if (!Array.isArray(list)) throw new ConfigError('CARRIERS', 'must be a JSON array');
+      const names = new Set<string>();
+      return list.map((c: Record<string, unknown>, i) => {
+        const name = String(c?.name ?? '');
+        if (!/^[a-z0-9_-]{1,64}$/.test(name) || name === 'own') throw new ConfigError('CARRIERS', `[${i}].name must match [a-z0-9_-]{1,64} and not be "own", got ${JSON.stringify(c?.name)}`);
+        if (names.has(name)) throw new ConfigError('CARRIERS', `[${i}].name ${name} is given twice`);
+        names.add(name);
+        const baseUrl = String(c.baseUrl ?? '');
+        if (!/^https?:\/\/\S+$/.test(baseUrl)) throw new ConfigError('CARRIERS', `[${i}].baseUrl must be an http(s) URL`);
+        const apiKey = String(c.apiKey ?? '');
+        const webhookSecret = String(c.webhookSecret ?? '');
+        if (!apiKey) throw new ConfigError('CARRIERS', `[${i}].apiKey is required`);
+        if (webhookSecret.length < 16) throw new ConfigError('CARRIERS', `[${i}].webhookSecret must have at least 16 characters`);
+        const margin = c.margin === undefined ? 0.2 : Number(c.margin);
+        if (!Number.isFinite(margin) || margin < 0) throw new ConfigError('CARRIERS', `[${i}].margin must be a number ≥ 0`);
+        return { name, baseUrl: baseUrl.replace(/\/$/, ''), apiKey, webhookSecret, margin };
+      });
+    },
+  } satisfies KeySpec<CarrierConfig[]>,
+  carrierWebhookBaseUrl: stringKey(
+    'CARRIER_WEBHOOK_BASE_URL',
+    '',
+    'Base URL carriers reach this service at: their webhooks go to `<base>/v1/carriers/<name>/webhooks` (empty: `http://HOST:PORT` as listening).',
+  ),
+  carrierOwnCostPerHour: numberKey('CARRIER_OWN_COST_PER_HOUR', 15, 'Cost of one own courier hour in the carriers’ currency units: own cost of an order = its courier seconds × this, compared with the carrier quote (fleet policy).', {
+    min: 0,
+  }),
+  carrierTimeoutMs: intKey('CARRIER_TIMEOUT_MS', 3000, 'A carrier API call (quote, create, cancel) not answered within this fails (wall ms).', { min: 100, max: 60_000 }),
   // --- metrics (issue 5)
   metricsPublic: {
     key: 'METRICS_PUBLIC',
@@ -395,6 +453,30 @@ const spec = {
   overloadRetryAfterMs: intKey('OVERLOAD_RETRY_AFTER_MS', 1000, 'What a shed client is told to wait: `retryAfterMs` of the `overloaded` frame, `Retry-After` (rounded up to whole seconds) of the 503.', {
     min: 1,
     max: 3_600_000,
+  }),
+  // --- learned prep times and calibrated travel times (issue 14, prepsvc)
+  prepMinSamples: intKey('PREP_MIN_SAMPLES', 5, 'A store\'s learned prep time (placement → ready) is used for its orders not yet ready once it has this many ready orders in its history; below, the store\'s estimate (or placement) as before.', {
+    min: 1,
+    max: 100_000,
+  }),
+  prepHistoryDays: intKey('PREP_HISTORY_DAYS', 28, 'Days of `ready` history (by placement time) the prep-time model learns from at each refresh.', { min: 1, max: 365 }),
+  prepRefreshMs: intKey('PREP_REFRESH_MS', 600_000, 'How often the prep-time model is rebuilt from Postgres (service-clock ms); between refreshes it learns online from each order that becomes ready on this node.', {
+    min: 1000,
+    max: 86_400_000,
+  }),
+  travelCalibrationDays: intKey('TRAVEL_CALIBRATION_DAYS', 3, 'Days of courier trails (courier_positions) the calibrated travel model learns speed and detour factors from; `0`: off (the plain haversine model at COURIER_SPEED_MPS).', {
+    min: 0,
+    max: 365,
+  }),
+  travelRefreshMs: intKey('TRAVEL_REFRESH_MS', 3_600_000, 'How often the travel calibration is rebuilt from the trails in Postgres (service-clock ms).', { min: 1000, max: 86_400_000 }),
+  travelMinSamples: intKey('TRAVEL_MIN_SAMPLES', 20, 'Moving legs a zone (or a zone and hour) needs before it gets factors of its own; below, the next coarser level (all zones, then COURIER_SPEED_MPS with TRAVEL_PRIOR_DETOUR).', {
+    min: 1,
+    max: 1_000_000,
+  }),
+  travelPriorDetour: numberKey('TRAVEL_PRIOR_DETOUR', 1.3, 'Prior detour factor (distance over ground / straight line) before trails say otherwise; with COURIER_SPEED_MPS as the prior straight-line speed.', { min: 0 }),
+  prepUtcOffsetMin: intKey('PREP_UTC_OFFSET_MIN', 0, 'Local time of the stores = UTC + this many minutes: prep times (and travel calibration) are bucketed by local hour of day.', {
+    min: -720,
+    max: 840,
   }),
 } satisfies Record<string, KeySpec<unknown>>;
 

@@ -59,6 +59,7 @@ async function startPrimary(config: Config, log: Logger, running: Running, onFat
     count: config.workers,
     env: { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, PORT: String(port) },
     log,
+    rebalanceSpreadMs: config.workerRebalanceSpreadMs,
     onFatal,
   });
   const listening = await running.workers.start();

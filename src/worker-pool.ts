@@ -7,11 +7,14 @@
  * The primary owns what must happen once (embedded services, migrations, the dev JWT secret) and hands
  * the resolved values to the workers in their environment. A worker that dies after it was listening is
  * replaced; one that dies before listening — or too many restarts in a row — stops the whole service,
- * since restarting would only fail again.
+ * since restarting would only fail again. Once a replacement listens, the primary asks the workers for
+ * their courier socket counts and tells them the total, so an over-share worker moves its excess to the
+ * replacement (gateway/ws/rebalance.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { hostname } from 'node:os';
 import type { Logger } from './logger.js';
+import { fairShare, HOLD_GRACE_MS, isSocketsReply, type RebalanceRequest, type SocketsQuery } from './gateway/ws/rebalance.js';
 
 /** IPC message from the primary: shut down gracefully (signals also reach workers from a terminal). */
 export const SHUTDOWN_MESSAGE = 'dispatchd:shutdown';
@@ -32,6 +35,8 @@ export function historyConsumerName(): string {
 const RESTART_DELAY_MS = 1000;
 const RESTART_WINDOW_MS = 60_000;
 const MAX_RESTARTS_IN_WINDOW = 5;
+/** A worker that does not answer the socket count query within this is left out of the rebalancing. */
+const QUERY_TIMEOUT_MS = 2000;
 
 export interface WorkerPoolOptions {
   count: number;
@@ -41,6 +46,8 @@ export interface WorkerPoolOptions {
    */
   env: Record<string, string>;
   log: Logger;
+  /** WORKER_REBALANCE_SPREAD_MS: courier sockets are rebalanced over this long after a replacement; 0: not at all. */
+  rebalanceSpreadMs?: number;
   /** Called when the running pool cannot go on (a replacement worker failed to start, or a crash loop). */
   onFatal(reason: string): void;
 }
@@ -53,6 +60,7 @@ export class WorkerPool {
   private stopping = false;
   private started = false;
   private failedExits = 0;
+  private queryId = 0;
 
   constructor(private readonly opts: WorkerPoolOptions) {}
 
@@ -63,6 +71,11 @@ export class WorkerPool {
       const onListening = (worker: Worker, address: { address: string; port: number }) => {
         if (!this.workers.has(worker) || this.listening.has(worker)) return;
         this.listening.add(worker);
+        if (this.started) {
+          // a replacement: the survivors took over its predecessor's couriers
+          void this.rebalance().catch((err: unknown) => this.opts.log.error({ err }, 'courier socket rebalancing failed'));
+          return;
+        }
         if (--pending > 0) return;
         this.started = true;
         resolve({ host: address.address, port: address.port });
@@ -113,6 +126,60 @@ export class WorkerPool {
     );
     await Promise.all(exits);
     return this.failedExits === 0;
+  }
+
+  /** Courier sockets per listening worker (null: no answer in time). */
+  async courierSockets(): Promise<{ pid: number | undefined; slot: number; sockets: number | null }[]> {
+    const id = ++this.queryId;
+    const query: SocketsQuery = { type: 'dispatchd:courier-sockets?', id };
+    const workers = [...this.listening].filter((w) => w.isConnected());
+    return Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<{ pid: number | undefined; slot: number; sockets: number | null }>((resolve) => {
+            const answer = (sockets: number | null) => {
+              clearTimeout(timer);
+              worker.off('message', onMessage);
+              resolve({ pid: worker.process.pid, slot: this.workers.get(worker) ?? 0, sockets });
+            };
+            const onMessage = (m: unknown) => {
+              if (isSocketsReply(m) && m.id === id) answer(m.sockets);
+            };
+            const timer = setTimeout(() => answer(null), QUERY_TIMEOUT_MS);
+            worker.on('message', onMessage);
+            try {
+              worker.send(query);
+            } catch {
+              answer(null);
+            }
+          }),
+      ),
+    );
+  }
+
+  /** After a replacement listens: tell every worker the total, so the over-share ones hand sockets over. */
+  private async rebalance(): Promise<void> {
+    const spreadMs = this.opts.rebalanceSpreadMs ?? 0;
+    if (spreadMs <= 0 || this.stopping || this.listening.size < 2) return;
+    const counts = await this.courierSockets();
+    const total = counts.reduce((n, c) => n + (c.sockets ?? 0), 0);
+    const workers = this.listening.size;
+    this.opts.log.info({ sockets: counts, total, workers, fairShare: fairShare(total, workers), spreadMs }, 'worker replaced: rebalancing courier sockets');
+    const request: RebalanceRequest = { type: 'dispatchd:rebalance', total, workers };
+    for (const worker of this.listening) {
+      try {
+        if (worker.isConnected()) worker.send(request);
+      } catch {
+        // gone meanwhile: its exit is handled on its own
+      }
+    }
+    setTimeout(() => {
+      if (this.stopping) return;
+      void this.courierSockets().then(
+        (after) => this.opts.log.info({ sockets: after, total: after.reduce((n, c) => n + (c.sockets ?? 0), 0) }, 'courier sockets after rebalancing'),
+        () => {},
+      );
+    }, spreadMs + HOLD_GRACE_MS).unref();
   }
 
   private fork(slot: number): void {

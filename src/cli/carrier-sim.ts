@@ -1,7 +1,10 @@
 /**
  * npm run carrier:sim -- [--port 9090] [--name simcarrier] [--api-key KEY] [--webhook-secret SECRET]
  *   [--currency EUR] [--price-base 4] [--price-per-km 1.2] [--speed 5] [--failure-rate 0.05]
- *   [--position-every-ms 5000] [--clock-speed 1] [--seed 1]
+ *   [--position-every-ms 5000] [--clock-speed 1] [--seed 1] [--state-file PATH]
+ *
+ * With --state-file the deliveries and their unsent webhooks survive a restart on the same file (the
+ * simulator clock resumes where it stopped).
  *
  * A third-party carrier speaking docs/carrier-api.md over HTTP (src/sim/carrier/simulator.ts). Prints
  * `carrier simulator listening on http://HOST:PORT` when ready; stops on SIGINT/SIGTERM.
@@ -9,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { acceleratedClock, systemClock } from '../clock.js';
 import { seededRandom } from '../domain/random.js';
-import { CarrierSimulator } from '../sim/carrier/simulator.js';
+import { CarrierSimulator, loadCarrierSimState } from '../sim/carrier/simulator.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -26,6 +29,7 @@ const { values: a } = parseArgs({
     'position-every-ms': { type: 'string', default: '5000' },
     'clock-speed': { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
+    'state-file': { type: 'string' },
   },
 });
 
@@ -39,8 +43,11 @@ const num = (key: keyof typeof a, min: number, max = Infinity): number => {
 };
 
 const speed = num('clock-speed', 0.001);
+const stateFile = a['state-file'];
+const resumed = stateFile ? loadCarrierSimState(stateFile) : null;
 const sim = new CarrierSimulator({
-  clock: speed === 1 ? systemClock : acceleratedClock(Date.now(), speed),
+  clock: resumed ? acceleratedClock(resumed.now, speed) : speed === 1 ? systemClock : acceleratedClock(Date.now(), speed),
+  ...(stateFile ? { stateFile } : {}),
   name: a.name!,
   apiKey: a['api-key']!,
   webhookSecret: a['webhook-secret']!,

@@ -1,10 +1,12 @@
 /**
- * `npm run mdrp -- --instance DIR --out DIR [--set key=value …] [--ready-late]`
+ * `npm run mdrp -- --instance DIR --out DIR [--set key=value …] [--ready-late | --ready-estimate MODE]`
  *
  * Replays one Grubhub MDRP instance through the optimizer, writes the three evaluator files and
  * metrics.json to --out, checks the solution (an infeasible one fails the run) and prints the metrics.
- * --set keys: simulator settings (roundEveryMin, eventRounds, readyKnown, prepEstimateMin,
- * courierLookaheadMin, strictEtas, seed) or optimizer policy keys (see src/dispatch/policy.ts).
+ * --set keys: simulator settings (roundEveryMin, eventRounds, readyKnown, readyEstimate, prepEstimateMin, …:
+ * defaultSimOptions in src/sim/mdrp/simulate.ts) or optimizer policy keys (see src/dispatch/policy.ts).
+ * --ready-estimate hides ready times until the food is ready and tells the optimizer the named estimate
+ * (src/sim/mdrp/ready-estimates.ts); --ready-late is --ready-estimate global.
  */
 import { parseArgs } from 'node:util';
 import { planRound } from '../dispatch/plan-round.js';
@@ -12,7 +14,7 @@ import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy
 import { requireInstanceDir } from '../sim/mdrp/data-dir.js';
 import { runInstance, simSettingKeys, splitSettings } from '../sim/mdrp/run.js';
 
-const USAGE = 'usage: npm run mdrp -- --instance DIR --out DIR [--set key=value …] [--ready-late]';
+const USAGE = 'usage: npm run mdrp -- --instance DIR --out DIR [--set key=value …] [--ready-late | --ready-estimate global|restaurant-mean|learned]';
 
 function main(): void {
   const { values } = parseArgs({
@@ -21,6 +23,7 @@ function main(): void {
       out: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       'ready-late': { type: 'boolean', default: false },
+      'ready-estimate': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -30,8 +33,11 @@ function main(): void {
   }
   if (!values.instance || !values.out) throw new Error(`--instance and --out are required\n${USAGE}`);
   requireInstanceDir(values.instance);
-  const split = splitSettings(parseOverrides(values.set ?? []));
-  const sim = values['ready-late'] ? { ...split.sim, readyKnown: false } : split.sim;
+  const overrides = parseOverrides(values.set ?? []);
+  if (values['ready-late']) overrides.readyKnown = 'false';
+  if (values['ready-estimate']) Object.assign(overrides, { readyKnown: 'false', readyEstimate: values['ready-estimate'] });
+  const split = splitSettings(overrides);
+  const sim = split.sim;
   const policy = split.policy;
   const metrics = runInstance({
     instanceDir: values.instance,

@@ -10,7 +10,7 @@
 import { CourierGrid } from './candidates.js';
 import { usableCouriers } from './explain.js';
 import { planRoute, startTime, type RouteContext } from './route.js';
-import type { CostBreakdown, CourierState, OrderRequest, Plan, Snapshot, UnassignedReason } from './types.js';
+import type { CostBreakdown, CourierState, OrderRequest, Plan, ReadyEstimateInfo, Snapshot, UnassignedReason } from './types.js';
 
 /** Reason codes of a waiting order: the optimizer's, plus `commit_conflict` (planned, but the commit lost a race). */
 export type WaitingReason = UnassignedReason | 'commit_conflict';
@@ -27,7 +27,8 @@ export interface DispatchDecision {
   /** The round's time (service clock), epoch ms. */
   readonly at: number;
   readonly zone: string;
-  readonly decision: 'assigned' | 'waiting';
+  /** `carrier`: the fleet policy handed it to a third-party carrier (see `fleet`). */
+  readonly decision: 'assigned' | 'waiting' | 'carrier';
   readonly reason?: WaitingReason;
   readonly courierId?: string;
   readonly etaPickupAt?: number;
@@ -42,6 +43,29 @@ export interface DispatchDecision {
   readonly runnerUp?: { readonly courierId?: string; readonly costDelta: number; readonly etaPickupAt?: number };
   /** For a waiting order: the courier that could be at the pickup first, and when it frees up if busy. */
   readonly nearest?: { readonly courierId?: string; readonly etaPickupAt: number; readonly freesAt?: number };
+  /** The ready time the round planned with and where it came from (when the snapshot says). */
+  readonly ready?: DecisionReady;
+  /** The hybrid-fleet policy's verdict for an order in a zone that allows a carrier (fleet-policy.ts). */
+  readonly fleet?: FleetNote;
+}
+
+export interface DecisionReady extends ReadyEstimateInfo {
+  /** The ready time planned with, epoch ms. */
+  readonly at: number;
+}
+
+export interface FleetNote {
+  /** `own` or the carrier's name. */
+  readonly fleet: string;
+  /** e.g. `carrier: no own courier meets promise`, `own: own fleet meets promise`. */
+  readonly reason: string;
+  readonly carrier?: string;
+  /** Own cost estimate, in the carrier quote's currency units. */
+  readonly ownCost?: number;
+  readonly carrierFee?: { readonly amount: number; readonly currency: string };
+  readonly carrierDropoffEta?: number;
+  /** The carrier's delivery when it was handed off. */
+  readonly deliveryId?: string;
 }
 
 export interface RoundContext {
@@ -65,6 +89,10 @@ export function roundDecisions<P>(snapshot: Snapshot<P>, plan: Plan<P>, round: R
   const grid = new CourierGrid(usable, ctx);
   const base = { at: round.at, zone: round.zone };
   const out: DispatchDecision[] = [];
+  const readyOf = (orderId: string): { ready?: DecisionReady } => {
+    const o = orders.get(orderId);
+    return o?.readyEstimate ? { ready: { ...o.readyEstimate, at: ms(o.readyAt) } } : {};
+  };
 
   for (const a of plan.assignments) {
     const lost = a.orderIds.some((id) => round.notCommitted?.has(id));
@@ -72,7 +100,7 @@ export function roundDecisions<P>(snapshot: Snapshot<P>, plan: Plan<P>, round: R
     const runnerUp = a.runnerUp ? runnerUpView(a.runnerUp, a.cost.total, a.orderIds, orders, couriers, ctx) : undefined;
     for (const orderId of a.orderIds) {
       if (lost) {
-        out.push({ ...base, orderId, decision: 'waiting', reason: 'commit_conflict', courierId: a.courierId });
+        out.push({ ...base, orderId, decision: 'waiting', reason: 'commit_conflict', courierId: a.courierId, ...readyOf(orderId) });
         continue;
       }
       const pickup = a.stops.find((s) => s.kind === 'pickup' && s.orderIds.includes(orderId));
@@ -88,13 +116,14 @@ export function roundDecisions<P>(snapshot: Snapshot<P>, plan: Plan<P>, round: R
         cost: a.cost,
         pinned: a.pinned,
         ...(runnerUp ? { runnerUp } : {}),
+        ...readyOf(orderId),
       });
     }
   }
   for (const u of plan.unassigned) {
     const order = orders.get(u.orderId);
     const nearest = order ? nearestCourier(order, grid, ctx) : undefined;
-    out.push({ ...base, orderId: u.orderId, decision: 'waiting', reason: u.reason, ...(nearest ? { nearest } : {}) });
+    out.push({ ...base, orderId: u.orderId, decision: 'waiting', reason: u.reason, ...(nearest ? { nearest } : {}), ...readyOf(u.orderId) });
   }
   return out.sort((x, y) => (x.orderId < y.orderId ? -1 : x.orderId > y.orderId ? 1 : 0));
 }

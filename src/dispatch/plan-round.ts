@@ -19,6 +19,7 @@ import { reasonWithoutCourier, runnerUpOf, usableCouriers } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, stopsOf, type Route, type RouteContext } from './route.js';
 import { courierTimePrice } from './scarcity.js';
+import { aimQuantile, anticipate, expectedCourierWaitS, isUncertain, maxExpectedWaitS } from './ready-estimate.js';
 import type {
   Assignment,
   CostBreakdown,
@@ -76,8 +77,25 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   }
 
   const pool = usable.filter((c) => !takenByPinned.has(c.id));
+  // Uncertain ready times (ready-estimate.ts): price courier time with the estimates, then plan each such
+  // order with the quantile of its ready time a courier should aim at; the estimates stay for the
+  // commitment check below.
+  const estimates = new Map<string, OrderRequest<P>>();
+  let planned = open;
+  let waitLimitS = policy.readyMaxExpectedWaitS;
+  if (open.some(isUncertain)) {
+    const due = open.filter((o) => o.readyAt <= now + policy.lookAheadS);
+    const price = courierTimePrice(due, pool, now, policy);
+    const q = aimQuantile(policy, price);
+    waitLimitS = maxExpectedWaitS(policy, price);
+    planned = open.map((o) => {
+      if (!isUncertain(o)) return o;
+      estimates.set(o.id, o);
+      return anticipate(o, now, q);
+    });
+  }
   const inHorizon: OrderRequest<P>[] = [];
-  for (const o of open) {
+  for (const o of planned) {
     if (o.readyAt > now + policy.lookAheadS) unassigned.push({ orderId: o.id, reason: 'not_ready_soon_enough' });
     else inHorizon.push(o);
   }
@@ -128,7 +146,10 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
 
   let bundleCount = 0;
   for (const m of matched) {
-    const decision = commitDecision(m.bundle, m.chosen.route, now, policy);
+    let decision = commitDecision(m.bundle, m.chosen.route, now, policy);
+    if (decision.commit && estimates.size > 0 && tooEarlyToLock(m.bundle.orders, m.chosen.route, now, snapshot.service, waitLimitS, estimates)) {
+      decision = { commit: false, reasons: new Map(m.bundle.orders.map((o) => [o.id, 'not_ready_soon_enough' as const])) };
+    }
     if (!decision.commit) {
       for (const o of m.bundle.orders) unassigned.push({ orderId: o.id, reason: decision.reasons.get(o.id)! });
       continue;
@@ -168,6 +189,24 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
       truncated,
     },
   };
+}
+
+/**
+ * Honest commitments with uncertain ready times: a courier is not locked to a bundle whose food it would
+ * expect to wait for longer than `waitLimitS` (maxExpectedWaitS; it stays free for other work until the
+ * estimate firms up or the food is ready).
+ */
+function tooEarlyToLock<P>(
+  orders: readonly OrderRequest<P>[],
+  route: Route<P>,
+  now: number,
+  service: ServiceTimes,
+  waitLimitS: number,
+  estimates: ReadonlyMap<string, OrderRequest<P>>,
+): boolean {
+  const uncertain = orders.map((o) => estimates.get(o.id)).filter((o): o is OrderRequest<P> => o !== undefined);
+  if (uncertain.length === 0) return false;
+  return expectedCourierWaitS(uncertain, now, route.arriveAt + service.pickupS / 2) > waitLimitS;
 }
 
 function addCosts(a: CostBreakdown, b: CostBreakdown): CostBreakdown {

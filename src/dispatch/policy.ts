@@ -35,6 +35,9 @@ export const defaultPolicy: Policy = Object.freeze({
   scarcityWeight: 0,
   busyTimeWeight: 16,
   scarcityHorizonS: 1200,
+  readyQuantile: 0.3,
+  readyMaxExpectedWaitS: 900,
+  readyScarcityWait: 0,
 });
 
 export class PolicyError extends Error {
@@ -68,6 +71,9 @@ const RULES: Record<keyof Policy, Rule> = {
   scarcityWeight: { min: 0, max: 1e6, integer: false },
   busyTimeWeight: { min: 0, max: 1e6, integer: false },
   scarcityHorizonS: { min: 0, max: 1e7, integer: false },
+  readyQuantile: { min: -1, max: 1, integer: false },
+  readyScarcityWait: { min: 0, max: 1e6, integer: false },
+  readyMaxExpectedWaitS: { min: 0, max: 1e7, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

@@ -38,6 +38,11 @@ export interface OrderRequest<P> {
   readonly readyAt: number;
   /** False when readyAt is only an estimate (ready time not yet revealed). */
   readonly readyKnown: boolean;
+  /**
+   * When readyKnown is false: standard deviation (s) of the estimate readyAt, which is then the centre of
+   * the ready-time distribution (ready-estimate.ts). Absent or 0: the estimate is planned as if exact.
+   */
+  readonly readySpreadS?: number;
   readonly option: DeliveryOption;
   /** Target delivery time: lateness is measured against it. */
   readonly promisedBy: number;
@@ -51,6 +56,20 @@ export interface OrderRequest<P> {
   readonly declinedBy: readonly string[];
   /** Higher is more urgent (dispatcher override); 0 by default. */
   readonly priority?: number;
+  /**
+   * Where `readyAt` comes from when the live service estimated it (learned prep times): informational
+   * for the decision record, and the estimate's spread (seconds, half the interquartile range).
+   */
+  readonly readyEstimate?: ReadyEstimateInfo;
+}
+
+/** How an order's ready time was set: known (the store said so), learned (prep-time model), the store's estimate, or placement. */
+export interface ReadyEstimateInfo {
+  readonly source: 'known' | 'learned' | 'store' | 'default';
+  /** learned: median prep time from placement given the order is not ready yet (s), its spread (s) and the store's samples. */
+  readonly medianS?: number;
+  readonly spreadS?: number;
+  readonly samples?: number;
 }
 
 import type { CourierStatus } from '../domain/courier-status.js';
@@ -228,4 +247,14 @@ export interface Policy {
    * (scarcity.ts). 0 = commitHorizonS (only what is due right now).
    */
   readonly scarcityHorizonS: number;
+  /**
+   * Uncertain ready times (orders with readySpreadS, ready-estimate.ts): the quantile of the ready-time
+   * distribution a courier aims to arrive at. < 0 = from the knob (courier-second price over courier- plus
+   * food-second price).
+   */
+  readonly readyQuantile: number;
+  /** Uncertain ready times: never lock a courier whose expected wait for the food exceeds this (s). */
+  readonly readyMaxExpectedWaitS: number;
+  /** Uncertain ready times: how fast that limit shrinks when couriers are short (0 = fixed; ready-estimate.ts). */
+  readonly readyScarcityWait: number;
 }

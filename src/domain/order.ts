@@ -15,11 +15,21 @@
  *   of it is replaced, a courier assigned before pickup is swapped); `dispatcher_unassigned` puts an
  *   order that was not picked up yet back in the pool, unpinned; `priority_changed` (0..10) on any
  *   order still running. Pinned orders are never open, so the optimizer never changes them.
+ * - Hybrid fleet (issue 13): `carrier_requested` hands an open order to a third-party carrier (the
+ *   dispatch round's fleet policy, or a dispatcher forcing it — then also from an own courier before
+ *   pickup): the order is `assigned` with `fleet` = the carrier, its delivery id and cost, no own
+ *   courier. Never from `offered` (an own offer is open). The carrier's statuses (`carrier_status`,
+ *   recorded as `carrier_<status>` events) move it along the same lifecycle, only forward; a carrier
+ *   `failed`/`cancelled` before pickup puts it back in the pool with `ownOnly` (own fleet from then on)
+ *   and the reason, after pickup it fails (`courier_incident`). `fleet_forced` {fleet: own} sets
+ *   `ownOnly` (and takes a carrier order back before pickup). Dispatcher assign/unassign are refused
+ *   on a carrier order (force the own fleet first).
  * Every applied event increments `version` by exactly one; anything else throws `OrderError`.
  */
 import type { DeliveryOption } from '../dispatch/types.js';
 import { isValidLatLng } from './geo.js';
 import type { Money } from './fees.js';
+import type { CarrierStatus } from './carrier.js';
 
 export type { DeliveryOption };
 
@@ -113,6 +123,16 @@ export interface Order {
   /** The delivery fee quoted for it; null for orders placed without a quote. */
   readonly fee: Money | null;
   readonly quoteId: string | null;
+  /** Who delivers it: `own` (our couriers) or the name of the carrier it was handed to. */
+  readonly fleet: string;
+  /** The carrier's id of the delivery while a carrier has it. */
+  readonly carrierDeliveryId: string | null;
+  /** What the carrier charges for it (its quote) while a carrier has it. */
+  readonly carrierCost: Money | null;
+  /** The last status the carrier reported (null: no carrier has it). */
+  readonly carrierStatus: CarrierStatus | null;
+  /** Own fleet only: a carrier failed or cancelled it, or a dispatcher forced the own fleet. */
+  readonly ownOnly: boolean;
   readonly updatedAt: number;
 }
 
@@ -161,9 +181,48 @@ export type OrderEventInput =
   /** Dispatcher override: take the order away from its courier (before pickup), back to the pool, unpinned. */
   | { readonly type: 'dispatcher_unassigned' }
   /** Dispatcher override: 0 (default) .. 10 (most urgent). */
-  | { readonly type: 'priority_changed'; readonly priority: number };
+  | { readonly type: 'priority_changed'; readonly priority: number }
+  /** Handed to a carrier (fleet policy or a dispatcher's force): the carrier created delivery `deliveryId`. */
+  | {
+      readonly type: 'carrier_requested';
+      readonly carrier: string;
+      readonly deliveryId: string;
+      readonly cost: Money;
+      /** Why: the fleet policy's reason, or `dispatcher`. */
+      readonly reason: string;
+      readonly pickupEta: number;
+      readonly dropoffEta: number;
+      /** A dispatcher forced it: allowed on `ownOnly` orders and from an own courier before pickup. */
+      readonly forced?: boolean;
+    }
+  /** A status the carrier reported (its webhook); recorded as the event `carrier_<status>`. */
+  | {
+      readonly type: 'carrier_status';
+      readonly status: CarrierStatus;
+      readonly carrierEventId: string;
+      /** The carrier's time of the status (epoch ms). */
+      readonly reportedAt: number;
+      readonly carrierCourierId?: string;
+      readonly reason?: string;
+    }
+  /** Dispatcher: own fleet only from now on (a carrier order before pickup comes back to the pool). */
+  | { readonly type: 'fleet_forced'; readonly fleet: 'own'; readonly reason?: string };
 
-export type OrderEventType = OrderEventInput['type'] | 'placed' | 'return_started';
+/** The order event a carrier status is recorded as. */
+export type CarrierEventType = `carrier_${CarrierStatus}`;
+export type OrderEventType = Exclude<OrderEventInput['type'], 'carrier_status'> | 'placed' | 'return_started' | CarrierEventType;
+
+/** Carrier statuses in lifecycle order: a webhook is applied only when it moves the order forward. */
+export const CARRIER_STATUS_RANK: Readonly<Record<CarrierStatus, number>> = {
+  created: 0,
+  courier_assigned: 1,
+  at_pickup: 2,
+  picked_up: 3,
+  at_dropoff: 4,
+  delivered: 5,
+  failed: 5,
+  cancelled: 5,
+};
 
 export interface DeliveryProof {
   readonly pin?: string;
@@ -192,7 +251,8 @@ export type OrderErrorCode =
   | 'order_not_assignable'
   | 'order_not_assigned'
   | 'order_picked_up'
-  | 'override_forbidden';
+  | 'override_forbidden'
+  | 'carrier_status_stale';
 
 export class OrderError extends Error {
   constructor(
@@ -207,13 +267,13 @@ export class OrderError extends Error {
 
 /** Which commands each status accepts (the whole state machine in one table). */
 const LEGAL: Record<OrderStatus, readonly OrderEventInput['type'][]> = {
-  placed: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed'],
-  ready: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed'],
-  offered: ['ready', 'offer_rejected', 'offer_expired', 'offer_withdrawn', 'accepted', 'cancelled', 'dispatcher_assigned', 'priority_changed'],
-  assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed'],
-  at_pickup: ['ready', 'picked_up', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed'],
-  picked_up: ['arrived_dropoff', 'cancelled', 'failed', 'priority_changed'],
-  at_dropoff: ['delivered', 'cancelled', 'failed', 'priority_changed'],
+  placed: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed', 'carrier_requested', 'fleet_forced'],
+  ready: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed', 'carrier_requested', 'fleet_forced'],
+  offered: ['ready', 'offer_rejected', 'offer_expired', 'offer_withdrawn', 'accepted', 'cancelled', 'dispatcher_assigned', 'priority_changed', 'fleet_forced'],
+  assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced'],
+  at_pickup: ['ready', 'picked_up', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced'],
+  picked_up: ['arrived_dropoff', 'cancelled', 'failed', 'priority_changed', 'carrier_status'],
+  at_dropoff: ['delivered', 'cancelled', 'failed', 'priority_changed', 'carrier_status'],
   returning: ['returned', 'failed', 'priority_changed'],
   delivered: [],
   cancelled: [],
@@ -325,6 +385,11 @@ export function createOrder(
     priority: 0,
     fee: terms.fee ?? null,
     quoteId: terms.quoteId ?? null,
+    fleet: 'own',
+    carrierDeliveryId: null,
+    carrierCost: null,
+    carrierStatus: null,
+    ownOnly: false,
     updatedAt: now,
   };
   const event: OrderEvent = {
@@ -351,7 +416,7 @@ function refusalCode(order: Order, type: OrderEventInput['type']): OrderErrorCod
   return 'illegal_transition';
 }
 
-const OVERRIDE_EVENTS: readonly OrderEventInput['type'][] = ['dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed'];
+const OVERRIDE_EVENTS: readonly OrderEventInput['type'][] = ['dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced'];
 const OVERRIDE_ROLES: readonly Role[] = ['dispatcher', 'admin', 'system'];
 
 function illegal(order: Order, type: OrderEventInput['type']): OrderError {
@@ -377,12 +442,13 @@ export function applyOrderEvent(
     throw new OrderError('override_forbidden', `${actor.role} may not ${input.type.replace('_', ' ')} orders`, { orderId: order.id, event: input.type });
   }
   if (!isLegal(order.status, input.type)) throw illegal(order, input.type);
+  checkFleet(order, input, actor);
   // a courier acts only on an order offered or assigned to them
   if (actor.role === 'courier' && order.courierId !== actor.id) {
     throw new OrderError('not_your_order', `order ${order.id} is not assigned to courier ${actor.id}`, { orderId: order.id });
   }
   let next: Order;
-  let type: OrderEventType = input.type;
+  let type: OrderEventType = input.type === 'carrier_status' ? `carrier_${input.status}` : input.type;
   let data: Record<string, unknown> = {};
   const pool: OrderStatus = order.readyKnown ? 'ready' : 'placed';
   switch (input.type) {
@@ -494,9 +560,117 @@ export function applyOrderEvent(
       next = { ...order, priority: input.priority };
       data = { priority: input.priority, previousPriority: order.priority };
       break;
+    case 'carrier_requested':
+      next = {
+        ...order,
+        status: 'assigned',
+        fleet: input.carrier,
+        carrierDeliveryId: input.deliveryId,
+        carrierCost: input.cost,
+        carrierStatus: 'created',
+        courierId: null,
+        offerId: null,
+        pinned: false,
+      };
+      data = {
+        carrier: input.carrier,
+        deliveryId: input.deliveryId,
+        cost: input.cost,
+        reason: input.reason,
+        pickupEta: input.pickupEta,
+        dropoffEta: input.dropoffEta,
+        forced: input.forced ?? false,
+        previousStatus: order.status,
+        // an own courier it was taken from hears it (post-commit notice)
+        ...(order.courierId ? { courierId: order.courierId } : {}),
+      };
+      break;
+    case 'carrier_status': {
+      data = {
+        carrier: order.fleet,
+        deliveryId: order.carrierDeliveryId,
+        carrierEventId: input.carrierEventId,
+        reportedAt: input.reportedAt,
+        ...(input.carrierCourierId ? { carrierCourierId: input.carrierCourierId } : {}),
+        ...(input.reason ? { reason: input.reason } : {}),
+      };
+      const s = input.status;
+      if (s === 'failed' || s === 'cancelled') {
+        const reason = `carrier_${s}${input.reason ? `: ${input.reason}` : ''}`;
+        if (PICKED_UP_STATUSES.includes(order.status)) {
+          // the goods are with the carrier's courier: nothing to re-dispatch, the order failed
+          next = { ...order, status: 'failed', carrierStatus: s, reason: 'courier_incident', offerId: null };
+          data = { ...data, previousStatus: order.status, note: reason };
+        } else {
+          // back to own dispatch, nothing lost: the order is open again, for the own fleet only
+          next = { ...backToOwn(order, pool), reason };
+          data = { ...data, previousStatus: order.status, backToOwn: true };
+        }
+        break;
+      }
+      const moves: Partial<Record<CarrierStatus, OrderStatus>> = { at_pickup: 'at_pickup', picked_up: 'picked_up', at_dropoff: 'at_dropoff', delivered: 'delivered' };
+      next = { ...order, carrierStatus: s, status: moves[s] ?? order.status };
+      break;
+    }
+    case 'fleet_forced':
+      if (order.fleet !== 'own') {
+        next = { ...backToOwn(order, pool), reason: input.reason ?? 'dispatcher' };
+        data = { fleet: 'own', previousFleet: order.fleet, deliveryId: order.carrierDeliveryId, previousStatus: order.status, backToOwn: true };
+      } else {
+        next = { ...order, ownOnly: true };
+        data = { fleet: 'own', previousFleet: order.fleet };
+      }
+      if (input.reason) data.reason = input.reason;
+      break;
   }
   next = { ...next, version: order.version + 1, updatedAt: now };
   return { order: next, event: { orderId: order.id, version: next.version, type, actor, at: now, data } };
+}
+
+/** A carrier order back in the open pool, for the own fleet only (the carrier's delivery is over). */
+function backToOwn(order: Order, pool: OrderStatus): Order {
+  return { ...order, status: pool, fleet: 'own', carrierDeliveryId: null, carrierCost: null, carrierStatus: null, courierId: null, offerId: null, pinned: false, ownOnly: true };
+}
+
+/** The fleet rules the status table cannot express (see the file comment). */
+function checkFleet(order: Order, input: OrderEventInput, actor: Actor): void {
+  const carrierOrder = order.fleet !== 'own';
+  const refuse = (code: OrderErrorCode, message: string) => {
+    throw new OrderError(code, `${message} (order is ${order.status})`, { orderId: order.id, status: order.status, fleet: order.fleet, event: input.type });
+  };
+  switch (input.type) {
+    case 'carrier_requested': {
+      const forced = input.forced === true && (actor.role === 'dispatcher' || actor.role === 'admin');
+      if (carrierOrder) refuse('illegal_transition', `order ${order.id} is already with carrier ${order.fleet}`);
+      if (!forced && order.ownOnly) refuse('illegal_transition', `order ${order.id} is for the own fleet only`);
+      if (!forced && !OPEN_STATUSES.includes(order.status)) refuse('illegal_transition', `only a dispatcher may take order ${order.id} from its courier for a carrier`);
+      break;
+    }
+    case 'carrier_status':
+      if (!carrierOrder) refuse('illegal_transition', `order ${order.id} is not with a carrier`);
+      if (CARRIER_STATUS_RANK[input.status] <= CARRIER_STATUS_RANK[order.carrierStatus ?? 'created']) {
+        refuse('carrier_status_stale', `carrier status ${input.status} does not move order ${order.id} forward (it is ${order.carrierStatus})`);
+      }
+      break;
+    case 'fleet_forced':
+      if (order.ownOnly && !carrierOrder) refuse('illegal_transition', `order ${order.id} is already for the own fleet only`);
+      break;
+    case 'dispatcher_assigned':
+      if (carrierOrder) refuse('order_not_assignable', `order ${order.id} is with carrier ${order.fleet}: force the own fleet first`);
+      break;
+    case 'dispatcher_unassigned':
+      if (carrierOrder) refuse('order_not_assigned', `order ${order.id} is with carrier ${order.fleet}: force the own fleet first`);
+      break;
+    case 'arrived_pickup':
+    case 'picked_up':
+    case 'arrived_dropoff':
+    case 'delivered':
+      // a carrier order moves only with the carrier's statuses
+      if (carrierOrder) refuse('illegal_transition', `order ${order.id} is with carrier ${order.fleet}`);
+      break;
+    default:
+      break;
+  }
 }
 
 /** Automatic (geofence) arrivals record the device time of the fix that completed the dwell. */

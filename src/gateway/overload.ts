@@ -10,13 +10,7 @@
  *   /readyz and /metrics keep answering (under-pressure's pressureHandler lets everything else through).
  * - New WebSocket upgrades are accepted and closed at once with 1013 (try again later), before auth and
  *   before the route's handler runs.
- * - Location frames are answered `overloaded` by the courier socket (courier.ts) without being stored:
- *   every frame while a pressure source is over its limit; while a measured limit is exceeded, a share of
- *   them that grows as long as it stays exceeded (the admitted share is cut by ADMIT_DECREASE per sample
- *   over the limit and raised by ADMIT_INCREASE per sample under it, AIMD like TCP's congestion window).
- *   All-or-nothing shedding on 100 ms samples swung between accepting everything (the loop saturates, the
- *   accepted points queue for hundreds of ms) and shedding everything; the share settles near what the
- *   node can take with its event loop just under the delay limit, so the points it accepts stay fast.
+ * - Location frames are answered `overloaded` by the courier socket (courier.ts) without being stored.
  * Each of the limits is off at 0. Every shed is counted (`overload_shed_total{kind}`).
  */
 import fp from 'fastify-plugin';
@@ -47,13 +41,6 @@ export interface OverloadLimits {
   retryAfterMs: number;
 }
 
-/** Per sample over a measured limit, the admitted share of location frames is multiplied by this… */
-export const ADMIT_DECREASE = 0.7;
-/** …and per sample under every limit raised by this (back to all frames in 20 samples from none). */
-export const ADMIT_INCREASE = 0.05;
-/** Some frames are always admitted while only a measured limit is exceeded (the share can recover). */
-export const MIN_ADMIT = 0.02;
-
 /** The node's overload state and what it shed (plain integers, read by the metrics at scrape time). */
 export class Overload {
   readonly shed: Record<ShedKind, number> = { http: 0, location_frame: 0, ws_upgrade: 0 };
@@ -61,9 +48,6 @@ export class Overload {
   shedPoints = 0;
   /** The measured signal over its limit at the last sample (event_loop_delay, event_loop_utilization, heap), or null. */
   measured: string | null = null;
-  /** Share of location frames admitted (1: all), adjusted after every sample (`adjust`). */
-  admitShare = 1;
-  private credit = 0;
   private readonly sources: { name: string; over: () => boolean }[] = [];
 
   constructor(readonly retryAfterMs: number) {}
@@ -80,26 +64,7 @@ export class Overload {
   }
 
   isOverloaded(): boolean {
-    return this.measured !== null || this.admitShare < 1 || this.sourceOver() !== null;
-  }
-
-  /** After a sample: multiplicative decrease of the admitted share while a measured limit is exceeded, additive increase otherwise. */
-  adjust(): void {
-    this.admitShare = this.measured !== null ? Math.max(MIN_ADMIT, this.admitShare * ADMIT_DECREASE) : Math.min(1, this.admitShare + ADMIT_INCREASE);
-    if (this.admitShare >= 1) this.credit = 0;
-  }
-
-  /**
-   * Whether one more location frame is taken (cheap: called per frame): never while a pressure source is
-   * over its limit, else the admitted share of frames, spread evenly (a credit counter, no randomness).
-   */
-  admitLocation(): boolean {
-    if (this.sourceOver() !== null) return false;
-    if (this.admitShare >= 1) return true;
-    this.credit += this.admitShare;
-    if (this.credit < 1) return false;
-    this.credit -= 1;
-    return true;
+    return this.measured !== null || this.sourceOver() !== null;
   }
 
   count(kind: ShedKind, points = 0): void {
@@ -184,7 +149,6 @@ export const overloadPlugin = fp(
     let was = false;
     const watch = setInterval(() => {
       overload.measured = measuredOver(app.memoryUsage(), limits);
-      overload.adjust();
       const now = overload.isOverloaded();
       if (now === was) return;
       was = now;

@@ -7,8 +7,8 @@ import type { Clock } from '../clock.js';
 import { assignPreview, type AssignPreview } from '../dispatch/preview.js';
 import type { Policy } from '../dispatch/types.js';
 import type { OrderStatus } from '../domain/order.js';
-import { openOrderEntry, toOrderRequest } from '../store/redis/open-orders.js';
-import { courierState, couriersAround, liveSnapshot, type SnapshotOptions, type SnapshotSources } from './dispatch-snapshot.js';
+import { openOrderEntry } from '../store/redis/open-orders.js';
+import { courierState, couriersAround, liveSnapshot, plannedOrder, withPlannedReady, type SnapshotOptions, type SnapshotSources } from './dispatch-snapshot.js';
 
 /** Statuses an override may still (re)assign: before the food is picked up. */
 export const PREVIEWABLE: readonly OrderStatus[] = ['placed', 'ready', 'offered', 'assigned', 'at_pickup'];
@@ -42,8 +42,8 @@ export async function previewAssign(deps: PreviewDeps, orderId: string, courierI
     sources.repo.activeForCouriers([courierId]),
     couriersAround([order.pickup], nowMs, sources, options, orderId),
   ]);
-  const work = (active.get(courierId) ?? []).filter((o) => o.id !== orderId);
+  const work = withPlannedReady((active.get(courierId) ?? []).filter((o) => o.id !== orderId), nowMs, options.readyTimes);
   const chosen = courierState(loc, work, shifts.get(courierId), nowMs, options);
-  const request = toOrderRequest(openOrderEntry(order));
+  const request = plannedOrder(openOrderEntry(order), nowMs, options.readyTimes);
   return assignPreview(liveSnapshot(nowMs, [request], around, options), request, chosen, deps.policy);
 }

@@ -1,6 +1,6 @@
 /**
  * The console socket's compact form: after one full `state`, a client that asked for it (`?delta=1`)
- * gets `{type:'delta', at, couriers:{upsert, remove}, orders:{upsert, remove}, cells, kpis, truncated}`
+ * gets `{type:'delta', at, couriers:{upsert, remove}, orders:{upsert, remove}, cells, kpis, truncated, zonesVersion}`
  * — only the couriers and orders that changed since the previous frame (an order's `ageMs` alone is
  * not a change: the client recomputes it as `at - placedAt`). At 5,000 couriers, of which a fifth report
  * a point in a given second, a frame shrinks from ~1.5 MB to ~0.15 MB. Pure (no I/O).
@@ -15,6 +15,7 @@ export interface ConsoleDelta {
   readonly cells: ConsoleState['cells'];
   readonly kpis: ConsoleState['kpis'];
   readonly truncated: ConsoleState['truncated'];
+  readonly zonesVersion: string;
 }
 
 /** Same values for every field but `skip` (nested objects compared by their JSON). */
@@ -53,5 +54,6 @@ export function stateDelta(prev: ConsoleState, next: ConsoleState): ConsoleDelta
     cells: next.cells,
     kpis: next.kpis,
     truncated: next.truncated,
+    zonesVersion: next.zonesVersion,
   };
 }

@@ -9,8 +9,11 @@ import type { Pool } from 'pg';
 import { cellToBoundary, latLngToCell } from 'h3-js';
 import type { Clock } from '../clock.js';
 import { consoleKpis, KPI_WINDOW_MS, type Kpis } from '../domain/kpis.js';
+import { fleetKpis, type FleetKpis } from '../domain/fleet-kpis.js';
+import { fleetKpiCounts } from '../store/pg/kpi-queries.js';
 import { courierStatus, type CourierStatus } from '../domain/courier-status.js';
 import type { Order } from '../domain/order.js';
+import type { Zone } from '../domain/zones.js';
 import type { LocationIndex } from '../store/redis/location-index.js';
 import { courierLoads, deliveredBetween, liveOrders } from '../store/pg/console-queries.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
@@ -91,9 +94,26 @@ export interface ConsoleState {
   readonly couriers: ConsoleCourier[];
   readonly orders: ConsoleOrder[];
   readonly cells: ConsoleCell[];
-  readonly kpis: Kpis;
+  /** The console KPIs over KPI_WINDOW_MS, and the same window split by fleet (own vs each carrier). */
+  readonly kpis: Kpis & { readonly byFleet: FleetKpis[] };
   /** True when a list hit its bound and was cut. */
   readonly truncated: { couriers: boolean; orders: boolean };
+  /**
+   * Changes whenever a delivery zone is created, replaced or deleted (zonesVersion()): the page then
+   * reloads GET /v1/zones and redraws them. The polygons themselves are not in every frame.
+   */
+  readonly zonesVersion: string;
+}
+
+/** A short fingerprint (FNV-1a, hex) of the zones' ids, versions and activity: equal lists give equal strings. */
+export function zonesVersion(zones: readonly Pick<Zone, 'id' | 'updatedAt' | 'settings'>[]): string {
+  let h = 0x811c9dc5;
+  const text = zones.map((z) => `${z.id}:${z.updatedAt}:${z.settings.active ? 1 : 0}`).sort().join('|');
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${zones.length}-${h.toString(16)}`;
 }
 
 export interface ConsoleStateDeps {
@@ -105,6 +125,10 @@ export interface ConsoleStateDeps {
   /** For the orders' ETAs; without them etaDropoffAt stays null. */
   readonly travel?: TravelModel<LatLng>;
   readonly service?: ServiceTimes;
+  /** The currency own couriers' pay is counted in (config CURRENCY); default USD. */
+  readonly currency?: string;
+  /** The zone catalog's current fingerprint (zonesVersion of its zones); default '0'. */
+  readonly zonesVersion?: () => string;
 }
 
 const WAITING: readonly Order['status'][] = ['placed', 'ready', 'offered'];
@@ -175,9 +199,10 @@ export async function liveCouriers(deps: ConsoleStateDeps, now: number, offered:
 
 export async function buildConsoleState(deps: ConsoleStateDeps): Promise<ConsoleState> {
   const now = deps.clock.now();
-  const [orders, delivered] = await Promise.all([
+  const [orders, delivered, fleets] = await Promise.all([
     liveOrders(deps.db, CONSOLE_MAX_ORDERS + 1),
     deliveredBetween(deps.db, now - KPI_WINDOW_MS, now, KPI_MAX_DELIVERIES),
+    fleetKpiCounts(deps.db, now - KPI_WINDOW_MS, now + 1),
   ]);
   const offered = new Set(orders.filter((o) => o.status === 'offered' && o.courierId).map((o) => o.courierId!));
   const couriers = await liveCouriers(deps, now, offered);
@@ -201,13 +226,17 @@ export async function buildConsoleState(deps: ConsoleStateDeps): Promise<Console
     couriers,
     orders: shown.map((o) => orderView(o, now, decisions.get(o.id), etas.get(o.id) ?? null)),
     cells: [...cells].map(([cell, counts]) => ({ cell, ...counts, boundary: cellToBoundary(cell, true) as [number, number][] })),
-    kpis: consoleKpis({
-      now,
-      windowMs: KPI_WINDOW_MS,
-      delivered,
-      waitingPlacedAt: shown.filter((o) => WAITING.includes(o.status)).map((o) => o.placedAt),
-      activeCouriers: couriers.filter((c) => c.status !== 'offline').length,
-    }),
+    kpis: {
+      ...consoleKpis({
+        now,
+        windowMs: KPI_WINDOW_MS,
+        delivered,
+        waitingPlacedAt: shown.filter((o) => WAITING.includes(o.status)).map((o) => o.placedAt),
+        activeCouriers: couriers.filter((c) => c.status !== 'offline').length,
+      }),
+      byFleet: fleetKpis(fleets, deps.currency ?? 'USD'),
+    },
     truncated: { couriers: couriers.length >= CONSOLE_MAX_COURIERS, orders: orders.length > CONSOLE_MAX_ORDERS },
+    zonesVersion: deps.zonesVersion?.() ?? '0',
   };
 }

@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { defaultPolicy } from '../dispatch/policy.js';
 import type { Policy } from '../dispatch/types.js';
-import { haversineTravelModel } from '../dispatch/travel.js';
+import { serviceTravel } from './travel-times.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
 import { LatestDecisions } from '../store/redis/dispatch-decisions.js';
 import { ZoneLeases } from '../store/redis/zone-lease.js';
@@ -39,9 +39,11 @@ export function snapshotWiring(app: FastifyInstance): { sources: SnapshotSources
       indexResolution: config.h3Resolution,
       staleAfterMs: config.staleAfterMs,
       defaultCapacity: config.courierCapacity,
-      travel: haversineTravelModel(config.courierSpeedMps),
+      travel: serviceTravel(app),
       service: { pickupS: config.pickupServiceS, dropoffS: config.dropoffServiceS },
       courierRadiusM: Math.min(COURIER_RADIUS_M, policy.candidateRadiusS * config.courierSpeedMps),
+      ...(app.hasDecorator('prepTimes') ? { readyTimes: app.prepTimes } : {}),
+      ...(app.hasDecorator('travelTimes') ? { travelAt: (nowMs: number) => app.travelTimes.modelAt(nowMs) } : {}),
     },
     policy,
   };
@@ -62,6 +64,8 @@ export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts
       offer: (courierId, orderIds, actor, opts) => app.orders.offers.offer(courierId, orderIds, actor, opts),
       isPaused: (courierId) => availability.isPaused(courierId),
       recordDecisions: (decisions) => app.decisions.record(decisions),
+      // hybrid fleet: the round hands orders to carriers (runtime/carrier-dispatch.ts) when any is configured
+      ...(app.hasDecorator('carrierDispatch') && app.carrierDispatch ? { fleet: app.carrierDispatch } : {}),
     },
     options: { intervalMs: config.dispatchIntervalMs, debounceMs: config.dispatchDebounceMs, policy },
   };

@@ -8,6 +8,7 @@
 import type { CourierState, OrderRequest, ServiceTimes, Snapshot, TravelModel } from '../dispatch/types.js';
 import { etaThroughStops, type LatLng } from '../domain/eta.js';
 import type { Order } from '../domain/order.js';
+import { Z75, type ReadyView } from '../domain/prep-time.js';
 import type { PgOrderRepository } from '../store/pg/order-repository.js';
 import type { CourierAvailabilityStore, CourierShift } from '../store/redis/courier-availability.js';
 import type { CourierLocation, LocationIndex } from '../store/redis/location-index.js';
@@ -33,9 +34,46 @@ export interface SnapshotOptions {
   readonly staleAfterMs: number;
   readonly defaultCapacity: number;
   readonly travel: TravelModel<LatLng>;
+  /** The travel model frozen for a round at `nowMs` (calibrated travel times); absent: `travel`. */
+  readonly travelAt?: (nowMs: number) => TravelModel<LatLng>;
   readonly service: ServiceTimes;
   /** Couriers further than this from every pickup of the zone are left out. */
   readonly courierRadiusM: number;
+  /**
+   * Learned prep times (runtime/prep-times.ts): the ready time an order not yet ready is planned with.
+   * Absent: the order's own readyAt (the store's estimate, or placement) as before.
+   */
+  readonly readyTimes?: ReadyTimes;
+}
+
+export interface ReadyTimes {
+  view(o: { readonly storeId: string; readonly placedAt: number; readonly readyAt: number; readonly readyKnown: boolean }, nowMs: number): ReadyView;
+}
+
+/** The optimizer's view of an open order, its ready time estimated when not known (epoch seconds). */
+export function plannedOrder(e: OpenOrderEntry, nowMs: number, readyTimes: ReadyTimes | undefined): OrderRequest<LatLng> {
+  const req = toOrderRequest(e);
+  if (!readyTimes) return req;
+  const v = readyTimes.view(e, nowMs);
+  return {
+    ...req,
+    readyAt: Math.floor(v.readyAt / 1000),
+    // the optimizer's anticipatory dispatch (dispatch/ready-estimate.ts) wants a standard deviation: the
+    // normal one with the same interquartile range as the learned (conditional) distribution
+    ...(v.source === 'learned' && v.spreadS !== undefined && v.spreadS > 0 ? { readySpreadS: v.spreadS / Z75 } : {}),
+    readyEstimate: {
+      source: v.source,
+      ...(v.medianS !== undefined ? { medianS: Math.round(v.medianS) } : {}),
+      ...(v.spreadS !== undefined ? { spreadS: Math.round(v.spreadS) } : {}),
+      ...(v.samples !== undefined ? { samples: v.samples } : {}),
+    },
+  };
+}
+
+/** A courier's committed orders with the ready time the rounds plan with (learned when not known). */
+export function withPlannedReady(work: readonly Order[], nowMs: number, readyTimes: ReadyTimes | undefined): readonly Order[] {
+  if (!readyTimes) return work;
+  return work.map((o) => (o.readyKnown ? o : { ...o, readyAt: readyTimes.view(o, nowMs).readyAt }));
 }
 
 export interface RoundInput {
@@ -120,7 +158,7 @@ export async function availableCouriers(
   found: readonly CourierLocation[],
   nowMs: number,
   src: Pick<SnapshotSources, 'availability' | 'repo'>,
-  opts: Pick<SnapshotOptions, 'travel' | 'service' | 'defaultCapacity'>,
+  opts: Pick<SnapshotOptions, 'travel' | 'service' | 'defaultCapacity' | 'readyTimes'>,
   withoutOrder?: string,
 ): Promise<CourierState<LatLng>[]> {
   const ids = found.map((c) => c.courierId);
@@ -133,7 +171,7 @@ export async function availableCouriers(
   return found
     .filter((c) => !paused.has(c.courierId) && !offered.has(c.courierId))
     .map((c) => {
-      const work = (active.get(c.courierId) ?? []).filter((o) => o.id !== withoutOrder);
+      const work = withPlannedReady((active.get(c.courierId) ?? []).filter((o) => o.id !== withoutOrder), nowMs, opts.readyTimes);
       return courierState(c, work, shifts.get(c.courierId), nowMs, opts);
     });
 }
@@ -144,7 +182,7 @@ export function liveSnapshot(nowMs: number, orders: OrderRequest<LatLng>[], cour
     now: Math.floor(nowMs / 1000),
     orders,
     couriers,
-    travel: opts.travel,
+    travel: opts.travelAt?.(nowMs) ?? opts.travel,
     service: opts.service,
     // live couriers' pay is not modelled yet: no guaranteed-pay arithmetic in the cost
     pay: { perOrder: 0, guaranteedPerHour: 0 },
@@ -153,7 +191,7 @@ export function liveSnapshot(nowMs: number, orders: OrderRequest<LatLng>[], cour
 
 export async function buildRoundInput(zone: string, nowMs: number, src: SnapshotSources, opts: SnapshotOptions): Promise<RoundInput> {
   const entries = await openOrdersOf(src.pool, zone, opts.zoneResolution, opts.indexResolution);
-  const orders: OrderRequest<LatLng>[] = entries.map(toOrderRequest);
+  const orders: OrderRequest<LatLng>[] = entries.map((e) => plannedOrder(e, nowMs, opts.readyTimes));
   const versions = new Map(entries.map((e) => [e.id, e.version]));
   const couriers = await couriersAround(entries.map((e) => e.pickup), nowMs, src, opts);
   return { snapshot: liveSnapshot(nowMs, orders, couriers, opts), versions };

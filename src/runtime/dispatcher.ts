@@ -12,9 +12,9 @@
  */
 import type { BaseLogger } from 'pino';
 import type { Clock } from '../clock.js';
-import { roundDecisions, type DispatchDecision } from '../dispatch/decisions.js';
+import { roundDecisions, type DispatchDecision, type FleetNote } from '../dispatch/decisions.js';
 import { planRound } from '../dispatch/plan-round.js';
-import type { Assignment, Policy } from '../dispatch/types.js';
+import type { Assignment, Plan, Policy, Snapshot } from '../dispatch/types.js';
 import type { LatLng } from '../domain/eta.js';
 import { OrderError, type Actor } from '../domain/order.js';
 import { OrderStoreError } from '../store/pg/order-repository.js';
@@ -46,6 +46,27 @@ export interface RoundRecord {
   readonly overran: boolean;
   /** Orders left waiting, per reason code (the round's decisions); absent when the round planned nothing. */
   readonly waiting?: Readonly<Record<string, number>>;
+  /** Orders the fleet policy handed to a third-party carrier this round. */
+  readonly carrier?: number;
+}
+
+/** What the round tells the hybrid-fleet hand-off (runtime/carrier-dispatch.ts). */
+export interface FleetRound {
+  readonly zone: string;
+  readonly at: number;
+  readonly snapshot: Snapshot<LatLng>;
+  readonly plan: Plan<LatLng>;
+  /** The round's decisions before any commit. */
+  readonly decisions: readonly DispatchDecision[];
+  readonly versions: ReadonlyMap<string, number>;
+}
+
+/** Per order of a zone that allows a carrier: the fleet policy's verdict, and whether a carrier took it. */
+export type FleetOutcome = FleetNote & { readonly handedOff: boolean };
+
+export interface FleetPort {
+  /** Runs the fleet policy on the round's orders and hands the chosen ones to their carrier (before the own offers are committed). */
+  handOff(round: FleetRound): Promise<ReadonlyMap<string, FleetOutcome>>;
 }
 
 export type RoundListener = (r: RoundRecord) => void;
@@ -66,6 +87,8 @@ export interface DispatcherPorts {
   isPaused(courierId: string): Promise<boolean>;
   /** Where each round's decisions go (decision-recorder.ts); called after the commits. */
   recordDecisions?(decisions: readonly DispatchDecision[]): Promise<void>;
+  /** Hybrid fleet (issue 13): absent when no carrier is configured. */
+  readonly fleet?: FleetPort;
 }
 
 export interface DispatcherOptions {
@@ -225,7 +248,13 @@ export class Dispatcher {
         return record;
       }
       const plan = planRound(snapshot, this.options.policy);
-      const offers = plan.assignments.filter((a) => !a.pinned);
+      const fleet = await this.fleet({ zone, at: startedAt, snapshot, plan, versions });
+      const handedOff = new Set([...fleet].filter(([, f]) => f.handedOff).map(([id]) => id));
+      // orders a carrier took leave their own assignment (a bundle keeps its other orders)
+      const offers = plan.assignments
+        .filter((a) => !a.pinned)
+        .map((a) => withoutOrders(a, handedOff))
+        .filter((a) => a.orderIds.length > 0);
       const planned = offers.reduce((n, a) => n + a.orderIds.length, 0);
       let committed = 0;
       let conflicts = 0;
@@ -248,7 +277,7 @@ export class Dispatcher {
           });
         }
       }
-      const decisions = roundDecisions(snapshot, plan, { zone, at: startedAt, notCommitted });
+      const decisions = roundDecisions(snapshot, plan, { zone, at: startedAt, notCommitted }).map((d) => withFleet(d, fleet.get(d.orderId)));
       await this.recordDecisions(decisions, zone);
       const waiting: Record<string, number> = {};
       for (const d of decisions) if (d.reason) waiting[d.reason] = (waiting[d.reason] ?? 0) + 1;
@@ -265,6 +294,7 @@ export class Dispatcher {
         truncated: plan.summary.truncated,
         overran: false,
         waiting,
+        ...(handedOff.size ? { carrier: handedOff.size } : {}),
       };
       if (record.truncated) log.warn({ ...record, budgetMs: this.options.policy.maxMs }, 'dispatch round cut short by its budget');
       else log.debug(record, 'dispatch round');
@@ -297,6 +327,18 @@ export class Dispatcher {
     }
   }
 
+  /** The fleet policy and carrier hand-offs; a failure there leaves every order to the own fleet. */
+  private async fleet(round: Omit<FleetRound, 'decisions'>): Promise<ReadonlyMap<string, FleetOutcome>> {
+    if (!this.ports.fleet) return new Map();
+    try {
+      const decisions = roundDecisions(round.snapshot, round.plan, { zone: round.zone, at: round.at });
+      return await this.ports.fleet.handOff({ ...round, decisions });
+    } catch (err) {
+      this.ports.log.error({ err, zone: round.zone }, 'carrier hand-off failed: the round stays with the own fleet');
+      return new Map();
+    }
+  }
+
   /** Decisions are an explanation, never a reason to fail a round: errors are logged. */
   private async recordDecisions(decisions: readonly DispatchDecision[], zone: string): Promise<void> {
     if (!this.ports.recordDecisions) return;
@@ -316,6 +358,21 @@ export class Dispatcher {
       }
     }
   }
+}
+
+/** The assignment without the orders a carrier took (their stops dropped). */
+function withoutOrders(a: Assignment<LatLng>, gone: ReadonlySet<string>): Assignment<LatLng> {
+  if (!a.orderIds.some((id) => gone.has(id))) return a;
+  const stops = a.stops.map((s) => ({ ...s, orderIds: s.orderIds.filter((id) => !gone.has(id)) })).filter((s) => s.orderIds.length > 0);
+  return { ...a, orderIds: a.orderIds.filter((id) => !gone.has(id)), stops };
+}
+
+/** A decision with the fleet policy's verdict; an order a carrier took is decided `carrier`. */
+function withFleet(d: DispatchDecision, f: FleetOutcome | undefined): DispatchDecision {
+  if (!f) return d;
+  const { handedOff, ...note } = f;
+  if (handedOff) return { orderId: d.orderId, at: d.at, zone: d.zone, decision: 'carrier', fleet: note };
+  return { ...d, fleet: note };
 }
 
 function emptyRecord(zone: string, startedAt: number): RoundRecord {

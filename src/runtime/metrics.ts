@@ -11,6 +11,7 @@
 import { COURIER_STATUSES, type CourierStatus } from '../domain/courier-status.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECT_REASONS, type RejectReason } from '../domain/location-filter.js';
+import type { FleetKpis } from '../domain/fleet-kpis.js';
 
 /** What LocationIngest counts (monotonic). */
 export interface IngestCounters {
@@ -90,6 +91,10 @@ export interface MetricsSources {
   readonly overload?: OverloadCounters;
   /** Location points accepted and not yet written to Redis (buffered or in flight). */
   ingestBacklog?(): number;
+  /** WORKERS > 1: courier sockets this node moved to a replaced worker (gateway/ws/rebalance.ts). */
+  readonly rebalance?: { readonly closed: number; readonly refused: number };
+  /** KPIs over the console's window (KPI_WINDOW_MS) split by fleet; absent: no kpi_* metrics. */
+  fleetKpis?(): Promise<readonly FleetKpis[]>;
 }
 
 export interface MetricsOptions {
@@ -293,6 +298,21 @@ export class Metrics {
       });
     }
 
+    const rebalance = sources.rebalance;
+    if (rebalance) {
+      new Counter({
+        name: 'ws_rebalance_total',
+        help: 'WORKERS > 1, after a worker was replaced: courier sockets this worker asked to reconnect (action="closed", close 1012) and courier upgrades it refused while above its fair share (action="refused", close 1013).',
+        labelNames: ['action'],
+        registers,
+        collect() {
+          this.reset();
+          setCounter(this, rebalance.closed, { action: 'closed' });
+          setCounter(this, rebalance.refused, { action: 'refused' });
+        },
+      });
+    }
+
     // --- sockets
     new Gauge({
       name: 'websocket_connections',
@@ -390,6 +410,43 @@ export class Metrics {
         this.set(oldest === null ? 0 : Math.max(0, (sources.now() - oldest) / 1000));
       },
     });
+    // --- KPIs by fleet (own vs each carrier) over the console's KPI window: one Postgres read per scrape
+    const fleetSource = sources.fleetKpis;
+    if (fleetSource) {
+      const readFleets = perScrape(() => withTimeout(fleetSource(), pingTimeoutMs));
+      const fleetGauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, k: FleetKpis) => void) =>
+        new Gauge({
+          name,
+          help,
+          labelNames,
+          registers,
+          async collect() {
+            const fleets = await readFleets();
+            this.reset();
+            for (const k of fleets ?? []) fill(this, k);
+          },
+        });
+      fleetGauge('kpi_orders_placed', 'Orders placed in the KPI window (last 3 h, service clock), by the fleet that has them (own or a carrier).', ['fleet'], (g, k) =>
+        g.set({ fleet: k.fleet }, k.placed),
+      );
+      fleetGauge('kpi_orders_delivered', 'Orders delivered in the KPI window (last 3 h, service clock), by fleet.', ['fleet'], (g, k) => g.set({ fleet: k.fleet }, k.delivered));
+      fleetGauge('kpi_on_time_ratio', 'Share (0–1) of the KPI window deliveries handed over no later than promised, by fleet (absent without deliveries).', ['fleet'], (g, k) => {
+        if (k.delivered > 0) g.set({ fleet: k.fleet }, k.onTime / k.delivered);
+      });
+      fleetGauge('kpi_click_to_door_seconds', 'Click-to-door (placement → hand-over) of the KPI window deliveries, nearest-rank p50 and p90, by fleet.', ['fleet', 'quantile'], (g, k) => {
+        if (k.ctdP50Ms !== null) g.set({ fleet: k.fleet, quantile: '0.5' }, k.ctdP50Ms / 1000);
+        if (k.ctdP90Ms !== null) g.set({ fleet: k.fleet, quantile: '0.9' }, k.ctdP90Ms / 1000);
+      });
+      fleetGauge(
+        'kpi_cost_per_order',
+        'Cost per delivered order in the KPI window, by fleet and currency (major units, never converted): own = courier pay ÷ deliveries, a carrier = what it charged.',
+        ['fleet', 'currency'],
+        (g, k) => {
+          for (const c of k.cost) g.set({ fleet: k.fleet, currency: c.currency }, c.perOrder);
+        },
+      );
+    }
+
     new Counter({
       name: 'orders_created_total',
       help: 'Orders placed (new ones, not idempotent replays), by delivery option.',

@@ -111,6 +111,8 @@ export class OfferService {
   private readonly timers = new Map<string, () => void>();
   private stopSweep: (() => void) | null = null;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Hybrid fleet: called before a carrier order is cancelled (runtime/carrier-dispatch.ts passes it to the carrier). */
+  beforeCancel: ((order: Order) => Promise<void>) | null = null;
 
   constructor(
     private readonly lifecycle: OrderLifecycle,
@@ -285,6 +287,14 @@ export class OfferService {
    * the pool without excluding the courier); after pickup the state machine turns it into a return.
    */
   async cancel(orderId: string, actor: Actor, reason: string | undefined, guard?: (o: Order) => void): Promise<Change> {
+    if (this.beforeCancel) {
+      // a carrier order: the carrier cancels its delivery first (refused once it has the goods)
+      const before = await this.repo.get(orderId);
+      if (before && before.fleet !== 'own') {
+        guard?.(before);
+        await this.beforeCancel(before);
+      }
+    }
     let withdrawn: { offerId: string; courierId: string; orderIds: readonly string[] } | null = null;
     const changes = await this.repo.change(async (tx) => {
       withdrawn = null;

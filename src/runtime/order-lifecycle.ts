@@ -143,6 +143,7 @@ export class OrderStats {
 export class OrderLifecycle {
   readonly stats = new OrderStats();
   private readonly openListeners: ((order: Order) => void)[] = [];
+  private readonly changeListeners: ((change: Change) => void)[] = [];
 
   constructor(
     readonly repo: PgOrderRepository,
@@ -269,9 +270,23 @@ export class OrderLifecycle {
     this.openListeners.push(listener);
   }
 
+  /** Called on this node after every committed change (e.g. the prep-time model learns from `ready`). */
+  onChange(listener: (change: Change) => void): void {
+    this.changeListeners.push(listener);
+  }
+
   /** Open pool, store, courier and tracking notifications; failures are logged, never undo the commit. */
   async afterCommit(changes: readonly Change[]): Promise<void> {
-    for (const c of changes) this.stats.count(c);
+    for (const c of changes) {
+      this.stats.count(c);
+      for (const listener of this.changeListeners) {
+        try {
+          listener(c);
+        } catch (err) {
+          this.log.error({ err, orderId: c.order.id }, 'order change listener failed');
+        }
+      }
+    }
     await Promise.all(changes.map((c) => this.notify(c)));
   }
 

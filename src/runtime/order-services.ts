@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { haversineTravelModel } from '../dispatch/travel.js';
+import { serviceTravel } from './travel-times.js';
 import { PgOrderRepository } from '../store/pg/order-repository.js';
 import { RedisOfferState } from '../store/redis/offers.js';
 import { RedisQuoteStore } from '../store/redis/quotes.js';
@@ -40,7 +40,7 @@ export const orderServices = fp(
     const repo = new PgOrderRepository(app.db);
     const pool = new OpenOrderPool(app.redis);
     const bus = new RedisMessageBus(app.redis, (err, channel) => log.error({ err, channel }, 'bad bus message'));
-    const travel = haversineTravelModel(config.courierSpeedMps);
+    const travel = serviceTravel(app);
     const service = { pickupS: config.pickupServiceS, dropoffS: config.dropoffServiceS };
     const lifecycle = new OrderLifecycle(repo, pool, bus, clock, log, {
       targets: { expressMs: config.promiseExpressMin * 60_000, standardMs: config.promiseStandardMin * 60_000 },

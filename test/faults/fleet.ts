@@ -22,6 +22,8 @@ export interface FleetOptions {
   token(courierId: string): string;
   /** Reopen closed sockets (default true). */
   reconnect?: boolean;
+  /** Where the couriers are (default 52.4, 13.4: Berlin's south); courier i is i × 0.001° north of it. */
+  origin?: { lat: number; lng: number };
 }
 
 class LoadCourier {
@@ -29,6 +31,7 @@ class LoadCourier {
   private nextSeq = 1;
   private ts = Date.now() - 20_000;
   private lat: number;
+  private readonly lng: number;
   /** Seqs of each unanswered frame, oldest first: the socket answers in order. */
   private inFlight: number[][] = [];
   readonly acked = new Set<number>();
@@ -41,7 +44,9 @@ class LoadCourier {
     index: number,
     private readonly fleet: Fleet,
   ) {
-    this.lat = 52.4 + index * 0.001;
+    const origin = fleet.origin;
+    this.lat = origin.lat + index * 0.001;
+    this.lng = origin.lng;
   }
 
   connect(url: string, token: string): void {
@@ -73,7 +78,7 @@ class LoadCourier {
       const seq = this.nextSeq++;
       this.ts += 10;
       this.lat += 0.000001;
-      points.push({ seq, ts: this.ts, lat: this.lat, lng: 13.4, acc: 5 });
+      points.push({ seq, ts: this.ts, lat: this.lat, lng: this.lng, acc: 5 });
       seqs.push(seq);
     }
     this.inFlight.push(seqs);
@@ -110,8 +115,10 @@ export class Fleet {
   opens = 0;
   private timer: NodeJS.Timeout | null = null;
   private reconnect: boolean;
+  readonly origin: { lat: number; lng: number };
 
   constructor(private readonly opts: FleetOptions) {
+    this.origin = opts.origin ?? { lat: 52.4, lng: 13.4 };
     this.couriers = Array.from({ length: opts.count }, (_, i) => new LoadCourier(`${opts.prefix}${i}`, i, this));
     this.reconnect = opts.reconnect ?? true;
   }

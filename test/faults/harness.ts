@@ -147,7 +147,11 @@ export interface Service extends RunningService {
 export async function startDispatchd(env: FaultEnv, port: number, extra: Record<string, string> = {}): Promise<Service> {
   const svc = runService(env.ctx, { PORT: String(port), ...extra });
   env.processes.add(svc.child);
-  const listening = await svc.waitLog((l) => l.msg === 'dispatchd listening', 60_000);
+  const listening = await svc.waitLog((l) => l.msg === 'dispatchd listening', 120_000).catch((err: Error) => {
+    // say where the start stood
+    const tail = svc.logs.slice(-20).map((l) => JSON.stringify(l));
+    throw new Error(`${err.message}\nlast log lines:\n${tail.join('\n')}`);
+  });
   const address = listening.address!;
   return { ...svc, address, wsUrl: address.replace(/^http/, 'ws'), pid: svc.child.pid!, listening };
 }

@@ -109,6 +109,28 @@ t.test('location frames on an open socket are answered overloaded, not stored, a
   t.equal((await http(baseUrl, 'POST', '/v1/orders', token('store', 's-2'), orderBody('o-3'))).status, 201, 'writes accepted again');
 });
 
+t.test('shed answers of one socket are held and leave together, in order; an ack after the overload ends comes after them', async (t) => {
+  const ctx = await createTestContext(t);
+  const { app, wsUrl, token } = await buildTestApp(ctx);
+  const courier = await CourierClient.connect(wsUrl, token('courier', 'c-9'));
+  t.teardown(() => courier.close());
+  let pressed = true;
+  app.overload.addSource('test', () => pressed);
+  // the overload ends right after the server shed the 4th frame: deterministic, whatever the timing
+  const count = app.overload.count.bind(app.overload);
+  let sheds = 0;
+  app.overload.count = (kind, points) => {
+    count(kind, points);
+    if (kind === 'location_frame' && ++sheds === 4) pressed = false;
+  };
+  const sentAt = Date.now();
+  for (let seq = 1; seq <= 5; seq++) courier.send({ type: 'loc', ...point(seq) });
+  t.same(await courier.next(), { type: 'overloaded', retryAfterMs: 1000, seq: 1, seqs: [1] });
+  t.ok(Date.now() - sentAt < 1000, 'held for at most a fraction of the retry delay');
+  for (let seq = 2; seq <= 4; seq++) t.same(await courier.next(), { type: 'overloaded', retryAfterMs: 1000, seq, seqs: [seq] });
+  t.same(await courier.next(), { type: 'ack', seq: 5, rejected: [] }, 'the ack does not overtake the held answers');
+});
+
 t.test('the Redis write backlog is a pressure source read on every frame (OVERLOAD_MAX_FLUSH_BACKLOG)', async (t) => {
   const ctx = await createTestContext(t, { OVERLOAD_MAX_FLUSH_BACKLOG: '2' });
   const { app } = await buildTestApp(ctx);

@@ -42,6 +42,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Decision>> = {
   'PUT /v1/zones/:id': ['admin'],
   'GET /v1/zones': STAFF,
   'GET /v1/zones/:id': STAFF,
+  'GET /v1/zones/:id/travel': STAFF,
   'DELETE /v1/zones/:id': ['admin'],
   'POST /v1/quotes': ['store'],
   'GET /metrics': STAFF,
@@ -71,6 +72,9 @@ export const ROUTE_ROLES: Readonly<Record<string, Decision>> = {
   'POST /v1/orders/:id/assign': STAFF,
   'POST /v1/orders/:id/unassign': STAFF,
   'POST /v1/orders/:id/priority': STAFF,
+  // hybrid fleet: a dispatcher forces the fleet; carriers call their webhook (signed, no token)
+  'POST /v1/orders/:id/fleet': STAFF,
+  'POST /v1/carriers/:name/webhooks': 'public',
   // stores
   'PUT /v1/stores/:id/webhook': ['store', 'admin'],
   'GET /v1/stores/:id/webhook': ['store', 'admin'],

@@ -35,8 +35,9 @@ function state(at: number, couriers: [string, number][], orders: [string, number
       }))
       .sort((a, b) => a.placedAt - b.placedAt || (a.id < b.id ? -1 : 1)),
     cells: [],
-    kpis: { windowMs: 1, delivered: 0, onTimePct: null, clickToDoorP50Min: null, clickToDoorP90Min: null, waiting: 0, oldestWaitingMin: null, activeCouriers: 0, costPerOrder: null },
+    kpis: { windowMs: 1, delivered: 0, onTimePct: null, clickToDoorP50Min: null, clickToDoorP90Min: null, waiting: 0, oldestWaitingMin: null, activeCouriers: 0, costPerOrder: null, byFleet: [] },
     truncated: { couriers: false, orders: false },
+    zonesVersion: '0',
   };
 }
 

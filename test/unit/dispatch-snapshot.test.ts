@@ -2,7 +2,9 @@
 import t from 'tap';
 import { haversineTravelModel } from '../../src/dispatch/travel.js';
 import { createOrder, type Order, type OrderStatus } from '../../src/domain/order.js';
-import { courierState } from '../../src/runtime/dispatch-snapshot.js';
+import { courierState, plannedOrder } from '../../src/runtime/dispatch-snapshot.js';
+import { PrepTimeModel, readyView, Z75 } from '../../src/domain/prep-time.js';
+import { openOrderEntry, toOrderRequest } from '../../src/store/redis/open-orders.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const travel = haversineTravelModel(5);
@@ -44,4 +46,24 @@ t.test('a busy courier is free at its last drop-off, after driving its remaining
   const carrying = courierState(HERE, [order('b', 'picked_up')], undefined, T0, opts);
   t.ok(carrying.freeAt < c.freeAt, 'an order already picked up only needs its drop-off');
   t.same(carrying.position, { lat: 52.54, lng: 13.405 });
+});
+
+t.test('plannedOrder: an order not yet ready is planned with the learned ready time and its spread; known ones untouched', async (t) => {
+  const samples = Array.from({ length: 10 }, (_, i) => ({ storeId: 's1', placedAtMs: T0 - (i + 1) * 86_400_000, prepS: 1200 }));
+  const model = PrepTimeModel.fromSamples(samples);
+  const readyTimes = { view: (o: Parameters<typeof readyView>[1], nowMs: number) => readyView(model, o, nowMs, 5) };
+  const entry = openOrderEntry(order('p1', 'placed'));
+  const plain = plannedOrder(entry, T0, undefined);
+  t.same(plain, toOrderRequest(entry), 'without a model: exactly as before');
+  const p = plannedOrder(entry, T0, readyTimes);
+  const v = readyView(model, entry, T0, 5);
+  t.equal(v.source, 'learned');
+  t.equal(p.readyAt, Math.floor(v.readyAt / 1000));
+  t.ok(p.readyAt > T0 / 1000 + 600, 'planned with the learned prep time, not the placement');
+  t.ok(Math.abs(p.readySpreadS! - v.spreadS! / Z75) < 1e-9, 'the spread as a standard deviation');
+  t.match(p.readyEstimate, { source: 'learned', samples: 10 });
+  const known = plannedOrder({ ...entry, readyKnown: true, readyAt: T0 + 5000 }, T0, readyTimes);
+  t.equal(known.readyAt, Math.floor((T0 + 5000) / 1000));
+  t.equal(known.readySpreadS, undefined);
+  t.same(known.readyEstimate, { source: 'known' });
 });

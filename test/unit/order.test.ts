@@ -99,6 +99,10 @@ const samples: Record<OrderEventInput['type'], OrderEventInput> = {
   dispatcher_assigned: { type: 'dispatcher_assigned', courierId: 'c2' },
   dispatcher_unassigned: { type: 'dispatcher_unassigned' },
   priority_changed: { type: 'priority_changed', priority: 7 },
+  carrier_requested: { type: 'carrier_requested', carrier: 'simcarrier', deliveryId: 'd1', cost: { amount: 6.5, currency: 'EUR' }, reason: 'dispatcher', pickupEta: T0, dropoffEta: T0 + 1, forced: true },
+  // an own order: a carrier status is refused everywhere
+  carrier_status: { type: 'carrier_status', status: 'picked_up', carrierEventId: 'e1', reportedAt: T0 },
+  fleet_forced: { type: 'fleet_forced', fleet: 'own' },
 };
 
 // The expected machine, written out independently of the implementation's table.
@@ -149,6 +153,16 @@ const expected: Record<string, OrderStatus> = {
   'picked_up/priority_changed': 'picked_up',
   'at_dropoff/priority_changed': 'at_dropoff',
   'returning/priority_changed': 'returning',
+  // hybrid fleet: a dispatcher may hand anything not picked up (and not under an own offer) to a carrier
+  'placed/carrier_requested': 'assigned',
+  'ready/carrier_requested': 'assigned',
+  'assigned/carrier_requested': 'assigned',
+  'at_pickup/carrier_requested': 'assigned',
+  'placed/fleet_forced': 'placed',
+  'ready/fleet_forced': 'ready',
+  'offered/fleet_forced': 'offered',
+  'assigned/fleet_forced': 'assigned',
+  'at_pickup/fleet_forced': 'at_pickup',
 };
 
 /** Overrides are refused with a code that says why; everything else with illegal_transition. */

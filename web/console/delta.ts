@@ -14,6 +14,7 @@ export interface ConsoleDelta {
   cells: ConsoleState['cells'];
   kpis: ConsoleState['kpis'];
   truncated: ConsoleState['truncated'];
+  zonesVersion: string;
 }
 
 const byCourierId = (a: ConsoleCourier, b: ConsoleCourier) => (a.courierId < b.courierId ? -1 : a.courierId > b.courierId ? 1 : 0);
@@ -49,7 +50,7 @@ export class StateMerger {
     const couriers = merge(prev.couriers, this.couriers, frame.couriers, (c) => c.courierId, byCourierId);
     const orders = merge(prev.orders, this.orders, frame.orders, (o) => o.id, byPlacement);
     for (const o of orders) o.ageMs = Math.max(0, frame.at - o.placedAt);
-    this.state = { type: 'state', at: frame.at, couriers, orders, cells: frame.cells, kpis: frame.kpis, truncated: frame.truncated };
+    this.state = { type: 'state', at: frame.at, couriers, orders, cells: frame.cells, kpis: frame.kpis, truncated: frame.truncated, zonesVersion: frame.zonesVersion };
     return this.state;
   }
 }

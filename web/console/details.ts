@@ -430,6 +430,10 @@ export class DetailPanel {
       } else {
         parts.push(el('strong', t('decision.waiting')), ' ', waitingReason(d, d.at) ?? '');
       }
+      if (d.ready?.source === 'learned') {
+        const spread = fmt.number(Math.round((d.ready.spreadS ?? 0) / 6) / 10);
+        parts.push(el('div', t('decision.readyLearned', { time: fmt.time(d.ready.at), spread, samples: String(d.ready.samples ?? 0) }), 'muted ready-learned'));
+      } else if (d.ready?.source === 'store') parts.push(el('div', t('decision.readyStore', { time: fmt.time(d.ready.at) }), 'muted'));
       li.append(...parts);
       list.append(li);
     }

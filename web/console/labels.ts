@@ -12,7 +12,9 @@ export interface LabelPoint {
   lng: number;
   lat: number;
   text: string;
-  kind: 'courier' | 'store' | 'dropoff';
+  kind: 'courier' | 'store' | 'dropoff' | 'zone';
+  /** Extra class names (a zone's fleet). */
+  className?: string;
 }
 
 export class MapLabels {
@@ -57,7 +59,7 @@ export class MapLabels {
       const node = this.pool[i]!;
       const at = this.map.project([p.lng, p.lat]);
       node.hidden = false;
-      node.className = `map-label ml-${p.kind}`;
+      node.className = `map-label ml-${p.kind}${p.className ? ` ${p.className}` : ''}`;
       if (node.textContent !== p.text) node.textContent = p.text;
       node.style.transform = `translate(${Math.round(at.x)}px, ${Math.round(at.y)}px)`;
     });

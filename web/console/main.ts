@@ -4,7 +4,7 @@
  * is kept in sessionStorage for this tab only. Every visible word comes from web/shared/messages.ts.
  */
 import type maplibregl from 'maplibre-gl';
-import { socketUrl } from '../shared/api';
+import { api, socketUrl } from '../shared/api';
 import { basemapStyle } from '../shared/basemap';
 import { byId, el, jwtPayload } from '../shared/format';
 import { applyStatic, fmt, getLocale, LOCALES, onLocaleChange, setCurrency, setLocale, t, tMaybe } from '../shared/i18n';
@@ -17,8 +17,8 @@ import { StateMerger, type ConsoleDelta } from './delta';
 import { DetailPanel } from './details';
 import { MapLabels, type LabelPoint } from './labels';
 import { courierRows, orderRows } from './lists';
-import { addLayers, HOVER_LAYERS, LayerFeeder, storesOf } from './map-layers';
-import { COURIER_STATUSES, type ConsoleState } from './types';
+import { addLayers, HOVER_LAYERS, LayerFeeder, storesOf, zoneLabelAt, zoneServedBy } from './map-layers';
+import { COURIER_STATUSES, type ConsoleState, type FleetKpis, type ZoneView } from './types';
 import { alertsOf, alertText, filterCouriers, filterOrders, isLate, LIVE_ORDER_STATUSES, type Alert, type Filters } from './view';
 
 const TOKEN_KEY = 'dispatchd.console.token';
@@ -39,6 +39,8 @@ interface ConsoleHandle {
   /** Milliseconds each applied frame took (merging a delta and rendering), newest last (bounded). */
   applyMs: number[];
   labels: MapLabels | null;
+  /** The delivery zones drawn on the map (GET /v1/zones, reloaded when the state's zonesVersion changes). */
+  zones: ZoneView[];
   /** Milliseconds of each part of the last applied state (where a frame's time goes). */
   phaseMs: Record<string, number>;
   /** True once the dispatcher moved the map: it is not re-fitted any more until "fit all". */
@@ -63,6 +65,7 @@ const handle: ConsoleHandle = {
   apply: noApply,
   applyMs: [],
   labels: null,
+  zones: [],
   phaseMs: {},
   userMoved: false,
   setLocale,
@@ -278,6 +281,8 @@ async function start(token: string): Promise<void> {
       add(o.pickup.lng, o.pickup.lat);
       add(o.dropoff.lng, o.dropoff.lat);
     }
+    // nothing live yet: show the delivery zones (the service area) instead
+    if (w === Infinity) for (const z of handle.zones) for (const poly of z.geometry.type === 'Polygon' ? [z.geometry.coordinates] : z.geometry.coordinates) for (const [lng, lat] of poly[0]!) add(lng, lat);
     if (w === Infinity) return;
     // follow the data while the dispatcher has not moved the map: refit when something is out of view
     const b = map.getBounds();
@@ -314,8 +319,9 @@ async function start(token: string): Promise<void> {
       phase('sources');
       fitAll(false);
       phase('fit');
+      syncZones(state.zonesVersion);
       handle.labels?.set(
-        storesOf(orders).map((s): LabelPoint => ({ lng: s.lng, lat: s.lat, text: s.storeId, kind: 'store' })),
+        [...zoneLabels, ...storesOf(orders).map((s): LabelPoint => ({ lng: s.lng, lat: s.lat, text: s.storeId, kind: 'store' }))],
         [
           ...couriers.map((c): LabelPoint => ({ lng: c.lng, lat: c.lat, text: c.courierId, kind: 'courier' })),
           ...orders.map((o): LabelPoint => ({ lng: o.dropoff.lng, lat: o.dropoff.lat, text: o.externalId, kind: 'dropoff' })),
@@ -326,6 +332,29 @@ async function start(token: string): Promise<void> {
     details.refresh();
     charts.tick(state.at);
     phase('detail');
+  }
+
+  /** Zone labels (always shown, like stores): name · who serves it, at the zone's middle. */
+  let zoneLabels: LabelPoint[] = [];
+  let zonesShown: string | null = null;
+  let zonesLoading = false;
+  /** Reloads GET /v1/zones when the state's zonesVersion differs from the one drawn (once at start, then on every change). */
+  function syncZones(version: string): void {
+    if (version === zonesShown || zonesLoading || !feeder) return;
+    zonesLoading = true;
+    api<{ zones: ZoneView[] }>('GET', '/v1/zones', token)
+      .then(({ zones }) => {
+        zonesShown = version;
+        handle.zones = zones;
+        feeder?.zones(zones);
+        zoneLabels = zones.map((z): LabelPoint => {
+          const [lng, lat] = zoneLabelAt(z);
+          return { lng, lat, text: `${z.settings.name} · ${zoneServedBy(z)}`, kind: 'zone', className: `zone-${z.settings.active ? z.settings.fleet : 'inactive'}` };
+        });
+        if (handle.state) render(handle.state);
+      })
+      .catch(() => undefined) // the next frame tries again
+      .finally(() => (zonesLoading = false));
   }
 
   function count(shown: number, all: number, truncated: boolean): string {
@@ -375,6 +404,31 @@ async function start(token: string): Promise<void> {
     byId('kpi-couriers').textContent = fmt.number(k.activeCouriers);
     byId('kpi-cost').textContent = k.costPerOrder === null ? '–' : fmt.money(k.costPerOrder);
     byId('kpi-delivered').textContent = t('kpi.deliveredValue', { n: fmt.number(k.delivered), hours: fmt.number(Math.round(k.windowMs / 3_600_000)) });
+    renderFleets(k.byFleet ?? []);
+  }
+
+  /** One row per fleet (own first, then each carrier): delivered, on time, click-to-door, cost per order per currency. */
+  function renderFleets(fleets: FleetKpis[]): void {
+    const ms = (x: number | null) => (x === null ? '–' : fmt.minutes(x));
+    const rows = fleets.map((f) => {
+      const tr = el('tr');
+      tr.dataset.fleet = f.fleet;
+      const cells = [
+        f.fleet === 'own' ? t('kpi.fleetOwn') : f.fleet,
+        fmt.number(f.delivered),
+        f.onTimePct === null ? '–' : fmt.percent(f.onTimePct),
+        f.ctdP50Ms === null ? '–' : `${ms(f.ctdP50Ms)} / ${ms(f.ctdP90Ms)}`,
+        f.cost.length ? f.cost.map((c) => fmt.moneyIn(c.perOrder, c.currency)).join(' · ') : '–',
+      ];
+      const names = ['fleet', 'delivered', 'ontime', 'ctd', 'cost'];
+      cells.forEach((text, i) => {
+        const td = el('td', text);
+        td.dataset.col = names[i];
+        tr.append(td);
+      });
+      return tr;
+    });
+    byId('kpi-fleets').querySelector('tbody')!.replaceChildren(...rows);
   }
 
   /** A popup naming what is under the pointer (courier, store, drop-off), from the current state. */

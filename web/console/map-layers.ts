@@ -5,7 +5,7 @@
  */
 import type maplibregl from 'maplibre-gl';
 import { emptyCollection, point, setData, type LngLat } from '../shared/map';
-import type { ConsoleCourier, ConsoleOrder, ConsoleState } from './types';
+import type { ConsoleCourier, ConsoleOrder, ConsoleState, ZoneView } from './types';
 import { isWaiting } from './view';
 
 export const COURIER_COLORS: Record<string, string> = {
@@ -17,8 +17,48 @@ export const COURIER_COLORS: Record<string, string> = {
 
 export const HOVER_LAYERS = ['couriers', 'stores', 'dropoffs'] as const;
 
+/** Zone colours by who serves them: own couriers, a carrier, or both (grey when inactive). */
+export const ZONE_COLORS: Record<ZoneView['settings']['fleet'] | 'inactive', string> = {
+  own: '#0969da',
+  carrier: '#bc4c00',
+  both: '#8250df',
+  inactive: '#8c959f',
+};
+
+/** The zone's label text: its name and who serves it ("Mitte · own", "Nord · carrier simcarrier", "Süd · own + simcarrier"). */
+export function zoneServedBy(z: ZoneView): string {
+  const { fleet, carrier } = z.settings;
+  if (fleet === 'own') return 'own';
+  if (fleet === 'carrier') return `carrier${carrier ? ` ${carrier}` : ''}`;
+  return `own + ${carrier ?? 'carrier'}`;
+}
+
+/** Where a zone's label goes: the mean of the outer ring of its largest polygon (by vertex count). */
+export function zoneLabelAt(z: ZoneView): LngLat {
+  const polygons = z.geometry.type === 'Polygon' ? [z.geometry.coordinates] : z.geometry.coordinates;
+  const ring = polygons.map((p) => p[0]!).reduce((a, b) => (b.length > a.length ? b : a));
+  const pts = ring.slice(0, -1);
+  return [pts.reduce((s, p) => s + p[0], 0) / pts.length, pts.reduce((s, p) => s + p[1], 0) / pts.length];
+}
+
+/** The zones as GeoJSON features with what the layers style on. */
+export function zoneFeatures(zones: readonly ZoneView[]): GeoJSON.FeatureCollection {
+  return {
+    type: 'FeatureCollection',
+    features: zones.map((z) => ({
+      type: 'Feature',
+      geometry: z.geometry as GeoJSON.Geometry,
+      properties: { id: z.id, name: z.settings.name, fleet: z.settings.fleet, carrier: z.settings.carrier ?? '', servedBy: zoneServedBy(z), active: z.settings.active },
+    })),
+  };
+}
+
 export function addLayers(map: maplibregl.Map): void {
-  for (const id of ['cells', 'orders', 'stores', 'dropoffs', 'couriers', 'route', 'route-stops', 'trail']) setData(map, id, emptyCollection());
+  for (const id of ['zones', 'cells', 'orders', 'stores', 'dropoffs', 'couriers', 'route', 'route-stops', 'trail']) setData(map, id, emptyCollection());
+  // delivery zones under everything else: a light fill and a solid edge coloured by who serves them
+  const zoneColor = ['case', ['!', ['get', 'active']], ZONE_COLORS.inactive, ['match', ['get', 'fleet'], 'carrier', ZONE_COLORS.carrier, 'both', ZONE_COLORS.both, ZONE_COLORS.own]] as unknown as string;
+  map.addLayer({ id: 'zones-fill', type: 'fill', source: 'zones', paint: { 'fill-color': zoneColor, 'fill-opacity': 0.08 } });
+  map.addLayer({ id: 'zones-outline', type: 'line', source: 'zones', paint: { 'line-color': zoneColor, 'line-width': 2, 'line-opacity': 0.8 } });
   map.addLayer({
     id: 'cells',
     type: 'fill',
@@ -150,6 +190,11 @@ export class LayerFeeder {
       type: 'FeatureCollection',
       features: couriers.map((c) => point(c.lng, c.lat, { id: c.courierId, status: c.status, load: c.load, selected: c.courierId === selected.courierId })),
     }));
+  }
+
+  /** The delivery zones (GET /v1/zones), re-sent only when the list changed. */
+  zones(zones: readonly ZoneView[]): void {
+    this.feed('zones', zones.map((z) => `${z.id}:${z.version}:${z.settings.active}`).join(), () => zoneFeatures(zones));
   }
 
   /** The opened courier's planned route (from its position through its stops) and its trail; empty lists clear them. */

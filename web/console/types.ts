@@ -38,7 +38,7 @@ export interface NearestCourier {
 }
 
 export interface DispatchSummary {
-  decision: 'assigned' | 'waiting';
+  decision: 'assigned' | 'waiting' | 'carrier';
   reason?: string;
   at: number;
   courierId?: string;
@@ -54,6 +54,8 @@ export interface DispatchDecision extends DispatchSummary {
   stops?: unknown[];
   cost?: { total: number; [k: string]: number };
   runnerUp?: { courierId?: string; costDelta: number; etaPickupAt?: number };
+  /** The ready time the round planned with: known, learned (store's prep times), the store's estimate, or placement. */
+  ready?: { source: 'known' | 'learned' | 'store' | 'default'; at: number; medianS?: number; spreadS?: number; samples?: number };
 }
 
 /** GET /v1/couriers/:id (with the explain feature's fields optional). */
@@ -121,6 +123,20 @@ export interface Kpis {
   oldestWaitingMin: number | null;
   activeCouriers: number;
   costPerOrder: number | null;
+  /** The same window split by fleet: own first, then each carrier. */
+  byFleet: FleetKpis[];
+}
+
+export interface FleetKpis {
+  fleet: string;
+  placed: number;
+  delivered: number;
+  onTime: number;
+  late: number;
+  onTimePct: number | null;
+  ctdP50Ms: number | null;
+  ctdP90Ms: number | null;
+  cost: { currency: string; orders: number; perOrder: number }[];
 }
 
 export interface ConsoleState {
@@ -131,4 +147,14 @@ export interface ConsoleState {
   cells: ConsoleCell[];
   kpis: Kpis;
   truncated: { couriers: boolean; orders: boolean };
+  /** Changes when a delivery zone changes: reload GET /v1/zones. */
+  zonesVersion: string;
+}
+
+/** A delivery zone as GET /v1/zones lists it (the fields the map draws). */
+export interface ZoneView {
+  id: string;
+  geometry: { type: 'Polygon'; coordinates: [number, number][][] } | { type: 'MultiPolygon'; coordinates: [number, number][][][] };
+  settings: { name: string; active: boolean; fleet: 'own' | 'carrier' | 'both'; carrier: string | null };
+  version: number;
 }

@@ -81,6 +81,8 @@ export const fmt = {
   timeSec: (ms: number) => timeSecFmt.format(ms),
   number: (n: number) => numberFmt.format(n),
   money: (n: number) => moneyFmt.format(n),
+  /** An amount in a given currency (a carrier's cost: never converted to the console's currency). */
+  moneyIn: (n: number, code: string) => new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(n),
   percent: (n: number) => `${numberFmt.format(n)} %`,
   /** Whole minutes (rounded), e.g. "3 min" / "3分钟". */
   minutes: (ms: number) => minuteFmt.format(Math.round(ms / 60_000)),

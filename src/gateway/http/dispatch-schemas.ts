@@ -23,7 +23,7 @@ export const DecisionSchema = Type.Object(
     orderId: Type.String(),
     at: Type.Number({ description: 'the round time (service clock), epoch ms' }),
     zone: Type.String({ description: 'dispatch zone (H3 cell) of the round' }),
-    decision: Type.Union([Type.Literal('assigned'), Type.Literal('waiting')]),
+    decision: Type.Union([Type.Literal('assigned'), Type.Literal('waiting'), Type.Literal('carrier')], { description: '`carrier`: handed to a third-party carrier (see `fleet`)' }),
     reason: Type.Optional(
       Type.String({
         description:
@@ -44,6 +44,34 @@ export const DecisionSchema = Type.Object(
     ),
     nearest: Type.Optional(
       Type.Object({ courierId: Type.Optional(Type.String()), etaPickupAt: EpochMs, freesAt: Type.Optional(EpochMs) }, { description: 'the courier that could be at the pickup first' }),
+    ),
+    ready: Type.Optional(
+      Type.Object(
+        {
+          source: Type.Union([Type.Literal('known'), Type.Literal('learned'), Type.Literal('store'), Type.Literal('default')], {
+            description: "known: the store marked it ready; learned: the store's learned prep time; store: the store's estimate at placement; default: placement (no estimate)",
+          }),
+          at: Type.Number({ description: 'the ready time the round planned with, epoch ms' }),
+          medianS: Type.Optional(Type.Number({ description: 'learned: median prep time from placement given not ready yet, s' })),
+          spreadS: Type.Optional(Type.Number({ description: 'learned: half the interquartile range of the prep time, s' })),
+          samples: Type.Optional(Type.Integer({ description: "learned: the store's ready orders the model learned from" })),
+        },
+        { description: 'the ready time the round planned with and where it came from' },
+      ),
+    ),
+    fleet: Type.Optional(
+      Type.Object(
+        {
+          fleet: Type.String({ description: '`own` or the carrier’s name' }),
+          reason: Type.String({ description: 'e.g. `carrier: no own courier meets promise`, `carrier: own cost exceeds carrier quote by margin`, `own: own fleet meets promise`' }),
+          carrier: Type.Optional(Type.String({ description: 'the carrier the zone allows' })),
+          ownCost: Type.Optional(Type.Number({ description: 'own cost estimate, carrier currency units' })),
+          carrierFee: Type.Optional(Type.Object({ amount: Type.Number(), currency: Type.String() })),
+          carrierDropoffEta: Type.Optional(EpochMs),
+          deliveryId: Type.Optional(Type.String({ description: 'the carrier’s delivery when handed off' })),
+        },
+        { description: 'the hybrid-fleet policy’s verdict (orders in zones that allow a carrier)' },
+      ),
     ),
   },
   { title: 'DispatchDecision' },

@@ -4,14 +4,17 @@
  * on time vs late against promisedBy, click-to-door p50/p90. `from`/`to` are epoch ms or ISO 8601
  * (default: the last 24 h up to now), `bucket` ms (default 15 min). Refusals: 400 invalid_from,
  * invalid_to, invalid_bucket, invalid_time_range (from ≥ to, or over 31 days), too_many_buckets (> 2000).
+ * `byFleet`: the whole range split by fleet, own couriers vs each carrier (domain/fleet-kpis.ts).
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { DEFAULT_BUCKET_MS, kpiBucket, kpiRange } from '../../domain/kpi-buckets.js';
-import { kpiBucketCounts } from '../../store/pg/kpi-queries.js';
+import { fleetKpiCounts, kpiBucketCounts } from '../../store/pg/kpi-queries.js';
+import { fleetKpis } from '../../domain/fleet-kpis.js';
 import { AppError } from '../errors.js';
 import { errorResponses } from './common-schemas.js';
+import { FleetKpisSchema } from './response-schemas.js';
 import { rejectInvalid } from './orders.js';
 import { typeboxValidator } from './orders-schemas.js';
 
@@ -45,6 +48,7 @@ const KpiResponse = Type.Object(
         ctdP90Ms: NullableNumber('click-to-door 90th percentile (nearest rank), ms'),
       }),
     ),
+    byFleet: Type.Array(FleetKpisSchema, { description: 'the whole range split by fleet: own first (always present), then each carrier by name' }),
   },
   { title: 'Kpis' },
 );
@@ -65,7 +69,7 @@ export const kpiRoutes = fp(
         validatorCompiler: typeboxValidator,
         config: { roles: ['dispatcher', 'admin'] },
         schema: {
-          summary: 'KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90',
+          summary: 'KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90; and split by fleet with cost per order',
           tags: ['kpis'],
           querystring: KpiQuery,
           response: {
@@ -86,12 +90,13 @@ export const kpiRoutes = fp(
         const bucketMs = q.bucket === undefined || q.bucket === '' ? DEFAULT_BUCKET_MS : /^\d+$/.test(q.bucket) ? Number(q.bucket) : NaN;
         const range = kpiRange(from, to, bucketMs);
         if ('error' in range) throw new AppError(400, range.error, range.message);
-        const counts = await kpiBucketCounts(app.db, range);
+        const [counts, fleets] = await Promise.all([kpiBucketCounts(app.db, range), fleetKpiCounts(app.db, range.from, range.to)]);
         return {
           from: range.from,
           to: range.to,
           bucketMs: range.bucketMs,
           buckets: counts.map((c, i) => kpiBucket(range.from + i * range.bucketMs, c)),
+          byFleet: fleetKpis(fleets, app.config.currency),
         };
       },
     );

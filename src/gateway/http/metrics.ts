@@ -16,6 +16,9 @@ import { LOCATION_STREAM } from '../../store/redis/location-index.js';
 import { liveCouriers } from '../../runtime/console-state.js';
 import { errorResponses } from './common-schemas.js';
 import { offeredCouriers } from '../../store/pg/console-queries.js';
+import { fleetKpiCounts } from '../../store/pg/kpi-queries.js';
+import { fleetKpis } from '../../domain/fleet-kpis.js';
+import { KPI_WINDOW_MS } from '../../domain/kpis.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -98,6 +101,11 @@ export const metricsPlugin = fp(
       now: () => app.clock.now(),
       overload: app.overload,
       ingestBacklog: () => app.locationIngest.backlog(),
+      rebalance: app.courierRebalance.stats,
+      async fleetKpis() {
+        const now = app.clock.now();
+        return fleetKpis(await fleetKpiCounts(app.db, now - KPI_WINDOW_MS, now + 1), app.config.currency);
+      },
     });
     app.locationIngest.onFlush((seconds) => metrics.observeFlush(seconds));
     app.decorate('metrics', metrics);

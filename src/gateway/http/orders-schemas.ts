@@ -11,6 +11,7 @@ import { OrderStoreError } from '../../store/pg/order-repository.js';
 import { OfferError } from '../../runtime/offers.js';
 import { OutsideServiceAreaError, ZoneRefusalError } from '../../runtime/order-lifecycle.js';
 import { OverrideError } from '../../runtime/order-overrides.js';
+import { CarrierDispatchError } from '../../runtime/carrier-dispatch.js';
 import { QuoteError } from '../../domain/quote.js';
 import { AppError } from '../errors.js';
 
@@ -201,5 +202,6 @@ export function toAppError(err: unknown): unknown {
   if (err instanceof ZoneRefusalError) return new AppError(422, err.code, err.message, err.details);
   if (err instanceof QuoteError) return new AppError(err.code === 'quote_not_found' ? 404 : 409, err.code, err.message, err.details);
   if (err instanceof OverrideError) return new AppError(409, err.code, err.message, err.details);
+  if (err instanceof CarrierDispatchError) return new AppError(err.status, err.code, err.message, err.details);
   return err;
 }

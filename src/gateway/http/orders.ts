@@ -187,7 +187,14 @@ export async function orderRoutes(app: FastifyInstance): Promise<void> {
         body: CancelBodySchema,
         response: {
           200: OrderRef(),
-          ...errorResponses({ ...WRITE, 400: ['validation_failed'], 404: ['order_not_found'], 409: ['illegal_transition', 'version_conflict'] }),
+          ...errorResponses({
+            ...WRITE,
+            400: ['validation_failed'],
+            404: ['order_not_found'],
+            409: ['illegal_transition', 'version_conflict', 'carrier_not_cancellable (a carrier has picked it up)'],
+            502: ['carrier_refused'],
+            503: ['carrier_unavailable (the carrier could not be told; retry)'],
+          }),
         },
       },
       config: { roles: ['store', 'dispatcher', 'admin'] },

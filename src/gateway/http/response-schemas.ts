@@ -5,6 +5,7 @@
  * type-level checks at the bottom fail `tsc` when a domain type gains a field the schema lacks.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CARRIER_STATUSES } from '../../domain/carrier.js';
 import { ORDER_STATUSES, type publicOrder } from '../../domain/order.js';
 import type { StoredOrderEvent } from '../../store/pg/order-repository.js';
 import type { LiveOffer } from '../../store/redis/offers.js';
@@ -18,6 +19,35 @@ export const OrderStatusSchema = Type.Union(
   { $id: 'OrderStatus', title: 'OrderStatus' },
 );
 const Status = () => Type.Ref(OrderStatusSchema);
+
+const NullableNum = (description: string) => Type.Union([Type.Number(), Type.Null()], { description });
+
+/** One fleet's KPIs (domain/fleet-kpis.ts), in GET /v1/kpis and the console state frame. */
+export const FleetKpisSchema = Type.Object(
+  {
+    fleet: Type.String({ description: "'own' (the service's couriers) or a carrier's name" }),
+    placed: Type.Integer({ description: 'orders placed in the range that this fleet has' }),
+    delivered: Type.Integer({ description: 'orders this fleet delivered in the range' }),
+    onTime: Type.Integer({ description: 'of those, delivered at or before promisedBy' }),
+    late: Type.Integer(),
+    onTimePct: NullableNum('onTime / delivered, %; null without deliveries'),
+    ctdP50Ms: NullableNum('click-to-door median of the deliveries, ms'),
+    ctdP90Ms: NullableNum('click-to-door 90th percentile (nearest rank), ms'),
+    cost: Type.Array(
+      Type.Object({
+        currency: Type.String({ description: 'ISO 4217; amounts are never converted between currencies' }),
+        orders: Type.Integer({ description: 'deliveries this cost covers' }),
+        perOrder: Type.Number({ description: 'cost per delivered order, major units rounded to the minor unit' }),
+      }),
+      {
+        description:
+          'own: courier pay (per courier the larger of $10 per delivery and $15 per hour worked) ÷ deliveries, in CURRENCY; a carrier: what it charged ÷ its priced deliveries, one entry per currency',
+      },
+    ),
+  },
+  { title: 'FleetKpis' },
+);
+
 
 export const PlaceOut = Type.Object({ lat: Type.Number(), lng: Type.Number(), address: Type.Optional(Type.String()) });
 
@@ -52,6 +82,21 @@ export const OrderSchema = Type.Object(
       ),
     ),
     quoteId: Nullable(Type.String({ description: 'the quote it was placed against (POST /v1/quotes)' })),
+    fleet: Type.String({ description: '`own` (own couriers) or the name of the carrier the order was handed to' }),
+    carrierDeliveryId: Nullable(Type.String({ description: 'the carrier’s delivery id while a carrier has the order' })),
+    carrierCost: Nullable(
+      Type.Object(
+        { amount: Type.Number({ description: 'in currency units, rounded to the minor unit' }), currency: Type.String({ description: 'ISO 4217' }) },
+        { description: 'what the carrier charges for it (its quote) while a carrier has the order' },
+      ),
+    ),
+    carrierStatus: Nullable(
+      Type.Union(
+        CARRIER_STATUSES.map((s) => Type.Literal(s)),
+        { description: 'the last status the carrier reported' },
+      ),
+    ),
+    ownOnly: Type.Boolean({ description: 'own fleet only: a carrier failed or cancelled it, or a dispatcher forced the own fleet' }),
     updatedAt: EpochMs(),
   },
   { $id: 'Order', title: 'Order' },

@@ -77,3 +77,30 @@ export const ZoneViewSchema = Type.Object({
   updatedBy: Type.String(),
 });
 export const ZoneListSchema = Type.Object({ zones: Type.Array(ZoneViewSchema) });
+
+/** GET /v1/zones/:id/travel: the calibrated travel factors of a zone (issue 14). */
+export const ZoneTravelSchema = Type.Object(
+  {
+    zone: Type.String(),
+    legs: Type.Integer({ description: 'moving legs of courier trails starting in this zone the factors were learned from (all hours)' }),
+    refreshedAt: Type.Union([Type.Integer({ description: 'epoch ms' }), Type.Null()], { description: 'last calibration from the trails in Postgres; null: not yet' }),
+    prior: Type.Object(
+      { straightMps: Type.Number(), detour: Type.Number() },
+      { description: 'what the model uses without data: COURIER_SPEED_MPS (straight line) and TRAVEL_PRIOR_DETOUR' },
+    ),
+    hours: Type.Array(
+      Type.Object({
+        hour: Type.Integer({ minimum: 0, maximum: 23, description: 'local hour of day (PREP_UTC_OFFSET_MIN)' }),
+        speedMps: Type.Number({ description: 'speed over ground, m/s' }),
+        detour: Type.Number({ description: 'distance over ground / straight line' }),
+        straightMps: Type.Number({ description: 'straight-line speed the travel model uses (speedMps / detour), m/s' }),
+        samples: Type.Integer({ description: 'legs behind the level used' }),
+        level: Type.Union([Type.Literal('zone-hour'), Type.Literal('zone'), Type.Literal('global'), Type.Literal('prior')], {
+          description: 'where the factors come from: this zone at this hour, this zone, all zones, or the prior (too few legs)',
+        }),
+      }),
+      { description: 'the 24 local hours' },
+    ),
+  },
+  { title: 'ZoneTravel' },
+);

@@ -4,6 +4,7 @@
  *   GET    /v1/zones                            admin, dispatcher  → {zones}
  *   GET    /v1/zones/:id                        admin, dispatcher  → the zone or 404 zone_not_found
  *   DELETE /v1/zones/:id                        admin              → 204 or 404 zone_not_found
+ *   GET    /v1/zones/:id/travel                 admin, dispatcher  → calibrated travel factors per local hour
  * A geometry or setting that cannot be served answers 400 `invalid_zone` naming the field (ring not
  * closed, self-intersection with its position, too large …). Every change is announced to all nodes,
  * which rebuild their zone index (runtime/zones.ts).
@@ -15,7 +16,7 @@ import { AppError } from '../errors.js';
 import { errorResponses } from './common-schemas.js';
 import { actorOf, rejectInvalid } from './orders.js';
 import { typeboxValidator } from './orders-schemas.js';
-import { ZoneBodySchema, ZoneIdParams, ZoneListSchema, ZoneViewSchema, type ZoneBody } from './zones-schemas.js';
+import { ZoneBodySchema, ZoneIdParams, ZoneListSchema, ZoneTravelSchema, ZoneViewSchema, type ZoneBody } from './zones-schemas.js';
 
 /** The settings with every default filled in (what is stored and shown). */
 export function zoneSettings(s: ZoneBody['settings']): ZoneSettings {
@@ -97,6 +98,29 @@ export async function zoneRoutes(app: FastifyInstance): Promise<void> {
       const zone = await repo.get((request.params as { id: string }).id);
       if (!zone) throw new AppError(404, 'zone_not_found', 'zone not found');
       return view(zone);
+    },
+  );
+
+  app.get(
+    '/v1/zones/:id/travel',
+    {
+      ...common,
+      config: readers,
+      schema: {
+        summary: 'Calibrated travel times of a zone: speed and detour factors per local hour, learned from courier trails',
+        tags: ['zones'],
+        params: ZoneIdParams,
+        response: { 200: ZoneTravelSchema, ...errorResponses({ 400: ['validation_failed'], 401: [], 403: [], 404: ['zone_not_found'] }) },
+      },
+    },
+    async (request) => {
+      rejectInvalid(request);
+      const { id } = request.params as { id: string };
+      // stored zones, or the built-in default while none is stored
+      if (!app.zones.index.zones.some((z) => z.id === id)) throw new AppError(404, 'zone_not_found', 'zone not found');
+      const travel = app.travelTimes;
+      const { priorStraightMps, priorDetour } = travel.current().opts;
+      return { ...travel.zoneView(id), refreshedAt: travel.lastRefreshAt, prior: { straightMps: priorStraightMps, detour: priorDetour } };
     },
   );
 

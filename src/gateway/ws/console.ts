@@ -1,7 +1,7 @@
 /**
  * WebSocket /v1/console (roles dispatcher and admin; any other role or no token: close 1008).
  *
- * out: `{type:'state', at, couriers, orders, cells, kpis, truncated}` (runtime/console-state.ts) at once
+ * out: `{type:'state', at, couriers, orders, cells, kpis, truncated, zonesVersion}` (runtime/console-state.ts) at once
  *      on connect and then about once per wall second, for as long as the socket is open; with
  *      `?delta=1`, the first frame is a full `state` and the next ones are `{type:'delta', …}` with only
  *      the couriers and orders that changed (runtime/console-delta.ts);
@@ -16,11 +16,11 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { buildConsoleState, type ConsoleState } from '../../runtime/console-state.js';
+import { buildConsoleState, zonesVersion, type ConsoleState } from '../../runtime/console-state.js';
 import { stateDelta } from '../../runtime/console-delta.js';
 import { pushOnlyAnswer } from './push-only.js';
 import { keepAlive } from './store.js';
-import { haversineTravelModel } from '../../dispatch/travel.js';
+import { serviceTravel } from '../../runtime/travel-times.js';
 
 export const CONSOLE_PUSH_MS = 1000;
 
@@ -35,7 +35,7 @@ export const consoleSocket = fp(
     let timer: NodeJS.Timeout | null = null;
     let building: Promise<void> | null = null;
     // the same travel model and service times as the optimizer, for the orders' ETAs
-    const travel = haversineTravelModel(app.config.courierSpeedMps);
+    const travel = serviceTravel(app);
     const service = { pickupS: app.config.pickupServiceS, dropoffS: app.config.dropoffServiceS };
 
     const broadcast = (text: string, to: Iterable<WebSocket>) => {
@@ -52,6 +52,8 @@ export const consoleSocket = fp(
         staleAfterMs: app.config.staleAfterMs,
         travel,
         service,
+        currency: app.config.currency,
+        zonesVersion: () => zonesVersion(app.zones.index.zones.filter((z) => z.geometry !== null)),
       })
         .then((state) => {
           let full: string | null = null;

@@ -26,6 +26,7 @@ import {
   type OverloadedFrame,
 } from './courier-frames.js';
 import { LocationIngest, StoreUnavailableError, type IngestResult, type Rejection } from './location-ingest.js';
+import { listenToPrimary, SocketRebalancer, WS_REBALANCE_REFUSED, type RebalanceTarget } from './rebalance.js';
 
 export const WS_IDLE_CLOSE = 4000;
 
@@ -89,6 +90,8 @@ declare module 'fastify' {
     courierConnections: CourierConnections;
     locationIndex: LocationIndex;
     locationIngest: LocationIngest;
+    /** WORKERS > 1: moves courier sockets to a replaced worker (rebalance.ts). */
+    courierRebalance: SocketRebalancer;
   }
 }
 
@@ -153,6 +156,52 @@ export class ReplyCorker {
   };
 }
 
+/**
+ * Shed answers of one socket are held up to SHED_HOLD_MS (at most a quarter of the advertised retry delay) and
+ * leave together in one write: past capacity every shed frame still costs a read and an answer, and the
+ * answer's `writev` was the largest cost of shedding, so shedding freed little CPU and the turns stayed long
+ * for the accepted points. A socket's answers held together are those of frames shed within one window;
+ * anything else the socket must send (an ack, an error, a pushed offer) first releases what is held, so
+ * replies keep their order, and an idle socket's are released by a sweep at most 1.5 windows late.
+ */
+export const SHED_HOLD_MS = 200;
+
+/** Sockets holding shed answers, released when their window ends (one sweep timer for all). */
+class HeldAnswers {
+  private readonly due = new Map<() => void, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly holdMs: number) {}
+
+  add(release: () => void): number {
+    const until = performance.now() + this.holdMs;
+    this.due.set(release, until);
+    if (!this.timer) this.schedule();
+    return until;
+  }
+
+  delete(release: () => void): void {
+    this.due.delete(release);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(this.sweep, Math.max(1, Math.round(this.holdMs / 2)));
+    this.timer.unref();
+  }
+
+  private readonly sweep = (): void => {
+    this.timer = null;
+    const now = performance.now();
+    for (const [release, until] of this.due) if (until <= now) release();
+    if (this.due.size > 0) this.schedule();
+  };
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
 interface SocketState {
   ctx: CourierSocketContext;
   socket: WebSocket;
@@ -184,6 +233,9 @@ export const courierSocket = fp(
     app.decorate('courierConnections', connections);
 
     const replies = new WeakMap<CourierSocketContext, (result: IngestResult | Promise<IngestResult>) => void>();
+    /** Per socket: hold one shed answer (see SHED_HOLD_MS). */
+    const holders = new WeakMap<CourierSocketContext, (frame: object) => void>();
+    const heldAnswers = new HeldAnswers(Math.min(SHED_HOLD_MS, Math.floor(config.overloadRetryAfterMs / 4)));
     const submit = (ctx: CourierSocketContext, points: LocationPoint[], rejected: Rejection[]) => {
       replies.get(ctx)?.(ingest.ingest(ctx.courierId, points, rejected));
     };
@@ -193,10 +245,13 @@ export const courierSocket = fp(
     if (maxBacklog > 0) overload.addSource('flush_backlog', () => ingest.backlog() > maxBacklog);
     const shed = (ctx: CourierSocketContext, raws: readonly unknown[]) => {
       overload.count('location_frame', raws.length);
-      ctx.send(overloadedFrame(raws, overload.retryAfterMs));
+      const frame = overloadedFrame(raws, overload.retryAfterMs);
+      const hold = holders.get(ctx);
+      if (hold) hold(frame);
+      else ctx.send(frame);
     };
     router.register('loc', (ctx, frame) => {
-      if (!overload.admitLocation()) return shed(ctx, [frame]);
+      if (overload.isOverloaded()) return shed(ctx, [frame]);
       const { points, rejected } = checkPoints([frame]);
       submit(ctx, points, rejected);
     });
@@ -204,7 +259,7 @@ export const courierSocket = fp(
       if (!locsEnvelopeCheck.Check(frame)) {
         throw new FrameError(FRAME_ERRORS.badFrame, 'A "locs" frame needs "points": an array of at most 10000 points');
       }
-      if (!overload.admitLocation()) return shed(ctx, frame.points);
+      if (overload.isOverloaded()) return shed(ctx, frame.points);
       const { points, rejected } = checkPoints(frame.points);
       submit(ctx, points, rejected);
     });
@@ -212,7 +267,35 @@ export const courierSocket = fp(
     const sockets = new Set<SocketState>();
     const corker = new ReplyCorker();
 
+    // WORKERS > 1: the primary asks an over-share worker to hand sockets to a replaced one (rebalance.ts).
+    const openSockets: RebalanceTarget = {
+      count() {
+        let n = 0;
+        for (const s of sockets) if (s.socket.readyState === s.socket.OPEN) n++;
+        return n;
+      },
+      closeOne(code, reason) {
+        for (const s of sockets) {
+          if (s.socket.readyState !== s.socket.OPEN) continue;
+          s.ctx.log.info({ code }, 'courier socket asked to reconnect (rebalancing)');
+          s.socket.close(code, reason);
+          setTimeout(() => s.socket.terminate(), 1000).unref();
+          return true;
+        }
+        return false;
+      },
+    };
+    const rebalancer = new SocketRebalancer(openSockets, { spreadMs: config.workerRebalanceSpreadMs, log: app.log });
+    app.decorate('courierRebalance', rebalancer);
+    const stopListening = listenToPrimary(rebalancer, openSockets);
+    app.addHook('onClose', async () => stopListening());
+
     app.get('/v1/courier', { websocket: true, config: { roles: ['courier'] } }, (socket, request) => {
+      if (rebalancer.refuse()) {
+        request.log.debug('courier upgrade refused: this worker is handing sockets to another one');
+        socket.close(WS_REBALANCE_REFUSED, 'rebalancing: try again');
+        return;
+      }
       const courierId = request.user.sub;
       const log = request.log.child({ courierId });
       const sendNow = (frame: object) => {
@@ -231,7 +314,27 @@ export const courierSocket = fp(
         log.error({ err }, 'location frame failed');
         return errorFrame(FRAME_ERRORS.internal, 'Frame could not be processed');
       };
+      // Shed answers held for one write (SHED_HOLD_MS); released before anything else this socket sends.
+      let held: object[] | null = null;
+      let heldUntil = 0;
+      const deliver = (frame: object) => (queue.length === 0 ? sendNow(frame) : void queue.push({ frame }));
+      const release = () => {
+        if (held === null) return;
+        const frames = held;
+        held = null;
+        heldAnswers.delete(release);
+        for (const frame of frames) deliver(frame);
+      };
+      const hold = (frame: object) => {
+        if (held !== null && performance.now() >= heldUntil) release();
+        if (held === null) {
+          held = [];
+          heldUntil = heldAnswers.add(release);
+        }
+        held.push(frame);
+      };
       const reply = (result: IngestResult | Promise<IngestResult>) => {
+        release();
         if (queue.length === 0 && !(result instanceof Promise) && result.stored === null) return sendNow(result.ack);
         const slot: { frame: object | null } = { frame: null };
         queue.push(slot);
@@ -246,9 +349,13 @@ export const courierSocket = fp(
       const ctx: CourierSocketContext = {
         courierId,
         log,
-        send: (frame) => (queue.length === 0 ? sendNow(frame) : queue.push({ frame })),
+        send: (frame) => {
+          release();
+          deliver(frame);
+        },
       };
       replies.set(ctx, reply);
+      holders.set(ctx, hold);
       const state: SocketState = { ctx, socket, lastSeen: Date.now() };
 
       // Listeners first and synchronously: frames may arrive before any await would return.
@@ -265,6 +372,8 @@ export const courierSocket = fp(
         state.lastSeen = Date.now();
       });
       socket.on('close', () => {
+        held = null;
+        heldAnswers.delete(release);
         sockets.delete(state);
         connections.remove(ctx);
         ingest.detach(courierId);
@@ -293,7 +402,10 @@ export const courierSocket = fp(
       }
     }, Math.min(config.wsPingIntervalMs, Math.max(50, Math.floor(config.wsIdleTimeoutMs / 2))));
     heartbeat.unref();
-    app.addHook('onClose', async () => clearInterval(heartbeat));
+    app.addHook('onClose', async () => {
+      clearInterval(heartbeat);
+      heldAnswers.stop();
+    });
     app.drainers.add('location-ingest', () => ingest.drain());
   },
   { name: 'dispatchd-courier-socket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth', 'dispatchd-websocket', 'dispatchd-overload'] },

@@ -8,12 +8,13 @@
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { REJECT_REASONS } from '../../domain/location-filter.js';
 import type { Kpis } from '../../domain/kpis.js';
+import type { FleetKpis } from '../../domain/fleet-kpis.js';
 import type { StopEta } from '../../domain/eta.js';
 import type { ConsoleCell, ConsoleCourier, ConsoleOrder, ConsoleState } from '../../runtime/console-state.js';
 import type { CourierTaskChanged, StatusMessage } from '../../runtime/order-lifecycle.js';
 import type { TaskFrame, TrackPositionMessage } from '../../runtime/courier-tasks.js';
 import { CourierFrameSchemas, StoreFrameSchemas } from '../http/orders-schemas.js';
-import { CourierOrderViewSchema, EpochMs, OfferSchema, OrderStatusSchema } from '../http/response-schemas.js';
+import { CourierOrderViewSchema, EpochMs, FleetKpisSchema, OfferSchema, OrderStatusSchema } from '../http/response-schemas.js';
 import { LocFrameSchema, MAX_POINTS_PER_FRAME, PointSchema } from './courier-frames.js';
 import { ShiftFrameSchema } from './courier-shift.js';
 
@@ -129,6 +130,21 @@ export const StoreOutSchemas = {
     field: Type.Optional(Type.String()),
   }),
   'order.status': OrderStatusFrameSchema,
+  'order.position': Type.Object(
+    {
+      type: Type.Literal('order.position'),
+      orderId: Type.String(),
+      externalId: Type.String(),
+      fleet: Type.String({ description: 'the carrier delivering it' }),
+      status: Status(),
+      lat: Type.Number(),
+      lng: Type.Number(),
+      coarse: Type.Boolean({ description: 'true before pickup: the centre of the courier’s H3 cell, not the courier' }),
+      eta: EpochMs('expected hand-over'),
+      at: EpochMs(),
+    },
+    { description: 'hybrid fleet: a position of the carrier courier delivering one of the store’s orders (from the carrier’s webhooks)' },
+  ),
 } satisfies Record<string, TObject>;
 
 export const StoreInSchemas = StoreFrameSchemas satisfies Record<string, TObject>;
@@ -178,6 +194,7 @@ const KpisSchema = Type.Object({
   oldestWaitingMin: Nullable(Type.Number()),
   activeCouriers: Type.Integer(),
   costPerOrder: Nullable(Type.Number()),
+  byFleet: Type.Array(FleetKpisSchema),
 });
 const ConsoleCourierSchema = Type.Object({
   courierId: Type.String(),
@@ -231,6 +248,7 @@ export const ConsoleOutSchemas = {
       cells: Type.Array(ConsoleCellSchema),
       kpis: KpisSchema,
       truncated: Type.Object({ couriers: Type.Boolean(), orders: Type.Boolean() }),
+      zonesVersion: Type.String({ description: 'changes when a delivery zone is created, replaced or deleted: reload GET /v1/zones' }),
     },
     { description: 'the live picture, on connect and about once a second' },
   ),
@@ -300,7 +318,8 @@ const checks: true[] = [
   true as Same<K<Static<typeof OrderStatusFrameSchema>>, K<StatusMessage>>,
   true as Same<K<Static<(typeof TrackOutSchemas)['position']>>, K<TrackPositionMessage>>,
   true as Same<K<Static<(typeof ConsoleOutSchemas)['state']>>, K<ConsoleState>>,
-  true as Same<K<Static<typeof KpisSchema>>, K<Kpis>>,
+  true as Same<K<Static<typeof KpisSchema>>, K<Kpis & { byFleet: unknown }>>,
+  true as Same<K<Static<typeof FleetKpisSchema>>, K<FleetKpis>>,
   true as Same<K<Static<typeof ConsoleCourierSchema>>, K<ConsoleCourier>>,
   true as Same<K<Static<typeof ConsoleOrderSchema>>, K<ConsoleOrder>>,
   true as Same<K<Static<typeof ConsoleCellSchema>>, K<ConsoleCell>>,

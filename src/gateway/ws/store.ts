@@ -8,7 +8,9 @@
  *      `{type:'error', ref, code, message, field?}` for a bad frame (the socket stays open; a frame that is not
  *      a JSON object gets `bad_frame`);
  *      `{type:'order.status', orderId, externalId, status, version, event, at, courierId, reason}` for every
- *      change of any of the store's orders, from whichever node made it.
+ *      change of any of the store's orders, from whichever node made it;
+ *      `{type:'order.position', orderId, externalId, fleet, status, lat, lng, coarse, eta, at}` for each position
+ *      of a carrier courier delivering one of them (hybrid fleet, runtime/carrier-dispatch.ts).
  * `ref` is the client's own correlation id, echoed back.
  */
 import type { FastifyInstance } from 'fastify';

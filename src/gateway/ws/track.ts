@@ -98,10 +98,17 @@ async function snapshot(app: FastifyInstance, order: Order) {
     dropoff: { lat: order.dropoff.lat, lng: order.dropoff.lng },
   };
   const onTheWay = ['assigned', 'at_pickup', 'picked_up', 'at_dropoff'].includes(order.status);
+  const beforePickup = order.status === 'assigned' || order.status === 'at_pickup';
+  if (onTheWay && order.fleet !== 'own' && app.carrierDispatch) {
+    // a carrier's courier: its latest position from the carrier's webhooks, with the ETA derived from them
+    const pos = await app.carrierDispatch.latestPosition(order.id);
+    if (!pos) return { ...base, position: null, eta: null };
+    const p = beforePickup ? coarsen(pos) : pos;
+    return { ...base, position: { lat: p.lat, lng: p.lng, coarse: beforePickup }, eta: pos.eta };
+  }
   if (!order.courierId || !onTheWay) return { ...base, position: null, eta: null };
   const loc = await app.locationIndex.get(order.courierId);
   if (!loc) return { ...base, position: null, eta: null };
-  const beforePickup = order.status === 'assigned' || order.status === 'at_pickup';
   const p = beforePickup ? coarsen(loc) : { lat: loc.lat, lng: loc.lng };
   const tasks = await app.orders.tasks.task(order.courierId, { lat: loc.lat, lng: loc.lng });
   const eta = tasks.stops.find((s) => s.kind === 'dropoff' && s.orderIds.includes(order.id))?.serviceAt ?? null;

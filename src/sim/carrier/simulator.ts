@@ -4,10 +4,13 @@
  * and the courier's positions), with its own simulated couriers moving on the injected clock at a
  * configurable speed, a configurable price and failure rate. Webhooks go out in order per delivery and
  * are retried with backoff until answered 2xx, so a receiver that restarts loses nothing.
- * State is in memory: a restart of the simulator forgets its deliveries.
+ * State is in memory, and with `stateFile` also on disk (rewritten after every change, atomically):
+ * a simulator restarted on the same file goes on with its deliveries and unsent webhooks, its clock
+ * resuming where it stopped (`loadCarrierSimState`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../../clock.js';
 import type { CarrierPlace, CarrierStatus } from '../../domain/carrier.js';
 import { roundToMinor } from '../../domain/fees.js';
@@ -31,6 +34,21 @@ export interface CarrierSimOptions {
   readonly positionEveryMs: number;
   readonly random: () => number;
   readonly quoteTtlMs?: number;
+  /** Persist deliveries and pending webhooks here (JSON); absent: memory only. */
+  readonly stateFile?: string;
+}
+
+/** What a state file holds: the simulator clock when written, and every delivery with its pending webhooks. */
+interface SimState {
+  readonly now: number;
+  readonly deliveries: Delivery[];
+}
+
+/** The clock time a state file was written at (resume the clock from it), or null without a file. */
+export function loadCarrierSimState(file: string): { now: number } | null {
+  if (!existsSync(file)) return null;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as SimState;
+  return { now: state.now };
 }
 
 interface Delivery {
@@ -65,6 +83,24 @@ export class CarrierSimulator {
 
   constructor(private readonly opts: CarrierSimOptions) {
     this.server = createServer((req, res) => void this.handle(req, res));
+    if (opts.stateFile && existsSync(opts.stateFile)) {
+      const state = JSON.parse(readFileSync(opts.stateFile, 'utf8')) as SimState;
+      for (const d of state.deliveries) {
+        // retries are due at once after a restart
+        for (const o of d.outbox) o.dueAt = 0;
+        this.deliveries.set(d.id, d);
+        this.byExternal.set(d.externalId, d.id);
+      }
+    }
+  }
+
+  /** Writes the state file (temp file + rename, so a crash never leaves half a file). */
+  private save(): void {
+    const file = this.opts.stateFile;
+    if (!file) return;
+    const state: SimState = { now: this.opts.clock.now(), deliveries: [...this.deliveries.values()] };
+    writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    renameSync(`${file}.tmp`, file);
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
@@ -118,6 +154,7 @@ export class CarrierSimulator {
       if (req.method === 'POST' && url.pathname === '/v1/quotes') return send(200, this.quote(body, now));
       if (req.method === 'POST' && url.pathname === '/v1/deliveries') {
         const { delivery, created } = this.create(body, now);
+        if (created) this.save();
         return send(created ? 201 : 200, this.view(delivery));
       }
       const m = /^\/v1\/deliveries\/([^/]+)(\/cancel)?$/.exec(url.pathname);
@@ -126,7 +163,10 @@ export class CarrierSimulator {
       if (d && req.method === 'GET' && !m![2]) return send(200, this.view(d));
       if (d && req.method === 'POST' && m![2]) {
         if (['picked_up', 'at_dropoff', 'delivered', 'failed'].includes(d.status)) return send(409, { code: 'not_cancellable', message: `delivery is ${d.status}` });
-        if (d.status !== 'cancelled') this.setStatus(d, 'cancelled', now, 'cancelled_by_client');
+        if (d.status !== 'cancelled') {
+          this.setStatus(d, 'cancelled', now, 'cancelled_by_client');
+          this.save();
+        }
         return send(200, this.view(d));
       }
       return send(404, { code: 'not_found', message: 'no such route' });
@@ -188,6 +228,7 @@ export class CarrierSimulator {
     this.timer = this.opts.clock.setTimeout(() => {
       const now = this.opts.clock.now();
       for (const d of this.deliveries.values()) this.advance(d, now);
+      this.save();
       void this.flush();
       this.tick();
     }, this.opts.positionEveryMs);
@@ -245,8 +286,10 @@ export class CarrierSimulator {
         [...this.deliveries.values()].map(async (d) => {
           while (d.outbox.length && d.outbox[0].dueAt <= Date.now()) {
             const next = d.outbox[0];
-            if (await this.post(d.webhookUrl, next.body)) d.outbox.shift();
-            else {
+            if (await this.post(d.webhookUrl, next.body)) {
+              d.outbox.shift();
+              this.save();
+            } else {
               next.attempts++;
               next.dueAt = Date.now() + backoffMs(next.attempts, 200, 10_000, this.opts.random);
               return;

@@ -71,6 +71,8 @@ export function instanceEnv(params: MdrpParameters, roundEveryMin = 1): Record<s
     GEOFENCE_RADIUS_M: '5',
     GEOFENCE_EXIT_RADIUS_M: '10',
     GEOFENCE_DWELL_MS: '120000',
+    // the instance's travel rule, not one calibrated from the simulated couriers' trails (issue 14)
+    TRAVEL_CALIBRATION_DAYS: '0',
   };
 }
 

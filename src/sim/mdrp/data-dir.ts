@@ -61,3 +61,15 @@ export function requireInstancesRoot(root: string, names?: readonly string[]): s
   if (absent.length > 0) throw new MdrpDataMissingError(`${absent.length} of the requested instances are not under ${abs}: ${absent.join(', ')}.`);
   return present;
 }
+
+/** `--only`: a comma list of exact instance names, or one substring (the old form). */
+export function selectInstances(present: readonly string[], only: string | undefined): string[] {
+  if (!only) return [...present];
+  const names = only.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length > 1 || present.includes(names[0] ?? '')) {
+    const missing = names.filter((n) => !present.includes(n));
+    if (missing.length > 0) throw new Error(`--only names no instance folder: ${missing.join(', ')}`);
+    return present.filter((n) => names.includes(n));
+  }
+  return present.filter((n) => n.includes(names[0] ?? ''));
+}

@@ -52,6 +52,19 @@ export interface MdrpMetrics {
   /** Minutes couriers wait at the restaurant for food (pickup − arrival − half service), mean over bundles. */
   readonly courier_wait_mean: number;
   readonly undelivered_reasons: Readonly<Record<string, number>>;
+  // Hybrid dispatch (carrier.ts), present only when the simulated carrier is on. The own-fleet fields
+  // above are unchanged by it: own couriers keep the benchmark's rules and pay.
+  /** Orders the simulated carrier delivered, and their share (%) of all orders. */
+  readonly carrier_orders?: number;
+  readonly carrier_pct?: number;
+  /** What the carrier charged in total, dollars. */
+  readonly carrier_cost?: number;
+  /** Click-to-door mean over every delivered order, own and carrier. */
+  readonly hybrid_ctd_mean?: number;
+  /** (own courier pay + carrier cost) ÷ orders delivered by either. */
+  readonly hybrid_cost_per_order?: number;
+  /** Orders delivered by nobody, %. */
+  readonly hybrid_undelivered_pct?: number;
 }
 
 export function computeMetrics(result: SimResult): MdrpMetrics {
@@ -105,6 +118,10 @@ export function computeMetrics(result: SimResult): MdrpMetrics {
   const payPerOrder = delivered > 0 ? totalPay / delivered : Number.NaN;
   const ctdLowerBound = mean(instance.orders.map((o) => clickToDoorLowerBound(instance, o)));
   const ctdMean = mean(ctd);
+  const carried = [...(result.carrierDeliveries ?? new Map()).entries()];
+  const carrierCost = carried.reduce((sum, [, d]) => sum + d.price, 0);
+  const placedAt = new Map(instance.orders.map((o) => [o.id, o.placementTime]));
+  const allCtd = [...ctd, ...carried.map(([id, d]) => d.dropoffAt - placedAt.get(id)!)];
   const solve = [...result.solveMs].sort((a, b) => a - b);
   const solveCpu = [...result.solveCpuMs].sort((a, b) => a - b);
   return {
@@ -136,6 +153,16 @@ export function computeMetrics(result: SimResult): MdrpMetrics {
     solve_cpu_ms_p50: quantile(solveCpu, 0.5),
     solve_cpu_ms_p99: quantile(solveCpu, 0.99),
     solve_cpu_ms_max: solveCpu.length ? solveCpu[solveCpu.length - 1]! : 0,
+    ...(result.carrierDeliveries
+      ? {
+          carrier_orders: carried.length,
+          carrier_pct: (100 * carried.length) / instance.orders.length,
+          carrier_cost: carrierCost,
+          hybrid_ctd_mean: mean(allCtd),
+          hybrid_cost_per_order: allCtd.length > 0 ? (totalPay + carrierCost) / allCtd.length : Number.NaN,
+          hybrid_undelivered_pct: (100 * (instance.orders.length - allCtd.length)) / instance.orders.length,
+        }
+      : {}),
     rejected_assignments: result.rejectedAssignments,
     eta_mismatches: result.etaMismatches,
     undelivered_reasons: result.undeliveredReasons,

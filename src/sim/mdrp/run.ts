@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Policy } from '../../dispatch/types.js';
 import { checkSolutionDir, type Violation } from './checker.js';
 import { readInstance } from './instance.js';
+import { isReadyEstimateMode, READY_ESTIMATES } from './ready-estimates.js';
 import { computeMetrics, type MdrpMetrics } from './metrics.js';
 import { defaultSimOptions, simulate, type Planner, type SimOptions } from './simulate.js';
 import { formatSolution, writeSolution } from './solution.js';
@@ -44,12 +45,15 @@ export class InfeasibleSolutionError extends Error {
  * which are policy overrides for the optimizer to validate.
  */
 export function splitSettings(pairs: Readonly<Record<string, string>>): { sim: Partial<SimSettings>; policy: Record<string, string> } {
-  const sim: Record<string, number | boolean> = {};
+  const sim: Record<string, number | boolean | string> = {};
   const policy: Record<string, string> = {};
   for (const [key, raw] of Object.entries(pairs)) {
     const current = (defaultSimOptions as Record<string, unknown>)[key];
     if (current === undefined) {
       policy[key] = raw;
+    } else if (key === 'readyEstimate') {
+      if (!isReadyEstimateMode(raw)) throw new SettingsError(`readyEstimate must be one of ${READY_ESTIMATES.join(', ')}, got "${raw}"`);
+      sim[key] = raw;
     } else if (typeof current === 'boolean') {
       if (raw !== 'true' && raw !== 'false') throw new SettingsError(`${key} must be true or false, got "${raw}"`);
       sim[key] = raw === 'true';

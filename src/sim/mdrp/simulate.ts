@@ -12,7 +12,9 @@ import { performance } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { CourierState, OrderRequest, Plan, Policy, Snapshot, UnassignedReason } from '../../dispatch/types.js';
 import type { MdrpCourier, MdrpInstance, MdrpOrder, MdrpPlace } from './instance.js';
+import { makeReadyEstimator, type ReadyEstimateMode } from './ready-estimates.js';
 import { mdrpTravelModel, timeRoute, type Move, type RouteTiming } from './rules.js';
+import { carrierDelivery, shouldHandOff, type CarrierDelivery, type CarrierModel } from './carrier.js';
 
 export type Planner<P> = (snapshot: Snapshot<P>, policy: Policy) => Plan<P>;
 
@@ -25,15 +27,33 @@ export interface SimOptions {
   readonly eventRounds: boolean;
   /** True: ready times known at placement (published default). False: revealed when the food is ready. */
   readonly readyKnown: boolean;
+  /** Ready times hidden (readyKnown false): what the optimizer is told until the food is ready (ready-estimates.ts). */
+  readonly readyEstimate: ReadyEstimateMode;
   /** Ready-late mode: prep-time estimate (minutes) used until 20 prep times have been observed. */
   readonly prepEstimateMin: number;
-  /** Ready-late mode: which quantile of the conditional prep distribution to use (< 0: its mean). */
+  /** `global` estimate: which quantile of the conditional prep distribution to use (< 0: its mean). */
   readonly prepEstimateQuantile: number;
+  /** `learned` estimate: a prep time is learned once the order is ready and this many minutes old. */
+  readonly learnLagMin: number;
+  /** `learned` estimate: weight (in orders) of the global mean in a restaurant's mean. */
+  readonly shrinkOrders: number;
+  /** Spread estimates: prior standard deviation (minutes) until enough is observed. */
+  readonly prepSpreadMin: number;
   /** Couriers whose shift starts within this many minutes are already offered to the planner. */
   readonly courierLookaheadMin: number;
   /** Ready-known mode: a plan whose stop times differ from the rules' times is a bug (throw). */
   readonly strictEtas: boolean;
   readonly seed: number;
+  /** Hybrid dispatch (carrier.ts): hand late-risk and unserved orders to a simulated carrier. Off by default. */
+  readonly carrier: boolean;
+  /** Carrier price per order, dollars. */
+  readonly carrierPrice: number;
+  /** Minutes an order may wait unassigned before the carrier gets it. */
+  readonly carrierLateRiskMin: number;
+  /** Minutes from hand-off until the carrier's courier is at the restaurant. */
+  readonly carrierPickupMin: number;
+  /** Carrier courier speed relative to the instance's. */
+  readonly carrierSpeedFactor: number;
   readonly logger?: Logger;
 }
 
@@ -41,11 +61,20 @@ export const defaultSimOptions: Omit<SimOptions, 'planner' | 'policy'> = {
   roundEveryMin: 1,
   eventRounds: false,
   readyKnown: true,
+  readyEstimate: 'global',
   prepEstimateMin: 15,
   prepEstimateQuantile: 0.5,
+  learnLagMin: 30,
+  shrinkOrders: 0.5,
+  prepSpreadMin: 8,
   courierLookaheadMin: 10,
   strictEtas: true,
   seed: 1,
+  carrier: false,
+  carrierPrice: 8,
+  carrierLateRiskMin: 20,
+  carrierPickupMin: 8,
+  carrierSpeedFactor: 1,
 };
 
 /** A plan the harness cannot execute: always an optimizer bug (ready-known) or a broken contract. */
@@ -97,6 +126,8 @@ export interface SimResult {
   readonly etaMismatches: number;
   /** Undelivered orders by the last reason the planner gave. */
   readonly undeliveredReasons: Readonly<Record<string, number>>;
+  /** Orders the simulated carrier delivered (hybrid mode only; empty otherwise). */
+  readonly carrierDeliveries?: ReadonlyMap<string, CarrierDelivery>;
 }
 
 interface CourierRun {
@@ -148,13 +179,24 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   let etaMismatches = 0;
   let nextPlacement = 0;
   const start = byPlacement[0]!.placementTime;
-  let prepCache: { minute: number; preps: number[]; suffix: number[] } = { minute: -1, preps: [], suffix: [0] };
+  const estimator = opts.readyKnown ? null : makeReadyEstimator(opts.readyEstimate, instance, opts);
+  const carrierDeliveries = new Map<string, CarrierDelivery>();
+  const carrierModel: CarrierModel = { pricePerOrder: opts.carrierPrice, lateRiskMin: opts.carrierLateRiskMin, pickupMin: opts.carrierPickupMin, speedFactor: opts.carrierSpeedFactor };
+  /** Hybrid mode: the open orders the carrier takes at minute `now` leave the own pool. */
+  const handOff = (now: number, ownCouriersLeft: boolean) => {
+    for (const run of [...open.values()]) {
+      if (!shouldHandOff(run.order, now, carrierModel, ownCouriersLeft)) continue;
+      open.delete(run.order.id);
+      carrierDeliveries.set(run.order.id, carrierDelivery(run.order, run.restaurant, now, params, carrierModel));
+    }
+  };
 
   for (let now = start; now <= lastOffTime; now++) {
     while (nextPlacement < byPlacement.length && byPlacement[nextPlacement]!.placementTime <= now) {
       const order = byPlacement[nextPlacement++]!;
       open.set(order.id, { order, restaurant: instance.restaurants.get(order.restaurantId)!, declinedBy: [] });
     }
+    if (opts.carrier && open.size > 0) handOff(now, couriers.some((c) => Math.max(c.freeAt, now) < c.courier.offTime));
     if (open.size === 0) {
       if (nextPlacement >= byPlacement.length) break;
       continue;
@@ -187,47 +229,20 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     applyPlan(plan, now, available);
   }
 
-  /**
-   * Ready-late mode estimate: placement + a quantile (default the median; the mean if negative) of the
-   * observed prep times longer than this order has already waited, at least a minute from now. Observed =
-   * placed at least an hour ago (nearly all ready by then) and ready by now: only the past is used.
-   */
-  function estimateReady(order: MdrpOrder, now: number): number {
-    if (prepCache.minute !== now) {
-      const preps: number[] = [];
-      for (const o of byPlacement) {
-        if (o.placementTime > now - 60) break;
-        if (o.readyTime <= now) preps.push(o.readyTime - o.placementTime);
-      }
-      preps.sort((a, b) => a - b);
-      const suffix = new Array<number>(preps.length + 1).fill(0);
-      for (let i = preps.length - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + preps[i]!;
-      prepCache = { minute: now, preps, suffix };
-    }
-    const { preps, suffix } = prepCache;
-    const waited = now - order.placementTime;
-    let prep = opts.prepEstimateMin;
-    if (preps.length >= 20) {
-      let lo = 0;
-      while (lo < preps.length && preps[lo]! <= waited) lo++;
-      const longer = preps.length - lo;
-      prep = longer >= 5 ? (opts.prepEstimateQuantile < 0 ? suffix[lo]! / longer : preps[lo + Math.floor((longer - 1) * opts.prepEstimateQuantile)]!) : waited + 1;
-    }
-    return Math.max(order.placementTime + Math.round(prep), now + 1);
-  }
-
   function orderRequest(run: OrderRun, now: number): OrderRequest<MdrpPlace> {
     const { order } = run;
     const revealed = opts.readyKnown || order.readyTime <= now;
-    const readyMin = revealed ? order.readyTime : estimateReady(order, now);
+    const estimate = revealed ? null : estimator!.estimate(order, now);
+    const readyMin = estimate ? estimate.readyMin : order.readyTime;
     return {
       id: order.id,
       pickupId: order.restaurantId,
       pickup: run.restaurant,
       dropoff: order.customer,
       placedAt: order.placementTime * 60,
-      readyAt: readyMin * 60,
+      readyAt: Math.round(readyMin * 60),
       readyKnown: revealed,
+      ...(estimate && estimate.spreadMin > 0 ? { readySpreadS: estimate.spreadMin * 60 } : {}),
       option: 'standard',
       promisedBy: (order.placementTime + params.targetClickToDoorMin) * 60,
       size: 1,
@@ -316,9 +331,17 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     }
   }
 
+  if (opts.carrier) {
+    // orders the own couriers never got to (placed or still open after the last shift): the carrier takes them
+    const end = Math.max(start, lastOffTime);
+    for (const o of byPlacement) {
+      if (outcomes.has(o.id) || carrierDeliveries.has(o.id)) continue;
+      carrierDeliveries.set(o.id, carrierDelivery(o, instance.restaurants.get(o.restaurantId)!, Math.max(o.placementTime, Math.min(end, o.placementTime + opts.carrierLateRiskMin)), params, carrierModel));
+    }
+  }
   const undeliveredReasons: Record<string, number> = {};
   for (const o of instance.orders) {
-    if (outcomes.has(o.id)) continue;
+    if (outcomes.has(o.id) || carrierDeliveries.has(o.id)) continue;
     const reason = reasons.get(o.id) ?? 'never_planned';
     undeliveredReasons[reason] = (undeliveredReasons[reason] ?? 0) + 1;
   }
@@ -334,6 +357,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     rejectedAssignments,
     etaMismatches,
     undeliveredReasons,
+    ...(opts.carrier ? { carrierDeliveries } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ export const TARGETS = {
   solve_ms_p99_max: 50,
 } as const;
 
-type NumericKey = { [K in keyof MdrpMetrics]: MdrpMetrics[K] extends number ? K : never }[keyof MdrpMetrics];
+type NumericKey = { [K in keyof MdrpMetrics]-?: MdrpMetrics[K] extends number ? K : never }[keyof MdrpMetrics];
 
 export const SUMMARY_COLUMNS: readonly NumericKey[] = [
   'orders',

@@ -44,8 +44,8 @@ const MAX_ORDER_AGE_MS = 86_400_000;
  * them. Orders that took longer than a day from placement are left out.
  */
 export async function deliveredBetween(db: Pool, from: number, to: number, limit: number): Promise<DeliveredOrder[]> {
-  const { rows } = await db.query<{ courier_id: string | null; placed_at: Date; promised_by: Date; updated_at: Date; assigned_at: Date | null }>(
-    `SELECT o.courier_id, o.placed_at, o.promised_by, o.updated_at, a.assigned_at
+  const { rows } = await db.query<{ courier_id: string | null; placed_at: Date; promised_by: Date; updated_at: Date; assigned_at: Date | null; fleet: string }>(
+    `SELECT o.courier_id, o.fleet, o.placed_at, o.promised_by, o.updated_at, a.assigned_at
        FROM orders o
        LEFT JOIN LATERAL (
          SELECT assigned_at FROM assignments WHERE order_id = o.id AND end_status = 'delivered' ORDER BY assigned_at DESC LIMIT 1
@@ -61,5 +61,6 @@ export async function deliveredBetween(db: Pool, from: number, to: number, limit
     promisedBy: r.promised_by.getTime(),
     deliveredAt: r.updated_at.getTime(),
     assignedAt: r.assigned_at ? r.assigned_at.getTime() : null,
+    fleet: r.fleet,
   }));
 }

@@ -1,5 +1,6 @@
 /** Mapping between the `orders` / `order_events` rows and the domain types (the one place that knows both). */
 import { minorDigits } from '../../domain/fees.js';
+import type { CarrierStatus } from '../../domain/carrier.js';
 import type { DeliveryOption, Order, OrderEvent, OrderEventType, OrderStatus, Role } from '../../domain/order.js';
 
 export interface OrderRow {
@@ -34,6 +35,13 @@ export interface OrderRow {
   fee_minor: string | null;
   fee_currency: string | null;
   quote_id: string | null;
+  fleet: string;
+  carrier_delivery_id: string | null;
+  /** bigint: pg hands it over as a string. */
+  carrier_cost_minor: string | null;
+  carrier_cost_currency: string | null;
+  carrier_status: string | null;
+  own_only: boolean;
   updated_at: Date;
 }
 
@@ -53,6 +61,7 @@ export interface StoredOrderEvent extends OrderEvent {
   readonly eventId: string;
 }
 
+const money = (minor: string | null, currency: string | null) => (minor !== null && currency !== null ? { amount: Number(minor) / 10 ** minorDigits(currency), currency } : null);
 const place = (lat: number, lng: number, address: string | null) => (address === null ? { lat, lng } : { lat, lng, address });
 
 export function orderFromRow(r: OrderRow): Order {
@@ -79,8 +88,13 @@ export function orderFromRow(r: OrderRow): Order {
     reason: r.reason,
     pinned: r.pinned,
     priority: r.priority,
-    fee: r.fee_minor !== null && r.fee_currency !== null ? { amount: Number(r.fee_minor) / 10 ** minorDigits(r.fee_currency), currency: r.fee_currency } : null,
+    fee: money(r.fee_minor, r.fee_currency),
     quoteId: r.quote_id,
+    fleet: r.fleet,
+    carrierDeliveryId: r.carrier_delivery_id,
+    carrierCost: money(r.carrier_cost_minor, r.carrier_cost_currency),
+    carrierStatus: r.carrier_status as CarrierStatus | null,
+    ownOnly: r.own_only,
     updatedAt: r.updated_at.getTime(),
   };
 }
@@ -118,6 +132,12 @@ export const ORDER_COLUMNS = [
   'fee_minor',
   'fee_currency',
   'quote_id',
+  'fleet',
+  'carrier_delivery_id',
+  'carrier_cost_minor',
+  'carrier_cost_currency',
+  'carrier_status',
+  'own_only',
 ] as const;
 
 export function orderValues(o: Order): unknown[] {
@@ -154,6 +174,12 @@ export function orderValues(o: Order): unknown[] {
     o.fee ? Math.round(o.fee.amount * 10 ** minorDigits(o.fee.currency)) : null,
     o.fee?.currency ?? null,
     o.quoteId,
+    o.fleet,
+    o.carrierDeliveryId,
+    o.carrierCost ? Math.round(o.carrierCost.amount * 10 ** minorDigits(o.carrierCost.currency)) : null,
+    o.carrierCost?.currency ?? null,
+    o.carrierStatus,
+    o.ownOnly,
   ];
 }
 

@@ -276,6 +276,24 @@ export interface components {
             courierId: string | null;
             reason: string | null;
         };
+        /** @description hybrid fleet: a position of the carrier courier delivering one of the store’s orders (from the carrier’s webhooks) */
+        StoreOutOrderPosition: {
+            /** @constant */
+            type: "order.position";
+            orderId: string;
+            externalId: string;
+            /** @description the carrier delivering it */
+            fleet: string;
+            status: components["schemas"]["OrderStatus"];
+            lat: number;
+            lng: number;
+            /** @description true before pickup: the centre of the courier’s H3 cell, not the courier */
+            coarse: boolean;
+            /** @description expected hand-over */
+            eta: number;
+            /** @description epoch milliseconds */
+            at: number;
+        };
         /** @description sent once on connect */
         TrackOutSnapshot: {
             /** @constant */
@@ -399,11 +417,39 @@ export interface components {
                 oldestWaitingMin: number | null;
                 activeCouriers: number;
                 costPerOrder: number | null;
+                byFleet: {
+                    /** @description 'own' (the service's couriers) or a carrier's name */
+                    fleet: string;
+                    /** @description orders placed in the range that this fleet has */
+                    placed: number;
+                    /** @description orders this fleet delivered in the range */
+                    delivered: number;
+                    /** @description of those, delivered at or before promisedBy */
+                    onTime: number;
+                    late: number;
+                    /** @description onTime / delivered, %; null without deliveries */
+                    onTimePct: number | null;
+                    /** @description click-to-door median of the deliveries, ms */
+                    ctdP50Ms: number | null;
+                    /** @description click-to-door 90th percentile (nearest rank), ms */
+                    ctdP90Ms: number | null;
+                    /** @description own: courier pay (per courier the larger of $10 per delivery and $15 per hour worked) ÷ deliveries, in CURRENCY; a carrier: what it charged ÷ its priced deliveries, one entry per currency */
+                    cost: {
+                        /** @description ISO 4217; amounts are never converted between currencies */
+                        currency: string;
+                        /** @description deliveries this cost covers */
+                        orders: number;
+                        /** @description cost per delivered order, major units rounded to the minor unit */
+                        perOrder: number;
+                    }[];
+                }[];
             };
             truncated: {
                 couriers: boolean;
                 orders: boolean;
             };
+            /** @description changes when a delivery zone is created, replaced or deleted: reload GET /v1/zones */
+            zonesVersion: string;
         };
         ConsoleOutError: {
             /** @constant */
@@ -429,7 +475,7 @@ export type CourierServerFrame = components['schemas']['CourierOutAck'] | compon
 /** Frames a client sends on the store socket. */
 export type StoreClientFrame = components['schemas']['StoreInOrderPlaced'] | components['schemas']['StoreInOrderReady'] | components['schemas']['StoreInOrderCancelled'];
 /** Frames the service sends on the store socket. */
-export type StoreServerFrame = components['schemas']['StoreOutAck'] | components['schemas']['StoreOutError'] | components['schemas']['StoreOutOrderStatus'];
+export type StoreServerFrame = components['schemas']['StoreOutAck'] | components['schemas']['StoreOutError'] | components['schemas']['StoreOutOrderStatus'] | components['schemas']['StoreOutOrderPosition'];
 /** Frames a client sends on the track socket. */
 export type TrackClientFrame = never;
 /** Frames the service sends on the track socket. */

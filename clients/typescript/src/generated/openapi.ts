@@ -1025,6 +1025,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/zones/{id}/travel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calibrated travel times of a zone: speed and detour factors per local hour, learned from courier trails */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description zone id: letters, digits, _ and -, up to 64 */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            zone: string;
+                            /** @description moving legs of courier trails starting in this zone the factors were learned from (all hours) */
+                            legs: number;
+                            /** @description last calibration from the trails in Postgres; null: not yet */
+                            refreshedAt: number | (never | null);
+                            /** @description what the model uses without data: COURIER_SPEED_MPS (straight line) and TRAVEL_PRIOR_DETOUR */
+                            prior: {
+                                straightMps: number;
+                                detour: number;
+                            };
+                            /** @description the 24 local hours */
+                            hours: {
+                                /** @description local hour of day (PREP_UTC_OFFSET_MIN) */
+                                hour: number;
+                                /** @description speed over ground, m/s */
+                                speedMps: number;
+                                /** @description distance over ground / straight line */
+                                detour: number;
+                                /** @description straight-line speed the travel model uses (speedMps / detour), m/s */
+                                straightMps: number;
+                                /** @description legs behind the level used */
+                                samples: number;
+                                /** @description where the factors come from: this zone at this hour, this zone, all zones, or the prior (too few legs) */
+                                level: "zone-hour" | "zone" | "global" | "prior";
+                            }[];
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: zone_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders": {
         parameters: {
             query?: never;
@@ -1465,7 +1566,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description conflict with the current state: illegal_transition, version_conflict */
+                /** @description conflict with the current state: illegal_transition, version_conflict, carrier_not_cancellable (a carrier has picked it up) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1476,6 +1577,24 @@ export interface paths {
                 };
                 /** @description rate limited: rate_limited */
                 429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description error: carrier_refused */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description a dependency is unavailable or the node is overloaded; retry after Retry-After: carrier_unavailable (the carrier could not be told; retry) */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2722,6 +2841,244 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{id}/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Force an order to the own fleet or to a carrier
+         * @description `own`: own fleet only from now on (a carrier order not picked up yet is cancelled at the carrier and comes back to the pool). A carrier’s name: hand it to that carrier now (from the pool, or from an own courier before pickup; not while an own offer is open).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description `own`, or the name of a configured carrier */
+                        fleet: string;
+                        /** @description expected order version (optimistic check) */
+                        version?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            order: components["schemas"]["Order"];
+                        };
+                    };
+                };
+                /** @description invalid request: validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description role not allowed: forbidden, override_forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: order_not_found, unknown_carrier */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description conflict with the current state: illegal_transition, version_conflict, carrier_not_cancellable, order_changed */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description rate limited: rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description error: carrier_refused */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description a dependency is unavailable or the node is overloaded; retry after Retry-After: carrier_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carriers/{name}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Carrier webhook: a delivery status or the carrier courier’s position
+         * @description Called by a third-party carrier (docs/carrier-api.md), signed `X-Carrier-Signature: t=<ms>,v1=<HMAC-SHA256(webhook secret, "<t>.<body>")>`. Answered 2xx only once the update is stored, so the carrier retries until then.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            /** @description signed with X-Carrier-Signature */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description unique per event (retries repeat it) */
+                        eventId: string;
+                        type: "delivery.status" | "delivery.location";
+                        deliveryId: string;
+                        /** @description `<order id>:<order version at hand-off>` */
+                        externalId: string;
+                        /** @description epoch ms */
+                        at: number;
+                        /** @description delivery.status: created, courier_assigned, at_pickup, picked_up, at_dropoff, delivered, failed, cancelled */
+                        status?: string;
+                        reason?: string;
+                        courier?: {
+                            id: string;
+                            lat: number;
+                            lng: number;
+                        };
+                        /** @description delivery.location: the carrier’s ETA at its next stop, epoch ms */
+                        eta?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description false: a replay, an older status, or an update of an order that moved on (nothing to do) */
+                            applied: boolean;
+                            note?: string;
+                        };
+                    };
+                };
+                /** @description invalid request: bad_webhook */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description missing, invalid or expired token: bad_signature */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description not found: unknown_carrier */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description rate limited: rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description a dependency is unavailable or the node is overloaded; retry after Retry-After: handoff_pending */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders/{id}/dispatch": {
         parameters: {
             query?: never;
@@ -2756,7 +3113,8 @@ export interface paths {
                                 at: number;
                                 /** @description dispatch zone (H3 cell) of the round */
                                 zone: string;
-                                decision: "assigned" | "waiting";
+                                /** @description `carrier`: handed to a third-party carrier (see `fleet`) */
+                                decision: "assigned" | "waiting" | "carrier";
                                 /** @description why the order waits: no_courier_in_reach, couriers_taken, not_ready_soon_enough, waiting_to_bundle, courier_busy, all_couriers_declined, over_capacity, pinned_courier_unavailable, would_be_late_anyway, round_budget_exhausted, commit_conflict */
                                 reason?: string;
                                 courierId?: string;
@@ -2798,6 +3156,38 @@ export interface paths {
                                     etaPickupAt: number;
                                     /** @description epoch milliseconds */
                                     freesAt?: number;
+                                };
+                                /** @description the ready time the round planned with and where it came from */
+                                ready?: {
+                                    /** @description known: the store marked it ready; learned: the store's learned prep time; store: the store's estimate at placement; default: placement (no estimate) */
+                                    source: "known" | "learned" | "store" | "default";
+                                    /** @description the ready time the round planned with, epoch ms */
+                                    at: number;
+                                    /** @description learned: median prep time from placement given not ready yet, s */
+                                    medianS?: number;
+                                    /** @description learned: half the interquartile range of the prep time, s */
+                                    spreadS?: number;
+                                    /** @description learned: the store's ready orders the model learned from */
+                                    samples?: number;
+                                };
+                                /** @description the hybrid-fleet policy’s verdict (orders in zones that allow a carrier) */
+                                fleet?: {
+                                    /** @description `own` or the carrier’s name */
+                                    fleet: string;
+                                    /** @description e.g. `carrier: no own courier meets promise`, `carrier: own cost exceeds carrier quote by margin`, `own: own fleet meets promise` */
+                                    reason: string;
+                                    /** @description the carrier the zone allows */
+                                    carrier?: string;
+                                    /** @description own cost estimate, carrier currency units */
+                                    ownCost?: number;
+                                    carrierFee?: {
+                                        amount: number;
+                                        currency: string;
+                                    };
+                                    /** @description epoch milliseconds */
+                                    carrierDropoffEta?: number;
+                                    /** @description the carrier’s delivery when handed off */
+                                    deliveryId?: string;
                                 };
                             }[];
                         };
@@ -2990,7 +3380,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90 */
+        /** KPIs per bucket of the service clock: placed, delivered, on time vs late, click-to-door p50/p90; and split by fleet with cost per order */
         get: {
             parameters: {
                 query?: {
@@ -3034,6 +3424,33 @@ export interface paths {
                                 ctdP50Ms: number | null;
                                 /** @description click-to-door 90th percentile (nearest rank), ms */
                                 ctdP90Ms: number | null;
+                            }[];
+                            /** @description the whole range split by fleet: own first (always present), then each carrier by name */
+                            byFleet: {
+                                /** @description 'own' (the service's couriers) or a carrier's name */
+                                fleet: string;
+                                /** @description orders placed in the range that this fleet has */
+                                placed: number;
+                                /** @description orders this fleet delivered in the range */
+                                delivered: number;
+                                /** @description of those, delivered at or before promisedBy */
+                                onTime: number;
+                                late: number;
+                                /** @description onTime / delivered, %; null without deliveries */
+                                onTimePct: number | null;
+                                /** @description click-to-door median of the deliveries, ms */
+                                ctdP50Ms: number | null;
+                                /** @description click-to-door 90th percentile (nearest rank), ms */
+                                ctdP90Ms: number | null;
+                                /** @description own: courier pay (per courier the larger of $10 per delivery and $15 per hour worked) ÷ deliveries, in CURRENCY; a carrier: what it charged ÷ its priced deliveries, one entry per currency */
+                                cost: {
+                                    /** @description ISO 4217; amounts are never converted between currencies */
+                                    currency: string;
+                                    /** @description deliveries this cost covers */
+                                    orders: number;
+                                    /** @description cost per delivered order, major units rounded to the minor unit */
+                                    perOrder: number;
+                                }[];
                             }[];
                         };
                     };
@@ -3197,6 +3614,20 @@ export interface components {
             } | null;
             /** @description the quote it was placed against (POST /v1/quotes) */
             quoteId: string | null;
+            /** @description `own` (own couriers) or the name of the carrier the order was handed to */
+            fleet: string;
+            /** @description the carrier’s delivery id while a carrier has the order */
+            carrierDeliveryId: string | null;
+            /** @description what the carrier charges for it (its quote) while a carrier has the order */
+            carrierCost: {
+                /** @description in currency units, rounded to the minor unit */
+                amount: number;
+                /** @description ISO 4217 */
+                currency: string;
+            } | null;
+            carrierStatus: ("created" | "courier_assigned" | "at_pickup" | "picked_up" | "at_dropoff" | "delivered" | "failed" | "cancelled") | (never | null);
+            /** @description own fleet only: a carrier failed or cancelled it, or a dispatcher forced the own fleet */
+            ownOnly: boolean;
             /** @description epoch milliseconds */
             updatedAt: number;
         };

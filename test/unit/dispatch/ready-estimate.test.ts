@@ -1,0 +1,99 @@
+import t from 'tap';
+import { planRound } from '../../../src/dispatch/plan-round.js';
+import { defaultPolicy, withOverrides } from '../../../src/dispatch/policy.js';
+import {
+  aimQuantile,
+  anticipate,
+  expectedCourierWaitS,
+  expectedWaitAfter,
+  normalCdf,
+  normalQuantile,
+  readyQuantile,
+} from '../../../src/dispatch/ready-estimate.js';
+import { NO_SCARCITY } from '../../../src/dispatch/scarcity.js';
+import { courier, order, snapshot } from './helpers.js';
+
+t.test('normal cdf and quantile: known values and inverse of each other', async (t) => {
+  t.ok(Math.abs(normalCdf(0) - 0.5) < 1e-7);
+  t.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6);
+  t.ok(Math.abs(normalCdf(-1) - 0.158655) < 1e-6);
+  t.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5);
+  t.ok(Math.abs(normalQuantile(0.01) + 2.326348) < 1e-5);
+  for (const p of [0.001, 0.02, 0.3, 0.5, 0.8, 0.99, 0.9999]) t.ok(Math.abs(normalCdf(normalQuantile(p)) - p) < 1e-6, `p ${p}`);
+});
+
+const uncertain = (readyAt: number, spread: number) =>
+  order('o1', 'r1', { x: 0, y: 0 }, { x: 3200, y: 0 }, readyAt, { readyKnown: false, readySpreadS: spread, placedAt: -300 });
+
+t.test('ready-time quantiles: the normal around the estimate, conditioned on "not ready at now"', async (t) => {
+  // Far from the truncation point: the plain normal quantiles.
+  const o = uncertain(1200, 300);
+  t.ok(Math.abs(readyQuantile(o, 0, 0.5) - 1200) < 0.5);
+  t.ok(Math.abs(readyQuantile(o, 0, 0.8413447) - 1500) < 0.5);
+  // Truncated at its mean: the median of the upper half is the plain 75 % quantile.
+  t.ok(Math.abs(readyQuantile(o, 1200, 0.5) - (1200 + 300 * 0.6744898)) < 0.5);
+  // Waited far past the estimate: never before now, and later quantiles are later.
+  const late = readyQuantile(o, 4000, 0.5);
+  t.ok(late >= 4000 && late < 4000 + 300, `late median ${late}`);
+  t.ok(readyQuantile(o, 4000, 0.9) > late);
+  // Certain orders (known, or no spread) pass through.
+  const known = order('o2', 'r1', { x: 0, y: 0 }, { x: 1, y: 0 }, 900);
+  t.equal(readyQuantile(known, 0, 0.1), 900);
+  t.equal(anticipate(known, 0, 0.1), known);
+  t.equal(anticipate(o, 0, 0.5).readyAt, 1200);
+});
+
+t.test('expected courier wait E[(R − t)+]', async (t) => {
+  const o = uncertain(1200, 300);
+  // At the mean of an untruncated normal: spread × φ(0) = 0.39894 × 300 ≈ 119.7 s (16-slice quadrature).
+  const w = expectedWaitAfter(o, 0, 1200);
+  t.ok(Math.abs(w - 119.7) < 8, `wait ${w}`);
+  // Well before the distribution: mean − t.
+  t.ok(Math.abs(expectedWaitAfter(o, 0, 0) - 1200) < 5);
+  // Well after: nothing.
+  t.ok(expectedWaitAfter(o, 0, 3000) < 1e-9);
+  const known = order('o2', 'r1', { x: 0, y: 0 }, { x: 1, y: 0 }, 900);
+  t.equal(expectedCourierWaitS([known, o], 0, 600), Math.max(300, expectedWaitAfter(o, 0, 600)));
+});
+
+t.test('aim quantile: fixed by policy, else the knob (courier second over courier + food second)', async (t) => {
+  t.equal(aimQuantile(withOverrides(defaultPolicy, { readyQuantile: 0.3 }), NO_SCARCITY), 0.3);
+  const auto = withOverrides(defaultPolicy, { readyQuantile: -1, timeWeight: 0.5, idleWeight: 1 });
+  t.ok(Math.abs(aimQuantile(auto, NO_SCARCITY) - 0.5) < 1e-12);
+  // Scarce couriers make a waiting courier dearer: aim later.
+  t.ok(aimQuantile(auto, { emptyTravelS: 0, busyS: 2 }) > 0.5);
+});
+
+t.test('planRound: a wide estimate does not lock a courier that would expect to wait too long', async (t) => {
+  // Courier at the restaurant, food expected in 20 min ± 10: aiming early would lock it ~20 min ahead.
+  const o = uncertain(1200, 600);
+  const c = courier('c1', { x: 0, y: 0 });
+  const strict = withOverrides(defaultPolicy, { readyQuantile: 0.01, readyMaxExpectedWaitS: 450 });
+  const plan = planRound(snapshot([o], [c], 0), strict);
+  t.equal(plan.assignments.length, 0);
+  t.same(plan.unassigned, [{ orderId: 'o1', reason: 'not_ready_soon_enough' }]);
+  // Allowed to wait long: the courier is sent now, aiming at the early quantile.
+  const patient = withOverrides(defaultPolicy, { readyQuantile: 0.01, readyMaxExpectedWaitS: 1e6 });
+  const sent = planRound(snapshot([o], [c], 0), patient);
+  t.equal(sent.assignments.length, 1);
+  // Food expected in 5 min ± 2: locked now.
+  const soon = uncertain(300, 120);
+  t.equal(planRound(snapshot([soon], [c], 0), strict).assignments.length, 1);
+});
+
+t.test('planRound: known ready times are planned exactly as before (no spread, no change)', async (t) => {
+  const o = order('o1', 'r1', { x: 0, y: 0 }, { x: 3200, y: 0 }, 60);
+  const c = courier('c1', { x: 0, y: 0 });
+  const a = planRound(snapshot([o], [c], 0), defaultPolicy);
+  const b = planRound(snapshot([{ ...o, readySpreadS: 600 }], [c], 0), defaultPolicy);
+  t.same(a.assignments.map((x) => x.stops), b.assignments.map((x) => x.stops));
+});
+
+t.test('the longest expected wait a courier may be locked into shrinks when couriers are short', async (t) => {
+  const { maxExpectedWaitS } = await import('../../../src/dispatch/ready-estimate.js');
+  const p = withOverrides(defaultPolicy, { readyMaxExpectedWaitS: 900, readyScarcityWait: 0 });
+  t.equal(maxExpectedWaitS(p, { emptyTravelS: 0, busyS: 5 }), 900);
+  const s = withOverrides(defaultPolicy, { readyMaxExpectedWaitS: 900, readyScarcityWait: 1, timeWeight: 1, clickToDoorWeight: 1 });
+  t.equal(maxExpectedWaitS(s, NO_SCARCITY), 900);
+  t.equal(maxExpectedWaitS(s, { emptyTravelS: 0, busyS: 2 }), 300);
+});
