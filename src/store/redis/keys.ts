@@ -61,6 +61,10 @@ export const redisKeys = {
   courierPaused: (courierId: string) => `courier-paused:${courierId}`,
   courierShift: (courierId: string) => `courier-shift:${courierId}`,
 
+  // --- carrier hand-off (runtime/carrier-dispatch.ts) ---
+  /** the carrier courier's latest position of an order (tracking snapshot). No tag. */
+  carrierPosition: (orderId: string) => `carrier:pos:${orderId}`,
+
   // --- quotes (store/redis/quotes.ts) ---
   quote: (quoteId: string) => `quote:${quoteId}`,
 } as const;
