@@ -23,6 +23,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { BaseLogger } from 'pino';
 import type { Redis } from 'ioredis';
+import { redisKeys } from '../store/redis/keys.js';
 import type { Clock } from '../clock.js';
 import { CarrierError, isCarrierFinal, type CarrierQuote, type CarrierUpdate } from '../domain/carrier.js';
 import type { LatLng } from '../domain/geo.js';
@@ -371,7 +372,7 @@ export class CarrierDispatch implements FleetPort {
   }
 }
 
-const positionKey = (orderId: string) => `carrier:pos:${orderId}`;
+const positionKey = redisKeys.carrierPosition;
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js';
 import { courierKey, type LocationIndex } from '../store/redis/location-index.js';
 import { CourierAvailabilityStore, pausedKey, type CourierShift } from '../store/redis/courier-availability.js';
 import type { Redis } from 'ioredis';
+import { batchValues } from '../store/redis/batch.js';
 
 export class CourierAvailability {
   readonly store: CourierAvailabilityStore;
@@ -36,7 +37,12 @@ export class CourierAvailability {
 
   /** Known = it connected or sent a position (its location hash lives), or it is paused. */
   async isKnown(courierId: string): Promise<boolean> {
-    return (await this.redis.exists(courierKey(courierId), pausedKey(courierId))) > 0;
+    // two EXISTS, not one over both keys: on a Redis Cluster they lie in different slots
+    const [loc, paused] = (await batchValues(this.redis, [
+      ['exists', courierKey(courierId)],
+      ['exists', pausedKey(courierId)],
+    ])) as number[];
+    return loc + paused > 0;
   }
 
   pause(courierId: string): Promise<void> {

@@ -20,10 +20,13 @@ import { resolveLogFormat, type Logger } from '../logger.js';
 import { PartitionMaintainer } from '../store/pg/position-partitions.js';
 import { PositionWriter, isDataError } from '../store/pg/position-writer.js';
 import { LOCATION_STREAM, packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
+import { batchValues } from '../store/redis/batch.js';
+import { isCluster } from '../store/redis/client.js';
+import { redisKeys } from '../store/redis/keys.js';
 
 export const HISTORY_GROUP = 'history';
 /** Points the history could not store (one entry per point: fields reason, point, entry), newest kept. */
-export const DEAD_LETTER_STREAM = 'loc:dead';
+export const DEAD_LETTER_STREAM = redisKeys.deadLetterStream;
 const DEAD_LETTER_MAXLEN = 100_000;
 
 /** Where the points go; PositionWriter in production, anything that commits atomically in tests. */
@@ -220,11 +223,18 @@ export class HistorySink {
       this.written += points.length - dead.length;
       const ids = chunk.map((e) => e.id);
       // Only after the commit: an entry acked here is in Postgres, or its bad points are dead-lettered.
-      const tx = this.opts.redis.multi();
-      for (const d of dead) {
-        tx.xadd(DEAD_LETTER_STREAM, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'reason', d.reason, 'point', packPoints([d.point]), 'consumer', this.consumer);
+      const deadCommands = dead.map(
+        (d) => ['xadd', DEAD_LETTER_STREAM, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'reason', d.reason, 'point', packPoints([d.point]), 'consumer', this.consumer] as const,
+      );
+      if (isCluster(this.opts.redis)) {
+        // the dead-letter stream is another slot: dead letters first, then the ack (a crash between
+        // dead-letters a point twice at worst, never loses one)
+        if (deadCommands.length) await batchValues(this.opts.redis, deadCommands);
+        await this.opts.redis.multi().xack(this.stream, this.group, ...ids).xdel(this.stream, ...ids).exec();
+      } else {
+        const tx = this.opts.redis.multi(deadCommands.map((c) => [...c]));
+        await tx.xack(this.stream, this.group, ...ids).xdel(this.stream, ...ids).exec();
       }
-      await tx.xack(this.stream, this.group, ...ids).xdel(this.stream, ...ids).exec();
       for (const d of dead) {
         this.opts.log?.warn({ courierId: d.point.courierId, seq: d.point.seq, ts: d.point.ts, reason: d.reason }, 'history point dead-lettered');
       }

@@ -9,9 +9,11 @@
  *                          day (wall clock) after the last `shift` frame: a shift is never longer.
  */
 import type { Redis } from 'ioredis';
+import { batchValues } from './batch.js';
+import { redisKeys } from './keys.js';
 
-export const pausedKey = (courierId: string) => `courier-paused:${courierId}`;
-export const shiftKey = (courierId: string) => `courier-shift:${courierId}`;
+export const pausedKey = redisKeys.courierPaused;
+export const shiftKey = redisKeys.courierShift;
 
 const SHIFT_TTL_MS = 86_400_000;
 
@@ -39,7 +41,8 @@ export class CourierAvailabilityStore {
   /** The paused ones among `ids` (one round trip). */
   async pausedAmong(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const values = await this.redis.mget(...ids.map(pausedKey));
+    // one GET per courier in one batch, not MGET: on a cluster the keys lie in many slots
+    const values = await batchValues(this.redis, ids.map((id) => ['get', pausedKey(id)] as const));
     return new Set(ids.filter((_, i) => values[i] === '1'));
   }
 
@@ -55,11 +58,8 @@ export class CourierAvailabilityStore {
   async shifts(ids: readonly string[]): Promise<Map<string, CourierShift>> {
     const out = new Map<string, CourierShift>();
     if (ids.length === 0) return out;
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hmget(shiftKey(id), 'endsAt', 'capacity');
-    const results = (await pipe.exec()) ?? [];
-    results.forEach(([err, values], i) => {
-      if (err) throw err;
+    const results = await batchValues(this.redis, ids.map((id) => ['hmget', shiftKey(id), 'endsAt', 'capacity'] as const));
+    results.forEach((values, i) => {
       const [endsAt, capacity] = values as (string | null)[];
       if (endsAt === null) return;
       out.set(ids[i]!, { endsAt: Number(endsAt), ...(capacity === null ? {} : { capacity: Number(capacity) }) });

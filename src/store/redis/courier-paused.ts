@@ -4,8 +4,9 @@
  * Key: `courier-paused:<courierId>` (under the deployment's key prefix), value '1' while paused.
  */
 import type { Redis } from 'ioredis';
+import { redisKeys } from './keys.js';
 
-export const courierPausedKey = (courierId: string) => `courier-paused:${courierId}`;
+export const courierPausedKey = redisKeys.courierPaused;
 
 export async function courierPaused(redis: Pick<Redis, 'get'>, courierId: string): Promise<boolean> {
   return (await redis.get(courierPausedKey(courierId))) === '1';

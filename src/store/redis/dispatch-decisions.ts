@@ -4,9 +4,11 @@
  * one pipeline, expiring `ttlMs` after the last round that saw the order.
  */
 import type { Redis } from 'ioredis';
+import { batchValues } from './batch.js';
+import { redisKeys } from './keys.js';
 import type { DispatchDecision } from '../../dispatch/decisions.js';
 
-export const decisionKey = (orderId: string) => `dispatch-decision:${orderId}`;
+export const decisionKey = redisKeys.decision;
 /** An order no round has seen for a day has no "latest" decision worth showing. */
 export const LATEST_DECISION_TTL_MS = 86_400_000;
 
@@ -18,11 +20,7 @@ export class LatestDecisions {
 
   async save(decisions: readonly DispatchDecision[]): Promise<void> {
     if (decisions.length === 0) return;
-    const p = this.redis.pipeline();
-    for (const d of decisions) p.set(decisionKey(d.orderId), JSON.stringify(d), 'PX', this.ttlMs);
-    const results = await p.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    await batchValues(this.redis, decisions.map((d) => ['set', decisionKey(d.orderId), JSON.stringify(d), 'PX', this.ttlMs] as const));
   }
 
   async get(orderId: string): Promise<DispatchDecision | null> {
@@ -34,7 +32,8 @@ export class LatestDecisions {
   async many(orderIds: readonly string[]): Promise<Map<string, DispatchDecision>> {
     const out = new Map<string, DispatchDecision>();
     if (orderIds.length === 0) return out;
-    const raws = await this.redis.mget(orderIds.map(decisionKey));
+    // GETs in one batch rather than MGET: on a cluster the orders' keys lie in many slots
+    const raws = (await batchValues(this.redis, orderIds.map((id) => ['get', decisionKey(id)] as const))) as (string | null)[];
     raws.forEach((raw, i) => {
       if (raw) out.set(orderIds[i], JSON.parse(raw) as DispatchDecision);
     });

@@ -15,21 +15,27 @@
  * A flush is one Lua script call (location-scripts.ts), one round trip and atomic like MULTI: cell moves
  * happen with the hash update, and a flush that fails to reach Redis applies nothing, so the caller can
  * safely reject the whole batch.
- * One flush touches many couriers' keys and, on cell moves, two zones' sets: on Redis Cluster it would
- * have to be split by hash slot first (not supported yet; the zone hash tags prepare the sets for it).
+ * On a Redis Cluster one flush touches many slots (each courier hash its own, the cell sets their zone's):
+ * it is split by slot into three auto-pipelined batches instead (`writeSharded`, location-scripts.ts).
  */
 import type { Redis } from 'ioredis';
-import { FLUSH_LOCATIONS_LUA, PRUNE_CELL_MEMBERS_LUA } from './location-scripts.js';
+import { FLUSH_LOCATIONS_LUA, PRUNE_CELL_MEMBERS_LUA, UPDATE_COURIER_LUA, ZONE_CELLS_LUA } from './location-scripts.js';
+import { batch, batchValues, RedisScript, type BatchCommand } from './batch.js';
+import { isCluster, scanKeys } from './client.js';
+import { redisKeys, tagOf } from './keys.js';
 import { cellOf, distanceM, ringGeometry, ringLowerBoundM, ringsAround, ringsToCover, zoneOf } from '../../domain/geo.js';
 import type { LocationPoint } from '../../domain/location-filter.js';
 
-export const LOCATION_STREAM = 'loc:stream';
+export const LOCATION_STREAM = redisKeys.locationStream;
+
+const UPDATE_COURIER = new RedisScript(UPDATE_COURIER_LUA);
+const ZONE_CELLS = new RedisScript(ZONE_CELLS_LUA);
 
 /** Cell sets read per SUNION when scanning an area (bounds one command's size). */
 const CELLS_PER_COMMAND = 1000;
 
-export const courierKey = (courierId: string) => `loc:courier:${courierId}`;
-export const cellKey = (cell: string) => `loc:cell:{${zoneOf(cell)}}:${cell}`;
+export const courierKey = redisKeys.courierLocation;
+export const cellKey = (cell: string) => redisKeys.cell(zoneOf(cell), cell);
 
 /** One accepted point, as written to the stream and later to Postgres. */
 export interface StoredPoint extends LocationPoint {
@@ -148,6 +154,8 @@ export function locationTtlMs(staleAfterMs: number, retentionMs: number): number
 
 export class LocationIndex {
   readonly ttlMs: number;
+  /** On a Redis Cluster: flush and prune split by hash slot (location-scripts.ts). */
+  private readonly sharded: boolean;
   /** cell → its set key (zoneOf is an H3 call: the hot path computes it once per cell, not per update). */
   private readonly cellKeys = new Map<string, string>();
 
@@ -160,6 +168,8 @@ export class LocationIndex {
     const scripted = redis as unknown as Partial<ScriptedRedis>;
     if (!scripted.flushLocations) redis.defineCommand('flushLocations', { lua: FLUSH_LOCATIONS_LUA });
     if (!scripted.pruneCellMembers) redis.defineCommand('pruneCellMembers', { lua: PRUNE_CELL_MEMBERS_LUA });
+    this.sharded = isCluster(redis);
+
   }
 
   private cellKey(cell: string): string {
@@ -182,6 +192,7 @@ export class LocationIndex {
    */
   async write(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
     if (updates.length === 0 && points.length === 0) return;
+    if (this.sharded) return this.writeSharded(updates, points);
     const keys: string[] = [LOCATION_STREAM];
     // One JSON argument for all couriers (see location-scripts.ts); numbers as strings, exact in Redis.
     const rows: string[][] = new Array(updates.length);
@@ -201,6 +212,44 @@ export class LocationIndex {
     }
     const args: (string | number)[] = [JSON.stringify(rows), points.length > 0 ? packPoints(points) : '', this.ttlMs];
     await (this.redis as ScriptedRedis).flushLocations(keys.length, ...keys, ...args);
+  }
+
+  /**
+   * `write` on a Redis Cluster: stream first, then couriers' hashes with the cell joins, then the leaves,
+   * each step one auto-pipelined batch (one pipeline per node). Not atomic across slots: a failure part-way
+   * rejects the whole batch to the client, whose retry is stored once (location-scripts.ts explains why).
+   */
+  private async writeSharded(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
+    const r = this.redis;
+    if (points.length > 0) await r.xadd(LOCATION_STREAM, '*', 'p', packPoints(points));
+    if (updates.length === 0) return;
+    const prefix = this.redis.options.keyPrefix ?? '';
+    const joins = new Map<string, { keys: string[]; ids: string[] }>();
+    const courierWrites: Promise<unknown>[] = [];
+    for (const u of updates) {
+      const c = u.current;
+      let row: string[];
+      let newSet = '';
+      if (c) {
+        const key = this.cellKey(c.cell);
+        newSet = prefix + key;
+        row = ['M', u.courierId, String(u.serverTs), String(u.maxSeq), String(c.lat), String(c.lng), String(c.ts), c.cell, String(c.seq), '0', u.window ?? ''];
+        addTo(joins, tagOf(key) ?? '', key, u.courierId);
+      } else {
+        row = ['T', u.courierId, String(u.serverTs), String(u.maxSeq), u.window ?? ''];
+      }
+      courierWrites.push(UPDATE_COURIER.run(r, [courierKey(u.courierId)], [JSON.stringify(row), this.ttlMs, newSet]));
+    }
+    const joined = [...joins.values()].map((z) => ZONE_CELLS.run(r, z.keys, ['A', this.ttlMs, ...z.ids]));
+    const [olds] = await Promise.all([Promise.all(courierWrites), Promise.all(joined)]);
+    const leaves = new Map<string, { keys: string[]; ids: string[] }>();
+    olds.forEach((result, i) => {
+      const old = result as string;
+      if (!old) return;
+      const key = old.startsWith(prefix) ? old.slice(prefix.length) : old;
+      addTo(leaves, tagOf(key) ?? '', key, updates[i].courierId);
+    });
+    await Promise.all([...leaves.values()].map((z) => ZONE_CELLS.run(r, z.keys, ['R', this.ttlMs, ...z.ids])));
   }
 
   /** A courier's status starts as 'idle' when first seen; other features change it. */
@@ -226,15 +275,14 @@ export class LocationIndex {
     const prefix = this.redis.options.keyPrefix ?? '';
     const head = `${prefix}${courierKey('')}`;
     const ids = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(head)}*`, 'COUNT', 1000);
-      cursor = next;
+    // on a cluster, every master's keyspace in turn
+    for await (const keys of scanKeys(this.redis, `${escapeGlob(head)}*`)) {
       for (const key of keys) {
         if (ids.size >= limit) break;
         ids.add(key.slice(head.length));
       }
-    } while (cursor !== '0' && ids.size < limit);
+      if (ids.size >= limit) break;
+    }
     return [...(await this.getMany([...ids])).values()];
   }
 
@@ -308,13 +356,12 @@ export class LocationIndex {
       if (!list) byZone.set(zone, (list = []));
       list.push(key);
     }
-    const pipe = this.redis.pipeline();
+    const commands: BatchCommand[] = [];
     for (const keys of byZone.values()) {
-      for (let i = 0; i < keys.length; i += CELLS_PER_COMMAND) pipe.sunion(...keys.slice(i, i + CELLS_PER_COMMAND));
+      for (let i = 0; i < keys.length; i += CELLS_PER_COMMAND) commands.push(['sunion', ...keys.slice(i, i + CELLS_PER_COMMAND)]);
     }
     const ids = new Set<string>();
-    for (const [err, members] of (await pipe.exec()) ?? []) {
-      if (err) throw err;
+    for (const members of await batchValues(this.redis, commands)) {
       for (const id of members as string[]) ids.add(id);
     }
     const wanted = new Set(cells);
@@ -328,6 +375,7 @@ export class LocationIndex {
 
   /** Takes members out of cell sets where they no longer belong (checked again atomically in Redis). */
   private async pruneMembers(members: { cell: string; courierId: string }[], cutoff: number): Promise<void> {
+    if (this.sharded) return this.pruneSharded(members, cutoff);
     const keys: string[] = [];
     const args: (string | number)[] = [cutoff];
     for (const m of members) {
@@ -337,14 +385,28 @@ export class LocationIndex {
     await (this.redis as ScriptedRedis).pruneCellMembers(keys.length, ...keys, ...args);
   }
 
+  /**
+   * `pruneMembers` on a Redis Cluster, where a cell set and a courier hash lie in different slots: the hash
+   * is read again, then the members still misplaced leave (per zone, one script). A courier that moves
+   * back in between is removed wrongly and comes back with its next point, as a stale one does.
+   */
+  private async pruneSharded(members: { cell: string; courierId: string }[], cutoff: number): Promise<void> {
+    const values = await batchValues(this.redis, members.map((m) => ['hmget', courierKey(m.courierId), 'sts', 'cell'] as const));
+    const leaves = new Map<string, { keys: string[]; ids: string[] }>();
+    members.forEach((m, i) => {
+      const [sts, cell] = values[i] as (string | null)[];
+      if (sts !== null && Number(sts) >= cutoff && cell === m.cell) return;
+      const key = this.cellKey(m.cell);
+      addTo(leaves, tagOf(key) ?? '', key, m.courierId);
+    });
+    await Promise.all([...leaves.values()].map((z) => ZONE_CELLS.run(this.redis, z.keys, ['R', this.ttlMs, ...z.ids])));
+  }
+
   private async membersOf(cells: string[]): Promise<{ cell: string; courierId: string }[]> {
     if (cells.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const cell of cells) pipe.smembers(this.cellKey(cell));
-    const results = (await pipe.exec()) ?? [];
+    const results = await batchValues(this.redis, cells.map((cell) => ['smembers', this.cellKey(cell)] as const));
     const out: { cell: string; courierId: string }[] = [];
-    results.forEach(([err, ids], i) => {
-      if (err) throw err;
+    results.forEach((ids, i) => {
       for (const courierId of ids as string[]) out.push({ cell: cells[i], courierId });
     });
     return out;
@@ -353,9 +415,7 @@ export class LocationIndex {
   private async getMany(ids: string[]): Promise<Map<string, CourierLocation>> {
     const out = new Map<string, CourierLocation>();
     if (ids.length === 0) return out;
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hmget(courierKey(id), ...FIELDS);
-    const results = (await pipe.exec()) ?? [];
+    const results = await batch(this.redis, ids.map((id) => ['hmget', courierKey(id), ...FIELDS] as const));
     results.forEach(([err, values], i) => {
       if (err) throw err;
       const loc = parseLocation(ids[i], values as (string | null)[]);
@@ -363,4 +423,12 @@ export class LocationIndex {
     });
     return out;
   }
+}
+
+/** Groups (key, id) pairs by the keys' zone tag: one script call per zone. */
+function addTo(groups: Map<string, { keys: string[]; ids: string[] }>, zone: string, key: string, id: string): void {
+  let g = groups.get(zone);
+  if (!g) groups.set(zone, (g = { keys: [], ids: [] }));
+  g.keys.push(key);
+  g.ids.push(id);
 }

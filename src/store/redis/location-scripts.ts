@@ -82,3 +82,62 @@ for i = 1, #KEYS / 2 do
 end
 return removed
 `;
+
+/*
+ * Redis Cluster: a script may only touch keys of one hash slot, and a courier's hash (no tag: its own
+ * slot) and its cell sets (tagged with their zone) lie in different slots. There a flush runs as three
+ * batches, each auto-pipelined into one pipeline per node touched (LocationIndex.writeSharded):
+ *   1. XADD of the batch's points to the stream (first: a point whose hash write then fails is retried by
+ *      the client and stored once, Postgres ignoring the repeat; the other order could ack-then-lose);
+ *   2. per courier, UPDATE_COURIER_LUA on its hash (returns the cell set it was in), and per zone the
+ *      joins (ZONE_CELLS_LUA 'A');
+ *   3. per zone, the leaves the returned old sets call for (ZONE_CELLS_LUA 'R').
+ * The hash is the truth and a cell set only an index of it: readers check every member against the hash
+ * (nearby prunes, inCells filters), so a flush cut between 2 and 3 leaves at worst a ghost member that the
+ * next read removes, never a wrong answer.
+ */
+
+/**
+ * One courier's hash, the courier-slot half of FLUSH_LOCATIONS_LUA.
+ * KEYS: [courier hash]. ARGV: [JSON update row as in FLUSH_LOCATIONS_LUA, hash TTL ms, full key of the new
+ * cell set ('' for 'T')]. Returns the full key of the set the hash named before ('' if none or unchanged).
+ */
+export const UPDATE_COURIER_LUA = `
+local u = cjson.decode(ARGV[1])
+local hash = KEYS[1]
+local old = ''
+if u[1] == 'M' then
+  local newSet = ARGV[3]
+  old = redis.call('HGET', hash, 'ck') or ''
+  if old == newSet then old = '' end
+  redis.call('HSET', hash, 'lat', u[5], 'lng', u[6], 'ts', u[7], 'sts', u[3], 'cell', u[8], 'seq', u[9],
+    'maxSeq', u[4], 'ck', newSet)
+  if u[11] ~= '' then redis.call('HSET', hash, 'win', u[11]) end
+else
+  redis.call('HSET', hash, 'sts', u[3], 'maxSeq', u[4])
+  if u[5] ~= '' then redis.call('HSET', hash, 'win', u[5]) end
+end
+redis.call('PEXPIRE', hash, ARGV[2])
+return old
+`;
+
+/**
+ * Cell-set joins or leaves of one zone (all KEYS share the zone's hash tag).
+ * KEYS: cell sets. ARGV: [op ('A' join, renewing the set's TTL when it gained the member | 'R' leave),
+ * TTL ms, then one courier id per key].
+ */
+export const ZONE_CELLS_LUA = `
+local ttl = ARGV[2]
+local n = 0
+for i = 1, #KEYS do
+  if ARGV[1] == 'A' then
+    if redis.call('SADD', KEYS[i], ARGV[i + 2]) == 1 then
+      redis.call('PEXPIRE', KEYS[i], ttl)
+      n = n + 1
+    end
+  else
+    n = n + redis.call('SREM', KEYS[i], ARGV[i + 2])
+  end
+end
+return n
+`;

@@ -7,6 +7,8 @@
  * expiry is claimed with ZREM, which only one caller can win.
  */
 import type { Redis } from 'ioredis';
+import { writeTogether } from './batch.js';
+import { redisKeys } from './keys.js';
 
 export interface OfferStop {
   readonly kind: 'pickup' | 'dropoff';
@@ -29,7 +31,7 @@ export interface LiveOffer {
   readonly expiresAt: number;
 }
 
-const DUE = 'offers:due';
+const DUE = redisKeys.offersDue;
 /** Keep the offer body a while after expiry so late answers get a precise "expired" instead of "unknown". */
 const KEEP_AFTER_EXPIRY_MS = 3_600_000;
 
@@ -43,20 +45,22 @@ export class RedisOfferState {
   constructor(private readonly redis: Redis) {}
 
   private offerKey(id: string) {
-    return `offer:${id}`;
+    return redisKeys.offer(id);
   }
   private pointerKey(courierId: string) {
-    return `courier-offer:${courierId}`;
+    return redisKeys.courierOffer(courierId);
   }
 
   async save(offer: LiveOffer, now: number): Promise<void> {
     const ttl = Math.max(1, offer.expiresAt - now + KEEP_AFTER_EXPIRY_MS);
-    await this.redis
-      .multi()
-      .set(this.offerKey(offer.offerId), JSON.stringify(offer), 'PX', ttl)
-      .set(this.pointerKey(offer.courierId), offer.offerId, 'PX', ttl)
-      .zadd(DUE, offer.expiresAt, offer.offerId)
-      .exec();
+    // One MULTI on one Redis. On a cluster the three keys lie in three slots: written in this order, a
+    // failure part-way leaves an offer body nobody points to (expires) or a pointer to an offer without
+    // a due time (openForCourier ignores it): never an expiry for an offer that cannot be read.
+    await writeTogether(this.redis, [
+      ['set', this.offerKey(offer.offerId), JSON.stringify(offer), 'PX', ttl],
+      ['set', this.pointerKey(offer.courierId), offer.offerId, 'PX', ttl],
+      ['zadd', DUE, offer.expiresAt, offer.offerId],
+    ]);
   }
 
   async get(offerId: string): Promise<LiveOffer | null> {

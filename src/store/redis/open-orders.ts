@@ -8,6 +8,7 @@
  * record: `rebuild` re-creates the pool from it after Redis lost its state.
  */
 import type { Redis } from 'ioredis';
+import { redisKeys } from './keys.js';
 import type { OrderRequest } from '../../dispatch/types.js';
 import type { Order } from '../../domain/order.js';
 import { OPEN_STATUSES } from '../../domain/order.js';
@@ -37,7 +38,7 @@ export interface OpenOrderEntry {
   readonly pinnedCourierId?: string;
 }
 
-// KEYS[1] entries hash, KEYS[2] versions hash, KEYS[3] zone set; ARGV: id, version, json ('' = remove), zone
+// KEYS[1] entries hash, KEYS[2] versions hash (one zone: one hash slot); ARGV: id, version, json ('' = remove)
 const SYNC_LUA = `
 local seen = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local v = tonumber(ARGV[2])
@@ -47,7 +48,6 @@ if ARGV[3] == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
 else
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-  redis.call('SADD', KEYS[3], ARGV[4])
 end
 return 1
 `;
@@ -108,15 +108,18 @@ export function toOrderRequest(e: OpenOrderEntry): OrderRequest<{ lat: number; l
 export class OpenOrderPool {
   constructor(private readonly redis: Redis) {}
 
-  private keys(zone: string): [string, string, string] {
-    return [`open:{${zone}}`, `open:{${zone}}:v`, 'open-zones'];
+  private keys(zone: string): [string, string] {
+    return [redisKeys.openOrders(zone), redisKeys.openOrderVersions(zone)];
   }
 
   /** Puts the order in its zone's pool when it is open, takes it out otherwise; stale versions are ignored. */
   async sync(zone: string, order: Order): Promise<boolean> {
     const open = OPEN_STATUSES.includes(order.status);
     const json = open ? JSON.stringify(openOrderEntry(order)) : '';
-    const applied = await this.redis.eval(SYNC_LUA, 3, ...this.keys(zone), order.id, order.version, json, zone);
+    // The zone list is another slot than the zone's pool: listed first (a listed zone without orders costs
+    // one empty snapshot; an order in an unlisted zone would never be dispatched).
+    if (open) await this.redis.sadd(redisKeys.openZones, zone);
+    const applied = await this.redis.eval(SYNC_LUA, 2, ...this.keys(zone), order.id, order.version, json);
     return applied === 1;
   }
 
@@ -133,7 +136,7 @@ export class OpenOrderPool {
 
   /** Zones that have had open orders (a round over an empty zone is cheap). */
   async zones(): Promise<string[]> {
-    return (await this.redis.smembers('open-zones')).sort();
+    return (await this.redis.smembers(redisKeys.openZones)).sort();
   }
 
   /** Re-creates the pool from the durable record. */
@@ -161,7 +164,7 @@ export class OpenOrderPool {
 
   /** Forgets a tombstone, only if it still is one of exactly `version`. */
   async pruneTombstone(zone: string, orderId: string, version: number): Promise<boolean> {
-    return (await this.redis.eval(PRUNE_LUA, 2, ...this.keys(zone).slice(0, 2), orderId, version)) === 1;
+    return (await this.redis.eval(PRUNE_LUA, 2, ...this.keys(zone), orderId, version)) === 1;
   }
 
   /** Takes an order out no matter its version (it no longer exists in the durable record). */

@@ -5,9 +5,14 @@
  *
  * Pub/sub channels are not keys, so ioredis' keyPrefix does not apply: the prefix is added here so
  * deployments (and tests) sharing one Redis stay apart.
+ *
+ * On a Redis Cluster the bus uses sharded pub/sub (SPUBLISH / SSUBSCRIBE, Redis ≥ 7): a channel belongs
+ * to the slot of its name, a message goes to that slot's shard only (plain PUBLISH is broadcast to every
+ * node of the cluster), and ioredis keeps one subscriber connection per shard. Sharded channels are
+ * treated as keys by ioredis, so there the key prefix is applied by the client, not here.
  */
 import type { Redis } from 'ioredis';
-import { duplicateRedis } from './client.js';
+import { duplicateRedis, isCluster } from './client.js';
 
 export type MessageHandler = (message: unknown) => void;
 
@@ -30,16 +35,18 @@ export class RedisMessageBus implements MessageBus {
   /** Per channel, the SUBSCRIBE every local subscriber waits for (not only the first one). */
   private readonly active = new Map<string, Promise<void>>();
   private readonly prefix: string;
+  private readonly sharded: boolean;
 
   constructor(
     private readonly pub: Redis,
     onError: (err: unknown, channel: string) => void = () => {},
   ) {
     this.prefix = pub.options.keyPrefix ?? '';
+    this.sharded = isCluster(pub);
     // a subscribed connection can do nothing else, hence a dedicated one
-    this.sub = duplicateRedis(pub, { lazyConnect: false });
+    this.sub = duplicateRedis(pub, this.sharded ? ({ lazyConnect: false, shardedSubscribers: true } as object) : { lazyConnect: false });
     this.sub.on('error', () => {});
-    this.sub.on('message', (full: string, raw: string) => {
+    this.sub.on(this.sharded ? 'smessage' : 'message', (full: string, raw: string) => {
       const channel = full.slice(this.prefix.length);
       const set = this.handlers.get(channel);
       if (!set) return;
@@ -61,7 +68,8 @@ export class RedisMessageBus implements MessageBus {
   }
 
   async publish(channel: string, message: unknown): Promise<void> {
-    await this.pub.publish(this.prefix + channel, JSON.stringify(message));
+    if (this.sharded) await this.pub.spublish(channel, JSON.stringify(message));
+    else await this.pub.publish(this.prefix + channel, JSON.stringify(message));
   }
 
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
@@ -70,7 +78,7 @@ export class RedisMessageBus implements MessageBus {
     if (!set || !ready) {
       set = new Set();
       this.handlers.set(channel, set);
-      const subscribed = this.sub.subscribe(this.prefix + channel).then(() => undefined);
+      const subscribed = (this.sharded ? this.sub.ssubscribe(channel) : this.sub.subscribe(this.prefix + channel)).then(() => undefined);
       ready = subscribed;
       this.active.set(channel, subscribed);
       // a failed SUBSCRIBE must not leave the channel looking active for later subscribers
@@ -94,7 +102,10 @@ export class RedisMessageBus implements MessageBus {
       if (s.size === 0) {
         this.handlers.delete(channel);
         this.active.delete(channel);
-        if (this.sub.status === 'ready') await this.sub.unsubscribe(this.prefix + channel);
+        if (this.sub.status === 'ready') {
+          if (this.sharded) await this.sub.sunsubscribe(channel);
+          else await this.sub.unsubscribe(this.prefix + channel);
+        }
       }
     };
   }

@@ -4,9 +4,10 @@
  * on the service clock against `expiresAt`.
  */
 import type { Redis } from 'ioredis';
+import { redisKeys } from './keys.js';
 import type { Quote } from '../../domain/quote.js';
 
-const key = (id: string) => `quote:${id}`;
+const key = redisKeys.quote;
 
 export class RedisQuoteStore {
   constructor(

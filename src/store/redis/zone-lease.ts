@@ -8,8 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisKeys } from './keys.js';
 
-export const leaseKey = (zone: string) => `dispatch-lease:{${zone}}`;
+export const leaseKey = redisKeys.dispatchLease;
 
 const RENEW_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
