@@ -14,6 +14,7 @@ import { faultEnv, freePort, startDispatchd, until } from './harness.js';
 import { http, orderBody } from '../integration/orders-helpers.js';
 import { ROUTE_ROLES } from '../integration/role-matrix.table.js';
 import { polygonZone, zoneSettingsFixture } from '../support/zones.js';
+import { signature } from '../../src/runtime/webhook-sender.js';
 import { PICKUP, DROPOFF } from '../integration/orders-helpers.js';
 
 // Own Redis and service (and Postgres) starts, the outage, the catch-up: more than tap's default 120 s on a busy machine.
@@ -28,7 +29,9 @@ const OUTAGE_MS = Number(process.env.FAULTS_PG_OUTAGE_MS || 12_000);
  * decision fails this test. `:id` is an order placed before the outage (`:courier` a streaming courier).
  */
 type Who = 'store' | 'dispatcher' | 'admin';
-const NEEDS_POSTGRES: Record<string, { who: Who; path?: string; body?: unknown }> = {
+/** A carrier the service knows, so its signed webhook gets past the signature check to the order lookup. */
+const CARRIER = { name: 'pgcarrier', baseUrl: 'http://127.0.0.1:9', apiKey: 'pg-carrier-key', webhookSecret: 'pg-carrier-webhook-secret' };
+const NEEDS_POSTGRES: Record<string, { who: Who; path?: string; body?: unknown; signedByCarrier?: boolean }> = {
   'POST /v1/orders': { who: 'store', body: orderBody('during-outage-2') },
   'GET /v1/orders': { who: 'dispatcher' },
   'GET /v1/orders/:id': { who: 'store' },
@@ -53,6 +56,14 @@ const NEEDS_POSTGRES: Record<string, { who: Who; path?: string; body?: unknown }
   'DELETE /v1/stores/:id/webhook': { who: 'store', path: '/v1/stores/s-pg/webhook' },
   'GET /v1/couriers/:id': { who: 'dispatcher', path: '/v1/couriers/:courier' },
   'GET /v1/couriers/:id/trail': { who: 'dispatcher', path: '/v1/couriers/:courier/trail' },
+  'POST /v1/orders/:id/fleet': { who: 'dispatcher', body: { fleet: 'own' } },
+  // public, signed by the carrier: answered 2xx only once stored, so the carrier retries the 503
+  'POST /v1/carriers/:name/webhooks': {
+    who: 'store',
+    path: `/v1/carriers/${CARRIER.name}/webhooks`,
+    body: { type: 'delivery.status', eventId: 'ev-pg-1', deliveryId: 'd-pg-1', externalId: ':id:1', status: 'picked_up', at: 0 },
+    signedByCarrier: true,
+  },
 };
 const NO_POSTGRES: Record<string, string> = {
   'GET /healthz': 'liveness only',
@@ -62,6 +73,7 @@ const NO_POSTGRES: Record<string, string> = {
   'POST /v1/couriers/:id/pause': 'Redis availability keys',
   'POST /v1/couriers/:id/resume': 'Redis availability keys',
   'POST /v1/quotes': 'zones cache and the per-node supply picture, quotes kept in Redis',
+  'GET /v1/zones/:id/travel': 'the learned travel factors are in memory (refreshed from PostgreSQL when it answers)',
   'GET /v1/courier': 'WebSocket: location ingest goes to Redis (acks go on, asserted above)',
   'GET /v1/store': 'WebSocket: its order frames answer dependency_unavailable frames (store.ts)',
   'GET /v1/track/:orderId': 'WebSocket',
@@ -69,6 +81,17 @@ const NO_POSTGRES: Record<string, string> = {
 };
 /** Docs, the browser pages and their assets: static. */
 const STATIC = /^GET \/(docs|web|console|track|openapi\.json|asyncapi\.json|tiles)/;
+
+/** A carrier's signed webhook (docs/carrier-api.md), answered like orders-helpers' http(). */
+async function carrierWebhook(address: string, path: string, raw: string) {
+  const res = await fetch(`${address}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-carrier-signature': signature(CARRIER.webhookSecret, Date.now(), raw) },
+    body: raw,
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json().catch(() => null)) as { code?: string } | null };
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = Date.now();
@@ -79,7 +102,11 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 t.test(`Postgres down for ${OUTAGE_MS} ms under load: acks go on, readyz 503, writes fail fast, history catches up`, async (t) => {
   const env = await faultEnv(t, { ownPostgres: true });
   // WEBHOOK_ALLOW_PRIVATE: the webhook route is exercised with a loopback target (no DNS here).
-  const svc = await startDispatchd(env, await freePort(), { DISPATCH: 'off', WEBHOOK_ALLOW_PRIVATE: 'true' });
+  const svc = await startDispatchd(env, await freePort(), {
+    DISPATCH: 'off',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    CARRIERS: JSON.stringify([CARRIER]),
+  });
   const storeToken = env.token('store', 's-pg');
   const prefix = 'pgdown-';
   const fleet = new Fleet({ wsUrl: svc.wsUrl, prefix, count: 8, token: (id) => env.token('courier', id) });
@@ -120,7 +147,9 @@ t.test(`Postgres down for ${OUTAGE_MS} ms under load: acks go on, readyz 503, wr
   for (const [route, req] of Object.entries(NEEDS_POSTGRES)) {
     const [method, path] = route.split(' ');
     const body = req.body === undefined ? undefined : JSON.parse(fill(JSON.stringify(req.body)));
-    const res = await timed(() => http(svc.address, method, fill(req.path ?? path), tokens[req.who], body));
+    const res = req.signedByCarrier
+      ? await timed(() => carrierWebhook(svc.address, fill(req.path ?? path), JSON.stringify(body)))
+      : await timed(() => http(svc.address, method, fill(req.path ?? path), tokens[req.who], body));
     t.match(
       { status: res.value.status, body: res.value.body, retryAfter: res.value.headers.get('retry-after') },
       { status: 503, body: { code: 'dependency_unavailable' }, retryAfter: /^\d+$/ },
