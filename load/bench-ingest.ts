@@ -231,15 +231,19 @@ async function startService(): Promise<Service> {
   };
 }
 
-/** Compiles src/ to dist/ with tsc (the build a deployment runs), so the service is measured without tsx. */
+/**
+ * Compiles src/ to dist/ with tsc (the build a deployment runs), so the service is measured without tsx.
+ * The typed client package comes first, as in `npm run build`: src/ imports `@dispatchd/client`, whose
+ * types live in its own dist/ (absent on a fresh clone).
+ */
 async function buildDist(): Promise<void> {
-  log('building dist/ with tsc (tsconfig.build.json)');
-  const tsc = spawn(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', resolve(ROOT, 'tsconfig.build.json')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const code = await new Promise<number | null>((res) => tsc.once('exit', res));
-  if (code !== 0) throw new Error(`tsc build failed (exit ${code})`);
+  const tscBin = resolve(ROOT, 'node_modules/typescript/bin/tsc');
+  for (const project of ['clients/typescript/tsconfig.json', 'tsconfig.build.json']) {
+    log(`building with tsc (${project})`);
+    const tsc = spawn(process.execPath, [tscBin, '-p', resolve(ROOT, project)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    const code = await new Promise<number | null>((res) => tsc.once('exit', res));
+    if (code !== 0) throw new Error(`tsc build of ${project} failed (exit ${code})`);
+  }
 }
 
 
