@@ -152,6 +152,17 @@ export function locationTtlMs(staleAfterMs: number, retentionMs: number): number
   return Math.min(retentionMs, Math.max(staleAfterMs, DEFAULT_LOCATION_TTL_MS));
 }
 
+/**
+ * One courier's row of the flush scripts' JSON argument (location-scripts.ts): `M` with the new position
+ * and the cell move (0 none, 1 first cell, 2 from the previous cell), or `T` when only the touch fields
+ * change. Numbers travel as strings so Redis stores them exactly.
+ */
+function scriptRow(u: CourierUpdate, move: '0' | '1' | '2'): string[] {
+  const c = u.current;
+  if (!c) return ['T', u.courierId, String(u.serverTs), String(u.maxSeq), u.window ?? ''];
+  return ['M', u.courierId, String(u.serverTs), String(u.maxSeq), String(c.lat), String(c.lng), String(c.ts), c.cell, String(c.seq), move, u.window ?? ''];
+}
+
 export class LocationIndex {
   readonly ttlMs: number;
   /** On a Redis Cluster: flush and prune split by hash slot (location-scripts.ts). */
@@ -169,7 +180,6 @@ export class LocationIndex {
     if (!scripted.flushLocations) redis.defineCommand('flushLocations', { lua: FLUSH_LOCATIONS_LUA });
     if (!scripted.pruneCellMembers) redis.defineCommand('pruneCellMembers', { lua: PRUNE_CELL_MEMBERS_LUA });
     this.sharded = isCluster(redis);
-
   }
 
   private cellKey(cell: string): string {
@@ -204,10 +214,10 @@ export class LocationIndex {
         const move = c.cell === u.previousCell ? '0' : u.previousCell === null ? '1' : '2';
         keys.push(hash, this.cellKey(c.cell));
         if (move === '2') keys.push(this.cellKey(u.previousCell!));
-        rows[i] = ['M', u.courierId, String(u.serverTs), String(u.maxSeq), String(c.lat), String(c.lng), String(c.ts), c.cell, String(c.seq), move, u.window ?? ''];
+        rows[i] = scriptRow(u, move);
       } else {
         keys.push(hash);
-        rows[i] = ['T', u.courierId, String(u.serverTs), String(u.maxSeq), u.window ?? ''];
+        rows[i] = scriptRow(u, '0');
       }
     }
     const args: (string | number)[] = [JSON.stringify(rows), points.length > 0 ? packPoints(points) : '', this.ttlMs];
@@ -228,17 +238,14 @@ export class LocationIndex {
     const courierWrites: Promise<unknown>[] = [];
     for (const u of updates) {
       const c = u.current;
-      let row: string[];
       let newSet = '';
       if (c) {
         const key = this.cellKey(c.cell);
         newSet = prefix + key;
-        row = ['M', u.courierId, String(u.serverTs), String(u.maxSeq), String(c.lat), String(c.lng), String(c.ts), c.cell, String(c.seq), '0', u.window ?? ''];
         addTo(joins, tagOf(key) ?? '', key, u.courierId);
-      } else {
-        row = ['T', u.courierId, String(u.serverTs), String(u.maxSeq), u.window ?? ''];
       }
-      courierWrites.push(UPDATE_COURIER.run(r, [courierKey(u.courierId)], [JSON.stringify(row), this.ttlMs, newSet]));
+      // the cell moves are done by ZONE_CELLS here, so the row never asks the script to move ('0')
+      courierWrites.push(UPDATE_COURIER.run(r, [courierKey(u.courierId)], [JSON.stringify(scriptRow(u, '0')), this.ttlMs, newSet]));
     }
     const joined = [...joins.values()].map((z) => ZONE_CELLS.run(r, z.keys, ['A', this.ttlMs, ...z.ids]));
     const [olds] = await Promise.all([Promise.all(courierWrites), Promise.all(joined)]);
