@@ -132,8 +132,10 @@ export class CarrierDispatch implements FleetPort {
 
   async handOff(round: FleetRound): Promise<ReadonlyMap<string, FleetOutcome>> {
     const out = new Map<string, FleetOutcome>();
-    const byId = new Map(round.snapshot.orders.map((o) => [o.id, o]));
-    const decisions = new Map(round.decisions.map((d) => [d.orderId, d]));
+    // only orders picked up in a zone that allows a carrier: the rest need no Postgres read or decisions
+    const byId = new Map(round.snapshot.orders.filter((o) => this.carrierFor(o.pickup)).map((o) => [o.id, o]));
+    if (byId.size === 0) return out;
+    const decisions = new Map(round.decisions().map((d) => [d.orderId, d]));
     const candidates: { order: Order; entry: CarrierEntry; c: FleetCandidate }[] = [];
     for (const order of await this.repo.getMany([...byId.keys()])) {
       if (round.versions.get(order.id) !== order.version) continue;

@@ -56,8 +56,8 @@ export interface FleetRound {
   readonly at: number;
   readonly snapshot: Snapshot<LatLng>;
   readonly plan: Plan<LatLng>;
-  /** The round's decisions before any commit. */
-  readonly decisions: readonly DispatchDecision[];
+  /** The round's decisions before any commit; computed on demand (only rounds with orders in a carrier zone need them). */
+  decisions(): readonly DispatchDecision[];
   readonly versions: ReadonlyMap<string, number>;
 }
 
@@ -331,7 +331,7 @@ export class Dispatcher {
   private async fleet(round: Omit<FleetRound, 'decisions'>): Promise<ReadonlyMap<string, FleetOutcome>> {
     if (!this.ports.fleet) return new Map();
     try {
-      const decisions = roundDecisions(round.snapshot, round.plan, { zone: round.zone, at: round.at });
+      const decisions = () => roundDecisions(round.snapshot, round.plan, { zone: round.zone, at: round.at });
       return await this.ports.fleet.handOff({ ...round, decisions });
     } catch (err) {
       this.ports.log.error({ err, zone: round.zone }, 'carrier hand-off failed: the round stays with the own fleet');
