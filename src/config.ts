@@ -474,6 +474,27 @@ const spec = {
     max: 1_000_000,
   }),
   travelPriorDetour: numberKey('TRAVEL_PRIOR_DETOUR', 1.3, 'Prior detour factor (distance over ground / straight line) before trails say otherwise; with COURIER_SPEED_MPS as the prior straight-line speed.', { min: 0 }),
+  // --- assignment updates (issue 14, reassign): src/dispatch/reassign.ts
+  reassign: stringKey(
+    'REASSIGN',
+    'on',
+    'Assignment updates: a dispatch round may move an order that is assigned but not reached yet to a better courier (offered; must accept) when its ready estimate changed (`on`/`off`).',
+    (v) => (v === 'on' || v === 'off' ? undefined : `must be on or off, got ${JSON.stringify(v)}`),
+  ) as KeySpec<'on' | 'off'>,
+  reassignReadyChangeS: intKey('REASSIGN_READY_CHANGE_S', 300, 'Assignment updates: only orders whose ready estimate moved by at least this many seconds (earlier or later) since their courier was chosen are looked at.', {
+    min: 0,
+    max: 86_400,
+  }),
+  reassignMinGainS: intKey('REASSIGN_MIN_GAIN_S', 300, 'Assignment updates: another courier must beat the current one by at least this many seconds of click-to-door (the optimizer\'s score, time-vs-cost knob included).', {
+    min: 0,
+    max: 86_400,
+  }),
+  reassignNearStoreS: intKey('REASSIGN_NEAR_STORE_S', 180, 'Assignment updates: never move an order whose courier is within this many seconds of travel of the store (or already there).', {
+    min: 0,
+    max: 86_400,
+  }),
+  reassignMaxMoves: intKey('REASSIGN_MAX_MOVES', 1, 'Assignment updates: at most this many automatic moves per order.', { min: 0, max: 100 }),
+  reassignCooldownS: intKey('REASSIGN_COOLDOWN_S', 600, 'Assignment updates: no automatic move of an order sooner than this many seconds after its last one.', { min: 0, max: 86_400 }),
   prepUtcOffsetMin: intKey('PREP_UTC_OFFSET_MIN', 0, 'Local time of the stores = UTC + this many minutes: prep times (and travel calibration) are bucketed by local hour of day.', {
     min: -720,
     max: 840,

@@ -27,8 +27,11 @@ export interface DispatchDecision {
   /** The round's time (service clock), epoch ms. */
   readonly at: number;
   readonly zone: string;
-  /** `carrier`: the fleet policy handed it to a third-party carrier (see `fleet`). */
-  readonly decision: 'assigned' | 'waiting' | 'carrier';
+  /**
+   * `carrier`: the fleet policy handed it to a third-party carrier (see `fleet`); `reassigned`: an
+   * assignment update took it from its courier and offered it to `courierId` (see `reassigned`).
+   */
+  readonly decision: 'assigned' | 'waiting' | 'carrier' | 'reassigned';
   readonly reason?: WaitingReason;
   readonly courierId?: string;
   readonly etaPickupAt?: number;
@@ -47,6 +50,20 @@ export interface DispatchDecision {
   readonly ready?: DecisionReady;
   /** The hybrid-fleet policy's verdict for an order in a zone that allows a carrier (fleet-policy.ts). */
   readonly fleet?: FleetNote;
+  /** An assignment update (reassign.ts): why, from whom, and what it gains. */
+  readonly reassigned?: ReassignNote;
+}
+
+export interface ReassignNote {
+  /** `estimate_changed`. */
+  readonly reason: string;
+  readonly fromCourierId?: string;
+  /** Pickup (and delivery) earlier by this many seconds (≤ 0 when the gain is courier time). */
+  readonly savedS: number;
+  /** The gain on the optimizer's score, in seconds of click-to-door. */
+  readonly gainS: number;
+  /** The ready estimate now − the one the assignment was planned with (s). */
+  readonly readyChangeS: number;
 }
 
 export interface DecisionReady extends ReadyEstimateInfo {
@@ -176,17 +193,21 @@ export function nearestCourier<P>(
  */
 export function storeView(d: DispatchDecision, assignedCourierId: string | null): DispatchDecision {
   const mine = (id: string | undefined) => id !== undefined && id === assignedCourierId;
-  const { runnerUp, nearest, courierId, stops, ...rest } = d;
+  const { runnerUp, nearest, courierId, stops, reassigned, ...rest } = d;
   return {
     ...rest,
     ...(courierId !== undefined && (d.decision === 'assigned' || mine(courierId)) ? { courierId } : {}),
+    // the courier it was taken from is not the store's business unless it has the order (again)
+    ...(reassigned ? { reassigned: mine(reassigned.fromCourierId) ? reassigned : withoutCourier(reassigned) } : {}),
     ...(stops ? { stops: stops.filter((s) => s.orderId === d.orderId) } : {}),
     ...(runnerUp ? { runnerUp: mine(runnerUp.courierId) ? runnerUp : withoutCourier(runnerUp) } : {}),
     ...(nearest ? { nearest: mine(nearest.courierId) ? nearest : withoutCourier(nearest) } : {}),
   };
 }
 
-function withoutCourier<T extends { courierId?: string }>(x: T): Omit<T, 'courierId'> {
-  const { courierId: _omitted, ...rest } = x;
+function withoutCourier<T extends { courierId?: string }>(x: T): Omit<T, 'courierId'>;
+function withoutCourier<T extends { fromCourierId?: string }>(x: T): Omit<T, 'fromCourierId'>;
+function withoutCourier(x: { courierId?: string; fromCourierId?: string }): object {
+  const { courierId: _omitted, fromCourierId: _from, ...rest } = x;
   return rest;
 }

@@ -15,6 +15,9 @@
  *   of it is replaced, a courier assigned before pickup is swapped); `dispatcher_unassigned` puts an
  *   order that was not picked up yet back in the pool, unpinned; `priority_changed` (0..10) on any
  *   order still running. Pinned orders are never open, so the optimizer never changes them.
+ * - Assignment update (issue 14): `reassigned` (system) takes an `assigned` order (not pinned, not reached
+ *   yet) from its courier and offers it to another one in the same step (`offered`), whose answer then
+ *   goes as for any offer (accept → `assigned`; reject / expiry → back to the pool).
  * - Hybrid fleet (issue 13): `carrier_requested` hands an open order to a third-party carrier (the
  *   dispatch round's fleet policy, or a dispatcher forcing it — then also from an own courier before
  *   pickup): the order is `assigned` with `fleet` = the carrier, its delivery id and cost, no own
@@ -182,6 +185,22 @@ export type OrderEventInput =
   | { readonly type: 'dispatcher_unassigned' }
   /** Dispatcher override: 0 (default) .. 10 (most urgent). */
   | { readonly type: 'priority_changed'; readonly priority: number }
+  /**
+   * Assignment update (the dispatch round, issue 14): an order assigned but not reached yet is taken from
+   * its courier and offered to a better one (must accept) because its ready estimate changed.
+   */
+  | {
+      readonly type: 'reassigned';
+      readonly offerId: string;
+      readonly courierId: string;
+      readonly expiresAt: number;
+      /** Why: `estimate_changed`. */
+      readonly reason: string;
+      /** Pickup earlier by this many seconds; the gain in seconds of click-to-door; the estimate's change (s). */
+      readonly savedS: number;
+      readonly gainS: number;
+      readonly readyChangeS: number;
+    }
   /** Handed to a carrier (fleet policy or a dispatcher's force): the carrier created delivery `deliveryId`. */
   | {
       readonly type: 'carrier_requested';
@@ -270,7 +289,7 @@ const LEGAL: Record<OrderStatus, readonly OrderEventInput['type'][]> = {
   placed: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed', 'carrier_requested', 'fleet_forced'],
   ready: ['ready', 'offered', 'cancelled', 'failed', 'dispatcher_assigned', 'priority_changed', 'carrier_requested', 'fleet_forced'],
   offered: ['ready', 'offer_rejected', 'offer_expired', 'offer_withdrawn', 'accepted', 'cancelled', 'dispatcher_assigned', 'priority_changed', 'fleet_forced'],
-  assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced'],
+  assigned: ['ready', 'arrived_pickup', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced', 'reassigned'],
   at_pickup: ['ready', 'picked_up', 'cancelled', 'failed', 'dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced'],
   picked_up: ['arrived_dropoff', 'cancelled', 'failed', 'priority_changed', 'carrier_status'],
   at_dropoff: ['delivered', 'cancelled', 'failed', 'priority_changed', 'carrier_status'],
@@ -416,7 +435,7 @@ function refusalCode(order: Order, type: OrderEventInput['type']): OrderErrorCod
   return 'illegal_transition';
 }
 
-const OVERRIDE_EVENTS: readonly OrderEventInput['type'][] = ['dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced'];
+const OVERRIDE_EVENTS: readonly OrderEventInput['type'][] = ['dispatcher_assigned', 'dispatcher_unassigned', 'priority_changed', 'carrier_requested', 'carrier_status', 'fleet_forced', 'reassigned'];
 const OVERRIDE_ROLES: readonly Role[] = ['dispatcher', 'admin', 'system'];
 
 function illegal(order: Order, type: OrderEventInput['type']): OrderError {
@@ -549,6 +568,26 @@ export function applyOrderEvent(
       if (order.status === 'offered') data.withdrawnOfferId = order.offerId;
       break;
     }
+    case 'reassigned':
+      if (order.pinned || order.declinedBy.includes(input.courierId) || order.courierId === input.courierId) {
+        throw new OrderError('illegal_transition', `order ${order.id} cannot move to courier ${input.courierId} automatically`, {
+          orderId: order.id,
+          courierId: input.courierId,
+          pinned: order.pinned,
+        });
+      }
+      next = { ...order, status: 'offered', offerId: input.offerId, courierId: input.courierId };
+      data = {
+        offerId: input.offerId,
+        courierId: input.courierId,
+        previousCourierId: order.courierId,
+        expiresAt: input.expiresAt,
+        reason: input.reason,
+        savedS: input.savedS,
+        gainS: input.gainS,
+        readyChangeS: input.readyChangeS,
+      };
+      break;
     case 'dispatcher_unassigned':
       next = { ...order, status: pool, courierId: null, offerId: null, pinned: false };
       data = { courierId: order.courierId, previousStatus: order.status };
@@ -657,6 +696,9 @@ function checkFleet(order: Order, input: OrderEventInput, actor: Actor): void {
       break;
     case 'dispatcher_assigned':
       if (carrierOrder) refuse('order_not_assignable', `order ${order.id} is with carrier ${order.fleet}: force the own fleet first`);
+      break;
+    case 'reassigned':
+      if (carrierOrder) refuse('illegal_transition', `order ${order.id} is with carrier ${order.fleet}`);
       break;
     case 'dispatcher_unassigned':
       if (carrierOrder) refuse('order_not_assigned', `order ${order.id} is with carrier ${order.fleet}: force the own fleet first`);

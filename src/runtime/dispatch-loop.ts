@@ -15,6 +15,8 @@ import { DecisionRecorder } from './decision-recorder.js';
 import { buildRoundInput, zonesWithOpenOrders, type SnapshotOptions, type SnapshotSources } from './dispatch-snapshot.js';
 import { dispatchZoneOf } from './dispatch-zones.js';
 import { Dispatcher, type DispatcherOptions, type DispatcherPorts } from './dispatcher.js';
+import { dispatchZonesOf, Reassignment } from './reassignment.js';
+import type { ReassignRules } from '../dispatch/reassign.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,20 +56,51 @@ export function dispatcherWiring(app: FastifyInstance): { ports: DispatcherPorts
   const { config, clock } = app;
   const { sources, options: snapshotOptions, policy } = snapshotWiring(app);
   const { pool, availability } = sources;
+  const log = app.log.child({ feature: 'dispatch' });
+  const rules = reassignRules(config);
+  const reassignment = new Reassignment({
+    repo: app.orders.repo,
+    sources,
+    options: snapshotOptions,
+    policy,
+    rules,
+    log,
+    move: (req, actor) => app.orders.offers.move(req, actor),
+    isPaused: (courierId) => availability.isPaused(courierId),
+  });
   return {
     ports: {
       clock,
-      log: app.log.child({ feature: 'dispatch' }),
+      log,
       leases: new ZoneLeases(app.redis),
-      zonesWithOpenOrders: () => zonesWithOpenOrders(pool, snapshotOptions.zoneResolution, snapshotOptions.indexResolution),
+      zonesWithOpenOrders: async () => {
+        const zones = await zonesWithOpenOrders(pool, snapshotOptions.zoneResolution, snapshotOptions.indexResolution);
+        if (!rules.enabled) return zones;
+        // zones whose only work is assigned orders: their rounds look at the learned estimates moving
+        const movable = dispatchZonesOf(await app.orders.repo.zonesWithMovableOrders(), snapshotOptions.zoneResolution);
+        return [...new Set([...zones, ...movable])].sort();
+      },
       roundInput: (zone, nowMs) => buildRoundInput(zone, nowMs, sources, snapshotOptions),
       offer: (courierId, orderIds, actor, opts) => app.orders.offers.offer(courierId, orderIds, actor, opts),
       isPaused: (courierId) => availability.isPaused(courierId),
       recordDecisions: (decisions) => app.decisions.record(decisions),
       // hybrid fleet: the round hands orders to carriers (runtime/carrier-dispatch.ts) when any is configured
       ...(app.hasDecorator('carrierDispatch') && app.carrierDispatch ? { fleet: app.carrierDispatch } : {}),
+      ...(rules.enabled ? { reassign: (zone: string, nowMs: number, canCommit: () => Promise<boolean>) => reassignment.run(zone, nowMs, canCommit) } : {}),
     },
     options: { intervalMs: config.dispatchIntervalMs, debounceMs: config.dispatchDebounceMs, policy },
+  };
+}
+
+/** The assignment-update rule's settings (REASSIGN_*). */
+export function reassignRules(config: FastifyInstance['config']): ReassignRules {
+  return {
+    enabled: config.reassign === 'on',
+    readyChangeS: config.reassignReadyChangeS,
+    minGainS: config.reassignMinGainS,
+    nearStoreS: config.reassignNearStoreS,
+    maxMoves: config.reassignMaxMoves,
+    cooldownS: config.reassignCooldownS,
   };
 }
 
@@ -86,6 +119,12 @@ export const dispatchLoop = fp(
     const dispatcher = new Dispatcher(ports, options);
     app.decorate('dispatcher', dispatcher);
     app.orders.lifecycle.onOpen((order) => dispatcher.notifyOpen(orderZone(app, order.pickup)));
+    // a new ready time of an assigned order: a round soon, which may move it (assignment updates)
+    if (config.reassign === 'on') {
+      app.orders.lifecycle.onChange(({ order, event }) => {
+        if (event.type === 'ready' && order.status === 'assigned' && order.fleet === 'own') dispatcher.notifyOpen(orderZone(app, order.pickup));
+      });
+    }
 
     app.addHook('onReady', async () => {
       recorder.start();

@@ -21,6 +21,7 @@ import { OrderStoreError } from '../store/pg/order-repository.js';
 import type { Lease } from '../store/redis/zone-lease.js';
 import type { RoundInput } from './dispatch-snapshot.js';
 import { OfferError, type OfferOptions, type PlannedStop } from './offers.js';
+import { NO_MOVES, type ReassignOutcome } from './reassignment.js';
 
 type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -48,6 +49,9 @@ export interface RoundRecord {
   readonly waiting?: Readonly<Record<string, number>>;
   /** Orders the fleet policy handed to a third-party carrier this round. */
   readonly carrier?: number;
+  /** Assignment updates: orders moved to a better courier this round (and moves dropped on a race). */
+  readonly reassigned?: number;
+  readonly reassignConflicts?: number;
 }
 
 /** What the round tells the hybrid-fleet hand-off (runtime/carrier-dispatch.ts). */
@@ -89,6 +93,11 @@ export interface DispatcherPorts {
   recordDecisions?(decisions: readonly DispatchDecision[]): Promise<void>;
   /** Hybrid fleet (issue 13): absent when no carrier is configured. */
   readonly fleet?: FleetPort;
+  /**
+   * Assignment updates (issue 14, runtime/reassignment.ts): after the round's own offers, move assigned
+   * orders whose ready estimate changed to a better courier; `canCommit` renews the zone lease.
+   */
+  reassign?(zone: string, nowMs: number, canCommit: () => Promise<boolean>): Promise<ReassignOutcome>;
 }
 
 export interface DispatcherOptions {
@@ -242,8 +251,11 @@ export class Dispatcher {
     try {
       const input = await this.ports.roundInput(zone, startedAt);
       const { snapshot, versions } = input;
+      const renew = () => leases.renew(lease, this.leaseTtlMs());
       if (snapshot.orders.length === 0) {
-        const record = { ...emptyRecord(zone, startedAt), couriers: snapshot.couriers.length, wallMs: performance.now() - t0 };
+        const moves = await this.reassign(zone, startedAt, renew);
+        await this.recordDecisions(moves.decisions, zone);
+        const record = { ...emptyRecord(zone, startedAt), couriers: snapshot.couriers.length, ...movesOf(moves), wallMs: performance.now() - t0 };
         this.emit(record);
         return record;
       }
@@ -259,6 +271,8 @@ export class Dispatcher {
       let committed = 0;
       let conflicts = 0;
       const notCommitted = new Set<string>();
+      // the ready time each order is planned with, kept with its offer (assignment updates compare with it)
+      const readyOf = new Map(snapshot.orders.map((o) => [o.id, o.readyAt * 1000]));
       if (offers.length > 0 && !(await leases.renew(lease, this.leaseTtlMs()))) {
         log.warn({ zone, planned }, 'dispatch lease lost before commit: plan dropped');
         conflicts = offers.length;
@@ -267,7 +281,7 @@ export class Dispatcher {
         const width = this.options.commitConcurrency ?? 8;
         for (let i = 0; i < offers.length; i += width) {
           const batch = offers.slice(i, i + width);
-          const results = await Promise.all(batch.map((a) => this.commit(zone, a, versions)));
+          const results = await Promise.all(batch.map((a) => this.commit(zone, a, versions, readyOf)));
           results.forEach(([ok, n], k) => {
             if (ok) committed += n;
             else {
@@ -277,8 +291,9 @@ export class Dispatcher {
           });
         }
       }
+      const moves = await this.reassign(zone, startedAt, renew);
       const decisions = roundDecisions(snapshot, plan, { zone, at: startedAt, notCommitted }).map((d) => withFleet(d, fleet.get(d.orderId)));
-      await this.recordDecisions(decisions, zone);
+      await this.recordDecisions([...decisions, ...moves.decisions], zone);
       const waiting: Record<string, number> = {};
       for (const d of decisions) if (d.reason) waiting[d.reason] = (waiting[d.reason] ?? 0) + 1;
       const record: RoundRecord = {
@@ -295,6 +310,7 @@ export class Dispatcher {
         overran: false,
         waiting,
         ...(handedOff.size ? { carrier: handedOff.size } : {}),
+        ...movesOf(moves),
       };
       if (record.truncated) log.warn({ ...record, budgetMs: this.options.policy.maxMs }, 'dispatch round cut short by its budget');
       else log.debug(record, 'dispatch round');
@@ -306,12 +322,19 @@ export class Dispatcher {
   }
 
   /** One assignment as an offer; [true, orders] when committed, [false, 0] when it lost a race. */
-  private async commit(zone: string, a: Assignment<LatLng>, versions: ReadonlyMap<string, number>): Promise<[boolean, number]> {
+  private async commit(
+    zone: string,
+    a: Assignment<LatLng>,
+    versions: ReadonlyMap<string, number>,
+    readyOf: ReadonlyMap<string, number>,
+  ): Promise<[boolean, number]> {
     const expected = new Map(a.orderIds.map((id) => [id, versions.get(id)!]));
+    const plannedReady = new Map(a.orderIds.filter((id) => readyOf.has(id)).map((id) => [id, readyOf.get(id)!]));
     try {
       await this.ports.offer(a.courierId, a.orderIds, DISPATCHER_ACTOR, {
         expectedVersions: expected,
         stops: plannedStops(a),
+        plannedReady,
         checkCourier: async () => {
           if (await this.ports.isPaused(a.courierId)) throw new OfferError('courier_paused', `courier ${a.courierId} is paused`, { courierId: a.courierId });
         },
@@ -324,6 +347,17 @@ export class Dispatcher {
         this.ports.log.error({ err, zone, courierId: a.courierId, orderIds: a.orderIds }, 'dispatch commit failed');
       }
       return [false, 0];
+    }
+  }
+
+  /** Assignment updates after the round's own offers; a failure there never fails the round. */
+  private async reassign(zone: string, at: number, canCommit: () => Promise<boolean>): Promise<ReassignOutcome> {
+    if (!this.ports.reassign) return NO_MOVES;
+    try {
+      return await this.ports.reassign(zone, at, canCommit);
+    } catch (err) {
+      this.ports.log.error({ err, zone }, 'assignment updates failed: the round keeps its assignments');
+      return NO_MOVES;
     }
   }
 
@@ -373,6 +407,10 @@ function withFleet(d: DispatchDecision, f: FleetOutcome | undefined): DispatchDe
   const { handedOff, ...note } = f;
   if (handedOff) return { orderId: d.orderId, at: d.at, zone: d.zone, decision: 'carrier', fleet: note };
   return { ...d, fleet: note };
+}
+
+function movesOf(m: ReassignOutcome): { reassigned?: number; reassignConflicts?: number } {
+  return { ...(m.moved ? { reassigned: m.moved } : {}), ...(m.conflicts ? { reassignConflicts: m.conflicts } : {}) };
 }
 
 function emptyRecord(zone: string, startedAt: number): RoundRecord {

@@ -19,7 +19,7 @@ import { applyOrderEvent, isTerminal, OrderError, type Actor, type Order, type O
 import { OrderStoreError, type OrderTx, type PgOrderRepository } from '../store/pg/order-repository.js';
 import type { LiveOffer, OfferStop, RedisOfferState } from '../store/redis/offers.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
-import type { Change, OrderLifecycle } from './order-lifecycle.js';
+import type { Change, CourierTaskChanged, OrderLifecycle } from './order-lifecycle.js';
 import { courierView } from './courier-tasks.js';
 
 type Logger = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -87,6 +87,27 @@ export interface OfferOptions {
   readonly stops?: readonly PlannedStop[];
   /** Runs inside the commit; throws (e.g. OfferError `courier_paused`) to refuse the courier. */
   readonly checkCourier?: () => Promise<void>;
+  /** Per order: the ready time (epoch ms) the round planned it with, kept with the offer (assignment updates). */
+  readonly plannedReady?: ReadonlyMap<string, number>;
+}
+
+/** An assignment update (dispatch/reassign.ts): take an assigned order from its courier and offer it to another. */
+export interface MoveRequest {
+  readonly orderId: string;
+  readonly fromCourierId: string;
+  readonly toCourierId: string;
+  /** Compare-and-set: the order must still be at this version, `assigned` to `fromCourierId`. */
+  readonly expectedVersion: number;
+  /** The new courier's stops (pickup, drop-off) with their planned instants. */
+  readonly stops: readonly PlannedStop[];
+  /** The ready estimate (epoch ms) the move was decided with: the new assignment's plan. */
+  readonly plannedReadyAt: number;
+  readonly reason: string;
+  readonly savedS: number;
+  readonly gainS: number;
+  readonly readyChangeS: number;
+  /** Runs inside the commit; throws (e.g. OfferError `courier_paused`) to refuse the new courier. */
+  readonly checkCourier?: () => Promise<void>;
 }
 
 /** Pickups in the given order, then drop-offs in the given order (the dispatch loop passes the plan's sequence instead: OfferOptions.stops). */
@@ -97,6 +118,15 @@ export function stopsFor(orders: readonly Order[]): RemainingStop[] {
   ];
 }
 
+/** Planned stops as offer stops, with the orders' addresses. */
+function offerStops(orders: readonly Order[], planned: readonly PlannedStop[]): OfferStop[] {
+  return planned.map((s) => {
+    const order = orders.find((o) => o.id === s.orderIds[0])!;
+    const addr = (s.kind === 'pickup' ? order.pickup : order.dropoff).address;
+    return { kind: s.kind, orderIds: [...s.orderIds], lat: s.lat, lng: s.lng, ...(addr ? { address: addr } : {}), eta: s.eta };
+  });
+}
+
 /** Plain counters of offer outcomes on this node, read by the metrics at scrape time. */
 export interface OfferStats {
   made: number;
@@ -104,10 +134,12 @@ export interface OfferStats {
   rejected: number;
   expired: number;
   withdrawn: number;
+  /** Assignment updates: orders taken from their courier and offered to a better one. */
+  moved: number;
 }
 
 export class OfferService {
-  readonly stats: OfferStats = { made: 0, accepted: 0, rejected: 0, expired: 0, withdrawn: 0 };
+  readonly stats: OfferStats = { made: 0, accepted: 0, rejected: 0, expired: 0, withdrawn: 0, moved: 0 };
   private readonly timers = new Map<string, () => void>();
   private stopSweep: (() => void) | null = null;
   private readonly pending = new Set<Promise<unknown>>();
@@ -136,16 +168,9 @@ export class OfferService {
       const missing = orderIds.filter((id) => !orders.some((o) => o.id === id));
       throw new OrderStoreError('order_not_found', `order ${missing[0]} not found`, { orderId: missing[0] });
     }
-    const address = (kind: 'pickup' | 'dropoff', orderId: string) => {
-      const order = orders.find((o) => o.id === orderId)!;
-      return (kind === 'pickup' ? order.pickup : order.dropoff).address;
-    };
     let stops: OfferStop[];
     if (opts.stops) {
-      stops = opts.stops.map((s) => {
-        const addr = address(s.kind, s.orderIds[0]!);
-        return { kind: s.kind, orderIds: [...s.orderIds], lat: s.lat, lng: s.lng, ...(addr ? { address: addr } : {}), eta: s.eta };
-      });
+      stops = offerStops(orders, opts.stops);
     } else {
       const from = (await this.positionOf(courierId)) ?? orders[0]!.pickup;
       const etas = etaThroughStops(now, from, stopsFor(orders), this.options.travel, this.options.service);
@@ -178,7 +203,8 @@ export class OfferService {
         },
         actor,
       );
-      await tx.insertOffer({ id: offerId, courierId, orderIds, stops, status: 'open', reason: null, createdAt: now, expiresAt });
+      const plannedReady = opts.plannedReady ? Object.fromEntries(opts.plannedReady) : undefined;
+      await tx.insertOffer({ id: offerId, courierId, orderIds, stops, status: 'open', reason: null, createdAt: now, expiresAt, ...(plannedReady ? { plannedReady } : {}) });
       return out;
     }).catch((err: unknown) => {
       // lost a race with a concurrent offer to the same courier (unique index on open offers)
@@ -195,6 +221,95 @@ export class OfferService {
     await this.bus.publish(channels.courier(courierId), { type: 'offer', ...live } satisfies OfferFrame);
     this.stats.made++;
     this.log.info({ offerId, courierId, orders: orderIds.length, expiresAt }, 'offer made');
+    return live;
+  }
+
+  /**
+   * Assignment update: in ONE transaction the order leaves its courier (its assignment ends `reassigned`)
+   * and is offered to the new one (`reassigned` event, status `offered`), with a compare-and-set — the
+   * order still at the version decided on, `assigned` to the same courier — so a courier reaching the store
+   * (or anything else) that commits first wins and the move is dropped (`order_changed`); one that comes
+   * after finds the order moved. The new courier must accept as for any offer (a reject or expiry puts the
+   * order back in the pool); the old one gets `task.changed` (`reason: "reassigned"`) and its new task.
+   */
+  async move(req: MoveRequest, actor: Actor): Promise<LiveOffer> {
+    const now = this.clock.now();
+    const offerId = randomUUID();
+    const expiresAt = now + this.options.ttlMs;
+    const { orderId, fromCourierId, toCourierId } = req;
+    const before = await this.repo.get(orderId);
+    if (!before) throw new OrderStoreError('order_not_found', `order ${orderId} not found`, { orderId });
+    const stops = offerStops([before], req.stops);
+    const changed = (version: number, status: string) =>
+      new OfferError('order_changed', `order ${orderId} changed since the move was decided (version ${version}, ${status})`, {
+        orderId,
+        version,
+        expected: req.expectedVersion,
+      });
+    let change: Change;
+    try {
+      change = await this.repo.transaction(async (tx) => {
+        const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [toCourierId]);
+        if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${toCourierId} has an open offer`, { offerId: open.rows[0].id });
+        await req.checkCourier?.();
+        const current = await tx.load(orderId);
+        if (current.version !== req.expectedVersion || current.status !== 'assigned' || current.courierId !== fromCourierId) {
+          throw changed(current.version, current.status);
+        }
+        const input: OrderEventInput = {
+          type: 'reassigned',
+          offerId,
+          courierId: toCourierId,
+          expiresAt,
+          reason: req.reason,
+          savedS: Math.round(req.savedS),
+          gainS: Math.round(req.gainS),
+          readyChangeS: Math.round(req.readyChangeS),
+        };
+        const { order, event } = applyOrderEvent(current, input, actor, now);
+        // the version-checked write: a change committed since the read above makes it fail (no retry)
+        const stored = await tx.save(current, order, event);
+        await tx.endAssignment(orderId, 'reassigned', now);
+        await tx.insertOffer({
+          id: offerId,
+          courierId: toCourierId,
+          orderIds: [orderId],
+          stops,
+          status: 'open',
+          reason: null,
+          createdAt: now,
+          expiresAt,
+          plannedReady: { [orderId]: req.plannedReadyAt },
+        });
+        return { order, event: stored };
+      });
+    } catch (err) {
+      if ((err as { constraint?: string }).constraint === 'offers_one_open_per_courier') {
+        throw new OfferError('courier_has_open_offer', `courier ${toCourierId} has an open offer`, {});
+      }
+      if (err instanceof OrderStoreError && err.code === 'version_conflict') throw changed(req.expectedVersion + 1, 'changed concurrently');
+      throw err;
+    }
+    await this.lifecycle.afterCommit([change]);
+    const live: LiveOffer = {
+      offerId,
+      courierId: toCourierId,
+      orderIds: [orderId],
+      orders: [courierView(change.order)] as unknown as Record<string, unknown>[],
+      stops,
+      createdAt: now,
+      expiresAt,
+    };
+    await this.state.save(live, now);
+    this.schedule(live);
+    await this.bus.publish(channels.courier(toCourierId), { type: 'offer', ...live } satisfies OfferFrame);
+    const taken: CourierTaskChanged = { type: 'task.changed', orderId, status: change.order.status, event: 'reassigned', reason: 'reassigned' };
+    await this.bus.publish(channels.courier(fromCourierId), taken).catch((err: unknown) => {
+      this.log.error({ err, orderId, courierId: fromCourierId }, 'could not tell the previous courier');
+    });
+    this.stats.made++;
+    this.stats.moved++;
+    this.log.info({ offerId, orderId, fromCourierId, toCourierId, reason: req.reason, savedS: req.savedS, gainS: req.gainS }, 'order moved to a better courier');
     return live;
   }
 

@@ -309,7 +309,7 @@ export class OrderLifecycle {
     ];
     // the courier hears about changes it did not make itself (cancel, return, failure by others)
     const courierId = order.courierId ?? (event.data.courierId as string | undefined) ?? null;
-    if (courierId && event.actor.id !== courierId && !['offered', 'offer_rejected', 'offer_expired', 'offer_withdrawn'].includes(event.type)) {
+    if (courierId && event.actor.id !== courierId && !['offered', 'offer_rejected', 'offer_expired', 'offer_withdrawn', 'reassigned'].includes(event.type)) {
       const msg: CourierTaskChanged = { type: 'task.changed', orderId: order.id, status: order.status, event: event.type, reason: order.reason };
       work.push(this.bus.publish(channels.courier(courierId), msg));
     }

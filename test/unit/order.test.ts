@@ -103,6 +103,7 @@ const samples: Record<OrderEventInput['type'], OrderEventInput> = {
   // an own order: a carrier status is refused everywhere
   carrier_status: { type: 'carrier_status', status: 'picked_up', carrierEventId: 'e1', reportedAt: T0 },
   fleet_forced: { type: 'fleet_forced', fleet: 'own' },
+  reassigned: { type: 'reassigned', offerId: 'of9', courierId: 'c2', expiresAt: T0 + 60_000, reason: 'estimate_changed', savedS: 600, gainS: 700, readyChangeS: -900 },
 };
 
 // The expected machine, written out independently of the implementation's table.
@@ -163,6 +164,8 @@ const expected: Record<string, OrderStatus> = {
   'offered/fleet_forced': 'offered',
   'assigned/fleet_forced': 'assigned',
   'at_pickup/fleet_forced': 'at_pickup',
+  // assignment update: only an order assigned and not reached yet moves (offered to the new courier)
+  'assigned/reassigned': 'offered',
 };
 
 /** Overrides are refused with a code that says why; everything else with illegal_transition. */
@@ -354,4 +357,17 @@ t.test('only dispatchers, admins and the system may override', async (t) => {
     t.throws(() => applyOrderEvent(inStatus('assigned'), { type: 'dispatcher_unassigned' }, actor, T0), { code: 'override_forbidden' }, actor.role);
   }
   t.equal(applyOrderEvent(fresh(), { type: 'dispatcher_assigned', courierId: 'c1' }, { role: 'admin', id: 'a1' }, T0).order.pinned, true);
+});
+
+t.test('reassigned: an assigned order is offered to another courier; pinned, declined or same courier refused', async (t) => {
+  const system: Actor = { role: 'system', id: 'dispatcher' };
+  const before = inStatus('assigned');
+  const input = samples.reassigned as Extract<OrderEventInput, { type: 'reassigned' }>;
+  const { order, event } = applyOrderEvent(before, input, system, T0 + 99_000);
+  t.match(order, { status: 'offered', courierId: 'c2', offerId: 'of9', pinned: false });
+  t.same(event.data, { offerId: 'of9', courierId: 'c2', previousCourierId: before.courierId, expiresAt: T0 + 60_000, reason: 'estimate_changed', savedS: 600, gainS: 700, readyChangeS: -900 });
+  t.throws(() => applyOrderEvent({ ...before, pinned: true }, input, system, T0), { code: 'illegal_transition' }, 'a pinned order never moves automatically');
+  t.throws(() => applyOrderEvent({ ...before, declinedBy: ['c2'] }, input, system, T0), { code: 'illegal_transition' }, 'not to a courier who declined it');
+  t.throws(() => applyOrderEvent(before, { ...input, courierId: before.courierId! }, system, T0), { code: 'illegal_transition' }, 'not to its own courier');
+  t.throws(() => applyOrderEvent(before, input, courier, T0), { code: 'override_forbidden' }, 'a courier cannot move orders');
 });

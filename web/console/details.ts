@@ -427,6 +427,9 @@ export class DetailPanel {
         if (d.etaDropoffAt) parts.push(' ', t('decision.eta', { time: fmt.time(d.etaDropoffAt) }));
         if (d.cost) parts.push(' ', t('decision.cost', { cost: fmt.number(d.cost.total) }));
         if (d.runnerUp) parts.push(el('div', t('decision.runnerUp', { courier: d.runnerUp.courierId ?? '—', delta: fmt.number(d.runnerUp.costDelta) }), 'muted'));
+      } else if (d.decision === 'reassigned' && d.reassigned) {
+        const saved = fmt.number(Math.round(d.reassigned.savedS / 6) / 10);
+        parts.push(el('strong', t('decision.reassigned', { from: d.reassigned.fromCourierId ?? '—', courier: d.courierId ?? '—', saved })));
       } else {
         parts.push(el('strong', t('decision.waiting')), ' ', waitingReason(d, d.at) ?? '');
       }

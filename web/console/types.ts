@@ -38,7 +38,7 @@ export interface NearestCourier {
 }
 
 export interface DispatchSummary {
-  decision: 'assigned' | 'waiting' | 'carrier';
+  decision: 'assigned' | 'waiting' | 'carrier' | 'reassigned';
   reason?: string;
   at: number;
   courierId?: string;
@@ -56,6 +56,8 @@ export interface DispatchDecision extends DispatchSummary {
   runnerUp?: { courierId?: string; costDelta: number; etaPickupAt?: number };
   /** The ready time the round planned with: known, learned (store's prep times), the store's estimate, or placement. */
   ready?: { source: 'known' | 'learned' | 'store' | 'default'; at: number; medianS?: number; spreadS?: number; samples?: number };
+  /** An assignment update: taken from `fromCourierId`, offered to `courierId` (issue 14). */
+  reassigned?: { reason: string; fromCourierId?: string; savedS: number; gainS: number; readyChangeS: number };
 }
 
 /** GET /v1/couriers/:id (with the explain feature's fields optional). */

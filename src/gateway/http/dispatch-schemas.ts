@@ -23,7 +23,9 @@ export const DecisionSchema = Type.Object(
     orderId: Type.String(),
     at: Type.Number({ description: 'the round time (service clock), epoch ms' }),
     zone: Type.String({ description: 'dispatch zone (H3 cell) of the round' }),
-    decision: Type.Union([Type.Literal('assigned'), Type.Literal('waiting'), Type.Literal('carrier')], { description: '`carrier`: handed to a third-party carrier (see `fleet`)' }),
+    decision: Type.Union([Type.Literal('assigned'), Type.Literal('waiting'), Type.Literal('carrier'), Type.Literal('reassigned')], {
+      description: '`carrier`: handed to a third-party carrier (see `fleet`); `reassigned`: taken from its courier and offered to `courierId` because its ready estimate changed (see `reassigned`)',
+    }),
     reason: Type.Optional(
       Type.String({
         description:
@@ -71,6 +73,18 @@ export const DecisionSchema = Type.Object(
           deliveryId: Type.Optional(Type.String({ description: 'the carrier’s delivery when handed off' })),
         },
         { description: 'the hybrid-fleet policy’s verdict (orders in zones that allow a carrier)' },
+      ),
+    ),
+    reassigned: Type.Optional(
+      Type.Object(
+        {
+          reason: Type.String({ description: '`estimate_changed`' }),
+          fromCourierId: Type.Optional(Type.String({ description: 'the courier it was taken from' })),
+          savedS: Type.Number({ description: 'pickup (and delivery) earlier by this many seconds; ≤ 0 when the gain is courier time' }),
+          gainS: Type.Number({ description: 'the gain on the optimizer’s score, in seconds of click-to-door (≥ REASSIGN_MIN_GAIN_S)' }),
+          readyChangeS: Type.Number({ description: 'the ready estimate now − the one the assignment was planned with, s (< 0: earlier)' }),
+        },
+        { description: 'an assignment update: why the order moved to another courier' },
       ),
     ),
   },

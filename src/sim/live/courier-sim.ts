@@ -39,7 +39,7 @@ interface TaskChangedView {
 }
 
 /** task.changed events after which an order is no longer this courier's to serve (a dispatcher may hand it to a carrier). */
-const TAKEN_AWAY = new Set(['dispatcher_unassigned', 'cancelled', 'failed', 'carrier_requested']);
+const TAKEN_AWAY = new Set(['dispatcher_unassigned', 'cancelled', 'failed', 'carrier_requested', 'reassigned']);
 
 /** The parts of an `offer` frame the courier uses (runtime/offers.ts OfferFrame). */
 interface OfferFrame {

@@ -43,6 +43,18 @@ export interface OfferRecord {
   readonly reason: string | null;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** Dispatch rounds: per order, the ready time (epoch ms) the round planned it with. */
+  readonly plannedReady?: Readonly<Record<string, number>>;
+}
+
+/** An order bound to an own courier who has not reached its store yet, as the assignment update reads it. */
+export interface MovableOrder {
+  readonly order: Order;
+  /** The ready time (epoch ms) its assignment was planned with; null when unknown (a manual offer). */
+  readonly plannedReadyAt: number | null;
+  /** Automatic moves (`reassigned` events) so far, and the last one's time. */
+  readonly moves: number;
+  readonly lastMovedAt: number | null;
 }
 
 export interface OrderListFilter {
@@ -164,8 +176,16 @@ export class OrderTx {
 
   async insertOffer(offer: OfferRecord): Promise<void> {
     await this.client.query(
-      `INSERT INTO offers (id, courier_id, order_ids, stops, status, created_at, expires_at) VALUES ($1, $2, $3, $4, 'open', $5, $6)`,
-      [offer.id, offer.courierId, offer.orderIds, JSON.stringify(offer.stops), new Date(offer.createdAt), new Date(offer.expiresAt)],
+      `INSERT INTO offers (id, courier_id, order_ids, stops, status, created_at, expires_at, planned_ready) VALUES ($1, $2, $3, $4, 'open', $5, $6, $7)`,
+      [
+        offer.id,
+        offer.courierId,
+        offer.orderIds,
+        JSON.stringify(offer.stops),
+        new Date(offer.createdAt),
+        new Date(offer.expiresAt),
+        offer.plannedReady ? JSON.stringify(offer.plannedReady) : null,
+      ],
     );
   }
 
@@ -247,6 +267,7 @@ function offerFromRow(r: Record<string, unknown>): OfferRecord {
     reason: (r.reason as string | null) ?? null,
     createdAt: (r.created_at as Date).getTime(),
     expiresAt: (r.expires_at as Date).getTime(),
+    ...(r.planned_ready ? { plannedReady: r.planned_ready as Record<string, number> } : {}),
   };
 }
 
@@ -436,6 +457,40 @@ export class PgOrderRepository {
     );
     for (const order of rows.map(orderFromRow)) out.set(order.courierId!, [...(out.get(order.courierId!) ?? []), order]);
     return out;
+  }
+
+  /**
+   * Orders of these storage zones assigned to an own courier who has not reached the store (`assigned`),
+   * not pinned, with the ready time their assignment was planned with and their automatic moves so far.
+   */
+  async movableOrders(zones: readonly string[]): Promise<MovableOrder[]> {
+    if (zones.length === 0) return [];
+    const cols = ORDER_COLUMNS.map((c) => `o.${c}`).join(', ');
+    const { rows } = await this.db.query<OrderRow & { planned_ready_at: string | null; moves: number; last_moved_at: Date | null }>(
+      `SELECT ${cols}, f.planned_ready ->> o.id::text AS planned_ready_at, m.moves, m.last_moved_at
+         FROM orders o
+         JOIN assignments a ON a.order_id = o.id AND a.ended_at IS NULL
+         LEFT JOIN offers f ON f.id = a.offer_id
+         CROSS JOIN LATERAL (SELECT count(*)::int AS moves, max(e.at) AS last_moved_at FROM order_events e
+                              WHERE e.order_id = o.id AND e.type = 'reassigned') m
+        WHERE o.status = 'assigned' AND o.fleet = 'own' AND NOT o.pinned AND o.zone = ANY($1::text[])
+        ORDER BY o.placed_at, o.id`,
+      [zones],
+    );
+    return rows.map((r) => ({
+      order: orderFromRow(r),
+      plannedReadyAt: r.planned_ready_at === null ? null : Number(r.planned_ready_at),
+      moves: r.moves,
+      lastMovedAt: r.last_moved_at ? r.last_moved_at.getTime() : null,
+    }));
+  }
+
+  /** The storage zones that have orders a round could move (see movableOrders). */
+  async zonesWithMovableOrders(): Promise<string[]> {
+    const { rows } = await this.db.query<{ zone: string }>(
+      `SELECT DISTINCT zone FROM orders WHERE status = 'assigned' AND fleet = 'own' AND NOT pinned ORDER BY zone`,
+    );
+    return rows.map((r) => r.zone);
   }
 
   /** Which of these couriers have an open offer (they wait for its answer, not for another one). */

@@ -3113,8 +3113,8 @@ export interface paths {
                                 at: number;
                                 /** @description dispatch zone (H3 cell) of the round */
                                 zone: string;
-                                /** @description `carrier`: handed to a third-party carrier (see `fleet`) */
-                                decision: "assigned" | "waiting" | "carrier";
+                                /** @description `carrier`: handed to a third-party carrier (see `fleet`); `reassigned`: taken from its courier and offered to `courierId` because its ready estimate changed (see `reassigned`) */
+                                decision: "assigned" | "waiting" | "carrier" | "reassigned";
                                 /** @description why the order waits: no_courier_in_reach, couriers_taken, not_ready_soon_enough, waiting_to_bundle, courier_busy, all_couriers_declined, over_capacity, pinned_courier_unavailable, would_be_late_anyway, round_budget_exhausted, commit_conflict */
                                 reason?: string;
                                 courierId?: string;
@@ -3188,6 +3188,19 @@ export interface paths {
                                     carrierDropoffEta?: number;
                                     /** @description the carrier’s delivery when handed off */
                                     deliveryId?: string;
+                                };
+                                /** @description an assignment update: why the order moved to another courier */
+                                reassigned?: {
+                                    /** @description `estimate_changed` */
+                                    reason: string;
+                                    /** @description the courier it was taken from */
+                                    fromCourierId?: string;
+                                    /** @description pickup (and delivery) earlier by this many seconds; ≤ 0 when the gain is courier time */
+                                    savedS: number;
+                                    /** @description the gain on the optimizer’s score, in seconds of click-to-door (≥ REASSIGN_MIN_GAIN_S) */
+                                    gainS: number;
+                                    /** @description the ready estimate now − the one the assignment was planned with, s (< 0: earlier) */
+                                    readyChangeS: number;
                                 };
                             }[];
                         };
