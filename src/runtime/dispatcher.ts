@@ -122,6 +122,14 @@ export function plannedStops(a: Assignment<LatLng>): PlannedStop[] {
   return a.stops.map((s) => ({ kind: s.kind, orderIds: [...s.orderIds], lat: s.place.lat, lng: s.place.lng, eta: s.serviceAt * 1000 }));
 }
 
+/**
+ * Time-to-live of a zone's lease for a round budget (DISPATCH_ROUND_BUDGET_MS): long enough for snapshot +
+ * solve + commits; a node that dies mid-round frees the zone after this.
+ */
+export function dispatchLeaseTtlMs(budgetMs: number): number {
+  return Math.max(10_000, 4 * budgetMs + 10_000);
+}
+
 export class Dispatcher {
   private readonly listeners: RoundListener[] = [];
   private readonly running = new Map<string, Promise<RoundRecord>>();
@@ -235,8 +243,7 @@ export class Dispatcher {
   }
 
   private leaseTtlMs(): number {
-    // long enough for snapshot + solve + commits; a node that dies frees the zone after this
-    return Math.max(10_000, 4 * this.options.policy.maxMs + 10_000);
+    return dispatchLeaseTtlMs(this.options.policy.maxMs);
   }
 
   private async round(zone: string): Promise<RoundRecord> {

@@ -12,6 +12,8 @@ import fastify from 'fastify';
 import fastifyJwt from '@fastify/jwt';
 import type { Role } from '../../src/gateway/auth.js';
 import { startPrivatePostgres, startPrivateRedis, type PrivateService } from '../../src/store/embedded/index.js';
+import { startPrivateRedisCluster, type PrivateCluster } from '../../src/store/embedded/redis-cluster.js';
+import { isClusterUrl } from '../../src/store/redis-url.js';
 import { freePort, processAlive, sleep } from '../../src/store/embedded/process.js';
 import { createTestContext, serviceUrls, type TestContext } from '../support/context.js';
 import { runService, type RunningService } from '../support/service-process.js';
@@ -91,14 +93,18 @@ export class OwnPostgres {
   }
 }
 
-export interface FaultEnv {
+/** What startDispatchd needs: a test context, a token signer, the processes to kill at teardown. */
+export interface ServiceEnv {
   ctx: TestContext;
-  redis: OwnRedis;
-  postgres: OwnPostgres | null;
   /** Signs a token the service accepts. */
   token(role: Role, sub: string): string;
   /** Service processes of the test: killed first at teardown, whatever state the test left. */
   processes: Set<ChildProcess>;
+}
+
+export interface FaultEnv extends ServiceEnv {
+  redis: OwnRedis;
+  postgres: OwnPostgres | null;
 }
 
 /**
@@ -111,10 +117,43 @@ export async function faultEnv(t: Teardown, opts: { ownPostgres?: boolean; env?:
   await chmod(dir, 0o755);
   const redis = await OwnRedis.start(join(dir, 'redis'));
   const postgres = opts.ownPostgres ? await OwnPostgres.start(join(dir, 'pg')) : null;
-  const ctx = await createTestContext(undefined, opts.env ?? {}, {
-    redisUrl: redis.url,
-    serverDatabaseUrl: postgres?.serverUrl ?? serviceUrls().serverDatabaseUrl,
+  const env = await serviceEnv(t, opts.env ?? {}, { redisUrl: redis.url, serverDatabaseUrl: postgres?.serverUrl ?? serviceUrls().serverDatabaseUrl }, async () => {
+    await redis.stop();
+    await postgres?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
+  return { ...env, redis, postgres };
+}
+
+/**
+ * A test context (own database on the shared PostgreSQL server, own key prefix) on a Redis Cluster: the
+ * one REDIS_URL names when it is a cluster URL (`npm run test:cluster`), else a private 3-master cluster
+ * started for the test and stopped at teardown (`npm test`). The test never runs on a single Redis.
+ */
+export async function clusterEnv(t: Teardown, env: Record<string, string> = {}): Promise<ServiceEnv & { redisUrl: string; ownCluster: boolean }> {
+  const shared = process.env.REDIS_URL;
+  let cluster: PrivateCluster | null = null;
+  let dir: string | null = null;
+  if (!shared || !isClusterUrl(shared)) {
+    dir = await mkdtemp(join(tmpdir(), 'dispatchd-cluster-'));
+    cluster = await startPrivateRedisCluster({ dir: join(dir, 'redis') });
+  }
+  const redisUrl = cluster?.url ?? shared!;
+  const out = await serviceEnv(t, env, { redisUrl, serverDatabaseUrl: serviceUrls().serverDatabaseUrl }, async () => {
+    await cluster?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return { ...out, redisUrl, ownCluster: cluster !== null };
+}
+
+/** Context, token signer and process set on the given servers; `stopServers` runs last at teardown. */
+async function serviceEnv(
+  t: Teardown,
+  env: Record<string, string>,
+  services: { redisUrl: string; serverDatabaseUrl: string },
+  stopServers: () => Promise<void>,
+): Promise<ServiceEnv> {
+  const ctx = await createTestContext(undefined, env, services);
   const signer = fastify({ logger: false });
   await signer.register(fastifyJwt, { secret: ctx.config.jwtSecret!, sign: { algorithm: 'HS256', expiresIn: '1h' } });
   await signer.ready();
@@ -122,17 +161,16 @@ export async function faultEnv(t: Teardown, opts: { ownPostgres?: boolean; env?:
   t.teardown(async () => {
     for (const child of processes) {
       if (child.exitCode === null && child.signalCode === null) {
+        // a SIGSTOPped process takes SIGKILL too
         child.kill('SIGKILL');
         await new Promise((resolve) => child.once('exit', resolve));
       }
     }
     await ctx.cleanup().catch(() => {});
     await signer.close();
-    await redis.stop();
-    await postgres?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stopServers();
   });
-  return { ctx, redis, postgres, processes, token: (role, sub) => signer.jwt.sign({ sub, role }) };
+  return { ctx, processes, token: (role, sub) => signer.jwt.sign({ sub, role }) };
 }
 
 export interface Service extends RunningService {
@@ -144,7 +182,7 @@ export interface Service extends RunningService {
 }
 
 /** Starts dispatchd on `port` and waits until it listens; killed at the env's teardown if still running. */
-export async function startDispatchd(env: FaultEnv, port: number, extra: Record<string, string> = {}): Promise<Service> {
+export async function startDispatchd(env: ServiceEnv, port: number, extra: Record<string, string> = {}): Promise<Service> {
   const svc = runService(env.ctx, { PORT: String(port), ...extra });
   env.processes.add(svc.child);
   const listening = await svc.waitLog((l) => l.msg === 'dispatchd listening', 120_000).catch((err: Error) => {
