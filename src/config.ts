@@ -235,6 +235,12 @@ const spec = {
     max: 100_000,
   }),
   historyFlushMs: intKey('HISTORY_FLUSH_MS', 200, 'Longest time the history sink waits to fill a batch.', { min: 1, max: 60_000 }),
+  historyStreams: intKey(
+    'HISTORY_STREAMS',
+    0,
+    'History streams accepted points are spread over (a courier always in the same one); 0 = automatic: 1 (`loc:stream`) on one Redis, 16 on a Redis Cluster. The sink reads every stream ever used, so changing it loses nothing (docs/scaling.md).',
+    { min: 0, max: 256 },
+  ),
   historyClaimIdleMs: intKey('HISTORY_CLAIM_IDLE_MS', 30_000, 'Stream entries pending this long with another history consumer (presumed dead, e.g. a killed process) are taken over and written.', {
     min: 100,
     max: 86_400_000,

@@ -16,6 +16,8 @@ export interface SinkThreadData {
   batchSize: number;
   flushMs: number;
   claimIdleMs?: number;
+  /** HISTORY_STREAMS, resolved (history-streams.ts). */
+  streams?: number;
   logLevel: LogLevel;
   logFormat: 'json' | 'pretty';
   /** Consumer name in the stream's group (default: host and pid). */

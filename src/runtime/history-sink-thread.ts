@@ -22,7 +22,7 @@ async function main(port: NonNullable<typeof parentPort>, data: SinkThreadData):
   });
   // e.g. 57P01 at a server shutdown; the error carries the whole pg client: log the code, not the client.
   db.on('error', (err) => log.warn({ code: (err as { code?: string }).code, reason: err.message }, 'history sink postgres idle connection lost'));
-  const sink = new HistorySink({ redis, writer: new PositionWriter(db), log, batchSize: data.batchSize, flushMs: data.flushMs, claimIdleMs: data.claimIdleMs, consumer: data.consumer });
+  const sink = new HistorySink({ redis, writer: new PositionWriter(db), log, batchSize: data.batchSize, flushMs: data.flushMs, claimIdleMs: data.claimIdleMs, streams: data.streams, consumer: data.consumer });
   const close = async () => {
     redis.disconnect();
     await db.end().catch(() => {});

@@ -1,7 +1,16 @@
 /**
- * The history sink: drains the location stream into Postgres through a consumer group.
+ * The history sink: drains the location streams into Postgres through a consumer group.
  *
- * Each stream entry holds the packed points of one ingest flush. Entries are acknowledged (and deleted)
+ * There are HISTORY_STREAMS streams (store/redis/history-streams.ts; one, `loc:stream`, on a single Redis by
+ * default), and the sink reads all of them plus every stream a writer registered under another setting and
+ * the legacy `loc:stream`, looked up again every `rescanMs`: entries written under any setting are drained.
+ * Each stream has its own group `history` (same name everywhere), and a consumer reads, acks and claims per
+ * stream; one Postgres transaction may hold entries of several streams. Reading: on one Redis one blocking
+ * XREADGROUP over all streams; on a cluster, where one command must stay in one slot and a blocking read
+ * would hold up the node's shared connection, one non-blocking XREADGROUP per stream (auto-pipelined: one
+ * round trip per node), repeated every `min(flushMs, 100 ms)` while all are empty.
+ *
+ * Each stream entry holds the packed points of one ingest flush (those of its stream). Entries are acknowledged (and deleted)
  * only after the transaction holding their points has committed, so an acked point is never lost; if
  * the process dies in between, the entries stay pending and are read again — by this consumer on
  * restart (its pending list comes first), or claimed by another once idle for `claimIdleMs`. Re-inserts
@@ -19,15 +28,18 @@ import type { FastifyInstance } from 'fastify';
 import { resolveLogFormat, type Logger } from '../logger.js';
 import { PartitionMaintainer } from '../store/pg/position-partitions.js';
 import { PositionWriter, isDataError } from '../store/pg/position-writer.js';
-import { LOCATION_STREAM, packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
+import { packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
 import { batchValues } from '../store/redis/batch.js';
 import { isCluster } from '../store/redis/client.js';
 import { redisKeys } from '../store/redis/keys.js';
+import { historyStreamKeys, knownHistoryStreams, resolveHistoryStreams } from '../store/redis/history-streams.js';
 
 export const HISTORY_GROUP = 'history';
 /** Points the history could not store (one entry per point: fields reason, point, entry), newest kept. */
 export const DEAD_LETTER_STREAM = redisKeys.deadLetterStream;
 const DEAD_LETTER_MAXLEN = 100_000;
+/** On a cluster (non-blocking reads): the longest wait before polling empty streams again. */
+const CLUSTER_POLL_MS = 100;
 
 /** Where the points go; PositionWriter in production, anything that commits atomically in tests. */
 export interface PointWriter {
@@ -48,22 +60,32 @@ export interface HistorySinkOptions {
   claimIdleMs?: number;
   /** A consumer idle this long with nothing pending is removed from the group (default 10 min, ≥ claimIdleMs). */
   staleConsumerMs?: number;
-  stream?: string;
+  /** HISTORY_STREAMS: the streams this deployment writes (0 or omitted: 1 on one Redis, 16 on a cluster). */
+  streams?: number;
+  /** How often the registered and legacy streams are looked up again (default 10 s). */
+  rescanMs?: number;
   group?: string;
 }
 
-type Entry = { id: string; points: StoredPoint[] };
-type StreamReply = [string, [string, string[]][]][] | null;
+type Entry = { stream: string; id: string; points: StoredPoint[] };
+type StreamReply = [string, [string, string[] | null][]][] | null;
 
 export class HistorySink {
   readonly consumer: string;
-  private readonly stream: string;
+  /** The streams of this deployment's HISTORY_STREAMS (created with their group at start). */
+  readonly configured: readonly string[];
+  /** Every stream read now: the configured ones, then registered and legacy ones that exist. */
+  private streams: string[] = [];
   private readonly group: string;
   private readonly claimIdleMs: number;
   private readonly staleConsumerMs: number;
+  private readonly rescanMs: number;
+  private readonly cluster: boolean;
+  private readonly prefix: string;
   private running = false;
   private loop: Promise<void> | null = null;
   private lastClaim = 0;
+  private lastRescan = 0;
   /** Points written to Postgres by this sink (new rows and re-delivered ones alike). */
   written = 0;
   /** Points this sink moved to the dead-letter stream. */
@@ -71,16 +93,24 @@ export class HistorySink {
 
   constructor(private readonly opts: HistorySinkOptions) {
     this.consumer = opts.consumer ?? historyConsumerName();
-    this.stream = opts.stream ?? LOCATION_STREAM;
+    this.cluster = isCluster(opts.redis);
+    this.configured = historyStreamKeys(resolveHistoryStreams(opts.streams ?? 0, this.cluster));
     this.group = opts.group ?? HISTORY_GROUP;
     this.claimIdleMs = opts.claimIdleMs ?? 30_000;
     this.staleConsumerMs = Math.max(this.claimIdleMs, opts.staleConsumerMs ?? 600_000);
+    this.rescanMs = opts.rescanMs ?? 10_000;
+    this.prefix = opts.redis.options.keyPrefix ?? '';
   }
 
-  /** Creates the group (from the stream's beginning) and starts the loop. */
+  /** The streams read now (relative keys). */
+  get readStreams(): readonly string[] {
+    return this.streams;
+  }
+
+  /** Creates the groups (from each stream's beginning) and starts the loop. */
   async start(): Promise<void> {
     if (this.running) return;
-    await this.ensureGroup();
+    await this.refreshStreams();
     this.running = true;
     this.loop = this.run().catch((err: unknown) => {
       this.running = false;
@@ -98,7 +128,7 @@ export class HistorySink {
   /** Writes everything in the stream now, then stops (graceful shutdown). */
   async drain(): Promise<void> {
     await this.stop();
-    await this.ensureGroup();
+    await this.refreshStreams();
     for (;;) {
       const pending = await this.readOwnPending();
       const entries = pending.length ? pending : await this.readNew(0);
@@ -106,21 +136,48 @@ export class HistorySink {
       await this.writeAndAck(entries);
     }
     // Nothing pending here any more: leave no consumer behind (the next start under this name recreates it).
-    await this.opts.redis.call('XGROUP', 'DELCONSUMER', this.fullKey(), this.group, this.consumer);
+    await Promise.all(this.streams.map((s) => this.opts.redis.call('XGROUP', 'DELCONSUMER', this.fullKey(s), this.group, this.consumer)));
   }
 
-  /** The stream's full key: ioredis does not prefix keys of subcommand syntax (XGROUP, XINFO). */
-  private fullKey(): string {
-    return (this.opts.redis.options.keyPrefix ?? '') + this.stream;
+  /** A stream's full key: ioredis does not prefix keys of subcommand syntax (XGROUP, XINFO). */
+  private fullKey(stream: string): string {
+    return this.prefix + stream;
   }
 
-  private async ensureGroup(): Promise<void> {
-    const key = this.fullKey();
-    try {
-      await this.opts.redis.call('XGROUP', 'CREATE', key, this.group, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
+  /**
+   * Looks up the streams to read (configured, registered, legacy) and makes sure each has the group. A
+   * configured stream is created if missing; another one is read only while it exists (XGROUP CREATE
+   * without MKSTREAM fails on a missing key), and picked up again by a later rescan once it does.
+   * Returns whether a stream was added (its own pending entries must then be recovered).
+   */
+  private async refreshStreams(): Promise<boolean> {
+    this.lastRescan = Date.now();
+    const known = await knownHistoryStreams(this.opts.redis, this.configured);
+    const configured = new Set(this.configured);
+    const ready = await Promise.all(known.map((s) => this.ensureGroup(s, configured.has(s))));
+    const next = known.filter((_, i) => ready[i]);
+    const added = next.some((s) => !this.streams.includes(s));
+    if (added || next.length !== this.streams.length) {
+      const extra = next.filter((s) => !configured.has(s));
+      if (extra.length) this.opts.log?.info({ streams: extra }, 'history sink reads streams beyond its configured ones');
     }
+    this.streams = next;
+    return added;
+  }
+
+  /** Creates the group on a stream (from its beginning); false when the stream does not exist and may not be created. */
+  private async ensureGroup(stream: string, create: boolean): Promise<boolean> {
+    const args = ['CREATE', this.fullKey(stream), this.group, '0', ...(create ? ['MKSTREAM'] : [])];
+    try {
+      await this.opts.redis.call('XGROUP', ...args);
+    } catch (err) {
+      const message = String((err as Error).message);
+      if (message.startsWith('BUSYGROUP')) return true;
+      // "ERR The XGROUP subcommand requires the key to exist…"
+      if (!create && /requires the key to exist/i.test(message)) return false;
+      throw err;
+    }
+    return true;
   }
 
   private async run(): Promise<void> {
@@ -128,6 +185,7 @@ export class HistorySink {
     let backoffMs = 100;
     while (this.running) {
       try {
+        if (Date.now() - this.lastRescan >= this.rescanMs && (await this.refreshStreams())) recovered = false;
         if (!recovered) {
           // What this consumer read but never acknowledged (it crashed, was stopped or failed) comes first.
           for (let pending = await this.readOwnPending(); pending.length; pending = await this.readOwnPending()) {
@@ -145,7 +203,8 @@ export class HistorySink {
         recovered = false;
         // Redis lost the stream or the group (restart without persistence, FLUSHALL, DEL): the ingest's next
         // XADD recreates a bare stream, so recreate the group or every read fails with NOGROUP forever.
-        if (isNoGroup(err)) await this.ensureGroup().catch((e: unknown) => this.opts.log?.error({ err: e }, 'history sink could not recreate its group'));
+        // (a stream that is gone for good, not configured, is dropped from the reads until it comes back)
+        if (isNoGroup(err)) await this.refreshStreams().catch((e: unknown) => this.opts.log?.error({ err: e }, 'history sink could not recreate its groups'));
         await new Promise((r) => setTimeout(r, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
@@ -170,31 +229,51 @@ export class HistorySink {
     return entries;
   }
 
+  /** New entries of every stream (waiting up to blockMs when there are none). */
   private async readNew(blockMs: number): Promise<Entry[]> {
-    const args: (string | number)[] = ['GROUP', this.group, this.consumer, 'COUNT', 256];
-    if (blockMs > 0) args.push('BLOCK', Math.max(1, Math.round(blockMs)));
-    args.push('STREAMS', this.stream, '>');
-    const reply = (await this.opts.redis.call('XREADGROUP', ...args)) as StreamReply;
-    return toEntries(reply?.[0]?.[1] ?? []);
+    if (!this.cluster) return this.readAll('>', blockMs);
+    const entries = await this.readAll('>', 0);
+    if (entries.length === 0 && blockMs > 0) await new Promise((r) => setTimeout(r, Math.min(blockMs, CLUSTER_POLL_MS)));
+    return entries;
   }
 
-  private async readOwnPending(): Promise<Entry[]> {
-    const reply = (await this.opts.redis.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', 256, 'STREAMS', this.stream, '0')) as StreamReply;
-    return toEntries(reply?.[0]?.[1] ?? []);
+  /** What this consumer read but never acknowledged, on every stream. */
+  private readOwnPending(): Promise<Entry[]> {
+    return this.readAll('0', 0);
   }
 
-  /** Takes over entries another consumer left pending for longer than claimIdleMs (checked now and then). */
+  /**
+   * XREADGROUP from `id` ('>' new, '0' own pending) on every stream: one command over all streams on one
+   * Redis (blocking up to blockMs), one command per stream on a cluster (each its own slot; never blocking).
+   */
+  private async readAll(id: '>' | '0', blockMs: number): Promise<Entry[]> {
+    const streams = this.streams;
+    if (streams.length === 0) return [];
+    const head: (string | number)[] = ['GROUP', this.group, this.consumer, 'COUNT', 256];
+    if (!this.cluster) {
+      const args = [...head];
+      if (blockMs > 0 && id === '>') args.push('BLOCK', Math.max(1, Math.round(blockMs)));
+      args.push('STREAMS', ...streams, ...streams.map(() => id));
+      const reply = (await this.opts.redis.call('XREADGROUP', ...args)) as StreamReply;
+      // replies name the full key (prefix included)
+      return (reply ?? []).flatMap(([key, raw]) => toEntries(key.startsWith(this.prefix) ? key.slice(this.prefix.length) : key, raw ?? []));
+    }
+    const replies = await Promise.all(streams.map((s) => this.opts.redis.xreadgroup(...(head as ['GROUP', string, string, 'COUNT', number]), 'STREAMS', s, id) as Promise<StreamReply>));
+    return replies.flatMap((reply, i) => toEntries(streams[i], reply?.[0]?.[1] ?? []));
+  }
+
+  /** Takes over entries other consumers left pending for longer than claimIdleMs, on every stream (checked now and then). */
   private async claimAbandoned(): Promise<Entry[]> {
     const now = Date.now();
     if (now - this.lastClaim < Math.min(this.claimIdleMs, 5000)) return [];
     this.lastClaim = now;
-    const reply = (await this.opts.redis.xautoclaim(this.stream, this.group, this.consumer, this.claimIdleMs, '0-0', 'COUNT', 256)) as [
-      string,
-      [string, string[]][],
-    ];
-    const entries = toEntries(reply[1] ?? []);
+    const streams = this.streams;
+    const replies = (await Promise.all(
+      streams.map((s) => this.opts.redis.xautoclaim(s, this.group, this.consumer, this.claimIdleMs, '0-0', 'COUNT', 256)),
+    )) as [string, [string, string[] | null][]][];
+    const entries = replies.flatMap((reply, i) => toEntries(streams[i], reply[1] ?? []));
     if (entries.length) this.opts.log?.info({ entries: entries.length }, 'history sink claimed abandoned entries');
-    else await this.removeStaleConsumers();
+    else await Promise.all(streams.map((s) => this.removeStaleConsumers(s)));
     return entries;
   }
 
@@ -203,8 +282,8 @@ export class HistorySink {
    * with nothing pending (their entries were claimed) and idle for longer than `staleConsumerMs`. Harmless
    * for a live consumer too: its next XREADGROUP recreates it, and with nothing pending nothing is lost.
    */
-  private async removeStaleConsumers(): Promise<void> {
-    const key = this.fullKey();
+  private async removeStaleConsumers(stream: string): Promise<void> {
+    const key = this.fullKey(stream);
     const consumers = (await this.opts.redis.call('XINFO', 'CONSUMERS', key, this.group)) as (string | number)[][];
     for (const fields of consumers) {
       const info: Record<string, string | number> = {};
@@ -212,7 +291,7 @@ export class HistorySink {
       const name = String(info.name);
       if (name === this.consumer || Number(info.pending) !== 0 || Number(info.idle) < this.staleConsumerMs) continue;
       await this.opts.redis.call('XGROUP', 'DELCONSUMER', key, this.group, name);
-      this.opts.log?.info({ consumer: name, idleMs: Number(info.idle) }, 'history sink removed a stale stream consumer');
+      this.opts.log?.info({ consumer: name, stream, idleMs: Number(info.idle) }, 'history sink removed a stale stream consumer');
     }
   }
 
@@ -221,19 +300,25 @@ export class HistorySink {
       const points = chunk.flatMap((e) => e.points);
       const dead = await this.writeIsolating(points);
       this.written += points.length - dead.length;
-      const ids = chunk.map((e) => e.id);
+      const idsByStream = new Map<string, string[]>();
+      for (const e of chunk) {
+        let ids = idsByStream.get(e.stream);
+        if (!ids) idsByStream.set(e.stream, (ids = []));
+        ids.push(e.id);
+      }
       // Only after the commit: an entry acked here is in Postgres, or its bad points are dead-lettered.
       const deadCommands = dead.map(
         (d) => ['xadd', DEAD_LETTER_STREAM, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'reason', d.reason, 'point', packPoints([d.point]), 'consumer', this.consumer] as const,
       );
-      if (isCluster(this.opts.redis)) {
-        // the dead-letter stream is another slot: dead letters first, then the ack (a crash between
-        // dead-letters a point twice at worst, never loses one)
+      if (this.cluster) {
+        // the dead-letter stream and each history stream are a slot of their own: dead letters first, then
+        // per stream the ack (a crash between dead-letters a point twice at worst, never loses one)
         if (deadCommands.length) await batchValues(this.opts.redis, deadCommands);
-        await this.opts.redis.multi().xack(this.stream, this.group, ...ids).xdel(this.stream, ...ids).exec();
+        await Promise.all([...idsByStream].map(([stream, ids]) => this.opts.redis.multi().xack(stream, this.group, ...ids).xdel(stream, ...ids).exec()));
       } else {
         const tx = this.opts.redis.multi(deadCommands.map((c) => [...c]));
-        await tx.xack(this.stream, this.group, ...ids).xdel(this.stream, ...ids).exec();
+        for (const [stream, ids] of idsByStream) tx.xack(stream, this.group, ...ids).xdel(stream, ...ids);
+        await tx.exec();
       }
       for (const d of dead) {
         this.opts.log?.warn({ courierId: d.point.courierId, seq: d.point.seq, ts: d.point.ts, reason: d.reason }, 'history point dead-lettered');
@@ -260,28 +345,37 @@ export class HistorySink {
     }
   }
 
-  /** Entries not yet written to Postgres (pending or never delivered): acked entries are deleted. */
+  /** Entries not yet written to Postgres (pending or never delivered) in every known stream: acked entries are deleted. */
   async backlog(): Promise<number> {
-    return this.opts.redis.xlen(this.stream);
+    const streams = await knownHistoryStreams(this.opts.redis, this.configured);
+    const lengths = await batchValues(this.opts.redis, streams.map((s) => ['xlen', s] as const));
+    return lengths.reduce<number>((sum, n) => sum + Number(n), 0);
   }
 }
 
-/** What the stream still holds (entries, the points in them, entries read but unacknowledged): at shutdown. */
-async function streamBacklog(redis: Redis): Promise<{ entries: number; points: number; pending: number }> {
+/** What the streams still hold (entries, the points in them, entries read but unacknowledged, which streams): at shutdown. */
+async function streamBacklog(redis: Redis, configured: readonly string[]): Promise<{ entries: number; points: number; pending: number; streams: string[] }> {
   let points = 0;
   let entries = 0;
-  for (let start = '-'; ; ) {
-    const page = await redis.xrange(LOCATION_STREAM, start, '+', 'COUNT', 1000);
-    for (const [, fields] of page) {
-      const i = fields.indexOf('p');
-      if (i >= 0) points += unpackPoints(fields[i + 1]).length;
+  let pending = 0;
+  const streams: string[] = [];
+  for (const stream of await knownHistoryStreams(redis, configured)) {
+    const before = entries;
+    for (let start = '-'; ; ) {
+      const page = await redis.xrange(stream, start, '+', 'COUNT', 1000);
+      for (const [, fields] of page) {
+        const i = fields.indexOf('p');
+        if (i >= 0) points += unpackPoints(fields[i + 1]).length;
+      }
+      entries += page.length;
+      if (page.length < 1000) break;
+      start = '(' + page[page.length - 1][0];
     }
-    entries += page.length;
-    if (page.length < 1000) break;
-    start = '(' + page[page.length - 1][0];
+    if (entries > before) streams.push(stream);
+    const summary = (await redis.xpending(stream, HISTORY_GROUP).catch(() => [0])) as [number, ...unknown[]];
+    pending += Number(summary[0] ?? 0);
   }
-  const summary = (await redis.xpending(LOCATION_STREAM, HISTORY_GROUP).catch(() => [0])) as [number, ...unknown[]];
-  return { entries, points, pending: Number(summary[0] ?? 0) };
+  return { entries, points, pending, streams };
 }
 
 function isNoGroup(err: unknown): boolean {
@@ -294,16 +388,16 @@ function count(entries: Entry[]): number {
   return n;
 }
 
-function toEntries(raw: [string, string[] | null][]): Entry[] {
+function toEntries(stream: string, raw: [string, string[] | null][]): Entry[] {
   const out: Entry[] = [];
   for (const [id, fields] of raw) {
     // A deleted entry still pending shows up with null fields: nothing to write, just ack it.
     if (!fields) {
-      out.push({ id, points: [] });
+      out.push({ stream, id, points: [] });
       continue;
     }
     const i = fields.indexOf('p');
-    out.push({ id, points: i >= 0 ? unpackPoints(fields[i + 1]) : [] });
+    out.push({ stream, id, points: i >= 0 ? unpackPoints(fields[i + 1]) : [] });
   }
   return out;
 }
@@ -337,6 +431,7 @@ export const historySink = fp(
     const databaseUrl = poolUrl ?? config.databaseUrl;
     if (!databaseUrl) throw new Error('history sink needs the Postgres URL (DATABASE_URL)');
     if (!config.redisUrl) throw new Error('history sink needs the Redis URL (REDIS_URL)');
+    const streams = resolveHistoryStreams(config.historyStreams, isCluster(app.redis));
     const thread = new SinkThread(
       {
         redis: { url: config.redisUrl, keyPrefix: app.redis.options.keyPrefix },
@@ -344,6 +439,7 @@ export const historySink = fp(
         batchSize: config.historyBatchSize,
         flushMs: config.historyFlushMs,
         claimIdleMs: config.historyClaimIdleMs,
+        streams,
         logLevel: config.logLevel,
         // decided here: a worker thread's stdout is never a TTY
         logFormat: resolveLogFormat(config.logFormat, process.stdout.isTTY === true),
@@ -362,11 +458,13 @@ export const historySink = fp(
         await thread.drain();
       } catch (err) {
         // Say what is left where: the points are safe in the stream (acked to couriers) and the next start writes them.
-        const left = await streamBacklog(app.redis).catch(() => null);
+        const configured = historyStreamKeys(streams);
+        const left = await streamBacklog(app.redis, configured).catch(() => null);
+        const where = (list: readonly string[]) => (list.length === 1 ? `stream ${list[0]}` : `streams ${list.join(', ')}`);
         throw new Error(
           left
-            ? `history not fully written: ${left.points} acked points in ${left.entries} entries left in the Redis stream ${LOCATION_STREAM} (${left.pending} pending)`
-            : `history not fully written; the Redis stream ${LOCATION_STREAM} could not be read to count what is left`,
+            ? `history not fully written: ${left.points} acked points in ${left.entries} entries left in the Redis ${where(left.streams.length ? left.streams : configured)} (${left.pending} pending)`
+            : `history not fully written; the Redis ${where(configured)} could not be read to count what is left`,
           { cause: err },
         );
       }

@@ -60,11 +60,11 @@ export const SOCKET_KINDS = ['courier', 'store', 'track', 'console', 'other'] as
 export type SocketKind = (typeof SOCKET_KINDS)[number];
 
 export interface HistoryLag {
-  /** Entries in the location stream not yet written to Postgres (acked entries are deleted). */
+  /** Entries in the location streams (all of them, summed) not yet written to Postgres (acked entries are deleted). */
   readonly entries: number;
   /** Entries delivered to a sink consumer and not acknowledged yet. */
   readonly pending: number;
-  /** Age of the oldest entry still in the stream, ms; null when empty. */
+  /** Age of the oldest entry still in any location stream, ms; null when all are empty. */
   readonly oldestAgeMs: number | null;
   /** Points in the dead-letter stream (values the history could not store, see history-sink.ts). */
   readonly deadLetters: number;

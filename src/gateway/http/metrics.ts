@@ -12,7 +12,9 @@ import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyReques
 import type { WebSocket } from 'ws';
 import { DEAD_LETTER_STREAM, HISTORY_GROUP } from '../../runtime/history-sink.js';
 import { Metrics, recordRound, SOCKET_KINDS, type HistoryLag, type SocketKind } from '../../runtime/metrics.js';
-import { LOCATION_STREAM } from '../../store/redis/location-index.js';
+import { batch, type BatchCommand } from '../../store/redis/batch.js';
+import { isCluster } from '../../store/redis/client.js';
+import { historyStreamKeys, knownHistoryStreams, resolveHistoryStreams } from '../../store/redis/history-streams.js';
 import { liveCouriers } from '../../runtime/console-state.js';
 import { errorResponses } from './common-schemas.js';
 import { offeredCouriers } from '../../store/pg/console-queries.js';
@@ -41,29 +43,39 @@ export function socketKindOf(url: string | undefined): SocketKind {
   return 'other';
 }
 
-/** Length, pending count and oldest entry of the location stream, in one round trip. */
+/**
+ * Length, pending count and oldest entry over every history stream (configured, registered, legacy), and
+ * the dead letters: one round trip for the stream list, one batch (per node on a cluster) for the rest.
+ */
 async function historyLag(app: FastifyInstance): Promise<HistoryLag> {
-  const replies = await app.redis
-    .pipeline()
-    .xlen(LOCATION_STREAM)
-    .xpending(LOCATION_STREAM, HISTORY_GROUP)
-    .xrange(LOCATION_STREAM, '-', '+', 'COUNT', 1)
-    .time()
-    .xlen(DEAD_LETTER_STREAM)
-    .exec();
-  if (!replies) throw new Error('pipeline discarded');
-  const [len, pending, oldest, time, dead] = replies;
-  if (len[0]) throw len[0];
-  // no group yet (the sink has not started): nothing is pending
-  const pendingCount = pending[0] ? 0 : Number((pending[1] as [number, ...unknown[]])[0] ?? 0);
-  const first = oldest[0] ? [] : (oldest[1] as [string, string[]][]);
+  const configured = historyStreamKeys(resolveHistoryStreams(app.config.historyStreams, isCluster(app.redis)));
+  const streams = await knownHistoryStreams(app.redis, configured);
+  const commands: BatchCommand[] = [['time'], ['xlen', DEAD_LETTER_STREAM]];
+  for (const s of streams) commands.push(['xlen', s], ['xpending', s, HISTORY_GROUP], ['xrange', s, '-', '+', 'COUNT', 1]);
+  const replies = await batch(app.redis, commands);
+  const [time, dead] = replies;
+  let entries = 0;
+  let pendingCount = 0;
+  let oldestMs: number | null = null;
+  for (let i = 2; i < replies.length; i += 3) {
+    const [len, pending, oldest] = replies.slice(i, i + 3);
+    if (len[0]) throw len[0];
+    entries += Number(len[1]);
+    // no group yet (the sink has not started): nothing is pending
+    if (!pending[0]) pendingCount += Number((pending[1] as [number, ...unknown[]])[0] ?? 0);
+    const first = oldest[0] ? [] : (oldest[1] as [string, string[]][]);
+    if (first.length) {
+      const ms = Number(first[0][0].split('-')[0]);
+      if (oldestMs === null || ms < oldestMs) oldestMs = ms;
+    }
+  }
   let oldestAgeMs: number | null = null;
-  if (first.length && !time[0]) {
+  if (oldestMs !== null && !time[0]) {
     // stream ids carry Redis' own time (ms): compare with Redis' clock, not this node's
     const [sec, micro] = time[1] as [string, string];
-    oldestAgeMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000) - Number(first[0][0].split('-')[0]);
+    oldestAgeMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000) - oldestMs;
   }
-  return { entries: Number(len[1]), pending: pendingCount, oldestAgeMs, deadLetters: dead[0] ? 0 : Number(dead[1]) };
+  return { entries, pending: pendingCount, oldestAgeMs, deadLetters: dead[0] ? 0 : Number(dead[1]) };
 }
 
 export const metricsPlugin = fp(

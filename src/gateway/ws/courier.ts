@@ -213,6 +213,7 @@ export const courierSocket = fp(
     const { config } = app;
     const index = new LocationIndex(app.redis, config.h3Resolution, {
       ttlMs: locationTtlMs(config.staleAfterMs, config.retentionDays * 86_400_000),
+      historyStreams: config.historyStreams,
     });
     const ingest = new LocationIngest(
       index,

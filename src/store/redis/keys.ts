@@ -11,7 +11,9 @@
  * - no tag (the whole key is hashed): keys of one courier, order, offer or quote. They are read and written
  *   one key per command (or in a batch split per node, store/redis/batch.ts), never together with another
  *   key in one script or MULTI on a cluster.
- * - single well-known keys (`loc:stream`, `offers:due`, `open-zones`): one slot each, one shard each.
+ * - single well-known keys (`loc:stream`, `loc:streams`, `loc:dead`, `offers:due`, `open-zones`): one slot each.
+ * - `{s<k>…}`: the history streams when there are several (store/redis/history-streams.ts), tags chosen to
+ *   spread them evenly over the slot space.
  *
  * On a single Redis the tags change nothing (they are plain characters of the key), so these are the key
  * names single-Redis deployments have always used: upgrading loses no state.
@@ -34,8 +36,13 @@ export const redisKeys = {
   courierLocation: (courierId: string) => `loc:courier:${courierId}`,
   /** set: couriers whose current position is in `cell`; tagged with the cell's zone. */
   cell: (zone: string, cell: string) => `loc:cell:${zoneTag(zone)}:${cell}`,
-  /** stream of accepted points, read by the history sink (one slot; see docs/scaling.md "history stream"). */
+  /** stream of accepted points, read by the history sink: the only one when HISTORY_STREAMS is 1 (see
+   *  store/redis/history-streams.ts and docs/scaling.md "history stream"). */
   locationStream: 'loc:stream',
+  /** one of several history streams (HISTORY_STREAMS > 1); `tag` from history-streams.ts. */
+  locationStreamShard: (tag: string) => `loc:stream:{${tag}}`,
+  /** set of the history stream keys writers registered (the sink reads every one of them). */
+  locationStreams: 'loc:streams',
   /** stream of points the sink could not store (dead letters). */
   deadLetterStream: 'loc:dead',
 

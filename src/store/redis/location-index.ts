@@ -10,7 +10,9 @@
  *                               Cell sets lose expired, stale and misplaced members lazily, when `nearby` meets them.
  * - `loc:cell:{<zone>}:<cell>`  set of courier ids whose current position is in <cell>. The zone (coarse
  *                               parent cell) is the hash tag so Redis Cluster keeps a zone's cells on one shard.
- * - `loc:stream`                stream of accepted points, one entry per flushed batch (field `p`: packed points)
+ * - `loc:stream`, `loc:stream:{<tag>}`  the history streams (history-streams.ts): accepted points, one entry
+ *                               per flushed batch and stream (field `p`: packed points); a courier's points
+ *                               always go to the same stream (HISTORY_STREAMS of them, `loc:stream` when 1).
  *
  * A flush is one Lua script call (location-scripts.ts), one round trip and atomic like MULTI: cell moves
  * happen with the hash update, and a flush that fails to reach Redis applies nothing, so the caller can
@@ -23,9 +25,11 @@ import { FLUSH_LOCATIONS_LUA, PRUNE_CELL_MEMBERS_LUA, UPDATE_COURIER_LUA, ZONE_C
 import { batch, batchValues, RedisScript, type BatchCommand } from './batch.js';
 import { isCluster, scanKeys } from './client.js';
 import { redisKeys, tagOf } from './keys.js';
+import { historyStreamIndex, historyStreamKeys, registerHistoryStreams, resolveHistoryStreams } from './history-streams.js';
 import { cellOf, distanceM, ringGeometry, ringLowerBoundM, ringsAround, ringsToCover, zoneOf } from '../../domain/geo.js';
 import type { LocationPoint } from '../../domain/location-filter.js';
 
+/** The history stream of one-stream deployments (HISTORY_STREAMS = 1, the single-Redis default). */
 export const LOCATION_STREAM = redisKeys.locationStream;
 
 const UPDATE_COURIER = new RedisScript(UPDATE_COURIER_LUA);
@@ -142,6 +146,8 @@ type ScriptedRedis = Redis & {
 export interface LocationIndexOptions {
   /** How long a courier's hash outlives its last point: at least the stale time, at most the retention. */
   ttlMs?: number;
+  /** History streams the points are spread over (HISTORY_STREAMS; 0 or omitted: 1 on one Redis, 16 on a cluster). */
+  historyStreams?: number;
 }
 
 /** Default hash lifetime: a day without points (callers pass one clamped to their stale time and retention). */
@@ -169,6 +175,10 @@ export class LocationIndex {
   private readonly sharded: boolean;
   /** cell → its set key (zoneOf is an H3 call: the hot path computes it once per cell, not per update). */
   private readonly cellKeys = new Map<string, string>();
+  /** The history stream keys (history-streams.ts), one for most single-Redis deployments. */
+  readonly streams: readonly string[];
+  /** `loc:streams` registration of `streams`, done once before the first XADD (retried if it failed). */
+  private registered: Promise<void> | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -180,6 +190,32 @@ export class LocationIndex {
     if (!scripted.flushLocations) redis.defineCommand('flushLocations', { lua: FLUSH_LOCATIONS_LUA });
     if (!scripted.pruneCellMembers) redis.defineCommand('pruneCellMembers', { lua: PRUNE_CELL_MEMBERS_LUA });
     this.sharded = isCluster(redis);
+    this.streams = historyStreamKeys(resolveHistoryStreams(opts.historyStreams ?? 0, this.sharded));
+  }
+
+  /** Registers the streams once (so every sink reads them) before anything is appended to them. */
+  private register(): Promise<void> {
+    if (this.streams.length === 1 && this.streams[0] === LOCATION_STREAM) return Promise.resolve();
+    this.registered ??= registerHistoryStreams(this.redis, this.streams).catch((err: unknown) => {
+      this.registered = null;
+      throw err;
+    });
+    return this.registered;
+  }
+
+  /** The batch's points per history stream, each courier's in the order given (one packed entry each). */
+  private pointsByStream(points: readonly StoredPoint[]): [stream: string, packed: string][] {
+    if (points.length === 0) return [];
+    const n = this.streams.length;
+    if (n === 1) return [[this.streams[0], packPoints(points)]];
+    const groups = new Map<number, StoredPoint[]>();
+    for (const p of points) {
+      const k = historyStreamIndex(p.courierId, n);
+      let list = groups.get(k);
+      if (!list) groups.set(k, (list = []));
+      list.push(p);
+    }
+    return [...groups].map(([k, list]) => [this.streams[k], packPoints(list)]);
   }
 
   private cellKey(cell: string): string {
@@ -197,13 +233,16 @@ export class LocationIndex {
   }
 
   /**
-   * Writes one batch in one round trip: every courier's hash, the cell moves, and one stream entry with
-   * all points. Resolves only when Redis has applied all of it; rejects and applies nothing otherwise.
+   * Writes one batch in one round trip: every courier's hash, the cell moves, and one stream entry per
+   * history stream touched. Resolves only when Redis has applied all of it; rejects and applies nothing
+   * otherwise.
    */
   async write(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
     if (updates.length === 0 && points.length === 0) return;
-    if (this.sharded) return this.writeSharded(updates, points);
-    const keys: string[] = [LOCATION_STREAM];
+    const entries = this.pointsByStream(points);
+    if (entries.length) await this.register();
+    if (this.sharded) return this.writeSharded(updates, entries);
+    const keys: string[] = entries.map(([stream]) => stream);
     // One JSON argument for all couriers (see location-scripts.ts); numbers as strings, exact in Redis.
     const rows: string[][] = new Array(updates.length);
     for (let i = 0; i < updates.length; i++) {
@@ -220,18 +259,18 @@ export class LocationIndex {
         rows[i] = scriptRow(u, '0');
       }
     }
-    const args: (string | number)[] = [JSON.stringify(rows), points.length > 0 ? packPoints(points) : '', this.ttlMs];
+    const args: (string | number)[] = [JSON.stringify(rows), this.ttlMs, ...entries.map(([, packed]) => packed)];
     await (this.redis as ScriptedRedis).flushLocations(keys.length, ...keys, ...args);
   }
 
   /**
-   * `write` on a Redis Cluster: stream first, then couriers' hashes with the cell joins, then the leaves,
+   * `write` on a Redis Cluster: streams first, then couriers' hashes with the cell joins, then the leaves,
    * each step one auto-pipelined batch (one pipeline per node). Not atomic across slots: a failure part-way
    * rejects the whole batch to the client, whose retry is stored once (location-scripts.ts explains why).
    */
-  private async writeSharded(updates: readonly CourierUpdate[], points: readonly StoredPoint[]): Promise<void> {
+  private async writeSharded(updates: readonly CourierUpdate[], entries: readonly [string, string][]): Promise<void> {
     const r = this.redis;
-    if (points.length > 0) await r.xadd(LOCATION_STREAM, '*', 'p', packPoints(points));
+    if (entries.length) await Promise.all(entries.map(([stream, packed]) => r.xadd(stream, '*', 'p', packed)));
     if (updates.length === 0) return;
     const prefix = this.redis.options.keyPrefix ?? '';
     const joins = new Map<string, { keys: string[]; ids: string[] }>();

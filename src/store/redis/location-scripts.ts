@@ -6,9 +6,10 @@
  * Redis allocates a Lua string per argument, so a flush of a few hundred couriers cost thousands of
  * argument encodings on both sides; one JSON.stringify and one cjson.decode cost a fraction of that.
  *
- * KEYS: [stream, then per update: courier hash; for 'M' also the new cell set; for a cell move the node
- *        believes in (move 2) also the old cell set]. Keys stay declared (ioredis applies the key prefix).
- * ARGV: [JSON array of updates, packed points ('' for none), hash TTL in ms]. One update is
+ * KEYS: [the history streams written to (one per packed batch in ARGV, possibly none), then per update:
+ *        courier hash; for 'M' also the new cell set; for a cell move the node believes in (move 2) also
+ *        the old cell set]. Keys stay declared (ioredis applies the key prefix).
+ * ARGV: [JSON array of updates, hash TTL in ms, then per stream in KEYS its packed points]. One update is
  *        ['M', courier id, server ts, max seq, lat, lng, device ts, cell, seq, move, window] or
  *        ['T', courier id, server ts, max seq, window]; numbers travel as strings (Redis converts a Lua
  *        number argument with %.17g, which would garble coordinates); move: 0 none | 1 add to new |
@@ -27,8 +28,9 @@
  */
 export const FLUSH_LOCATIONS_LUA = `
 local updates = cjson.decode(ARGV[1])
-local ttl = ARGV[3]
-local k = 2
+local ttl = ARGV[2]
+local streams = #ARGV - 2
+local k = streams + 1
 for i = 1, #updates do
   local u = updates[i]
   local hash = KEYS[k]
@@ -60,7 +62,7 @@ for i = 1, #updates do
   end
   redis.call('PEXPIRE', hash, ttl)
 end
-if ARGV[2] ~= '' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[2]) end
+for i = 1, streams do redis.call('XADD', KEYS[i], '*', 'p', ARGV[i + 2]) end
 return #updates
 `;
 
@@ -87,8 +89,9 @@ return removed
  * Redis Cluster: a script may only touch keys of one hash slot, and a courier's hash (no tag: its own
  * slot) and its cell sets (tagged with their zone) lie in different slots. There a flush runs as three
  * batches, each auto-pipelined into one pipeline per node touched (LocationIndex.writeSharded):
- *   1. XADD of the batch's points to the stream (first: a point whose hash write then fails is retried by
- *      the client and stored once, Postgres ignoring the repeat; the other order could ack-then-lose);
+ *   1. XADD of the batch's points to their history streams, one per stream touched (first: a point whose
+ *      hash write then fails is retried by the client and stored once, Postgres ignoring the repeat; the
+ *      other order could ack-then-lose);
  *   2. per courier, UPDATE_COURIER_LUA on its hash (returns the cell set it was in), and per zone the
  *      joins (ZONE_CELLS_LUA 'A');
  *   3. per zone, the leaves the returned old sets call for (ZONE_CELLS_LUA 'R').
