@@ -323,11 +323,11 @@ export class OfferService {
         throw new OfferError('offer_expired', `offer ${offerId} expired`, { offerId, expiresAt: offer.expiresAt });
       }
       const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'accepted', offerId, courierId }), actor, 'offer_closed');
-      await this.close(tx, offerId, 'accepted');
+      await this.close(tx, offerId, courierId, 'accepted');
       for (const c of out) await tx.startAssignment(c.order.id, courierId, offerId, c.event.at);
       return out;
     }).catch(async (err: unknown) => {
-      throw await this.lateAccept(err, offerId);
+      throw await this.lateAccept(err, offerId, courierId);
     });
     await this.resolved({ offerId, courierId }, changes);
     this.stats.accepted++;
@@ -341,9 +341,9 @@ export class OfferService {
    * otherwise surfaces as `offer_closed` or a moved order). An offer past its expiry and not yet expired
    * is expired now, so its orders go back to the pool at once.
    */
-  private async lateAccept(err: unknown, offerId: string): Promise<unknown> {
+  private async lateAccept(err: unknown, offerId: string, courierId: string): Promise<unknown> {
     if (!(err instanceof OfferError) || (err.code !== 'offer_expired' && err.code !== 'offer_closed')) return err;
-    const offer = await this.repo.transaction((tx) => tx.getOffer(offerId)).catch(() => null);
+    const offer = await this.repo.transaction((tx) => tx.getOffer(offerId, courierId)).catch(() => null);
     const due = offer !== null && offer.status === 'open' && offer.expiresAt <= this.clock.now();
     if (due) this.expireSoon(offerId);
     if (err.code === 'offer_expired' || due || offer?.status === 'expired') {
@@ -357,7 +357,7 @@ export class OfferService {
     const changes = await this.repo.change(async (tx) => {
       const offer = await this.openOffer(tx, offerId, courierId);
       const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'offer_rejected', offerId, courierId, reason }), actor, 'skip');
-      await this.close(tx, offerId, 'rejected', reason);
+      await this.close(tx, offerId, courierId, 'rejected', reason);
       return out;
     });
     await this.resolved({ offerId, courierId }, changes);
@@ -381,7 +381,7 @@ export class OfferService {
         const offer = await tx.getOffer(offerId);
         if (!offer || offer.status !== 'open') return null;
         const out = await this.applyToOrders(tx, offer.orderIds, () => ({ type: 'offer_expired', offerId, courierId: offer.courierId }), SYSTEM, 'skip');
-        await this.close(tx, offerId, 'expired');
+        await this.close(tx, offerId, offer.courierId, 'expired');
         return { courierId: offer.courierId, changes: out };
       });
     } catch (err) {
@@ -417,7 +417,7 @@ export class OfferService {
       guard?.(current);
       const out: Change[] = [];
       if (current.status === 'offered' && current.offerId && current.courierId) {
-        const offer = await tx.getOffer(current.offerId);
+        const offer = await tx.getOffer(current.offerId, current.courierId);
         const offerId = current.offerId;
         const courierId = current.courierId;
         const ids = offer ? offer.orderIds : [orderId];
@@ -438,7 +438,7 @@ export class OfferService {
             guard,
           )),
         );
-        await this.close(tx, offerId, 'withdrawn', 'order cancelled');
+        await this.close(tx, offerId, courierId, 'withdrawn', 'order cancelled');
         withdrawn = { offerId, courierId, orderIds: ids };
       } else {
         const { order, event } = applyOrderEvent(current, { type: 'cancelled', reason }, actor, this.clock.now());
@@ -545,7 +545,8 @@ export class OfferService {
   }
 
   private async openOffer(tx: OrderTx, offerId: string, courierId: string) {
-    const offer = await tx.getOffer(offerId);
+    // by (courier, id) first — one shard; only an offer made to someone else needs the lookup by id alone
+    const offer = (await tx.getOffer(offerId, courierId)) ?? (await tx.getOffer(offerId));
     if (!offer) throw new OfferError('offer_not_found', `offer ${offerId} not found`, { offerId });
     if (offer.courierId !== courierId) throw new OfferError('offer_not_yours', `offer ${offerId} was made to another courier`, { offerId });
     if (offer.status !== 'open') {
@@ -555,9 +556,15 @@ export class OfferService {
   }
 
   /** The offers row leaves 'open' exactly once; losing that race undoes the whole transaction. */
-  private async close(tx: OrderTx, offerId: string, status: 'accepted' | 'rejected' | 'expired' | 'withdrawn', reason?: string): Promise<void> {
-    if (!(await tx.closeOffer(offerId, status, this.clock.now(), reason))) {
-      const now = await tx.getOffer(offerId);
+  private async close(
+    tx: OrderTx,
+    offerId: string,
+    courierId: string,
+    status: 'accepted' | 'rejected' | 'expired' | 'withdrawn',
+    reason?: string,
+  ): Promise<void> {
+    if (!(await tx.closeOffer(offerId, courierId, status, this.clock.now(), reason))) {
+      const now = await tx.getOffer(offerId, courierId);
       throw new OfferError('offer_closed', `offer ${offerId} is already ${now?.status ?? 'gone'}`, { offerId, status: now?.status });
     }
   }

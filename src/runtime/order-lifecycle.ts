@@ -24,7 +24,7 @@ import type { BaseLogger } from 'pino';
 import { QuoteError, quotedTerms, type Quote } from '../domain/quote.js';
 import { isZoneOpenAt, type Zone } from '../domain/zones.js';
 import type { LatLng } from '../domain/geo.js';
-import { OrderStoreError, type OrderTx, type PgOrderRepository, type StoredOrderEvent } from '../store/pg/order-repository.js';
+import { ORDER_QUOTE_CONSTRAINT, OrderStoreError, type OrderTx, type PgOrderRepository, type StoredOrderEvent } from '../store/pg/order-repository.js';
 import type { OpenOrderPool } from '../store/redis/open-orders.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
 
@@ -232,7 +232,7 @@ export class OrderLifecycle {
       result = await this.repo.create(order, event, hash, this.zoneOf(order));
     } catch (err) {
       // a concurrent placement from the same quote won the unique index: answer with its order
-      const raced = (err as { constraint?: string }).constraint === 'orders_quote' ? await this.placedFromQuote(storeId, input) : null;
+      const raced = (err as { constraint?: string }).constraint === ORDER_QUOTE_CONSTRAINT ? await this.placedFromQuote(storeId, input) : null;
       if (!raced) throw err;
       return { order: raced, created: false };
     }

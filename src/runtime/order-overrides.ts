@@ -105,7 +105,7 @@ export class OrderOverrides {
         // the open offer goes first: its other orders back to the pool, this one to the new courier
         const offerId = current.offerId;
         const offerCourier = current.courierId;
-        const ids = (await tx.getOffer(offerId))?.orderIds ?? [orderId];
+        const ids = (await tx.getOffer(offerId, offerCourier))?.orderIds ?? [orderId];
         for (const id of [...ids].sort()) {
           if (id === orderId) {
             out.push(await this.save(tx, current, input, actor, now));
@@ -115,7 +115,7 @@ export class OrderOverrides {
           if (other.status !== 'offered' || other.offerId !== offerId) continue;
           out.push(await this.save(tx, other, { type: 'offer_withdrawn', offerId, courierId: offerCourier }, actor, now));
         }
-        if (!(await tx.closeOffer(offerId, 'withdrawn', now, 'dispatcher override'))) throw conflict(orderId, { offerId });
+        if (!(await tx.closeOffer(offerId, offerCourier, 'withdrawn', now, 'dispatcher override'))) throw conflict(orderId, { offerId });
         withdrawn = { offerId, courierId: offerCourier, orderIds: ids };
       } else {
         out.push(await this.save(tx, current, input, actor, now));

@@ -201,7 +201,7 @@ export class WebhookSender {
     const lease = randomUUID();
     const { rows } = await this.db.query<OutboxRow>(
       `WITH due AS (
-         SELECT o.id FROM webhook_outbox o
+         SELECT o.order_id, o.id FROM webhook_outbox o
           WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= $1
             AND (o.locked_until IS NULL OR o.locked_until <= $1)
             AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
@@ -212,7 +212,7 @@ export class WebhookSender {
           FOR UPDATE OF o SKIP LOCKED)
        UPDATE webhook_outbox o SET locked_until = $3, lease = $4
          FROM due
-        WHERE o.id = due.id
+        WHERE o.order_id = due.order_id AND o.id = due.id
        RETURNING o.id, o.event_id, o.order_id, o.version, o.payload, o.created_at, o.attempts, o.lease,
                  (SELECT s.webhook_url FROM stores s WHERE s.id = o.store_id) AS webhook_url,
                  (SELECT s.webhook_secret FROM stores s WHERE s.id = o.store_id) AS webhook_secret`,
@@ -258,9 +258,11 @@ export class WebhookSender {
     const held = (n: number | null) => {
       if (!n) this.log.warn({ orderId: row.order_id, version: row.version }, 'webhook lease lost before the outcome was recorded; the new holder decides');
     };
-    const mine = `id = $1 AND lease = $2`;
+    // order_id is the outbox's distribution column (sql/0013): each outcome is a one-shard update
+    const mine = `order_id = $1 AND id = $2 AND lease = $3`;
     if (outcome.ok) {
-      const r = await this.db.query(`UPDATE webhook_outbox SET delivered_at = $3, attempts = $4, last_error = NULL, locked_until = NULL, lease = NULL WHERE ${mine}`, [
+      const r = await this.db.query(`UPDATE webhook_outbox SET delivered_at = $4, attempts = $5, last_error = NULL, locked_until = NULL, lease = NULL WHERE ${mine}`, [
+        row.order_id,
         row.id,
         row.lease,
         new Date(now),
@@ -274,7 +276,8 @@ export class WebhookSender {
     const delay = backoffMs(attempts, this.options.backoffBaseMs, this.options.backoffMaxMs, this.options.random ?? Math.random);
     const giveUp = outcome.gone || now + delay > row.created_at.getTime() + this.options.retryForMs;
     if (giveUp) {
-      const r = await this.db.query(`UPDATE webhook_outbox SET dead_at = $3, attempts = $4, last_error = $5, locked_until = NULL, lease = NULL WHERE ${mine}`, [
+      const r = await this.db.query(`UPDATE webhook_outbox SET dead_at = $4, attempts = $5, last_error = $6, locked_until = NULL, lease = NULL WHERE ${mine}`, [
+        row.order_id,
         row.id,
         row.lease,
         new Date(now),
@@ -287,8 +290,8 @@ export class WebhookSender {
       return;
     }
     const r = await this.db.query(
-      `UPDATE webhook_outbox SET next_attempt_at = $3, attempts = $4, last_error = $5, locked_until = NULL, lease = NULL WHERE ${mine}`,
-      [row.id, row.lease, new Date(now + delay), attempts, outcome.error],
+      `UPDATE webhook_outbox SET next_attempt_at = $4, attempts = $5, last_error = $6, locked_until = NULL, lease = NULL WHERE ${mine}`,
+      [row.order_id, row.id, row.lease, new Date(now + delay), attempts, outcome.error],
     );
     held(r.rowCount);
     this.stats.failed++;

@@ -31,9 +31,10 @@ export async function insertDecisions(db: Pool, decisions: readonly DispatchDeci
   );
   const orderIds = [...new Set(decisions.map((d) => d.orderId))];
   await db.query(
-    `DELETE FROM dispatch_decisions WHERE id IN (
-       SELECT id FROM (
-         SELECT id, row_number() OVER (PARTITION BY order_id ORDER BY at DESC, id DESC) AS n
+    // order_id (the distribution column, sql/0013) in the outer filter and the join: one shard per order
+    `DELETE FROM dispatch_decisions WHERE order_id = ANY($1::text[]) AND (order_id, id) IN (
+       SELECT order_id, id FROM (
+         SELECT order_id, id, row_number() OVER (PARTITION BY order_id ORDER BY at DESC, id DESC) AS n
            FROM dispatch_decisions WHERE order_id = ANY($1::text[])
        ) ranked WHERE n > $2)`,
     [orderIds, perOrder],

@@ -21,6 +21,9 @@ import {
 
 export type { StoredOrderEvent };
 
+/** The unique key a second order from the same quote fails on (sql/0013). */
+export const ORDER_QUOTE_CONSTRAINT = 'order_quotes_pkey';
+
 export type OrderStoreErrorCode = 'idempotency_conflict' | 'version_conflict' | 'order_not_found' | 'invalid_cursor';
 
 export class OrderStoreError extends Error {
@@ -150,28 +153,60 @@ export class OrderTx {
         expectedVersion: prev.version,
       });
     }
+    if (prev.fleet !== next.fleet || prev.carrierDeliveryId !== next.carrierDeliveryId) await this.moveCarrierDelivery(prev, next);
     return stored;
   }
 
   /**
    * Inserts a new order with its event and outbox rows in one statement; returns null (and writes
-   * nothing) when (store, external id) already exists.
+   * nothing) when (store, external id) already exists. The "one order per X" keys live in lookup
+   * tables distributed by X (sql/0013): the (store, external id) row is claimed first and the order,
+   * its quote row, event and outbox rows are written only if that claim won. A quote already used
+   * fails the statement on `order_quotes_pkey` (ORDER_QUOTE_CONSTRAINT).
    */
   async insert(order: Order, event: OrderEvent, requestHash: string, zone: string): Promise<StoredOrderEvent | null> {
     const values = orderValues(order);
     const params = values.map((_, i) => `$${i + 1}`).join(', ');
+    const at = (column: (typeof ORDER_COLUMNS)[number]) => `$${ORDER_COLUMNS.indexOf(column) + 1}`;
     const stored: StoredOrderEvent = { ...event, eventId: randomUUID() };
     const first = values.length + 4;
     const res = await this.client.query<{ n: number }>(
-      `WITH created AS (
-         INSERT INTO orders (${ORDER_COLUMNS.join(', ')}, request_hash, zone, created_at)
-         VALUES (${params}, $${values.length + 1}, $${values.length + 2}, $${values.length + 3})
+      `WITH claimed AS (
+         INSERT INTO order_external_ids (store_id, external_id, order_id) VALUES (${at('store_id')}::text, ${at('external_id')}::text, ${at('id')}::uuid)
          ON CONFLICT (store_id, external_id) DO NOTHING
+         RETURNING order_id),
+       quote AS (
+         INSERT INTO order_quotes (quote_id, order_id) SELECT ${at('quote_id')}::uuid, order_id FROM claimed WHERE ${at('quote_id')}::uuid IS NOT NULL),
+       created AS (
+         INSERT INTO orders (${ORDER_COLUMNS.join(', ')}, request_hash, zone, created_at)
+         SELECT ${params}, $${values.length + 1}, $${values.length + 2}, $${values.length + 3} FROM claimed
          RETURNING id)${eventCtes('created', first)}
        SELECT count(*)::int AS n FROM created`,
       [...values, requestHash, zone, new Date(event.at), ...eventParams(order, stored)],
     );
     return res.rows[0]?.n === 1 ? stored : null;
+  }
+
+  /**
+   * One order per carrier delivery (sql/0013): the lookup row follows the order's current delivery, as
+   * the partial unique index on orders did; a delivery id another order holds fails on
+   * `carrier_deliveries_pkey` and undoes the transaction.
+   */
+  private async moveCarrierDelivery(prev: Order, next: Order): Promise<void> {
+    if (prev.carrierDeliveryId !== null) {
+      await this.client.query(`DELETE FROM carrier_deliveries WHERE fleet = $1 AND carrier_delivery_id = $2 AND order_id = $3`, [
+        prev.fleet,
+        prev.carrierDeliveryId,
+        prev.id,
+      ]);
+    }
+    if (next.carrierDeliveryId !== null) {
+      await this.client.query(`INSERT INTO carrier_deliveries (fleet, carrier_delivery_id, order_id) VALUES ($1, $2, $3)`, [
+        next.fleet,
+        next.carrierDeliveryId,
+        next.id,
+      ]);
+    }
   }
 
   async insertOffer(offer: OfferRecord): Promise<void> {
@@ -189,17 +224,27 @@ export class OrderTx {
     );
   }
 
-  /** Closes an open offer; false if it was not open any more (someone else resolved it first). */
-  async closeOffer(id: string, status: Exclude<OfferRecord['status'], 'open'>, at: number, reason?: string): Promise<boolean> {
+  /**
+   * Closes an open offer; false if it was not open any more (someone else resolved it first).
+   * `courierId` (the distribution column of offers) routes the update to one shard.
+   */
+  async closeOffer(id: string, courierId: string, status: Exclude<OfferRecord['status'], 'open'>, at: number, reason?: string): Promise<boolean> {
     const res = await this.client.query(
-      `UPDATE offers SET status = $2, answered_at = $3, reason = $4 WHERE id = $1 AND status = 'open'`,
-      [id, status, new Date(at), reason ?? null],
+      `UPDATE offers SET status = $3, answered_at = $4, reason = $5 WHERE courier_id = $1 AND id = $2 AND status = 'open'`,
+      [courierId, id, status, new Date(at), reason ?? null],
     );
     return res.rowCount === 1;
   }
 
-  async getOffer(id: string): Promise<OfferRecord | null> {
-    const { rows } = await this.client.query(`SELECT * FROM offers WHERE id = $1`, [id]);
+  /**
+   * An offer by id; with its courier when the caller knows it (one shard), else looked up by id alone
+   * (every shard under a distributed Postgres: the expiry path, which has only the id).
+   */
+  async getOffer(id: string, courierId?: string): Promise<OfferRecord | null> {
+    const { rows } =
+      courierId === undefined
+        ? await this.client.query(`SELECT * FROM offers WHERE id = $1`, [id])
+        : await this.client.query(`SELECT * FROM offers WHERE courier_id = $1 AND id = $2`, [courierId, id]);
     return rows[0] ? offerFromRow(rows[0]) : null;
   }
 
@@ -342,18 +387,23 @@ export class PgOrderRepository {
     }
   }
 
+  /** Through the (store, external id) lookup table (sql/0013), then the order by its id. */
   async findByExternalId(storeId: string, externalId: string): Promise<{ order: Order; requestHash: string } | null> {
-    const { rows } = await this.db.query<OrderRow & { request_hash: string }>(
-      `${SELECT_ORDER.replace(' FROM', ', request_hash FROM')} WHERE store_id = $1 AND external_id = $2`,
-      [storeId, externalId],
-    );
+    const key = await this.db.query<{ order_id: string }>(`SELECT order_id FROM order_external_ids WHERE store_id = $1 AND external_id = $2`, [
+      storeId,
+      externalId,
+    ]);
+    if (!key.rows[0]) return null;
+    const { rows } = await this.db.query<OrderRow & { request_hash: string }>(`${SELECT_ORDER.replace(' FROM', ', request_hash FROM')} WHERE id = $1`, [
+      key.rows[0].order_id,
+    ]);
     return rows[0] ? { order: orderFromRow(rows[0]), requestHash: rows[0].request_hash } : null;
   }
 
-  /** The order placed from a quote (one per quote, unique index). */
+  /** The order placed from a quote (one per quote: the order_quotes lookup table, sql/0013). */
   async findByQuoteId(quoteId: string): Promise<Order | null> {
-    const { rows } = await this.db.query<OrderRow>(`${SELECT_ORDER} WHERE quote_id = $1`, [quoteId]);
-    return rows[0] ? orderFromRow(rows[0]) : null;
+    const key = await this.db.query<{ order_id: string }>(`SELECT order_id FROM order_quotes WHERE quote_id = $1`, [quoteId]);
+    return key.rows[0] ? this.get(key.rows[0].order_id) : null;
   }
 
   async get(id: string): Promise<Order | null> {
