@@ -143,13 +143,23 @@ const websocketPlugin = fp(
   { name: 'dispatchd-websocket', fastify: '5.x', dependencies: ['dispatchd-core', 'dispatchd-auth'] },
 );
 
+/** The most one plugin or ready hook may take at boot (fastify's default is 10 s). */
+export const BOOT_STEP_TIMEOUT_MS = 60_000;
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config } = deps;
   if (!config.jwtSecret && !config.jwtKeys) throw new ConfigError('JWT_SECRET', 'must be resolved before building the app (see resolveJwtSecret)');
   const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
 
   // The logger's `req` serializer strips ?token= from logged URLs (see logger.ts).
-  const app = fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: 'idle' }) as unknown as FastifyInstance;
+  // Boot steps (migrations, the history sink's thread, loading zones and models) take well under a second on an
+  // idle machine but over fastify's default 10 s per plugin/ready hook on a saturated one; a slow boot should
+  // finish, not exit, so the limit only catches a step that hangs.
+  const app = fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    forceCloseConnections: 'idle',
+    pluginTimeout: BOOT_STEP_TIMEOUT_MS,
+  }) as unknown as FastifyInstance;
 
   // Order matters and is checked through each plugin's `dependencies`.
   app.register(corePlugin, deps);

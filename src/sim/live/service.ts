@@ -165,7 +165,7 @@ export async function startLiveService(opts: LiveServiceOptions): Promise<LiveSe
   }
 }
 
-/** Fastify gives each plugin and ready hook 10 s: on a saturated machine boot may take longer, so one retry. */
+/** A boot step past BOOT_STEP_TIMEOUT_MS (app.ts) on a saturated machine: one retry. */
 const BOOT_TIMEOUTS = new Set(['FST_ERR_HOOK_TIMEOUT', 'FST_ERR_PLUGIN_TIMEOUT']);
 
 async function listening(build: () => FastifyInstance, config: Config, log: Logger): Promise<FastifyInstance> {
