@@ -126,6 +126,9 @@ export interface RoundSummary {
   readonly overran: boolean;
   /** Orders the round left waiting, per reason code (dispatch/decisions.ts). */
   readonly waiting?: Readonly<Record<string, number>>;
+  /** Assignment updates: orders moved to a better courier, and moves dropped because they lost a race. */
+  readonly reassigned?: number;
+  readonly reassignConflicts?: number;
 }
 
 export type RoundOutcome = 'overran' | 'committed' | 'idle';
@@ -200,6 +203,7 @@ export class Metrics {
   readonly roundOverruns: Counter;
   readonly roundOffersCommitted: Counter;
   readonly waitingDecisions: Counter;
+  readonly reassignments: Counter;
   private readonly flushSeconds: Histogram;
 
   constructor(sources: MetricsSources, options: MetricsOptions = {}) {
@@ -550,6 +554,13 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
+    this.reassignments = new Counter({
+      name: 'dispatch_reassignments_total',
+      help: 'Assignment updates: orders a dispatch round moved to a better courier because their ready estimate changed (outcome moved), or whose move lost a race and was dropped (outcome conflict).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['moved', 'conflict']) this.reassignments.inc({ outcome }, 0);
     const readCouriers = perScrape(() => withTimeout(sources.courierCounts(), pingTimeoutMs));
     new Gauge({
       name: 'couriers',
@@ -584,4 +595,6 @@ export function recordRound(metrics: Metrics, r: RoundSummary): void {
   if (r.committed > 0) metrics.roundOffersCommitted.inc(r.committed);
   if (r.overran) metrics.roundOverruns.inc();
   for (const [reason, n] of Object.entries(r.waiting ?? {})) metrics.waitingDecisions.inc({ reason }, n);
+  if (r.reassigned) metrics.reassignments.inc({ outcome: 'moved' }, r.reassigned);
+  if (r.reassignConflicts) metrics.reassignments.inc({ outcome: 'conflict' }, r.reassignConflicts);
 }

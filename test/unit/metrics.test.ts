@@ -29,8 +29,11 @@ t.test('recordRound feeds rounds by outcome, solve and round histograms, conflic
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'committed' }), 0, 'every outcome is exported from the start');
   recordRound(m, round);
   recordRound(m, { ...round, committed: 0, solveMs: 2, wallMs: 4, waiting: { couriers_taken: 2, no_courier_in_reach: 1 } });
-  recordRound(m, { ...round, committed: 1, conflicts: 2, overran: true, solveMs: 600, wallMs: 700, waiting: { couriers_taken: 3 } });
+  t.equal(sample(s, 'dispatch_reassignments_total', { outcome: 'moved' }), 0, 'assignment updates exported from the start');
+  recordRound(m, { ...round, committed: 1, conflicts: 2, overran: true, solveMs: 600, wallMs: 700, waiting: { couriers_taken: 3 }, reassigned: 2, reassignConflicts: 1 });
   s = parseMetrics(await m.scrape());
+  t.equal(sample(s, 'dispatch_reassignments_total', { outcome: 'moved' }), 2, 'orders moved to a better courier');
+  t.equal(sample(s, 'dispatch_reassignments_total', { outcome: 'conflict' }), 1, 'moves dropped on a race');
   t.equal(sample(s, 'dispatch_waiting_decisions_total', { reason: 'couriers_taken' }), 5, 'waiting orders by reason, summed over rounds');
   t.equal(sample(s, 'dispatch_waiting_decisions_total', { reason: 'no_courier_in_reach' }), 1);
   t.equal(sample(s, 'dispatch_rounds_total', { outcome: 'committed' }), 1);

@@ -73,6 +73,8 @@ export function instanceEnv(params: MdrpParameters, roundEveryMin = 1): Record<s
     GEOFENCE_DWELL_MS: '120000',
     // the instance's travel rule, not one calibrated from the simulated couriers' trails (issue 14)
     TRAVEL_CALIBRATION_DAYS: '0',
+    // the benchmark's rules: no diversion of an assigned courier, so no assignment updates (issue 14)
+    REASSIGN: 'off',
   };
 }
 
