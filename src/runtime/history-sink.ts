@@ -148,13 +148,15 @@ export class HistorySink {
    * Looks up the streams to read (configured, registered, legacy) and makes sure each has the group. A
    * configured stream is created if missing; another one is read only while it exists (XGROUP CREATE
    * without MKSTREAM fails on a missing key), and picked up again by a later rescan once it does.
+   * Streams read already are checked again only when `all` (after a NOGROUP: a stream or group was lost).
    * Returns whether a stream was added (its own pending entries must then be recovered).
    */
-  private async refreshStreams(): Promise<boolean> {
+  private async refreshStreams(all = true): Promise<boolean> {
     this.lastRescan = Date.now();
     const known = await knownHistoryStreams(this.opts.redis, this.configured);
     const configured = new Set(this.configured);
-    const ready = await Promise.all(known.map((s) => this.ensureGroup(s, configured.has(s))));
+    const reading = new Set(this.streams);
+    const ready = await Promise.all(known.map((s) => (!all && reading.has(s) ? true : this.ensureGroup(s, configured.has(s)))));
     const next = known.filter((_, i) => ready[i]);
     const added = next.some((s) => !this.streams.includes(s));
     if (added || next.length !== this.streams.length) {
@@ -185,7 +187,7 @@ export class HistorySink {
     let backoffMs = 100;
     while (this.running) {
       try {
-        if (Date.now() - this.lastRescan >= this.rescanMs && (await this.refreshStreams())) recovered = false;
+        if (Date.now() - this.lastRescan >= this.rescanMs && (await this.refreshStreams(false))) recovered = false;
         if (!recovered) {
           // What this consumer read but never acknowledged (it crashed, was stopped or failed) comes first.
           for (let pending = await this.readOwnPending(); pending.length; pending = await this.readOwnPending()) {
