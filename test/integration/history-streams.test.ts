@@ -111,7 +111,7 @@ t.test('many couriers over 4 streams: one stream per courier, in order; sinks SI
   const producers = ids.map(async (_, i) => {
     while (!stop) {
       await send(i);
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20));
     }
   });
   let child = await startChild('victim');
