@@ -136,10 +136,14 @@ export class HistorySink {
       await this.writeAndAck(entries);
     }
     // Nothing pending here any more: leave no consumer behind (the next start under this name recreates it).
-    await Promise.all(this.streams.map((s) => this.opts.redis.call('XGROUP', 'DELCONSUMER', this.fullKey(s), this.group, this.consumer)));
+    for (const s of this.streams) await this.opts.redis.call('XGROUP', 'DELCONSUMER', this.fullKey(s), this.group, this.consumer);
   }
 
-  /** A stream's full key: ioredis does not prefix keys of subcommand syntax (XGROUP, XINFO). */
+  /**
+   * A stream's full key: ioredis does not prefix keys of subcommand syntax (XGROUP, XINFO). Nor does it
+   * know their slot: on a cluster such commands are sent one at a time (a redirected single command is
+   * followed; several in one auto-pipeline, each MOVED elsewhere, fail).
+   */
   private fullKey(stream: string): string {
     return this.prefix + stream;
   }
@@ -148,13 +152,16 @@ export class HistorySink {
    * Looks up the streams to read (configured, registered, legacy) and makes sure each has the group. A
    * configured stream is created if missing; another one is read only while it exists (XGROUP CREATE
    * without MKSTREAM fails on a missing key), and picked up again by a later rescan once it does.
+   * Streams read already are checked again only when `all` (after a NOGROUP: a stream or group was lost).
    * Returns whether a stream was added (its own pending entries must then be recovered).
    */
-  private async refreshStreams(): Promise<boolean> {
+  private async refreshStreams(all = true): Promise<boolean> {
     this.lastRescan = Date.now();
     const known = await knownHistoryStreams(this.opts.redis, this.configured);
     const configured = new Set(this.configured);
-    const ready = await Promise.all(known.map((s) => this.ensureGroup(s, configured.has(s))));
+    const reading = new Set(this.streams);
+    const ready: boolean[] = [];
+    for (const s of known) ready.push(!all && reading.has(s) ? true : await this.ensureGroup(s, configured.has(s)));
     const next = known.filter((_, i) => ready[i]);
     const added = next.some((s) => !this.streams.includes(s));
     if (added || next.length !== this.streams.length) {
@@ -185,7 +192,7 @@ export class HistorySink {
     let backoffMs = 100;
     while (this.running) {
       try {
-        if (Date.now() - this.lastRescan >= this.rescanMs && (await this.refreshStreams())) recovered = false;
+        if (Date.now() - this.lastRescan >= this.rescanMs && (await this.refreshStreams(false))) recovered = false;
         if (!recovered) {
           // What this consumer read but never acknowledged (it crashed, was stopped or failed) comes first.
           for (let pending = await this.readOwnPending(); pending.length; pending = await this.readOwnPending()) {
@@ -273,7 +280,7 @@ export class HistorySink {
     )) as [string, [string, string[] | null][]][];
     const entries = replies.flatMap((reply, i) => toEntries(streams[i], reply[1] ?? []));
     if (entries.length) this.opts.log?.info({ entries: entries.length }, 'history sink claimed abandoned entries');
-    else await Promise.all(streams.map((s) => this.removeStaleConsumers(s)));
+    else for (const s of streams) await this.removeStaleConsumers(s);
     return entries;
   }
 

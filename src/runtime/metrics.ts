@@ -375,7 +375,7 @@ export class Metrics {
           else this.set(v);
         },
       });
-    lagGauge('history_stream_entries', 'Entries (one per ingest flush) in the location stream not yet written to Postgres.', (l) => l.entries);
+    lagGauge('history_stream_entries', 'Entries (one per ingest flush) in the location streams (all of them) not yet written to Postgres.', (l) => l.entries);
     lagGauge('history_pending_entries', 'Stream entries read by a history sink consumer and not acknowledged yet.', (l) => l.pending);
     lagGauge('history_dead_letter_points', 'Points the history sink could not store (data errors), kept in the dead-letter stream loc:dead.', (l) => l.deadLetters);
     lagGauge('history_oldest_entry_age_seconds', 'Age of the oldest location stream entry not yet in Postgres (0 when the stream is empty).', (l) =>

@@ -1,6 +1,7 @@
 /**
  * A history sink in its own process, for the crash test: the parent SIGKILLs it at random moments.
- * Env: REDIS_URL, KEY_PREFIX, DATABASE_URL, CONSUMER. Prints "ready" once consuming.
+ * Env: REDIS_URL, KEY_PREFIX, DATABASE_URL, CONSUMER, STREAMS (HISTORY_STREAMS, default 0 = automatic).
+ * Prints "ready" once consuming.
  */
 import { createRedis } from '../../src/store/redis/client.js';
 import pg from 'pg';
@@ -16,6 +17,7 @@ const sink = new HistorySink({
   batchSize: 20,
   flushMs: 5,
   consumer: process.env.CONSUMER,
+  streams: Number(process.env.STREAMS ?? 0),
 });
 await sink.start();
 process.stdout.write('ready\n');

@@ -64,8 +64,9 @@ t.test('SIGKILL the sink mid-batch, restart it: every acked point is stored exac
   await Promise.all(producers);
 
   t.equal(rejectedFrames, 0);
-  const pending = (await ctx.redis.xpending('loc:stream', 'history')) as [number, ...unknown[]];
-  t.comment(`acked ${acked.size} points; ${pending[0]} stream entries pending with dead consumers`);
+  // one stream on one Redis, HISTORY_STREAMS' automatic 16 on a cluster
+  const pending = await Promise.all(app.locationIndex.streams.map((s) => ctx.redis.xpending(s, 'history') as Promise<[number, ...unknown[]]>));
+  t.comment(`acked ${acked.size} points; ${pending.reduce((n, p) => n + p[0], 0)} entries pending with dead consumers in ${app.locationIndex.streams.length} stream(s)`);
 
   // A survivor takes over what the dead ones left (claimIdleMs 0: they are known dead here).
   const survivorRedis = ctx.redis.duplicate();
@@ -176,8 +177,8 @@ t.test('the sink recovers when Redis loses the stream and its group (restart wit
   t.same(await c.request({ type: 'loc', seq: 1, ts: now - 5000, lat: 47, lng: 8 }), { type: 'ack', seq: 1, rejected: [] });
   await waitFor(() => storedRows(ctx.db, 'ng-1'), (r) => r.length === 1);
 
-  // The stream vanishes with its group; the ingest's next XADD recreates a bare stream.
-  await ctx.redis.del('loc:stream');
+  // The streams vanish with their group; the ingest's next XADD recreates a bare stream.
+  for (const stream of app.locationIndex.streams) await ctx.redis.del(stream);
   t.same(await c.request({ type: 'loc', seq: 2, ts: now - 4000, lat: 47, lng: 8 }), { type: 'ack', seq: 2, rejected: [] });
   t.same(await c.request({ type: 'loc', seq: 3, ts: now - 3000, lat: 47, lng: 8 }), { type: 'ack', seq: 3, rejected: [] });
   const rows = await waitFor(() => storedRows(ctx.db, 'ng-1'), (r) => r.length === 3, 15_000);
