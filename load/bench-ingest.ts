@@ -637,9 +637,10 @@ interface StepReport {
   rss_mb_end: number | null;
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
   /** Each Redis master (one for a single Redis): its CPU (INFO cpu, user + sys) per accepted update and in cores. */
-  redis_nodes: { node: string; cpu_us_per_update: number | null; cores: number }[];
-  /** Sum over the nodes: Redis CPU per accepted update. */
+  redis_nodes: { node: string; cpu_us_per_update: number | null; cpu_us_per_update_net_of_idle: number | null; cores: number }[];
+  /** Sum over the nodes: Redis CPU per accepted update (and without the idle CPU measured before the steps). */
   redis_cpu_us_per_update: number | null;
+  redis_cpu_us_per_update_net_of_idle: number | null;
   load_average_1m: number;
   /** The generator's own event-loop delay, p99 (the worst worker): a lagging generator inflates every latency. */
   generator_loop_delay_p99_ms: number;
@@ -743,9 +744,18 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
     },
     redis_nodes: redisEnd.map((n, i) => {
       const us = n.us - (redisStart[i]?.us ?? n.us);
-      return { node: n.node, cpu_us_per_update: sum.acked ? round(us / sum.acked, 2) : null, cores: round(us / 1e6 / wallSecs, 3) };
+      const net = us - (redisIdleUsPerS[i] ?? 0) * wallSecs;
+      return {
+        node: n.node,
+        cpu_us_per_update: sum.acked ? round(us / sum.acked, 2) : null,
+        cpu_us_per_update_net_of_idle: sum.acked ? round(net / sum.acked, 2) : null,
+        cores: round(us / 1e6 / wallSecs, 3),
+      };
     }),
     redis_cpu_us_per_update: sum.acked ? round(redisEnd.reduce((a, n, i) => a + n.us - (redisStart[i]?.us ?? n.us), 0) / sum.acked, 2) : null,
+    redis_cpu_us_per_update_net_of_idle: sum.acked
+      ? round(redisEnd.reduce((a, n, i) => a + n.us - (redisStart[i]?.us ?? n.us) - (redisIdleUsPerS[i] ?? 0) * wallSecs, 0) / sum.acked, 2)
+      : null,
     load_average_1m: round(loadavg()[0], 2),
     generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
@@ -759,6 +769,8 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
  * for the run; the node list is fixed at its first use (no resharding during a bench).
  */
 let redisProbe: Promise<import('ioredis').Redis> | null = null;
+/** Per node, µs of Redis CPU per second with nothing sent (measured once before the steps). */
+let redisIdleUsPerS: number[] = [];
 async function redisNodeCpu(): Promise<{ node: string; us: number }[]> {
   redisProbe ??= connectRedis(redisUrl, { name: 'bench-redis-cpu' });
   const probe = await redisProbe;
@@ -799,7 +811,7 @@ function printStep(r: StepReport, verdict: string): void {
   log(
     `${r.offered_per_s}/s offered: sent ${r.sent_per_s}/s, accepted ${r.accepted_per_s}/s, ack p50 ${r.ack_p50_ms} ms p99 ${r.ack_p99_ms} ms, ` +
       `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms), ` +
-      `Redis µs/update ${r.redis_cpu_us_per_update} (${r.redis_nodes.map((n) => n.cpu_us_per_update).join(' / ')}) → ${verdict}`,
+      `Redis µs/update ${r.redis_cpu_us_per_update}, net of idle ${r.redis_cpu_us_per_update_net_of_idle} (${r.redis_nodes.map((n) => n.cpu_us_per_update_net_of_idle).join(' / ')}) → ${verdict}`,
   );
 }
 
@@ -824,6 +836,14 @@ async function steppedMain(): Promise<void> {
     const gen = await LoadGenerator.start(service.baseUrl.replace(/^http/, 'ws'), tokens, rates[0] / couriers, stepSecs);
     log(`${couriers} sockets open`);
     const redisPid = await redisServerPid();
+    // Redis' own idle CPU (the service's pollers: history sink reads, leases, health) over 3 s with the sockets
+    // open and nothing sent: subtracted per node to give the CPU the updates themselves cost.
+    const idleStart = await redisNodeCpu();
+    const idleT0 = performance.now();
+    await new Promise((res) => setTimeout(res, 3000));
+    const idleEnd = await redisNodeCpu();
+    redisIdleUsPerS = idleEnd.map((n, i) => (n.us - (idleStart[i]?.us ?? n.us)) / ((performance.now() - idleT0) / 1000));
+    log(`Redis idle CPU per node: ${redisIdleUsPerS.map((u) => round(u / 1e6, 4)).join(' / ')} cores`);
     const steps: (StepReport & { verdict: string })[] = [];
     let failsInRow = 0;
     for (const rate of rates) {
