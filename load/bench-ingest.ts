@@ -13,7 +13,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -26,7 +26,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { cellOf } from '../src/domain/geo.js';
 import { dropDatabase } from '../src/store/pg/pool.js';
-import { deleteKeysWithPrefix } from '../src/store/redis/client.js';
+import { closeRedis, connectRedis, deleteKeysWithPrefix, isCluster, masterNodes } from '../src/store/redis/client.js';
+import { startPrivateRedis, type PrivateService } from '../src/store/embedded/redis.js';
+import { startPrivateRedisCluster } from '../src/store/embedded/redis-cluster.js';
 import { courierKey, LOCATION_STREAM, packPoints, type StoredPoint } from '../src/store/redis/location-index.js';
 import { postgresCpuSeconds, statCpuSeconds } from './proc-cpu.js';
 import { BUCKET_MS, BUCKETS } from './ws-couriers-histogram.js';
@@ -63,6 +65,12 @@ const { values: args } = parseArgs({
     'service-env': { type: 'string', default: '' },
     // Run dist/ as it is (already built with `npx tsc -p tsconfig.build.json`): keeps a quiet window short.
     'skip-build': { type: 'boolean', default: false },
+    // Redis for the run, started here and stopped after: a private Redis Cluster (--redis-masters masters,
+    // no replicas) or one private redis-server (no AOF, like the cluster's nodes), instead of REDIS_URL.
+    // Either way every step reports each node's Redis CPU (INFO cpu) per accepted update.
+    'redis-cluster': { type: 'boolean', default: false },
+    'redis-private': { type: 'boolean', default: false },
+    'redis-masters': { type: 'string', default: '3' },
     // The generator's WebSocket client: "lean" (load/lean-ws.ts, one Buffer and one write per frame) or "ws".
     generator: { type: 'string', default: 'lean' },
   },
@@ -86,7 +94,7 @@ if (args.generator !== 'lean' && args.generator !== 'ws') {
 
 const runId = randomBytes(3).toString('hex');
 const courierPrefix = `b${runId}-`;
-const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+let redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const serverDbUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (msg: string) => process.stderr.write(`[bench:ingest] ${msg}\n`);
 
@@ -589,6 +597,8 @@ function cores(a: number | null, b: number | null, secs: number): number | null 
 
 /** The local redis-server's pid (for CPU accounting), when Redis runs on this machine. */
 async function redisServerPid(): Promise<number | null> {
+  // a cluster has one process per node: its CPU is read per node with INFO (redisNodeCpu)
+  if (redisUrl.includes('+cluster:')) return null;
   const r = new Redis(redisUrl);
   try {
     const info = await r.info('server');
@@ -626,6 +636,11 @@ interface StepReport {
   rss_mb_max: number | null;
   rss_mb_end: number | null;
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
+  /** Each Redis master (one for a single Redis): its CPU (INFO cpu, user + sys) per accepted update and in cores. */
+  redis_nodes: { node: string; cpu_us_per_update: number | null; cpu_us_per_update_net_of_idle: number | null; cores: number }[];
+  /** Sum over the nodes: Redis CPU per accepted update (and without the idle CPU measured before the steps). */
+  redis_cpu_us_per_update: number | null;
+  redis_cpu_us_per_update_net_of_idle: number | null;
   load_average_1m: number;
   /** The generator's own event-loop delay, p99 (the worst worker): a lagging generator inflates every latency. */
   generator_loop_delay_p99_ms: number;
@@ -694,10 +709,12 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
     // the memory by kind, where the service exposes it (the overload test asks for METRICS_PUBLIC)
     if (memorySampling) void serviceMemory(service.baseUrl).then((m) => (point.mem = m));
   }, 1000);
+  const redisStart = await redisNodeCpu();
   const cpuStart = cpuAt();
   const wallStart = performance.now();
   const results = await gen.step(rate / couriers, secs);
   const cpuEnd = cpuAt();
+  const redisEnd = await redisNodeCpu();
   const wallSecs = (performance.now() - wallStart) / 1000;
   clearInterval(sampler);
   gen.progress.clear();
@@ -725,12 +742,46 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
       redis: cores(cpuStart.redis, cpuEnd.redis, wallSecs),
       postgres: cores(cpuStart.postgres, cpuEnd.postgres, wallSecs),
     },
+    redis_nodes: redisEnd.map((n, i) => {
+      const us = n.us - (redisStart[i]?.us ?? n.us);
+      const net = us - (redisIdleUsPerS[i] ?? 0) * wallSecs;
+      return {
+        node: n.node,
+        cpu_us_per_update: sum.acked ? round(us / sum.acked, 2) : null,
+        cpu_us_per_update_net_of_idle: sum.acked ? round(net / sum.acked, 2) : null,
+        cores: round(us / 1e6 / wallSecs, 3),
+      };
+    }),
+    redis_cpu_us_per_update: sum.acked ? round(redisEnd.reduce((a, n, i) => a + n.us - (redisStart[i]?.us ?? n.us), 0) / sum.acked, 2) : null,
+    redis_cpu_us_per_update_net_of_idle: sum.acked
+      ? round(redisEnd.reduce((a, n, i) => a + n.us - (redisStart[i]?.us ?? n.us) - (redisIdleUsPerS[i] ?? 0) * wallSecs, 0) / sum.acked, 2)
+      : null,
     load_average_1m: round(loadavg()[0], 2),
     generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
     acked: sum.acked,
     shed: sum.shed,
   };
+}
+
+/**
+ * CPU each Redis master has used so far (µs, INFO cpu user + sys; on a cluster every master). One client
+ * for the run; the node list is fixed at its first use (no resharding during a bench).
+ */
+let redisProbe: Promise<import('ioredis').Redis> | null = null;
+/** Per node, µs of Redis CPU per second with nothing sent (measured once before the steps). */
+let redisIdleUsPerS: number[] = [];
+async function redisNodeCpu(): Promise<{ node: string; us: number }[]> {
+  redisProbe ??= connectRedis(redisUrl, { name: 'bench-redis-cpu' });
+  const probe = await redisProbe;
+  const nodes = isCluster(probe) ? masterNodes(probe) : [probe];
+  return Promise.all(
+    nodes.map(async (n) => {
+      const info = await n.info('cpu');
+      const f = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+      return { node: `${n.options.host}:${n.options.port}`, us: (f('used_cpu_user') + f('used_cpu_sys')) * 1e6 };
+    }),
+  );
 }
 
 /** A step counts for the knee when the generator really offered the rate and every point was acked in time. */
@@ -759,7 +810,8 @@ async function drainHistory(databaseUrl: string, acked: number): Promise<{ store
 function printStep(r: StepReport, verdict: string): void {
   log(
     `${r.offered_per_s}/s offered: sent ${r.sent_per_s}/s, accepted ${r.accepted_per_s}/s, ack p50 ${r.ack_p50_ms} ms p99 ${r.ack_p99_ms} ms, ` +
-      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms) → ${verdict}`,
+      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms), ` +
+      `Redis µs/update ${r.redis_cpu_us_per_update}, net of idle ${r.redis_cpu_us_per_update_net_of_idle} (${r.redis_nodes.map((n) => n.cpu_us_per_update_net_of_idle).join(' / ')}) → ${verdict}`,
   );
 }
 
@@ -784,6 +836,14 @@ async function steppedMain(): Promise<void> {
     const gen = await LoadGenerator.start(service.baseUrl.replace(/^http/, 'ws'), tokens, rates[0] / couriers, stepSecs);
     log(`${couriers} sockets open`);
     const redisPid = await redisServerPid();
+    // Redis' own idle CPU (the service's pollers: history sink reads, leases, health) over 3 s with the sockets
+    // open and nothing sent: subtracted per node to give the CPU the updates themselves cost.
+    const idleStart = await redisNodeCpu();
+    const idleT0 = performance.now();
+    await new Promise((res) => setTimeout(res, 3000));
+    const idleEnd = await redisNodeCpu();
+    redisIdleUsPerS = idleEnd.map((n, i) => (n.us - (idleStart[i]?.us ?? n.us)) / ((performance.now() - idleT0) / 1000));
+    log(`Redis idle CPU per node: ${redisIdleUsPerS.map((u) => round(u / 1e6, 4)).join(' / ')} cores`);
     const steps: (StepReport & { verdict: string })[] = [];
     let failsInRow = 0;
     for (const rate of rates) {
@@ -806,6 +866,7 @@ async function steppedMain(): Promise<void> {
       couriers,
       service_workers: Number(args['service-workers']),
       service_env: args['service-env'] || null,
+      redis: args['redis-cluster'] ? `private cluster, ${args['redis-masters']} masters` : args['redis-private'] ? 'private redis-server (no AOF)' : 'REDIS_URL',
       generator: args.generator,
       acked,
       shed,
@@ -841,7 +902,33 @@ async function steppedMain(): Promise<void> {
   await report(result);
 }
 
-(args['find-knee'] || args['overload-test'] ? steppedMain() : main()).then(
+/** --redis-cluster / --redis-private: a Redis of the run's own around `fn`, stopped afterwards. */
+async function withRedis(fn: () => Promise<void>): Promise<void> {
+  let own: PrivateService | null = null;
+  const dir = resolve(ROOT, '.data', `bench-redis-${runId}`);
+  if (args['redis-cluster'] && !(args['find-knee'] || args['overload-test'])) {
+    // the fixed-rate run's Redis baseline writes one pipeline across slots: one Redis only
+    throw new Error('--redis-cluster goes with --find-knee (--rates) or --overload-test');
+  }
+  if (args['redis-cluster']) {
+    own = await startPrivateRedisCluster({ dir, masters: Number(args['redis-masters']) });
+  } else if (args['redis-private']) {
+    own = await startPrivateRedis({ dir, appendonly: false });
+  }
+  if (own) {
+    redisUrl = own.url;
+    log(`private Redis for the run: ${own.url}`);
+  }
+  try {
+    await fn();
+  } finally {
+    if (redisProbe) await closeRedis(await redisProbe).catch(() => {});
+    await own?.stop();
+    if (own) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+withRedis(args['find-knee'] || args['overload-test'] ? steppedMain : main).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);

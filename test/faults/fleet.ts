@@ -37,6 +37,9 @@ class LoadCourier {
   readonly acked = new Set<number>();
   /** When each seq was acked (ms), for the Redis persistence window. */
   readonly ackedAt = new Map<number, number>();
+  /** When the last ack / the last error frame came in (ms, 0 = never): when this courier's ingest stopped and resumed. */
+  lastAckAt = 0;
+  lastErrorAt = 0;
   connecting = false;
 
   constructor(
@@ -90,6 +93,8 @@ class LoadCourier {
     const seqs = this.inFlight.shift() ?? [];
     if (frame.type === 'error') {
       this.fleet.errors.set(frame.code!, (this.fleet.errors.get(frame.code!) ?? 0) + 1);
+      this.lastErrorAt = Date.now();
+      this.fleet.errorLog.push({ at: this.lastErrorAt, code: frame.code!, courierId: this.id });
       return;
     }
     const rejected = new Set((frame.rejected ?? []).map((r) => r.seq));
@@ -100,6 +105,7 @@ class LoadCourier {
       this.acked.add(seq);
       this.ackedAt.set(seq, now);
     }
+    this.lastAckAt = now;
     this.fleet.acks++;
   }
 }
@@ -108,6 +114,8 @@ export class Fleet {
   readonly couriers: LoadCourier[];
   /** Error frames by code. */
   readonly errors = new Map<string, number>();
+  /** Every error frame with its arrival time, in order. */
+  readonly errorLog: { at: number; code: string; courierId: string }[] = [];
   /** Rejected points by reason (none expected). */
   readonly rejections = new Map<string, number>();
   readonly closes: number[] = [];

@@ -21,7 +21,14 @@ export interface PrivateCluster extends PrivateService {
   processes: { node: RedisNode; child: ChildProcess }[];
 }
 
-export async function startPrivateRedisCluster(opts: { dir: string; masters?: number; replicas?: 0 | 1; log?: Logger }): Promise<PrivateCluster> {
+export async function startPrivateRedisCluster(opts: {
+  dir: string;
+  masters?: number;
+  replicas?: 0 | 1;
+  /** `cluster-node-timeout`: how long a master may be unreachable before its replica takes over (default 2000). */
+  nodeTimeoutMs?: number;
+  log?: Logger;
+}): Promise<PrivateCluster> {
   const server = findExecutable('redis-server', ['/usr/sbin', '/usr/local/bin']);
   const cli = findExecutable('redis-cli', ['/usr/local/bin']);
   if (!server || !cli) {
@@ -45,7 +52,7 @@ export async function startPrivateRedisCluster(opts: { dir: string; masters?: nu
       const logFile = join(nodeDir, 'redis.log');
       const args = [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
         '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning',
       ];
       const child = spawnService(server, args, logFile);
@@ -61,6 +68,12 @@ export async function startPrivateRedisCluster(opts: { dir: string; masters?: nu
     await waitUntil('redis cluster state ok', async () => (await Promise.all(processes.map((p) => clusterOk(p.node)))).every(Boolean), {
       timeoutMs: 20_000,
     });
+    // and every replica has finished its first sync: before that it cannot take over a failed master
+    if (replicas > 0) {
+      await waitUntil('redis cluster replicas in sync', async () => (await Promise.all(processes.map((p) => replicaSynced(p.node)))).filter(Boolean).length === masters * replicas, {
+        timeoutMs: 30_000,
+      });
+    }
   } catch (err) {
     await stopAll();
     throw err;
@@ -95,4 +108,15 @@ function pingNode(node: RedisNode): Promise<boolean> {
 
 function clusterOk(node: RedisNode): Promise<boolean> {
   return withNode(node, async (r) => String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), false);
+}
+
+function replicaSynced(node: RedisNode): Promise<boolean> {
+  return withNode(
+    node,
+    async (r) => {
+      const info = await r.info('replication');
+      return info.includes('role:slave') && info.includes('master_link_status:up') && info.includes('master_sync_in_progress:0');
+    },
+    false,
+  );
 }

@@ -27,7 +27,13 @@ export class MissingBinaryError extends Error {
   readonly code = 'embedded_unavailable';
 }
 
-export async function startPrivateRedis(opts: { dir: string; port?: number; log?: Logger }): Promise<PrivateService> {
+export async function startPrivateRedis(opts: {
+  dir: string;
+  port?: number;
+  log?: Logger;
+  /** false: no AOF (a throwaway Redis, like the private cluster's nodes; benchmarks compare the two). Default true. */
+  appendonly?: boolean;
+}): Promise<PrivateService> {
   const bin = findExecutable('redis-server', ['/usr/sbin', '/usr/local/bin']);
   if (!bin) {
     throw new MissingBinaryError('redis-server not found on PATH: install it (Debian: apt-get install redis-server) or set REDIS_URL');
@@ -43,7 +49,7 @@ export async function startPrivateRedis(opts: { dir: string; port?: number; log?
   // no RDB snapshots on top (`--save ""`): the AOF is the copy that is read back.
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile,
-    '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
+    '--save', '', '--appendonly', opts.appendonly === false ? 'no' : 'yes', '--appendfsync', 'everysec',
     '--daemonize', 'no', '--loglevel', 'warning',
   ];
   const child: ChildProcess = spawnService(bin, args, logFile);
