@@ -623,6 +623,7 @@ interface StepReport {
   rejected: number;
   error_frames: number;
   sockets_closed: number;
+  service_us_per_accepted: number | null;
   rss_mb_max: number | null;
   rss_mb_end: number | null;
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
@@ -725,6 +726,8 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
       redis: cores(cpuStart.redis, cpuEnd.redis, wallSecs),
       postgres: cores(cpuStart.postgres, cpuEnd.postgres, wallSecs),
     },
+    // process CPU (all threads) per accepted point: far less sensitive to the neighbours than the latencies
+    service_us_per_accepted: sum.acked ? round((cpuEnd.service !== null && cpuStart.service !== null ? cpuEnd.service - cpuStart.service : NaN) / sum.acked * 1e6) : null,
     load_average_1m: round(loadavg()[0], 2),
     generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
@@ -759,7 +762,7 @@ async function drainHistory(databaseUrl: string, acked: number): Promise<{ store
 function printStep(r: StepReport, verdict: string): void {
   log(
     `${r.offered_per_s}/s offered: sent ${r.sent_per_s}/s, accepted ${r.accepted_per_s}/s, ack p50 ${r.ack_p50_ms} ms p99 ${r.ack_p99_ms} ms, ` +
-      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms) → ${verdict}`,
+      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, service ${r.service_us_per_accepted} µs/accepted, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms) → ${verdict}`,
   );
 }
 
