@@ -55,6 +55,8 @@ const { values: args } = parseArgs({
     'find-knee': { type: 'boolean', default: false },
     rates: { type: 'string', default: '5000,10000,15000,20000,25000,30000,40000,50000,60000' },
     'step-seconds': { type: 'string', default: '15' },
+    // --find-knee: seconds at the first rate before the first measured step (JIT warm-up, sockets settling), not reported.
+    'warmup-seconds': { type: 'string', default: '5' },
     // Twice the knee (or --rate) for --seconds (default 60): latency of accepted points, shed rate, RSS over time.
     'overload-test': { type: 'boolean', default: false },
     knee: { type: 'string' },
@@ -767,7 +769,8 @@ function printStep(r: StepReport, verdict: string): void {
 }
 
 /**
- * --find-knee: one service, one set of sockets, the offered rate stepped up (--rates, --step-seconds each, 3 s
+ * --find-knee: one service, one set of sockets, --warmup-seconds (5, not reported) at the first rate, then the offered
+ * rate stepped up (--rates, --step-seconds each, 3 s
  * of rest between steps). The knee is the highest rate with ack p99 ≤
  * 50 ms and nothing shed; it stops after two steps in a row clearly past capacity (ack p50 > 50 ms, > 10 % shed
  * or the generator short). --overload-test: --rate (or 2 × --knee) for --seconds.
@@ -789,6 +792,15 @@ async function steppedMain(): Promise<void> {
     const redisPid = await redisServerPid();
     const steps: (StepReport & { verdict: string })[] = [];
     let failsInRow = 0;
+    const warmupSecs = Number(args['warmup-seconds']);
+    // the warm-up's acked points are stored too: counted in `acked` so that lost = acked − stored still holds
+    let warmupAcked = 0;
+    if (kneeMode && warmupSecs > 0) {
+      const w = await runRate(gen, service, redisPid, rates[0], warmupSecs);
+      warmupAcked = w.acked;
+      log(`warm-up (not reported): ${warmupSecs} s at ${rates[0]}/s, accepted ${w.accepted_per_s}/s, shed ${w.shed_per_s}/s`);
+      await new Promise((res) => setTimeout(res, 3000));
+    }
     for (const rate of rates) {
       const r = await runRate(gen, service, redisPid, rate, stepSecs, !kneeMode);
       const verdict = kneeVerdict(r);
@@ -801,7 +813,7 @@ async function steppedMain(): Promise<void> {
       if (kneeMode) await new Promise((res) => setTimeout(res, 3000));
     }
     gen.stop();
-    const acked = steps.reduce((n, r) => n + r.acked, 0);
+    const acked = warmupAcked + steps.reduce((n, r) => n + r.acked, 0);
     const shed = steps.reduce((n, r) => n + r.shed, 0);
     log(`acked ${acked}, shed ${shed}; waiting for the history sink`);
     const { stored, drainMs } = await drainHistory(service.databaseUrl, acked);
@@ -821,7 +833,7 @@ async function steppedMain(): Promise<void> {
     };
     if (kneeMode) {
       const passing = steps.filter((r) => r.verdict === 'ok').map((r) => r.offered_per_s);
-      result = { mode: 'find-knee', knee_per_s: passing.length ? Math.max(...passing) : null, step_seconds: stepSecs, ...common, steps: steps.map(({ timeline: _t, ...r }) => r) };
+      result = { mode: 'find-knee', knee_per_s: passing.length ? Math.max(...passing) : null, step_seconds: stepSecs, warmup_seconds: warmupSecs, ...common, steps: steps.map(({ timeline: _t, ...r }) => r) };
     } else {
       const [r] = steps;
       // RSS flat: no growth past the first 10 s beyond 10 %
