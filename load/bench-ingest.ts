@@ -57,6 +57,8 @@ const { values: args } = parseArgs({
     'find-knee': { type: 'boolean', default: false },
     rates: { type: 'string', default: '5000,10000,15000,20000,25000,30000,40000,50000,60000' },
     'step-seconds': { type: 'string', default: '15' },
+    // --find-knee: seconds at the first rate before the first measured step (JIT warm-up, sockets settling), not reported.
+    'warmup-seconds': { type: 'string', default: '5' },
     // Twice the knee (or --rate) for --seconds (default 60): latency of accepted points, shed rate, RSS over time.
     'overload-test': { type: 'boolean', default: false },
     knee: { type: 'string' },
@@ -633,6 +635,7 @@ interface StepReport {
   rejected: number;
   error_frames: number;
   sockets_closed: number;
+  service_us_per_accepted: number | null;
   rss_mb_max: number | null;
   rss_mb_end: number | null;
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
@@ -756,6 +759,8 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
     redis_cpu_us_per_update_net_of_idle: sum.acked
       ? round(redisEnd.reduce((a, n, i) => a + n.us - (redisStart[i]?.us ?? n.us) - (redisIdleUsPerS[i] ?? 0) * wallSecs, 0) / sum.acked, 2)
       : null,
+    // process CPU (all threads) per accepted point: far less sensitive to the neighbours than the latencies
+    service_us_per_accepted: sum.acked ? round((cpuEnd.service !== null && cpuStart.service !== null ? cpuEnd.service - cpuStart.service : NaN) / sum.acked * 1e6) : null,
     load_average_1m: round(loadavg()[0], 2),
     generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
@@ -810,13 +815,14 @@ async function drainHistory(databaseUrl: string, acked: number): Promise<{ store
 function printStep(r: StepReport, verdict: string): void {
   log(
     `${r.offered_per_s}/s offered: sent ${r.sent_per_s}/s, accepted ${r.accepted_per_s}/s, ack p50 ${r.ack_p50_ms} ms p99 ${r.ack_p99_ms} ms, ` +
-      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms), ` +
+      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, service ${r.service_us_per_accepted} µs/accepted, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms), ` +
       `Redis µs/update ${r.redis_cpu_us_per_update}, net of idle ${r.redis_cpu_us_per_update_net_of_idle} (${r.redis_nodes.map((n) => n.cpu_us_per_update_net_of_idle).join(' / ')}) → ${verdict}`,
   );
 }
 
 /**
- * --find-knee: one service, one set of sockets, the offered rate stepped up (--rates, --step-seconds each, 3 s
+ * --find-knee: one service, one set of sockets, --warmup-seconds (5, not reported) at the first rate, then the offered
+ * rate stepped up (--rates, --step-seconds each, 3 s
  * of rest between steps). The knee is the highest rate with ack p99 ≤
  * 50 ms and nothing shed; it stops after two steps in a row clearly past capacity (ack p50 > 50 ms, > 10 % shed
  * or the generator short). --overload-test: --rate (or 2 × --knee) for --seconds.
@@ -846,6 +852,15 @@ async function steppedMain(): Promise<void> {
     log(`Redis idle CPU per node: ${redisIdleUsPerS.map((u) => round(u / 1e6, 4)).join(' / ')} cores`);
     const steps: (StepReport & { verdict: string })[] = [];
     let failsInRow = 0;
+    const warmupSecs = Number(args['warmup-seconds']);
+    // the warm-up's acked points are stored too: counted in `acked` so that lost = acked − stored still holds
+    let warmupAcked = 0;
+    if (kneeMode && warmupSecs > 0) {
+      const w = await runRate(gen, service, redisPid, rates[0], warmupSecs);
+      warmupAcked = w.acked;
+      log(`warm-up (not reported): ${warmupSecs} s at ${rates[0]}/s, accepted ${w.accepted_per_s}/s, shed ${w.shed_per_s}/s`);
+      await new Promise((res) => setTimeout(res, 3000));
+    }
     for (const rate of rates) {
       const r = await runRate(gen, service, redisPid, rate, stepSecs, !kneeMode);
       const verdict = kneeVerdict(r);
@@ -858,7 +873,7 @@ async function steppedMain(): Promise<void> {
       if (kneeMode) await new Promise((res) => setTimeout(res, 3000));
     }
     gen.stop();
-    const acked = steps.reduce((n, r) => n + r.acked, 0);
+    const acked = warmupAcked + steps.reduce((n, r) => n + r.acked, 0);
     const shed = steps.reduce((n, r) => n + r.shed, 0);
     log(`acked ${acked}, shed ${shed}; waiting for the history sink`);
     const { stored, drainMs } = await drainHistory(service.databaseUrl, acked);
@@ -879,7 +894,7 @@ async function steppedMain(): Promise<void> {
     };
     if (kneeMode) {
       const passing = steps.filter((r) => r.verdict === 'ok').map((r) => r.offered_per_s);
-      result = { mode: 'find-knee', knee_per_s: passing.length ? Math.max(...passing) : null, step_seconds: stepSecs, ...common, steps: steps.map(({ timeline: _t, ...r }) => r) };
+      result = { mode: 'find-knee', knee_per_s: passing.length ? Math.max(...passing) : null, step_seconds: stepSecs, warmup_seconds: warmupSecs, ...common, steps: steps.map(({ timeline: _t, ...r }) => r) };
     } else {
       const [r] = steps;
       // RSS flat: no growth past the first 10 s beyond 10 %
