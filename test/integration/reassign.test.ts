@@ -124,6 +124,27 @@ t.test('food ready much earlier: the order moves once from the far courier to th
   t.ok(clock.now() - placedAt > 0);
 });
 
+t.test('with the loop running, the store’s new ready time alone triggers the round that moves the order', async (t) => {
+  // rounds only when an order becomes open or an assigned one gets a ready time (no interval round in this test)
+  const w = await world(t, { DISPATCH: 'on', DISPATCH_DEBOUNCE_MS: '1000', DISPATCH_INTERVAL_MS: '86400000' });
+  const { app, c, clock } = w;
+  const far = await c.courier('far', 6000, 0);
+  const { id } = await w.assignedToFar('o-loop', far);
+  // let any round still pending from the placement run first
+  clock.advance(1000);
+  await app.app.dispatcher.idle();
+  const near = await c.courier('near', 300, 0);
+  clock.advance(1000);
+  await app.app.dispatcher.idle();
+  t.match(await w.order(id), { status: 'assigned', courierId: 'far' }, 'a courier appearing triggers nothing');
+  await http(app.baseUrl, 'POST', `/v1/orders/${id}/ready`, w.store, {});
+  t.match(await w.order(id), { status: 'assigned', courierId: 'far' }, 'nothing before the debounce');
+  clock.advance(1000);
+  await app.app.dispatcher.idle();
+  const offer = await near.nextOf('offer', (f) => (f.orderIds as string[]).includes(id));
+  t.match(await w.order(id), { status: 'offered', courierId: 'near', offerId: offer.offerId }, 'moved by the debounced round');
+});
+
 t.test('hysteresis: a small change of the estimate moves nothing', async (t) => {
   const w = await world(t);
   const { app, c } = w;
