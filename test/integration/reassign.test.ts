@@ -13,6 +13,9 @@ import { buildTestApp, createTestContext, type TestApp } from '../support/index.
 import { city, type City } from './dispatch-helpers.js';
 import { http, type Frame, type WsClient } from './orders-helpers.js';
 
+// An app booted per case and concurrent races: ~100 s on a loaded 2-core machine, past tap's default 120 s budget.
+t.setTimeout(240_000);
+
 const MIN = 60_000;
 const ENV = { STALE_AFTER_MS: '7200000', WEBHOOK_SENDER: 'off', OFFER_TTL_MS: '60000' };
 
