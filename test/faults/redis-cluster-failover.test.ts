@@ -1,7 +1,8 @@
 /**
  * Issue 15, failover: a private Redis Cluster (3 masters + 1 replica each, `cluster-node-timeout` 1000 ms),
  * the service as a real process on it, couriers streaming over real WebSockets; the master holding the
- * history stream (`loc:stream`, so the worst case: every flush touches it) is killed with SIGKILL mid-ingest.
+ * first of the cluster's history streams (and a third of the couriers' hashes and cells) is killed with
+ * SIGKILL mid-ingest.
  *
  * Asserted: its replica is promoted; during a bounded window couriers get late acks or `store_unavailable`
  * error frames (and no other error); every courier's ingest resumes on the same sockets and service process;
@@ -9,7 +10,7 @@
  * just before the kill. Measured: see the report in docs/scaling.md ("Failover").
  *
  * Why anything can be lost: Redis replication is asynchronous. A master acks a write (here: the flush's XADD
- * to `loc:stream` and the courier hash updates) before its replica has it; killed before the bytes reach the
+ * to a history stream and the courier hash updates) before its replica has it; killed before the bytes reach the
  * replica, the promoted replica never saw them. A lost stream entry is history the sink never read (its
  * points were acked to the courier, so the courier does not resend them); a lost hash update only moves
  * the courier's last position / maxSeq back (its next points are accepted again, Postgres drops the
@@ -26,7 +27,7 @@ import fastifyJwt from '@fastify/jwt';
 import { Redis } from 'ioredis';
 import { startPrivateRedisCluster, type PrivateCluster } from '../../src/store/embedded/redis-cluster.js';
 import { processAlive, sleep } from '../../src/store/embedded/process.js';
-import { LOCATION_STREAM } from '../../src/store/redis/location-index.js';
+import { DEFAULT_CLUSTER_HISTORY_STREAMS, historyStreamKeys } from '../../src/store/redis/history-streams.js';
 import type { RedisNode } from '../../src/store/redis-url.js';
 import { createTestContext, serviceUrls } from '../support/context.js';
 import { runService } from '../support/service-process.js';
@@ -111,13 +112,15 @@ t.test('a master killed mid-ingest: replica promoted, acks late or store_unavail
   const listening = await svc.waitLog((l) => l.msg === 'dispatchd listening', 120_000);
   const wsUrl = listening.address!.replace(/^http/, 'ws');
 
-  // The victim: the master serving the history stream's slot (every flush's first step writes there).
+  // The victim: the master serving the first history stream's slot (the flushes of that stream's couriers
+  // append there; the master also holds about a third of the slots, so of the couriers' hashes and cells).
   const seed = cluster.nodes[0];
-  const slot = Number(await onNode(seed, (r) => r.call('CLUSTER', 'KEYSLOT', `${ctx.keyPrefix}${LOCATION_STREAM}`)));
+  const stream = historyStreamKeys(DEFAULT_CLUSTER_HISTORY_STREAMS)[0];
+  const slot = Number(await onNode(seed, (r) => r.call('CLUSTER', 'KEYSLOT', `${ctx.keyPrefix}${stream}`)));
   const lines = await clusterNodes(seed);
   const victim = lines.find((l) => l.master && l.slots.some(([a, b]) => slot >= a && slot <= b))!;
   const replica = lines.find((l) => !l.master && l.masterId === victim.id)!;
-  t.ok(victim && replica, `loc:stream (slot ${slot}) is on the master at port ${victim.port}, its replica at ${replica.port}`);
+  t.ok(victim && replica, `${stream} (slot ${slot}) is on the master at port ${victim.port}, its replica at ${replica.port}`);
   const victimProc = cluster.processes.find((p) => p.node.port === victim.port)!;
   const replicaNode = cluster.processes.find((p) => p.node.port === replica.port)!.node;
 
