@@ -29,7 +29,7 @@ import { resolveLogFormat, type Logger } from '../logger.js';
 import { PartitionMaintainer } from '../store/pg/position-partitions.js';
 import { PositionWriter, isDataError } from '../store/pg/position-writer.js';
 import { packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
-import { batchValues } from '../store/redis/batch.js';
+import { batchValues, RedisScript } from '../store/redis/batch.js';
 import { isCluster } from '../store/redis/client.js';
 import { redisKeys } from '../store/redis/keys.js';
 import { historyStreamKeys, knownHistoryStreams, resolveHistoryStreams } from '../store/redis/history-streams.js';
@@ -38,6 +38,37 @@ export const HISTORY_GROUP = 'history';
 /** Points the history could not store (one entry per point: fields reason, point, entry), newest kept. */
 export const DEAD_LETTER_STREAM = redisKeys.deadLetterStream;
 const DEAD_LETTER_MAXLEN = 100_000;
+/**
+ * The consumer-group administration of one stream (XGROUP CREATE / DELCONSUMER, XINFO CONSUMERS) as a script
+ * with the stream as its declared key: ioredis neither prefixes nor routes the key of these subcommands, and
+ * on a cluster such a command, auto-pipelined with others to the wrong node, got MOVED and failed its batch.
+ * KEYS: [stream]. ARGV: ['C', group, mkstream '1'|'0'] → 1 (group exists now) | 0 (no such stream);
+ * ['D', group, consumer] → consumers deleted (0 on any error: cleanup only); ['I', group] → XINFO CONSUMERS.
+ */
+const STREAM_GROUP = new RedisScript(`
+local op = ARGV[1]
+if op == 'C' then
+  local r
+  if ARGV[3] == '1' then
+    r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[2], '0', 'MKSTREAM')
+  else
+    r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[2], '0')
+  end
+  if type(r) == 'table' and r.err then
+    if string.find(r.err, 'BUSYGROUP', 1, true) then return 1 end
+    if string.find(r.err, 'requires the key to exist', 1, true) then return 0 end
+    return redis.error_reply(r.err)
+  end
+  return 1
+elseif op == 'D' then
+  local r = redis.pcall('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[2], ARGV[3])
+  if type(r) == 'table' and r.err then return 0 end
+  return r
+else
+  return redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[2])
+end
+`);
+
 /** On a cluster (non-blocking reads): the longest wait before polling empty streams again. */
 const CLUSTER_POLL_MS = 100;
 
@@ -136,16 +167,7 @@ export class HistorySink {
       await this.writeAndAck(entries);
     }
     // Nothing pending here any more: leave no consumer behind (the next start under this name recreates it).
-    for (const s of this.streams) await this.opts.redis.call('XGROUP', 'DELCONSUMER', this.fullKey(s), this.group, this.consumer);
-  }
-
-  /**
-   * A stream's full key: ioredis does not prefix keys of subcommand syntax (XGROUP, XINFO). Nor does it
-   * know their slot: on a cluster such commands are sent one at a time (a redirected single command is
-   * followed; several in one auto-pipeline, each MOVED elsewhere, fail).
-   */
-  private fullKey(stream: string): string {
-    return this.prefix + stream;
+    await Promise.all(this.streams.map((s) => STREAM_GROUP.run(this.opts.redis, [s], ['D', this.group, this.consumer])));
   }
 
   /**
@@ -160,8 +182,7 @@ export class HistorySink {
     const known = await knownHistoryStreams(this.opts.redis, this.configured);
     const configured = new Set(this.configured);
     const reading = new Set(this.streams);
-    const ready: boolean[] = [];
-    for (const s of known) ready.push(!all && reading.has(s) ? true : await this.ensureGroup(s, configured.has(s)));
+    const ready = await Promise.all(known.map((s) => (!all && reading.has(s) ? true : this.ensureGroup(s, configured.has(s)))));
     const next = known.filter((_, i) => ready[i]);
     const added = next.some((s) => !this.streams.includes(s));
     if (added || next.length !== this.streams.length) {
@@ -174,17 +195,7 @@ export class HistorySink {
 
   /** Creates the group on a stream (from its beginning); false when the stream does not exist and may not be created. */
   private async ensureGroup(stream: string, create: boolean): Promise<boolean> {
-    const args = ['CREATE', this.fullKey(stream), this.group, '0', ...(create ? ['MKSTREAM'] : [])];
-    try {
-      await this.opts.redis.call('XGROUP', ...args);
-    } catch (err) {
-      const message = String((err as Error).message);
-      if (message.startsWith('BUSYGROUP')) return true;
-      // "ERR The XGROUP subcommand requires the key to exist…"
-      if (!create && /requires the key to exist/i.test(message)) return false;
-      throw err;
-    }
-    return true;
+    return Number(await STREAM_GROUP.run(this.opts.redis, [stream], ['C', this.group, create ? '1' : '0'])) === 1;
   }
 
   private async run(): Promise<void> {
@@ -280,7 +291,7 @@ export class HistorySink {
     )) as [string, [string, string[] | null][]][];
     const entries = replies.flatMap((reply, i) => toEntries(streams[i], reply[1] ?? []));
     if (entries.length) this.opts.log?.info({ entries: entries.length }, 'history sink claimed abandoned entries');
-    else for (const s of streams) await this.removeStaleConsumers(s);
+    else await Promise.all(streams.map((s) => this.removeStaleConsumers(s)));
     return entries;
   }
 
@@ -290,14 +301,13 @@ export class HistorySink {
    * for a live consumer too: its next XREADGROUP recreates it, and with nothing pending nothing is lost.
    */
   private async removeStaleConsumers(stream: string): Promise<void> {
-    const key = this.fullKey(stream);
-    const consumers = (await this.opts.redis.call('XINFO', 'CONSUMERS', key, this.group)) as (string | number)[][];
+    const consumers = (await STREAM_GROUP.run(this.opts.redis, [stream], ['I', this.group])) as (string | number)[][];
     for (const fields of consumers) {
       const info: Record<string, string | number> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) info[String(fields[i])] = fields[i + 1];
       const name = String(info.name);
       if (name === this.consumer || Number(info.pending) !== 0 || Number(info.idle) < this.staleConsumerMs) continue;
-      await this.opts.redis.call('XGROUP', 'DELCONSUMER', key, this.group, name);
+      await STREAM_GROUP.run(this.opts.redis, [stream], ['D', this.group, name]);
       this.opts.log?.info({ consumer: name, stream, idleMs: Number(info.idle) }, 'history sink removed a stale stream consumer');
     }
   }
