@@ -62,7 +62,8 @@ function newCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: Red
     // itself is reconnecting (slot map unreadable) commands wait in its offline queue. Measured on a private
     // cluster: a lone command fails after 1.7–3.9 s while no replica has taken over (so the ingest answers
     // `store_unavailable` and the courier resends), and completes as soon as the promoted replica is in
-    // the slot map (test/faults/redis-cluster-failover.test.ts). Longer would hold every ack of the turn
+    // the slot map (test/faults/redis-cluster-failover.test.ts). Under the service's load a flush has also
+    // waited ~13 s in the client's offline queue, which has no deadline (docs/scaling.md, "Failover"). Longer would hold every ack of the turn
     // (and grow the flush backlog) through a long failover; shorter would fail flushes a fast failover
     // would serve. These are ioredis' defaults, set here because that behaviour depends on them.
     retryDelayOnFailover: 100,
