@@ -455,10 +455,6 @@ const spec = {
     min: 0,
     max: 100_000_000,
   }),
-  overloadMaxPointsPerTurn: intKey('OVERLOAD_MAX_POINTS_PER_TURN', 0, 'Location points one event-loop turn may accept into its Redis write; frames past it in the same turn are answered `overloaded` (the next turn accepts again). Keeps turns, and so the acks of accepted points, short past capacity instead of shedding in bursts. `0`: off.', {
-    min: 0,
-    max: 10_000_000,
-  }),
   overloadSampleMs: intKey('OVERLOAD_SAMPLE_MS', 100, 'How often event-loop delay, utilisation and heap are sampled for the overload limits (wall ms).', { min: 10, max: 60_000 }),
   overloadRetryAfterMs: intKey('OVERLOAD_RETRY_AFTER_MS', 1000, 'What a shed client is told to wait: `retryAfterMs` of the `overloaded` frame, `Retry-After` (rounded up to whole seconds) of the 503.', {
     min: 1,

@@ -147,26 +147,3 @@ t.test('the Redis write backlog is a pressure source read on every frame (OVERLO
   await until(() => ingest.backlog() === 0, 2000, 'the write to finish');
   t.notOk(app.overload.isOverloaded(), 'written: no longer overloaded');
 });
-
-t.test('the per-turn admission budget (OVERLOAD_MAX_POINTS_PER_TURN): frames past it in one turn are shed, the next turn accepts again', async (t) => {
-  const ctx = await createTestContext(t, { OVERLOAD_MAX_POINTS_PER_TURN: '2' });
-  const { app, wsUrl, token } = await buildTestApp(ctx);
-  const courier = await CourierClient.connect(wsUrl, token('courier', 'c-5'));
-  t.teardown(() => courier.close());
-  // One TCP write carrying four frames: the server reads and dispatches them in one event-loop turn.
-  const socket = (courier.ws as unknown as { _socket: import('node:net').Socket })._socket;
-  socket.cork();
-  for (let seq = 1; seq <= 4; seq++) courier.send({ type: 'loc', ...point(seq) });
-  socket.uncork();
-  t.same(await courier.next(), { type: 'ack', seq: 1, rejected: [] });
-  t.same(await courier.next(), { type: 'ack', seq: 2, rejected: [] });
-  t.same(await courier.next(), { type: 'overloaded', retryAfterMs: 1000, seq: 3, seqs: [3] }, 'the third point of the turn is shed');
-  t.same(await courier.next(), { type: 'overloaded', retryAfterMs: 1000, seq: 4, seqs: [4] });
-  t.notOk(app.overload.isOverloaded(), 'the budget is per turn, not an overload state');
-  // a frame larger than the budget is let in whole when its turn has accepted nothing yet
-  t.same(await courier.request({ type: 'locs', points: [point(3), point(4), point(5)] }), { type: 'ack', seq: 5, rejected: [] });
-  const rows = await waitFor(() => storedRows(ctx.db, 'c-5'), (r) => r.length >= 5);
-  t.same(rows.map((r) => r.seq), [1, 2, 3, 4, 5], 'each point stored once, none while shed');
-  const m = await metrics(`http://${new URL(wsUrl).host}`, token('dispatcher', 'd-5'));
-  t.equal(sample(m, 'overload_shed_points_total'), 2);
-});

@@ -251,16 +251,8 @@ export const courierSocket = fp(
       if (hold) hold(frame);
       else ctx.send(frame);
     };
-    // Per-turn admission budget: past it, the rest of this turn's frames are shed (a frame is let in whole
-    // when the turn has accepted nothing yet, so a large `locs` frame is never refused for its size alone).
-    const maxTurn = config.overloadMaxPointsPerTurn;
-    const overTurnBudget = (points: number) => {
-      if (maxTurn <= 0) return false;
-      const taken = ingest.turnPoints();
-      return taken > 0 && taken + points > maxTurn;
-    };
     router.register('loc', (ctx, frame) => {
-      if (overload.isOverloaded() || overTurnBudget(1)) return shed(ctx, [frame]);
+      if (overload.isOverloaded()) return shed(ctx, [frame]);
       const { points, rejected } = checkPoints([frame]);
       submit(ctx, points, rejected);
     });
@@ -268,7 +260,7 @@ export const courierSocket = fp(
       if (!locsEnvelopeCheck.Check(frame)) {
         throw new FrameError(FRAME_ERRORS.badFrame, 'A "locs" frame needs "points": an array of at most 10000 points');
       }
-      if (overload.isOverloaded() || overTurnBudget(frame.points.length)) return shed(ctx, frame.points);
+      if (overload.isOverloaded()) return shed(ctx, frame.points);
       const { points, rejected } = checkPoints(frame.points);
       submit(ctx, points, rejected);
     });

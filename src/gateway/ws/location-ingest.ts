@@ -266,11 +266,6 @@ export class LocationIngest {
     return (this.batch?.points.length ?? 0) + this.inFlightPoints;
   }
 
-  /** Points accepted into this event-loop turn's write so far (the per-turn admission budget). */
-  turnPoints(): number {
-    return this.batch?.points.length ?? 0;
-  }
-
   /** Waits for queued and in-flight writes (graceful shutdown). */
   async drain(): Promise<void> {
     while (this.batch || this.inFlight.size > 0) {
