@@ -224,12 +224,18 @@ function routeRisk<P>(
   const perSecond = policy.readyRiskWeight * policy.timeWeight * policy.clickToDoorWeight;
   const slices = new Map<string, Float64Array>();
   for (const [id, o] of estimates) slices.set(id, readySlices(o, now));
+  const certain = new Map<string, Float64Array>();
   return (route) => {
     let uncertain = false;
     const told = route.orders.map((o) => {
       const sl = slices.get(o.id);
-      if (sl) uncertain = true;
-      return sl ?? new Float64Array(SLICES).fill(o.readyAt);
+      if (sl) {
+        uncertain = true;
+        return sl;
+      }
+      let fixed = certain.get(o.id);
+      if (!fixed) certain.set(o.id, (fixed = new Float64Array(SLICES).fill(o.readyAt)));
+      return fixed;
     });
     if (!uncertain) return 0;
     return perSecond * route.orders.length * (expectedPickupS(told, route, service.pickupS / 2) - route.pickupAt);

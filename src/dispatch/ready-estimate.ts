@@ -127,18 +127,24 @@ export function expectedPickupS(
     for (const r of slices[0]!) sum += pickupGiven(r);
     return sum / SLICES;
   }
-  // Several orders, ready independently: the bundle's ready time is the latest. P(max ≤ v) = Π_i F_i(v)
-  // over the slice values, taken in increasing order.
-  const values = Array.from(new Set(slices.flatMap((sl) => Array.from(sl)))).sort((a, b) => a - b);
-  const below = slices.map(() => 0);
+  // Several orders, ready independently: the bundle's ready time is the latest. P(max ≤ v) = Π_i F_i(v),
+  // walking the orders' sorted slices together in increasing order (no allocation beyond the cursors).
+  const n = slices.length;
+  const at = new Int32Array(n);
   let prevCdf = 0;
   let sum = 0;
-  for (const v of values) {
+  for (;;) {
+    let v = Infinity;
+    for (let i = 0; i < n; i++) if (at[i]! < SLICES && slices[i]![at[i]!]! < v) v = slices[i]![at[i]!]!;
+    if (v === Infinity) break;
     let cdf = 1;
-    slices.forEach((sl, i) => {
-      while (below[i]! < SLICES && sl[below[i]!]! <= v) below[i]!++;
-      cdf *= below[i]! / SLICES;
-    });
+    for (let i = 0; i < n; i++) {
+      const sl = slices[i]!;
+      let j = at[i]!;
+      while (j < SLICES && sl[j]! <= v) j++;
+      at[i] = j;
+      cdf *= j / SLICES;
+    }
     sum += (cdf - prevCdf) * pickupGiven(v);
     prevCdf = cdf;
   }
