@@ -10,6 +10,9 @@ import { planRoute, startTime, type Route, type RouteContext } from './route.js'
 import { NO_SCARCITY, type CourierTimePrice } from './scarcity.js';
 import type { CostBreakdown, CourierState, PayRules, PlanarPoint, Policy } from './types.js';
 
+/** Extra cost of a route beyond routeCost (uncertain ready times: plan-round.ts). */
+export type RouteRisk<P> = (route: Route<P>) => number;
+
 export interface Candidate<P> {
   /** Index into the usable couriers array. */
   readonly courier: number;
@@ -130,6 +133,7 @@ export function candidatesFor<P>(
   pay: PayRules,
   policy: Policy,
   courierTime: CourierTimePrice = NO_SCARCITY,
+  risk?: RouteRisk<P>,
 ): Candidate<P>[] {
   const declined = new Set<string>();
   for (const o of bundle.orders) for (const id of o.declinedBy) declined.add(id);
@@ -150,7 +154,9 @@ export function candidatesFor<P>(
     const route = planRoute(couriers[i], bundle.orders, ctx);
     if (!route) continue;
     if (route.startAt - ctx.now + ctx.travel.seconds(couriers[i].position, bundle.pickup) > policy.candidateRadiusS) continue;
-    out.push({ courier: i, route, cost: routeCost(route, couriers[i], pay, policy, courierTime) });
+    const cost = routeCost(route, couriers[i], pay, policy, courierTime);
+    const extra = risk ? risk(route) : 0;
+    out.push({ courier: i, route, cost: extra !== 0 ? { ...cost, total: cost.total + extra } : cost });
   }
   out.sort((a, b) => a.cost.total - b.cost.total || a.courier - b.courier);
   return out.slice(0, policy.candidatesPerBundle);

@@ -9,7 +9,7 @@
  * Both mutate `matched` in place and are deterministic (fixed scan order, ties on position).
  */
 import { makeBundle, type Bundle } from './bundling.js';
-import type { Candidate } from './candidates.js';
+import type { Candidate, RouteRisk } from './candidates.js';
 import { routeCost } from './cost.js';
 import { planRoute, type RouteContext } from './route.js';
 import type { CourierTimePrice } from './scarcity.js';
@@ -40,6 +40,8 @@ export interface ImproveContext<P> {
   readonly freedCourierValue: number;
   /** Price of courier seconds this round (scarcity.ts). */
   readonly courierTime: CourierTimePrice;
+  /** Extra cost of a route with uncertain ready times (plan-round.ts); none when all are known. */
+  readonly risk?: RouteRisk<P>;
 }
 
 /**
@@ -73,7 +75,9 @@ function mergedOn<P>(
   for (const o of bundle.orders) earliestReady = Math.min(earliestReady, o.readyAt);
   const earliestPickup = route.arriveAt + ic.ctx.service.pickupS / 2;
   if (route.pickupAt - Math.max(earliestReady, earliestPickup) > policy.bundleReadyGapS) return null;
-  return { bundle, chosen: { courier: courierIndex, route, cost: routeCost(route, courier, ic.pay, policy, ic.courierTime) } };
+  const cost = routeCost(route, courier, ic.pay, policy, ic.courierTime);
+  const extra = ic.risk ? ic.risk(route) : 0;
+  return { bundle, chosen: { courier: courierIndex, route, cost: extra !== 0 ? { ...cost, total: cost.total + extra } : cost } };
 }
 
 function byPickup<P>(matched: readonly Matched<P>[]): Map<string, Matched<P>[]> {

@@ -12,14 +12,14 @@
 import { matchingProblem } from './matching.js';
 import { solveAssignment } from './assignment.js';
 import { byId, formBundles, makeBundle, targetBundleSize, type Bundle } from './bundling.js';
-import { candidatesFor, CourierGrid, type Candidate } from './candidates.js';
+import { candidatesFor, CourierGrid, type Candidate, type RouteRisk } from './candidates.js';
 import { commitDecision } from './commitment.js';
 import { routeCost } from './cost.js';
 import { reasonWithoutCourier, runnerUpOf, usableCouriers } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, stopsOf, type Route, type RouteContext } from './route.js';
 import { courierTimePrice } from './scarcity.js';
-import { aimQuantile, anticipate, expectedCourierWaitS, isUncertain, maxExpectedWaitS } from './ready-estimate.js';
+import { aimQuantile, anticipate, expectedCourierWaitS, expectedPickupS, isUncertain, readySlices, SLICES, maxExpectedWaitS } from './ready-estimate.js';
 import type {
   Assignment,
   CostBreakdown,
@@ -104,11 +104,12 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const maxCapacity = pool.reduce((m, c) => Math.max(m, c.capacity), 0);
   const bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
   const courierTime = courierTimePrice(inHorizon, pool, now, policy);
+  const risk = estimates.size > 0 && policy.readyRiskWeight > 0 ? routeRisk(estimates, now, snapshot.service, policy) : undefined;
   const candidateCache = new Map<string, Candidate<P>[]>();
   const candidatesOf = (b: Bundle<P>): Candidate<P>[] => {
     const key = b.orders.map((o) => o.id).join('\u0000');
     let list = candidateCache.get(key);
-    if (!list) candidateCache.set(key, (list = candidatesFor(b, grid, ctx, snapshot.pay, policy, courierTime)));
+    if (!list) candidateCache.set(key, (list = candidatesFor(b, grid, ctx, snapshot.pay, policy, courierTime, risk)));
     return list;
   };
 
@@ -123,6 +124,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
     deadline,
     freedCourierValue: 0,
     courierTime,
+    ...(risk ? { risk } : {}),
   };
   let truncated = false;
   let matched: Matched<P>[] = [];
@@ -207,6 +209,37 @@ function tooEarlyToLock<P>(
   const uncertain = orders.map((o) => estimates.get(o.id)).filter((o): o is OrderRequest<P> => o !== undefined);
   if (uncertain.length === 0) return false;
   return expectedCourierWaitS(uncertain, now, route.arriveAt + service.pickupS / 2) > waitLimitS;
+}
+
+/**
+ * The expected click-to-door a route adds beyond its plan when some of its ready times are uncertain
+ * (ready-estimate.ts expectedPickupS), per order carried, in cost units × readyRiskWeight.
+ */
+function routeRisk<P>(
+  estimates: ReadonlyMap<string, OrderRequest<P>>,
+  now: number,
+  service: ServiceTimes,
+  policy: Policy,
+): RouteRisk<P> {
+  const perSecond = policy.readyRiskWeight * policy.timeWeight * policy.clickToDoorWeight;
+  const slices = new Map<string, Float64Array>();
+  for (const [id, o] of estimates) slices.set(id, readySlices(o, now));
+  const certain = new Map<string, Float64Array>();
+  return (route) => {
+    let uncertain = false;
+    const told = route.orders.map((o) => {
+      const sl = slices.get(o.id);
+      if (sl) {
+        uncertain = true;
+        return sl;
+      }
+      let fixed = certain.get(o.id);
+      if (!fixed) certain.set(o.id, (fixed = new Float64Array(SLICES).fill(o.readyAt)));
+      return fixed;
+    });
+    if (!uncertain) return 0;
+    return perSecond * route.orders.length * (expectedPickupS(told, route, service.pickupS / 2) - route.pickupAt);
+  };
 }
 
 function addCosts(a: CostBreakdown, b: CostBreakdown): CostBreakdown {

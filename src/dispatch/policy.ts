@@ -38,6 +38,7 @@ export const defaultPolicy: Policy = Object.freeze({
   readyQuantile: 0.3,
   readyMaxExpectedWaitS: 900,
   readyScarcityWait: 0,
+  readyRiskWeight: 1,
 });
 
 export class PolicyError extends Error {
@@ -74,6 +75,7 @@ const RULES: Record<keyof Policy, Rule> = {
   readyQuantile: { min: -1, max: 1, integer: false },
   readyScarcityWait: { min: 0, max: 1e6, integer: false },
   readyMaxExpectedWaitS: { min: 0, max: 1e7, integer: false },
+  readyRiskWeight: { min: 0, max: 1e6, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

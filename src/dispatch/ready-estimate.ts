@@ -49,7 +49,7 @@ export function readyQuantile<P>(o: OrderRequest<P>, now: number, q: number): nu
 }
 
 /** Quantile points used for expectations (midpoints of equal-probability slices). */
-const SLICES = 16;
+export const SLICES = 16;
 
 /** E[(R − t)+]: the courier's expected wait (s) for the food if it could pick up at t. */
 export function expectedWaitAfter<P>(o: OrderRequest<P>, now: number, t: number): number {
@@ -96,4 +96,57 @@ export function maxExpectedWaitS(policy: Policy, courierTime: CourierTimePrice):
 export function anticipate<P>(o: OrderRequest<P>, now: number, q: number): OrderRequest<P> {
   if (!isUncertain(o)) return o;
   return { ...o, readyAt: Math.round(readyQuantile(o, now, q)) };
+}
+
+/** The ready-time slices of an order this round (midpoint quantiles of SLICES equal-probability slices). */
+export function readySlices<P>(o: OrderRequest<P>, now: number): Float64Array {
+  const out = new Float64Array(SLICES);
+  for (let k = 0; k < SLICES; k++) out[k] = readyQuantile(o, now, (k + 0.5) / SLICES);
+  return out;
+}
+
+/**
+ * The expected pickup instant of a route whose orders' ready times are uncertain, under the dispatch rule
+ * the round follows: the courier sets off when it must (`startAt + waitS`, to be there at the aimed-at
+ * quantile) unless the food turns out ready before that, in which case it sets off then (no earlier than
+ * it is free). So pickup = max(R, startAt) + drive + half the service when R comes before the set-off,
+ * else max(planned pickup, R). `slices` are the orders' readySlices, sorted (a known order: its ready time
+ * in every slice); a bundle's ready time is the latest of its orders', drawn independently.
+ * A near courier loses little when the food is early; a far one, sent early, loses its whole drive.
+ */
+export function expectedPickupS(
+  slices: readonly Float64Array[],
+  route: { readonly startAt: number; readonly arriveAt: number; readonly pickupAt: number; readonly waitS: number },
+  halfPickupS: number,
+): number {
+  const setOff = route.startAt + route.waitS;
+  const drive = route.arriveAt - route.startAt + halfPickupS;
+  const pickupGiven = (r: number): number => (r < setOff ? Math.max(r, route.startAt) + drive : Math.max(route.pickupAt, r));
+  if (slices.length === 1) {
+    let sum = 0;
+    for (const r of slices[0]!) sum += pickupGiven(r);
+    return sum / SLICES;
+  }
+  // Several orders, ready independently: the bundle's ready time is the latest. P(max ≤ v) = Π_i F_i(v),
+  // walking the orders' sorted slices together in increasing order (no allocation beyond the cursors).
+  const n = slices.length;
+  const at = new Int32Array(n);
+  let prevCdf = 0;
+  let sum = 0;
+  for (;;) {
+    let v = Infinity;
+    for (let i = 0; i < n; i++) if (at[i]! < SLICES && slices[i]![at[i]!]! < v) v = slices[i]![at[i]!]!;
+    if (v === Infinity) break;
+    let cdf = 1;
+    for (let i = 0; i < n; i++) {
+      const sl = slices[i]!;
+      let j = at[i]!;
+      while (j < SLICES && sl[j]! <= v) j++;
+      at[i] = j;
+      cdf *= j / SLICES;
+    }
+    sum += (cdf - prevCdf) * pickupGiven(v);
+    prevCdf = cdf;
+  }
+  return sum;
 }

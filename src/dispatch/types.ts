@@ -257,4 +257,10 @@ export interface Policy {
   readonly readyMaxExpectedWaitS: number;
   /** Uncertain ready times: how fast that limit shrinks when couriers are short (0 = fixed; ready-estimate.ts). */
   readonly readyScarcityWait: number;
+  /**
+   * Uncertain ready times: weight of the expected extra click-to-door of a route under the dispatch rule
+   * (ready-estimate.ts expectedPickupS: food ready before the courier sets off waits for its whole drive),
+   * on top of the route's planned cost. 0 = plan with the aimed-at quantile alone.
+   */
+  readonly readyRiskWeight: number;
 }

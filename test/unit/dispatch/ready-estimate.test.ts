@@ -5,8 +5,11 @@ import {
   aimQuantile,
   anticipate,
   expectedCourierWaitS,
+  expectedPickupS,
   expectedWaitAfter,
   readyQuantile,
+  readySlices,
+  SLICES,
 } from '../../../src/dispatch/ready-estimate.js';
 import { normalCdf, normalQuantile } from '../../../src/domain/normal-distribution.js';
 import { NO_SCARCITY } from '../../../src/dispatch/scarcity.js';
@@ -95,4 +98,43 @@ t.test('the longest expected wait a courier may be locked into shrinks when cour
   const s = withOverrides(defaultPolicy, { readyMaxExpectedWaitS: 900, readyScarcityWait: 1, timeWeight: 1, clickToDoorWeight: 1 });
   t.equal(maxExpectedWaitS(s, NO_SCARCITY), 900);
   t.equal(maxExpectedWaitS(s, { emptyTravelS: 0, busyS: 2 }), 300);
+});
+
+const slicesOf = (...halves: [number, number]) => Float64Array.from({ length: SLICES }, (_, k) => (k < SLICES / 2 ? halves[0] : halves[1]));
+
+t.test('expected pickup under the dispatch rule: early food waits for the whole drive, late food makes the courier wait', async (t) => {
+  // Half pickup service 120 s. Food ready at 100 s or at 1200 s, even odds.
+  const food = slicesOf(100, 1200);
+  // Far courier (10 min drive) aimed at 1020 s: sets off at 300 s. Early food (100 s): it leaves at 100 s,
+  // picks up at 100 + 600 + 120 = 820 s. Late food: it is there and waits, pickup 1200 s. Mean 1010 s.
+  const far = { startAt: 0, arriveAt: 600, waitS: 300, pickupAt: 1020 };
+  t.equal(expectedPickupS([food], far, 120), 1010);
+  // Near courier (1 min drive), same aim: sets off at 780 s; early food is picked up at 100 + 60 + 120 = 280 s.
+  const near = { startAt: 0, arriveAt: 60, waitS: 780, pickupAt: 1020 };
+  t.equal(expectedPickupS([food], near, 120), 740);
+  // A busy courier cannot leave before it is free (startAt 500): early food is picked up at 500 + 720.
+  t.equal(expectedPickupS([food], { ...far, startAt: 500, arriveAt: 1100, waitS: 0, pickupAt: 1220 }, 120), 1220);
+  // Certain food at 1000 s (every slice): the plan itself.
+  t.equal(expectedPickupS([slicesOf(1000, 1000)], { startAt: 0, arriveAt: 600, waitS: 280, pickupAt: 1000 }, 120), 1000);
+});
+
+t.test('expected pickup of a bundle: the latest of independent ready times', async (t) => {
+  // Each order ready at 0 or 600 s, even odds, independently: the later one is at 600 s three times in four.
+  const route = { startAt: 0, arriveAt: 0, waitS: 0, pickupAt: 120 };
+  const one = slicesOf(0, 600);
+  t.equal(expectedPickupS([one], route, 120), 0.5 * 120 + 0.5 * 600);
+  t.equal(expectedPickupS([one, slicesOf(0, 600)], route, 120), 0.25 * 120 + 0.75 * 600);
+  // With a certain partner ready at 300 s: max is 300 or 600.
+  t.equal(expectedPickupS([one, slicesOf(300, 300)], route, 120), 0.5 * 300 + 0.5 * 600);
+});
+
+t.test('ready slices: the conditional quantiles, sorted and never before now; a certain order is its ready time', async (t) => {
+  const o = uncertain(1200, 300);
+  const sl = readySlices(o, 1000);
+  t.equal(sl.length, SLICES);
+  for (let k = 1; k < SLICES; k++) t.ok(sl[k]! >= sl[k - 1]!);
+  t.ok(sl[0]! >= 1000);
+  t.ok(Math.abs(sl[SLICES / 2]! - readyQuantile(o, 1000, (SLICES / 2 + 0.5) / SLICES)) < 1e-9);
+  const known = order('o2', 'r1', { x: 0, y: 0 }, { x: 1, y: 0 }, 900);
+  t.same(Array.from(readySlices(known, 0)), new Array(SLICES).fill(900));
 });
