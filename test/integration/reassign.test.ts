@@ -186,21 +186,7 @@ t.test('a courier reaching the store races the move: exactly one outcome, never 
     const before = await w.order(id);
     far.send({ type: 'status', orderId: id, status: 'arrived_pickup' });
     t.match(await far.nextOf('status.ack'), { orderId: id, status: 'at_pickup' });
-    const stale = app.app.orders.offers.move(
-      {
-        orderId: id,
-        fromCourierId: 'far-0',
-        toCourierId: 'near-0',
-        expectedVersion: before.version as number,
-        stops: [],
-        plannedReadyAt: clock(w),
-        reason: 'estimate_changed',
-        savedS: 1500,
-        gainS: 1600,
-        readyChangeS: -1500,
-      },
-      { role: 'system', id: 'dispatcher' },
-    );
+    const stale = moveFarToNear(app, w, id, 0, before.version as number);
     await t.rejects(stale, OfferError, 'the move lost');
     await stale.catch((err: OfferError) => t.equal(err.code, 'order_changed'));
     t.match(await w.order(id), { status: 'at_pickup', courierId: 'far-0' });
@@ -223,23 +209,7 @@ t.test('a courier reaching the store races the move: exactly one outcome, never 
     const moving: Promise<{ reassigned?: number }> =
       i % 2 === 1
         ? app.app.dispatcher.runRound(c.zone)
-        : app.app.orders.offers
-            .move(
-              {
-                orderId: id,
-                fromCourierId: `far-${i}`,
-                toCourierId: `near-${i}`,
-                expectedVersion: before.version as number,
-                stops: [],
-                plannedReadyAt: clock(w),
-                reason: 'estimate_changed',
-                savedS: 1500,
-                gainS: 1600,
-                readyChangeS: -1500,
-              },
-              { role: 'system', id: 'dispatcher' },
-            )
-            .then(
+        : moveFarToNear(app, w, id, i, before.version as number).then(
               () => ({ reassigned: 1 }),
               (err: OfferError) => {
                 t.equal(err.code, 'order_changed', 'a move that lost is refused as order_changed');
@@ -277,4 +247,23 @@ t.test('a courier reaching the store races the move: exactly one outcome, never 
 
 function clock(w: World): number {
   return w.clock.now();
+}
+
+/** The move's transaction alone (what a round commits), far-<n> → near-<n>, as if the food were ready 25 min early. */
+function moveFarToNear(app: TestApp, w: World, orderId: string, n: number, expectedVersion: number) {
+  return app.app.orders.offers.move(
+    {
+      orderId,
+      fromCourierId: `far-${n}`,
+      toCourierId: `near-${n}`,
+      expectedVersion,
+      stops: [],
+      plannedReadyAt: clock(w),
+      reason: 'estimate_changed',
+      savedS: 1500,
+      gainS: 1600,
+      readyChangeS: -1500,
+    },
+    { role: 'system', id: 'dispatcher' },
+  );
 }
