@@ -337,3 +337,48 @@ export function readyView(
   }
   return { source: storeEstimateS === undefined ? 'default' : 'store', readyAt: o.readyAt };
 }
+
+/**
+ * E[T | T > c] for T ~ normal(mean, sd): the mean of a duration known only to exceed c (right-censored).
+ * Far in the tail the inverse Mills ratio is replaced by its asymptote, so the result stays finite and ≥ c.
+ */
+export function normalMeanAbove(mean: number, sd: number, c: number): number {
+  if (!(sd > 0)) return Math.max(mean, c);
+  const a = (c - mean) / sd;
+  const tail = 1 - normalCdf(a);
+  const mills = tail > 1e-12 ? Math.exp(-0.5 * a * a) / Math.sqrt(2 * Math.PI) / tail : a + 1 / Math.max(a, 1);
+  return Math.max(c, mean + sd * mills);
+}
+
+/**
+ * A mean duration learned from finished and still-running observations, shrunk towards a prior.
+ * `doneSum`/`doneCount`: the finished durations; `running`: the elapsed times of those still running
+ * (each is known only to be longer). Durations are normal(m, sd); EM: every running one counts as its
+ * expected duration given it is still running, E[T | T > elapsed] under the current m, plus `priorWeight`
+ * pseudo-observations of `priorMean`. So a slow store is recognised while its slow orders are still in the
+ * kitchen, and recent quick ones do not bias the mean down (the slow ones are counted too, as censored).
+ */
+export function censoredShrunkMean(
+  doneSum: number,
+  doneCount: number,
+  running: readonly number[],
+  priorMean: number,
+  priorWeight: number,
+  sd: number,
+  iterations = 8,
+): number {
+  const n = doneCount + running.length;
+  if (n === 0) return priorMean;
+  let m = (doneSum + priorWeight * priorMean + running.reduce((s, c) => s + Math.max(c, priorMean), 0)) / (n + priorWeight);
+  for (let it = 0; it < iterations && running.length > 0; it++) {
+    let sum = doneSum + priorWeight * priorMean;
+    for (const c of running) sum += normalMeanAbove(m, sd, c);
+    const next = sum / (n + priorWeight);
+    if (Math.abs(next - m) < 1e-6) {
+      m = next;
+      break;
+    }
+    m = next;
+  }
+  return m;
+}

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { normalCdf, normalQuantile } from '../../src/domain/normal-distribution.js';
-import { givenNotReadyBy, localHour, PrepTimeModel, readyView, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
+import { censoredShrunkMean, givenNotReadyBy, localHour, normalMeanAbove, PrepTimeModel, readyView, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
 import { seededRandom } from '../../src/domain/random.js';
 
 const DAY0 = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
@@ -162,4 +162,40 @@ t.test('readyView: known, learned once enough samples, else the store estimate o
   t.same(readyView(m, { storeId: 's', placedAt, readyAt: placedAt + 600_000, readyKnown: false }, placedAt, 7), { source: 'store', readyAt: placedAt + 600_000 }, 'too few samples: the store estimate');
   t.same(readyView(m, { storeId: 'other', placedAt, readyAt: placedAt, readyKnown: false }, placedAt, 5), { source: 'default', readyAt: placedAt });
   t.same(readyView(undefined, { storeId: 's', placedAt, readyAt: placedAt, readyKnown: false }, placedAt, 5), { source: 'default', readyAt: placedAt });
+});
+
+t.test('normalMeanAbove: E[T | T > c] of a normal', async (t) => {
+  // standard normal above 0: φ(0) / ½ = √(2/π)
+  t.ok(Math.abs(normalMeanAbove(0, 1, 0) - Math.sqrt(2 / Math.PI)) < 1e-6);
+  // far below the mean the condition is void; far above it, just above c
+  t.ok(Math.abs(normalMeanAbove(20, 5, -100) - 20) < 1e-9);
+  const far = normalMeanAbove(20, 5, 200);
+  t.ok(far >= 200 && far < 201, `${far}`);
+  t.equal(normalMeanAbove(20, 0, 30), 30);
+});
+
+t.test('censoredShrunkMean: recovers the mean of a history where the slow orders are still running', async (t) => {
+  const z = normal(seededRandom(7));
+  // 3000 durations normal(20, 5) placed uniformly over the last 40 min: a quick one is done, a slow one not.
+  let doneSum = 0;
+  let done = 0;
+  const running: number[] = [];
+  const rand = seededRandom(8);
+  for (let i = 0; i < 3000; i++) {
+    const d = 20 + 5 * z();
+    const elapsed = 40 * rand();
+    if (d <= elapsed) {
+      doneSum += d;
+      done++;
+    } else running.push(elapsed);
+  }
+  const naive = doneSum / done;
+  const m = censoredShrunkMean(doneSum, done, running, 15, 1, 5);
+  t.ok(naive < 19, `finished-only mean biased low: ${naive}`);
+  t.ok(Math.abs(m - 20) < 0.5, `censoring-aware ${m}`);
+  // no observation: the prior; finished only: the shrunk mean
+  t.equal(censoredShrunkMean(0, 0, [], 15, 2, 5), 15);
+  t.ok(Math.abs(censoredShrunkMean(60, 2, [], 15, 2, 5) - (60 + 30) / 4) < 1e-9);
+  // one order 30 min in the kitchen (the restaurant mean, shrunk: not necessarily above 30)
+  t.ok(censoredShrunkMean(0, 0, [30], 15, 0.5, 8) > 25, "the restaurant mean moves well above the prior");
 });

@@ -33,8 +33,6 @@ export interface SimOptions {
   readonly prepEstimateMin: number;
   /** `global` estimate: which quantile of the conditional prep distribution to use (< 0: its mean). */
   readonly prepEstimateQuantile: number;
-  /** `learned` estimate: a prep time is learned once the order is ready and this many minutes old. */
-  readonly learnLagMin: number;
   /** `learned` estimate: weight (in orders) of the global mean in a restaurant's mean. */
   readonly shrinkOrders: number;
   /** Spread estimates: prior standard deviation (minutes) until enough is observed. */
@@ -64,7 +62,6 @@ export const defaultSimOptions: Omit<SimOptions, 'planner' | 'policy'> = {
   readyEstimate: 'global',
   prepEstimateMin: 15,
   prepEstimateQuantile: 0.5,
-  learnLagMin: 30,
   shrinkOrders: 0.5,
   prepSpreadMin: 8,
   courierLookaheadMin: 10,

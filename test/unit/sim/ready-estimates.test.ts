@@ -1,9 +1,9 @@
 import t from 'tap';
 import type { MdrpInstance, MdrpOrder } from '../../../src/sim/mdrp/instance.js';
-import { learnedEstimate, makeReadyEstimator, PrepStats, type EstimatorOptions } from '../../../src/sim/mdrp/ready-estimates.js';
+import { makeReadyEstimator, PrepStats, type EstimatorOptions } from '../../../src/sim/mdrp/ready-estimates.js';
 import { tinyInstance } from './support/fixtures.js';
 
-const opts: EstimatorOptions = { prepEstimateMin: 15, prepEstimateQuantile: 0.5, learnLagMin: 60, shrinkOrders: 3, prepSpreadMin: 8 };
+const opts: EstimatorOptions = { prepEstimateMin: 15, prepEstimateQuantile: 0.5, shrinkOrders: 3, prepSpreadMin: 8 };
 
 t.test('PrepStats: per-restaurant means, pooled within-restaurant spread', async (t) => {
   const s = new PrepStats();
@@ -18,36 +18,48 @@ t.test('PrepStats: per-restaurant means, pooled within-restaurant spread', async
   t.equal(s.restaurant('zzz').n, 0);
 });
 
-t.test('learned estimate: shrinks a restaurant mean towards the global one, prior until observed', async (t) => {
-  const s = new PrepStats();
-  t.same(learnedEstimate(s, 'a', opts, 100), { readyMin: 115, spreadMin: 8 });
-  for (let i = 0; i < 30; i++) s.add(i % 2 ? 'a' : 'b', i % 2 ? 10 : 20);
-  // Global mean 15; a has 15 orders of 10 → (150 + 3 × 15) / 18.
-  const e = learnedEstimate(s, 'a', opts, 100);
-  t.ok(Math.abs(e.readyMin - (100 + (150 + 45) / 18)) < 1e-9);
-  // No spread within restaurants: only the uncertainty of the mean remains, at least half a minute.
-  t.ok(e.spreadMin >= 0.5 && e.spreadMin < 3);
-  // An unseen restaurant: the global mean and spread.
-  t.ok(Math.abs(learnedEstimate(s, 'new', opts, 100).readyMin - 115) < 1e-9);
-});
-
 function withOrders(base: MdrpInstance, orders: MdrpOrder[]): MdrpInstance {
   return { ...base, orders };
 }
 
-t.test('learned estimator: only orders ready and at least learnLagMin old are used (no look-ahead)', async (t) => {
+t.test('learned estimator: no look-ahead — the estimate at a minute is the same whatever happens later', async (t) => {
   const base = tinyInstance();
-  const rid = base.orders[0]!.restaurantId;
-  const mk = (id: string, placed: number, prep: number): MdrpOrder => ({ ...base.orders[0]!, id, placementTime: placed, readyTime: placed + prep });
-  const orders = [mk('a', 0, 30), mk('b', 10, 30), mk('c', 100, 5), mk('x', 200, 10)];
-  const e = makeReadyEstimator('learned', withOrders(base, orders), { ...opts, learnLagMin: 60 });
-  // At minute 65 only 'a' (placed 0, ready 30) is old enough: (30 + 3 × 15) / 4 (global prior under 5 observations).
-  t.ok(Math.abs(e.estimate(orders[3]!, 65).readyMin - (200 + (30 + 45) / 4)) < 1e-9);
-  // At 75 'b' joins; 'c' (quick, placed at 100) cannot be known before 160.
-  t.ok(Math.abs(e.estimate(orders[3]!, 75).readyMin - (200 + (60 + 45) / 5)) < 1e-9);
-  t.ok(Math.abs(e.estimate(orders[3]!, 159).readyMin - (200 + (60 + 45) / 5)) < 1e-9);
-  t.ok(Math.abs(e.estimate(orders[3]!, 160).readyMin - (200 + (65 + 45) / 6)) < 1e-9);
-  t.equal(rid, orders[3]!.restaurantId);
+  const mk = (id: string, rid: string, placed: number, prep: number): MdrpOrder => ({ ...base.orders[0]!, id, restaurantId: rid, placementTime: placed, readyTime: placed + prep });
+  const past = [mk('a', 'r1', 0, 10), mk('b', 'r1', 5, 40), mk('c', 'r2', 8, 12)];
+  const target = mk('x', 'r1', 30, 20);
+  // b is still in the kitchen at 30 in both futures (ready at 45 vs 95); later orders differ too.
+  const e1 = makeReadyEstimator('learned', withOrders(base, [...past, target, mk('d', 'r1', 31, 1)]), opts);
+  const e2 = makeReadyEstimator('learned', withOrders(base, [...past.slice(0, 1), mk('b', 'r1', 5, 90), past[2]!, target, mk('d', 'r1', 40, 50)]), opts);
+  t.same(e1.estimate(target, 30), e2.estimate(target, 30));
+});
+
+t.test('learned estimator: an order still in the kitchen raises its restaurant\'s estimate (censoring)', async (t) => {
+  const base = tinyInstance();
+  const mk = (id: string, rid: string, placed: number, prep: number): MdrpOrder => ({ ...base.orders[0]!, id, restaurantId: rid, placementTime: placed, readyTime: placed + prep });
+  // r2 orders, all ready in 10: the day's mean is near 10 (15 prior with 5 pseudo-orders).
+  const others = Array.from({ length: 20 }, (_, i) => mk(`o${i}`, 'r2', i, 10));
+  const slow = mk('s', 'r1', 0, 60);
+  const target = mk('x', 'r1', 40, 20);
+  const withSlow = makeReadyEstimator('learned', withOrders(base, [...others, slow, target]), opts);
+  const without = makeReadyEstimator('learned', withOrders(base, [...others, target]), opts);
+  const a = withSlow.estimate(target, 40).readyMin - 40;
+  const b = without.estimate(target, 40).readyMin - 40;
+  // Without r1 history: the day's mean. With r1's order 40 min in the kitchen and not ready: well above it
+  // — a ready-orders-only estimator would not know anything about r1 yet.
+  t.ok(b < 13, `day mean ${b}`);
+  t.ok(a > b + 7, `with a 40-min running order ${a} vs ${b}`);
+});
+
+t.test('learned estimator: finished orders shrink towards the day mean with shrinkOrders', async (t) => {
+  const base = tinyInstance();
+  const mk = (id: string, rid: string, placed: number, prep: number): MdrpOrder => ({ ...base.orders[0]!, id, restaurantId: rid, placementTime: placed, readyTime: placed + prep });
+  const orders = [mk('a', 'r1', 0, 30), mk('b', 'r1', 1, 30), mk('c', 'r2', 2, 10), mk('d', 'r2', 3, 10)];
+  const target = mk('x', 'r1', 100, 20);
+  // (the target is asked about without being in the instance, so the day's orders are all finished)
+  const e = makeReadyEstimator('learned', withOrders(base, orders), opts);
+  // Everything ready by 100: day mean = (80 + 5 × 15) / 9; r1 = (60 + 3 × day) / 5.
+  const day = (80 + 5 * 15) / 9;
+  t.ok(Math.abs(e.estimate(target, 100).readyMin - (100 + (60 + 3 * day) / 5)) < 1e-9);
 });
 
 t.test('restaurant-mean estimator: placement + the restaurant mean of the day, its spread', async (t) => {
