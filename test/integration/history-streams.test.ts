@@ -6,8 +6,9 @@
  * another HISTORY_STREAMS are drained too.
  */
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createTestContext, buildTestApp } from '../support/index.js';
+import { killChild, startSinkChild } from './history-helpers.js';
 import { CourierClient, waitFor } from './ingest-helpers.js';
 import { HistorySink, HISTORY_GROUP } from '../../src/runtime/history-sink.js';
 import { PositionWriter } from '../../src/store/pg/position-writer.js';
@@ -22,24 +23,8 @@ const { app, wsUrl, token } = await buildTestApp(ctx);
 await app.historySink.stop();
 const streams = historyStreamKeys(N);
 
-function startChild(consumer: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import=tsx', new URL('./history-sink-child.ts', import.meta.url).pathname], {
-    env: { ...process.env, REDIS_URL: ctx.redisUrl, KEY_PREFIX: ctx.keyPrefix, DATABASE_URL: ctx.databaseUrl, CONSUMER: consumer, STREAMS: String(N) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`sink child exited early (${code})`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const startChild = (consumer: string) => startSinkChild(ctx, consumer, { STREAMS: String(N) });
+const kill = killChild;
 
 /** Every point in a stream, in stream order. */
 async function streamPoints(stream: string): Promise<StoredPoint[]> {

@@ -1,6 +1,7 @@
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createTestContext, buildTestApp } from '../support/index.js';
+import { killChild, startSinkChild } from './history-helpers.js';
 import { CourierClient, storedRows, waitFor } from './ingest-helpers.js';
 import { HistorySink } from '../../src/runtime/history-sink.js';
 import { PositionWriter } from '../../src/store/pg/position-writer.js';
@@ -11,24 +12,8 @@ const { app, wsUrl, token } = await buildTestApp(ctx);
 // This test runs its own sinks: the app's must not compete for the stream.
 await app.historySink.stop();
 
-function startChild(consumer: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import=tsx', new URL('./history-sink-child.ts', import.meta.url).pathname], {
-    env: { ...process.env, REDIS_URL: ctx.redisUrl, KEY_PREFIX: ctx.keyPrefix, DATABASE_URL: ctx.databaseUrl, CONSUMER: consumer },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`sink child exited early (${code})`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const startChild = (consumer: string) => startSinkChild(ctx, consumer);
+const kill = killChild;
 
 t.test('SIGKILL the sink mid-batch, restart it: every acked point is stored exactly once', async (t) => {
   const couriers = await Promise.all(['k1', 'k2', 'k3', 'k4'].map((id) => CourierClient.connect(wsUrl, token('courier', id))));
