@@ -233,7 +233,16 @@ t.test('dispatch rounds', async (t) => {
 });
 
 t.test('rounds run on the service clock: debounced after new orders, and every interval', async (t) => {
-  const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', DISPATCH: 'on', DISPATCH_INTERVAL_MS: '60000', DISPATCH_DEBOUNCE_MS: '2000' });
+  // OFFER_TTL_MS past the 60 s the clock is advanced: with the default 30 s the first courier's offer expired in
+  // that advance and, when its expiry committed before the interval round's snapshot (seen on the cluster), the
+  // round found three open orders instead of the one only the interval can find.
+  const ctx = await createTestContext(t, {
+    WEBHOOK_SENDER: 'off',
+    DISPATCH: 'on',
+    DISPATCH_INTERVAL_MS: '60000',
+    DISPATCH_DEBOUNCE_MS: '2000',
+    OFFER_TTL_MS: '300000',
+  });
   const clock = new ManualClock(Date.now());
   const app = await buildTestApp(ctx, { clock });
   const records: RoundRecord[] = [];
