@@ -97,6 +97,11 @@ export interface RoundContext {
 const NEAREST_POOL = 4;
 const ms = (s: number): number => Math.round(s * 1000);
 
+/** The ready time a decision about `o` was planned with, and where it came from (absent without an estimate). */
+export function decisionReady<P>(o: OrderRequest<P> | undefined): { ready?: DecisionReady } {
+  return o?.readyEstimate ? { ready: { ...o.readyEstimate, at: ms(o.readyAt) } } : {};
+}
+
 /** One decision per order of the snapshot, in order id order. */
 export function roundDecisions<P>(snapshot: Snapshot<P>, plan: Plan<P>, round: RoundContext): DispatchDecision[] {
   const ctx: RouteContext<P> = { now: snapshot.now, travel: snapshot.travel, service: snapshot.service };
@@ -106,10 +111,7 @@ export function roundDecisions<P>(snapshot: Snapshot<P>, plan: Plan<P>, round: R
   const grid = new CourierGrid(usable, ctx);
   const base = { at: round.at, zone: round.zone };
   const out: DispatchDecision[] = [];
-  const readyOf = (orderId: string): { ready?: DecisionReady } => {
-    const o = orders.get(orderId);
-    return o?.readyEstimate ? { ready: { ...o.readyEstimate, at: ms(o.readyAt) } } : {};
-  };
+  const readyOf = (orderId: string): { ready?: DecisionReady } => decisionReady(orders.get(orderId));
 
   for (const a of plan.assignments) {
     const lost = a.orderIds.some((id) => round.notCommitted?.has(id));

@@ -10,7 +10,7 @@
  */
 import type { BaseLogger } from 'pino';
 import { cellToChildren, cellToParent } from 'h3-js';
-import type { DispatchDecision } from '../dispatch/decisions.js';
+import { decisionReady, type DispatchDecision } from '../dispatch/decisions.js';
 import { planMoves, precheck, type AssignedOrder, type ReassignRules, type ReassignVerdict } from '../dispatch/reassign.js';
 import type { OrderRequest, Policy } from '../dispatch/types.js';
 import { etaThroughStops, type LatLng } from '../domain/eta.js';
@@ -127,6 +127,7 @@ export class Reassignment {
       return { moved: 0, conflicts: moves.length, decisions: [] };
     }
     const byId = new Map(assigned.map((a) => [a.order.id, a]));
+    const versionOf = new Map(rows.map((r) => [r.order.id, r.order.version]));
     let moved = 0;
     let conflicts = 0;
     const decisions: DispatchDecision[] = [];
@@ -137,7 +138,7 @@ export class Reassignment {
         orderId: o.id,
         fromCourierId: v.fromCourierId,
         toCourierId: v.toCourierId,
-        expectedVersion: rows.find((r) => r.order.id === o.id)!.order.version,
+        expectedVersion: versionOf.get(o.id)!,
         stops: [
           { kind: 'pickup', orderIds: [o.id], lat: o.pickup.lat, lng: o.pickup.lng, eta: v.next.pickupAt * 1000 },
           { kind: 'dropoff', orderIds: [o.id], lat: o.dropoff.lat, lng: o.dropoff.lng, eta: v.next.dropoffAt * 1000 },
@@ -204,6 +205,6 @@ function moveDecision(zone: string, at: number, o: OrderRequest<LatLng>, v: Extr
       gainS: Math.round(v.gainS),
       readyChangeS: Math.round(v.readyChangeS),
     },
-    ready: { source: o.readyEstimate?.source ?? (o.readyKnown ? 'known' : o.readyAt > o.placedAt ? 'store' : 'default'), at: o.readyAt * 1000, ...(o.readyEstimate?.medianS !== undefined ? { medianS: o.readyEstimate.medianS } : {}) },
+    ...decisionReady(o),
   };
 }
