@@ -182,9 +182,7 @@ export class OfferService {
     }
     const expected = opts.expectedVersions;
     const changes = await this.repo.change(async (tx) => {
-      const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [courierId]);
-      if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, { offerId: open.rows[0].id });
-      // (the unique index offers_one_open_per_courier settles the race this read cannot)
+      await refuseIfOfferOpen(tx, courierId);
       await opts.checkCourier?.();
       const out = await this.applyToOrders(
         tx,
@@ -207,19 +205,12 @@ export class OfferService {
       await tx.insertOffer({ id: offerId, courierId, orderIds, stops, status: 'open', reason: null, createdAt: now, expiresAt, ...(plannedReady ? { plannedReady } : {}) });
       return out;
     }).catch((err: unknown) => {
-      // lost a race with a concurrent offer to the same courier (unique index on open offers)
-      if ((err as { constraint?: string }).constraint === 'offers_one_open_per_courier') {
-        throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, {});
-      }
-      throw err;
+      throw openOfferRace(err, courierId);
     });
     await this.lifecycle.afterCommit(changes);
     const offered = orderIds.map((id) => courierView(changes.find((c) => c.order.id === id)!.order));
     const live: LiveOffer = { offerId, courierId, orderIds: [...orderIds], orders: offered as unknown as Record<string, unknown>[], stops, createdAt: now, expiresAt };
-    await this.state.save(live, now);
-    this.schedule(live);
-    await this.bus.publish(channels.courier(courierId), { type: 'offer', ...live } satisfies OfferFrame);
-    this.stats.made++;
+    await this.publishOffer(live, now);
     this.log.info({ offerId, courierId, orders: orderIds.length, expiresAt }, 'offer made');
     return live;
   }
@@ -249,8 +240,7 @@ export class OfferService {
     let change: Change;
     try {
       change = await this.repo.transaction(async (tx) => {
-        const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [toCourierId]);
-        if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${toCourierId} has an open offer`, { offerId: open.rows[0].id });
+        await refuseIfOfferOpen(tx, toCourierId);
         await req.checkCourier?.();
         const current = await tx.load(orderId);
         if (current.version !== req.expectedVersion || current.status !== 'assigned' || current.courierId !== fromCourierId) {
@@ -284,9 +274,7 @@ export class OfferService {
         return { order, event: stored };
       });
     } catch (err) {
-      if ((err as { constraint?: string }).constraint === 'offers_one_open_per_courier') {
-        throw new OfferError('courier_has_open_offer', `courier ${toCourierId} has an open offer`, {});
-      }
+      if (isOpenOfferRace(err)) throw openOfferRace(err, toCourierId);
       if (err instanceof OrderStoreError && err.code === 'version_conflict') throw changed(req.expectedVersion + 1, 'changed concurrently');
       throw err;
     }
@@ -300,14 +288,11 @@ export class OfferService {
       createdAt: now,
       expiresAt,
     };
-    await this.state.save(live, now);
-    this.schedule(live);
-    await this.bus.publish(channels.courier(toCourierId), { type: 'offer', ...live } satisfies OfferFrame);
+    await this.publishOffer(live, now);
     const taken: CourierTaskChanged = { type: 'task.changed', orderId, status: change.order.status, event: 'reassigned', reason: 'reassigned' };
     await this.bus.publish(channels.courier(fromCourierId), taken).catch((err: unknown) => {
       this.log.error({ err, orderId, courierId: fromCourierId }, 'could not tell the previous courier');
     });
-    this.stats.made++;
     this.stats.moved++;
     this.log.info({ offerId, orderId, fromCourierId, toCourierId, reason: req.reason, savedS: req.savedS, gainS: req.gainS }, 'order moved to a better courier');
     return live;
@@ -517,6 +502,14 @@ export class OfferService {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
+  /** A committed offer goes live: cached for reconnects, its expiry scheduled, sent to its courier. */
+  private async publishOffer(live: LiveOffer, now: number): Promise<void> {
+    await this.state.save(live, now);
+    this.schedule(live);
+    await this.bus.publish(channels.courier(live.courierId), { type: 'offer', ...live } satisfies OfferFrame);
+    this.stats.made++;
+  }
+
   private schedule(offer: LiveOffer): void {
     const cancel = this.clock.setTimeout(() => {
       this.timers.delete(offer.offerId);
@@ -605,4 +598,20 @@ export class OfferService {
     }
     return out;
   }
+}
+
+/** A courier gets one open offer at a time: refused here, with the open one named. */
+async function refuseIfOfferOpen(tx: OrderTx, courierId: string): Promise<void> {
+  const open = await tx.client.query(`SELECT id FROM offers WHERE courier_id = $1 AND status = 'open' LIMIT 1`, [courierId]);
+  if (open.rowCount) throw new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, { offerId: open.rows[0].id });
+  // (the unique index offers_one_open_per_courier settles the race this read cannot: openOfferRace)
+}
+
+function isOpenOfferRace(err: unknown): boolean {
+  return (err as { constraint?: string }).constraint === 'offers_one_open_per_courier';
+}
+
+/** A concurrent offer to the same courier committed first (unique index on open offers): the client's error. */
+function openOfferRace(err: unknown, courierId: string): unknown {
+  return isOpenOfferRace(err) ? new OfferError('courier_has_open_offer', `courier ${courierId} has an open offer`, {}) : err;
 }
