@@ -30,7 +30,7 @@ import { PartitionMaintainer } from '../store/pg/position-partitions.js';
 import { PositionWriter, isDataError } from '../store/pg/position-writer.js';
 import { packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
 import { batchValues, RedisScript } from '../store/redis/batch.js';
-import { isCluster } from '../store/redis/client.js';
+import { isCluster, refreshSlotsOnRedirect } from '../store/redis/client.js';
 import { redisKeys } from '../store/redis/keys.js';
 import { historyStreamKeys, knownHistoryStreams, resolveHistoryStreams } from '../store/redis/history-streams.js';
 
@@ -219,6 +219,7 @@ export class HistorySink {
         // Redis or Postgres hiccup: the entries stay pending and are retried; never give up while running.
         this.opts.log?.error({ err, retryInMs: backoffMs }, 'history sink batch failed');
         recovered = false;
+        refreshSlotsOnRedirect(this.opts.redis, err);
         // Redis lost the stream or the group (restart without persistence, FLUSHALL, DEL): the ingest's next
         // XADD recreates a bare stream, so recreate the group or every read fails with NOGROUP forever.
         // (a stream that is gone for good, not configured, is dropped from the reads until it comes back)

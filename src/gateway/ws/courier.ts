@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { LocationPoint } from '../../domain/location-filter.js';
 import { LocationIndex, locationTtlMs } from '../../store/redis/location-index.js';
+import { refreshSlotsOnRedirect } from '../../store/redis/client.js';
 import {
   CourierFrameRouter,
   errorFrame,
@@ -224,7 +225,10 @@ export const courierSocket = fp(
         retentionMs: config.retentionDays * 86_400_000,
       },
       app.clock,
-      (err, courierIds) => app.log.error({ err, couriers: courierIds.length }, 'location write failed'),
+      (err, courierIds) => {
+        app.log.error({ err, couriers: courierIds.length }, 'location write failed');
+        refreshSlotsOnRedirect(app.redis, err);
+      },
     );
     const router = new CourierFrameRouter();
     const connections = new CourierConnections();

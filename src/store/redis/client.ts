@@ -20,6 +20,8 @@ export interface RedisClientOptions {
   /** Shows in `CLIENT LIST`, handy when several clients share a Redis. */
   name?: string;
   extra?: RedisOptions;
+  /** Cluster only: how often the slot map is reread unprompted (default CLUSTER_SLOTS_REFRESH_MS; 0 = never, tests). */
+  slotsRefreshMs?: number;
 }
 
 export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
@@ -70,6 +72,14 @@ function newCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: Red
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     maxRedirections: 16,
+    // ioredis follows a MOVED itself only for a lone command, or a pipeline whose commands all failed with the
+    // same redirection; an auto-pipeline mixing commands of several slots (the sink's XREADGROUP per stream,
+    // a flush touching several shards) hands the MOVED to the caller and leaves the slot map stale — after a
+    // failover every later batch then went to the wrong node, the history sink stalled for good (seen in
+    // test/faults/redis-cluster-failover.test.ts). ioredis (5.x) has no periodic refresh by default: reread
+    // the map every second (one CLUSTER SLOTS), and callers refresh at once on a redirection
+    // (refreshSlotsOnRedirect below).
+    slotsRefreshInterval: opts.slotsRefreshMs ?? CLUSTER_SLOTS_REFRESH_MS,
     enableOfflineQueue: extra.enableOfflineQueue ?? true,
     ...(extra.retryStrategy === null || (extra.maxRetriesPerRequest === 0 && extra.enableOfflineQueue === false)
       ? { clusterRetryStrategy: () => null }
@@ -89,6 +99,18 @@ function newCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: Red
     target.nodes.map((n) => ({ host: n.host, port: n.port })),
     clusterOpts,
   ) as unknown as Redis;
+}
+
+/** How often a cluster client rereads the slot map even when nothing redirected it. */
+export const CLUSTER_SLOTS_REFRESH_MS = 1000;
+
+/**
+ * After a command failed with MOVED/ASK/CLUSTERDOWN on a cluster client: the slot map is stale (a failover or
+ * resharding), reread it now rather than at the next periodic refresh. A no-op on one Redis or other errors.
+ */
+export function refreshSlotsOnRedirect(redis: Redis, err: unknown): void {
+  if (!isCluster(redis) || !(err instanceof Error) || !/^(MOVED|ASK|CLUSTERDOWN) /.test(err.message)) return;
+  (redis as unknown as Cluster).refreshSlotsCache();
 }
 
 /** True when `redis` is a Redis Cluster client (created from a `redis+cluster://` URL). */
