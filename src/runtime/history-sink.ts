@@ -29,7 +29,7 @@ import { resolveLogFormat, type Logger } from '../logger.js';
 import { PartitionMaintainer } from '../store/pg/position-partitions.js';
 import { PositionWriter, isDataError } from '../store/pg/position-writer.js';
 import { packPoints, unpackPoints, type StoredPoint } from '../store/redis/location-index.js';
-import { batchValues, RedisScript } from '../store/redis/batch.js';
+import { batchValues, execChecked, RedisScript } from '../store/redis/batch.js';
 import { isCluster, refreshSlotsOnRedirect } from '../store/redis/client.js';
 import { redisKeys } from '../store/redis/keys.js';
 import { historyStreamKeys, knownHistoryStreams, resolveHistoryStreams } from '../store/redis/history-streams.js';
@@ -332,11 +332,12 @@ export class HistorySink {
         // the dead-letter stream and each history stream are a slot of their own: dead letters first, then
         // per stream the ack (a crash between dead-letters a point twice at worst, never loses one)
         if (deadCommands.length) await batchValues(this.opts.redis, deadCommands);
-        await Promise.all([...idsByStream].map(([stream, ids]) => this.opts.redis.multi().xack(stream, this.group, ...ids).xdel(stream, ...ids).exec()));
+        await Promise.all([...idsByStream].map(([stream, ids]) => execChecked(this.opts.redis.multi().xack(stream, this.group, ...ids).xdel(stream, ...ids))));
       } else {
         const tx = this.opts.redis.multi(deadCommands.map((c) => [...c]));
         for (const [stream, ids] of idsByStream) tx.xack(stream, this.group, ...ids).xdel(stream, ...ids);
-        await tx.exec();
+        // an ack that failed (thrown here) leaves its entries pending: the retry reads this consumer's pending first
+        await execChecked(tx);
       }
       for (const d of dead) {
         this.opts.log?.warn({ courierId: d.point.courierId, seq: d.point.seq, ts: d.point.ts, reason: d.reason }, 'history point dead-lettered');

@@ -36,16 +36,25 @@ export async function batchValues(redis: Redis, commands: readonly BatchCommand[
 }
 
 /**
+ * Runs a MULTI (or pipeline) and throws its first error: ioredis resolves `exec()` with per-command errors
+ * (a MOVED inside a transaction, a wrong type) and with null when the transaction was aborted.
+ */
+export async function execChecked(tx: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> {
+  const results = await tx.exec();
+  if (!results) throw new Error('EXECABORT the transaction was aborted');
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
+  return results.map(([, v]) => v);
+}
+
+/**
  * Writes that belong together: one MULTI on one Redis (atomic, as before). On a cluster their keys may lie
  * in several slots, where no MULTI reaches: they run one after another in the given order, so callers
  * order them such that a failure part-way leaves only harmless state (docs/scaling.md lists each case).
  */
 export async function writeTogether(redis: Redis, commands: readonly BatchCommand[]): Promise<unknown[]> {
   if (!isCluster(redis)) {
-    const results = (await redis.multi(commands.map((c) => [...c])).exec()) ?? [];
-    const failed = results.find(([err]) => err);
-    if (failed) throw failed[0];
-    return results.map(([, v]) => v);
+    return execChecked(redis.multi(commands.map((c) => [...c])));
   }
   const client = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const out: unknown[] = [];
