@@ -72,14 +72,6 @@ function newCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: Red
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     maxRedirections: 16,
-    // ioredis follows a MOVED itself only for a lone command, or a pipeline whose commands all failed with the
-    // same redirection; an auto-pipeline mixing commands of several slots (the sink's XREADGROUP per stream,
-    // a flush touching several shards) hands the MOVED to the caller and leaves the slot map stale — after a
-    // failover every later batch then went to the wrong node, the history sink stalled for good (seen in
-    // test/faults/redis-cluster-failover.test.ts). ioredis (5.x) has no periodic refresh by default: reread
-    // the map every second (one CLUSTER SLOTS), and callers refresh at once on a redirection
-    // (refreshSlotsOnRedirect below).
-    slotsRefreshInterval: opts.slotsRefreshMs ?? CLUSTER_SLOTS_REFRESH_MS,
     enableOfflineQueue: extra.enableOfflineQueue ?? true,
     ...(extra.retryStrategy === null || (extra.maxRetriesPerRequest === 0 && extra.enableOfflineQueue === false)
       ? { clusterRetryStrategy: () => null }
@@ -95,10 +87,35 @@ function newCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, opts: Red
       lazyConnect: undefined,
     },
   };
-  return new Cluster(
+  const cluster = new Cluster(
     target.nodes.map((n) => ({ host: n.host, port: n.port })),
     clusterOpts,
-  ) as unknown as Redis;
+  );
+  keepSlotMapFresh(cluster, opts.slotsRefreshMs ?? CLUSTER_SLOTS_REFRESH_MS);
+  return cluster as unknown as Redis;
+}
+
+const slotsRefreshMsOf = new WeakMap<Cluster, number>();
+
+/**
+ * Rereads the cluster's slot map every `ms` while the client is ready. ioredis follows a MOVED itself only
+ * for a lone command, or a pipeline whose commands all failed with the same redirection; an auto-pipeline
+ * mixing commands of several moved slots (the sink's XREADGROUP per stream, a flush touching several shards)
+ * hands the MOVEDs to the caller and leaves the map stale — after a failover every later batch went to the
+ * wrong node and the history sink stalled for good (test/faults/redis-cluster-slot-map.test.ts). ioredis 5
+ * refreshes periodically only with `slotsRefreshInterval`, whose timer is not unref'd and is re-armed by a
+ * refresh still in flight when the client disconnects (a test process then never exits): hence our own,
+ * unref'd timer, stopped when the client ends. Callers also refresh at once on a redirection
+ * (refreshSlotsOnRedirect).
+ */
+function keepSlotMapFresh(cluster: Cluster, ms: number): void {
+  slotsRefreshMsOf.set(cluster, ms);
+  if (ms <= 0) return;
+  const timer = setInterval(() => {
+    if (cluster.status === 'ready') cluster.refreshSlotsCache();
+  }, ms);
+  timer.unref();
+  cluster.once('end', () => clearInterval(timer));
 }
 
 /** How often a cluster client rereads the slot map even when nothing redirected it. */
@@ -120,7 +137,12 @@ export function isCluster(redis: Pick<Redis, 'options'>): boolean {
 
 /** A second client like `redis` (same server(s), prefix and options), e.g. a subscriber connection. */
 export function duplicateRedis(redis: Redis, overrides: RedisOptions = {}): Redis {
-  if (isCluster(redis)) return (redis as unknown as Cluster).duplicate([], overrides as ClusterOptions) as unknown as Redis;
+  if (isCluster(redis)) {
+    const cluster = redis as unknown as Cluster;
+    const copy = cluster.duplicate([], overrides as ClusterOptions);
+    keepSlotMapFresh(copy, slotsRefreshMsOf.get(cluster) ?? CLUSTER_SLOTS_REFRESH_MS);
+    return copy as unknown as Redis;
+  }
   return redis.duplicate(overrides);
 }
 
