@@ -26,7 +26,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fastify from 'fastify';
 import fastifyJwt from '@fastify/jwt';
-import { Redis } from 'ioredis';
 import { startPrivateRedisCluster, type PrivateCluster } from '../../src/store/embedded/redis-cluster.js';
 import { processAlive, sleep } from '../../src/store/embedded/process.js';
 import { DEFAULT_CLUSTER_HISTORY_STREAMS, historyStreamKeys } from '../../src/store/redis/history-streams.js';
@@ -35,6 +34,7 @@ import { createTestContext, dropDatabase, serviceUrls } from '../support/context
 import { runService } from '../support/service-process.js';
 import { checkHistory, Fleet, historyCaughtUp } from './fleet.js';
 import { until } from './harness.js';
+import { clusterNodes, onNode } from './cluster-nodes.js';
 
 t.setTimeout(240_000);
 
@@ -44,45 +44,6 @@ const NODE_TIMEOUT_MS = 1000;
 const MAX_UNAVAILABLE_MS = 8000;
 /** Acked points may be lost only if acked this close to the kill (asynchronous replication lag, loopback). */
 const REPLICATION_WINDOW_MS = 1000;
-
-async function onNode<T>(node: RedisNode, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 500 });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
-
-interface ClusterNodeLine {
-  id: string;
-  port: number;
-  master: boolean;
-  masterId: string;
-  slots: [number, number][];
-}
-
-async function clusterNodes(node: RedisNode): Promise<ClusterNodeLine[]> {
-  const text = String(await onNode(node, (r) => r.call('CLUSTER', 'NODES')));
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [id, addr, flags, masterId, , , , , ...slots] = line.split(' ');
-      return {
-        id,
-        port: Number(/:(\d+)@/.exec(addr)![1]),
-        master: flags.split(',').includes('master'),
-        masterId,
-        slots: slots.filter((s) => !s.startsWith('[')).map((s) => {
-          const [a, b] = s.split('-').map(Number);
-          return [a, b ?? a] as [number, number];
-        }),
-      };
-    });
-}
 
 async function role(node: RedisNode): Promise<string> {
   const info = await onNode(node, (r) => r.info('replication')).catch(() => '');

@@ -15,46 +15,14 @@ import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { startPrivateRedisCluster } from '../../src/store/embedded/redis-cluster.js';
 import { CLUSTER_SLOTS_REFRESH_MS, createRedis, refreshSlotsOnRedirect } from '../../src/store/redis/client.js';
-import type { RedisNode } from '../../src/store/redis-url.js';
 import { sleep } from '../../src/store/embedded/process.js';
 import { until } from './harness.js';
+import { clusterNodes, onNode } from './cluster-nodes.js';
 
 t.setTimeout(120_000);
-
-async function onNode<T>(node: RedisNode, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
-
-/** Node id → its slot ranges, and replica → master, from CLUSTER NODES. */
-async function topology(node: RedisNode): Promise<{ id: string; port: number; master: boolean; masterId: string; slots: [number, number][] }[]> {
-  const text = String(await onNode(node, (r) => r.call('CLUSTER', 'NODES')));
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [id, addr, flags, masterId, , , , , ...slots] = line.split(' ');
-      return {
-        id,
-        port: Number(/:(\d+)@/.exec(addr)![1]),
-        master: flags.split(',').includes('master'),
-        masterId,
-        slots: slots.filter((s) => !s.startsWith('[')).map((s) => {
-          const [a, b] = s.split('-').map(Number);
-          return [a, b ?? a] as [number, number];
-        }),
-      };
-    });
-}
 
 t.test('after a failover, auto-pipelined writes to several moved slots work again: periodically refreshed map, or at once on the redirection', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dispatchd-slot-map-'));
@@ -68,7 +36,7 @@ t.test('after a failover, auto-pipelined writes to several moved slots work agai
   /** Moves the slots of the master that owns `key` to its replica; returns the keys (of several slots) it owned. */
   async function failOverOwnerOf(key: string): Promise<string[]> {
     const slot = Number(await onNode(seed, (r) => r.call('CLUSTER', 'KEYSLOT', key)));
-    const nodes = await topology(seed);
+    const nodes = await clusterNodes(seed);
     const owner = nodes.find((n) => n.master && n.slots.some(([a, b]) => slot >= a && slot <= b))!;
     const replica = nodes.find((n) => !n.master && n.masterId === owner.id)!;
     const owned = (k: string, s: number) => owner.slots.some(([a, b]) => s >= a && s <= b) && k;
@@ -79,7 +47,7 @@ t.test('after a failover, auto-pipelined writes to several moved slots work agai
     }
     const replicaNode = { host: '127.0.0.1', port: replica.port };
     await onNode(replicaNode, (r) => r.call('CLUSTER', 'FAILOVER'));
-    await until('the replica took over', async () => (await topology(seed)).some((n) => n.id === replica.id && n.master && n.slots.length > 0), 20_000, 50);
+    await until('the replica took over', async () => (await clusterNodes(seed)).some((n) => n.id === replica.id && n.master && n.slots.length > 0), 20_000, 50);
     return keys;
   }
 

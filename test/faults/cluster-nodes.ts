@@ -1,0 +1,44 @@
+/** Talking to one node of a private Redis Cluster directly (fault tests): its view of the topology. */
+import { Redis } from 'ioredis';
+import type { RedisNode } from '../../src/store/redis-url.js';
+
+/** A one-off plain connection to `node` (no retries, no offline queue), closed after `fn`. */
+export async function onNode<T>(node: RedisNode, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 500 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+export interface ClusterNodeLine {
+  id: string;
+  port: number;
+  master: boolean;
+  masterId: string;
+  slots: [number, number][];
+}
+
+/** CLUSTER NODES as seen by `node`: ids, ports, roles, a replica's master and a master's slot ranges. */
+export async function clusterNodes(node: RedisNode): Promise<ClusterNodeLine[]> {
+  const text = String(await onNode(node, (r) => r.call('CLUSTER', 'NODES')));
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, addr, flags, masterId, , , , , ...slots] = line.split(' ');
+      return {
+        id,
+        port: Number(/:(\d+)@/.exec(addr)![1]),
+        master: flags.split(',').includes('master'),
+        masterId,
+        slots: slots.filter((s) => !s.startsWith('[')).map((s) => {
+          const [a, b] = s.split('-').map(Number);
+          return [a, b ?? a] as [number, number];
+        }),
+      };
+    });
+}
