@@ -636,6 +636,8 @@ interface StepReport {
   error_frames: number;
   sockets_closed: number;
   service_us_per_accepted: number | null;
+  /** The same per frame answered, ack or `overloaded` alike: past capacity, what shedding costs shows here. */
+  service_us_per_frame: number | null;
   rss_mb_max: number | null;
   rss_mb_end: number | null;
   cores: { service: number | null; generator: number | null; redis: number | null; postgres: number | null };
@@ -761,6 +763,8 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
       : null,
     // process CPU (all threads) per accepted point: far less sensitive to the neighbours than the latencies
     service_us_per_accepted: sum.acked ? round((cpuEnd.service !== null && cpuStart.service !== null ? cpuEnd.service - cpuStart.service : NaN) / sum.acked * 1e6) : null,
+    service_us_per_frame:
+      sum.acked + sum.shed ? round((cpuEnd.service !== null && cpuStart.service !== null ? cpuEnd.service - cpuStart.service : NaN) / (sum.acked + sum.shed) * 1e6) : null,
     load_average_1m: round(loadavg()[0], 2),
     generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
@@ -815,7 +819,7 @@ async function drainHistory(databaseUrl: string, acked: number): Promise<{ store
 function printStep(r: StepReport, verdict: string): void {
   log(
     `${r.offered_per_s}/s offered: sent ${r.sent_per_s}/s, accepted ${r.accepted_per_s}/s, ack p50 ${r.ack_p50_ms} ms p99 ${r.ack_p99_ms} ms, ` +
-      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, service ${r.service_us_per_accepted} µs/accepted, cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms), ` +
+      `shed ${r.shed_per_s}/s, RSS ${r.rss_mb_end} MB, service ${r.service_us_per_accepted} µs/accepted (${r.service_us_per_frame} per frame answered), cores service ${r.cores.service} generator ${r.cores.generator} (its loop delay p99 ${r.generator_loop_delay_p99_ms} ms), ` +
       `Redis µs/update ${r.redis_cpu_us_per_update}, net of idle ${r.redis_cpu_us_per_update_net_of_idle} (${r.redis_nodes.map((n) => n.cpu_us_per_update_net_of_idle).join(' / ')}) → ${verdict}`,
   );
 }
