@@ -23,7 +23,8 @@ async function courierOnline(wsUrl: string, token: string, lat: number, lng: num
 /** Features MapLibre drew for the given layers, read back from the renderer. */
 function rendered(page: Page, layers: string[]): Promise<number> {
   return page.evaluate((ls) => {
-    const map = (window as any).dispatchdConsole.map;
+    const map = (window as any).dispatchdConsole?.map;
+    if (!map) return 0; // still loading: nothing drawn yet
     const present = ls.filter((l: string) => map.getLayer(l));
     return present.length ? map.queryRenderedFeatures({ layers: present }).length : 0;
   }, layers);

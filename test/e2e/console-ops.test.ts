@@ -18,7 +18,10 @@ async function courierOnline(wsUrl: string, token: string, lat: number, lng: num
 }
 
 function renderedCount(page: Page, layer: string): Promise<number> {
-  return page.evaluate((l) => (window as any).dispatchdConsole.map.queryRenderedFeatures({ layers: [l] }).length, layer);
+  return page.evaluate((l) => {
+    const map = (window as any).dispatchdConsole?.map;
+    return map?.getLayer(l) ? map.queryRenderedFeatures({ layers: [l] }).length : 0; // still loading: nothing drawn yet
+  }, layer);
 }
 
 t.test('order detail, a late alert that opens the order and clears on delivery, the courier route, search, zh-CN', async (t) => {

@@ -20,8 +20,9 @@ interface DrawnZone {
 /** Zone polygons MapLibre drew (fill layer), one entry per zone id. */
 function drawnZones(page: Page): Promise<DrawnZone[]> {
   return page.evaluate(() => {
-    const map = (window as any).dispatchdConsole.map;
-    if (!map.getLayer('zones-fill')) return [];
+    // the page may still be loading: no handle or no map yet is nothing drawn yet
+    const map = (window as any).dispatchdConsole?.map;
+    if (!map?.getLayer('zones-fill')) return [];
     const byId = new Map<string, DrawnZone>();
     for (const f of map.queryRenderedFeatures({ layers: ['zones-fill'] })) {
       byId.set(f.properties.id, { id: f.properties.id, name: f.properties.name, fleet: f.properties.fleet, servedBy: f.properties.servedBy });

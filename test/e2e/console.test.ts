@@ -18,7 +18,8 @@ interface Rendered {
 /** Courier circles MapLibre actually drew (read back from the rendered layer, not from our own data). */
 function renderedCouriers(page: Page): Promise<Rendered[]> {
   return page.evaluate(() => {
-    const map = (window as any).dispatchdConsole.map;
+    const map = (window as any).dispatchdConsole?.map;
+    if (!map?.getLayer('couriers')) return []; // still loading: nothing drawn yet
     return map.queryRenderedFeatures({ layers: ['couriers'] }).map((f: any) => ({
       id: f.properties.id,
       status: f.properties.status,
