@@ -36,7 +36,7 @@ export const defaultPolicy: Policy = Object.freeze({
   busyTimeWeight: 16,
   scarcityHorizonS: 1200,
   readyQuantile: 0.3,
-  readyMaxExpectedWaitS: 900,
+  readyMaxExpectedWaitS: 600,
   readyScarcityWait: 0,
   readyRiskWeight: 1,
   readySpareQuantile: 0,
