@@ -13,7 +13,8 @@ import { matchingProblem } from './matching.js';
 import { solveAssignment } from './assignment.js';
 import { byId, formBundles, makeBundle, targetBundleSize, type Bundle } from './bundling.js';
 import { candidatesFor, CourierGrid, type Candidate, type RouteRisk } from './candidates.js';
-import { commitDecision } from './commitment.js';
+import { commitDecision, commitsNow } from './commitment.js';
+import { spareBacking } from './spare-couriers.js';
 import { routeCost } from './cost.js';
 import { reasonWithoutCourier, runnerUpOf, usableCouriers } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
@@ -146,30 +147,70 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const remaining = finalMerge.remaining;
   truncated ||= finalMerge.truncated;
 
-  let bundleCount = 0;
-  for (const m of matched) {
+  // The commitment rule per match; then the per-courier aim: a match the rule keeps open whose courier is
+  // idle anyway (spare-couriers.ts) is tried again with its orders aimed at readySpareQuantile.
+  const decisions = matched.map((m) => {
     let decision = commitDecision(m.bundle, m.chosen.route, now, policy);
     if (decision.commit && estimates.size > 0 && tooEarlyToLock(m.bundle.orders, m.chosen.route, now, snapshot.service, waitLimitS, estimates)) {
       decision = { commit: false, reasons: new Map(m.bundle.orders.map((o) => [o.id, 'not_ready_soon_enough' as const])) };
     }
+    return decision;
+  });
+  const earlyRoutes = new Map<number, Route<P>>();
+  if (estimates.size > 0 && policy.readySpareQuantile >= 0) {
+    const asking: number[] = [];
+    matched.forEach((m, k) => {
+      if (decisions[k]!.commit || m.chosen.route.startAt > now + policy.commitHorizonS) return;
+      if (m.bundle.orders.some((o) => estimates.has(o.id))) asking.push(k);
+    });
+    if (asking.length > 0) {
+      const backed = spareBacking(
+        asking.map((k) => ({ courier: matched[k]!.chosen.courier, pickup: matched[k]!.chosen.route.pickup, arriveAt: matched[k]!.chosen.route.arriveAt })),
+        pool,
+        new Set(matched.map((m) => m.chosen.courier)),
+        now,
+        snapshot.travel,
+        policy,
+      );
+      asking.forEach((k, j) => {
+        if (!backed[j]) return;
+        const m = matched[k]!;
+        const early = m.bundle.orders.map((o) => {
+          const e = estimates.get(o.id);
+          return e ? anticipate(e, now, policy.readySpareQuantile) : o;
+        });
+        const route = planRoute(pool[m.chosen.courier]!, early, ctx);
+        if (!route || !commitsNow(route, now, policy)) return;
+        if (tooEarlyToLock(early, route, now, snapshot.service, policy.readySpareMaxWaitS, estimates)) return;
+        earlyRoutes.set(k, route);
+        decisions[k] = { commit: true };
+      });
+    }
+  }
+
+  let bundleCount = 0;
+  matched.forEach((m, k) => {
+    const decision = decisions[k]!;
     if (!decision.commit) {
       for (const o of m.bundle.orders) unassigned.push({ orderId: o.id, reason: decision.reasons.get(o.id)! });
-      continue;
+      return;
     }
     const courier = pool[m.chosen.courier];
     if (m.bundle.orders.length > 1) bundleCount++;
+    const early = earlyRoutes.get(k);
+    const route = early ?? m.chosen.route;
     // A bundle reshaped by the improvement phase has no alternatives yet: look them up for the runner-up.
     const alternatives = m.candidates.length > 1 ? m.candidates : candidatesOf(m.bundle);
     const runnerUp = runnerUpOf(alternatives, m.chosen.courier, pool);
     assignments.push({
       courierId: courier.id,
-      orderIds: m.chosen.route.orders.map((o) => o.id),
-      stops: stopsOf(m.chosen.route, snapshot.service),
-      cost: m.chosen.cost,
+      orderIds: route.orders.map((o) => o.id),
+      stops: stopsOf(route, snapshot.service),
+      cost: early ? routeCost(early, courier, snapshot.pay, policy, courierTime) : m.chosen.cost,
       ...(runnerUp ? { runnerUp } : {}),
       pinned: false,
     });
-  }
+  });
   for (const left of remaining) {
     const reason = reasonWithoutCourier(left.bundle, left.candidates, pool, now, policy);
     for (const o of left.bundle.orders) unassigned.push({ orderId: o.id, reason });

@@ -36,9 +36,12 @@ export const defaultPolicy: Policy = Object.freeze({
   busyTimeWeight: 16,
   scarcityHorizonS: 1200,
   readyQuantile: 0.3,
-  readyMaxExpectedWaitS: 900,
+  readyMaxExpectedWaitS: 600,
   readyScarcityWait: 0,
   readyRiskWeight: 1,
+  readySpareQuantile: 0,
+  readySpareSlackS: 900,
+  readySpareMaxWaitS: 900,
 });
 
 export class PolicyError extends Error {
@@ -76,6 +79,9 @@ const RULES: Record<keyof Policy, Rule> = {
   readyScarcityWait: { min: 0, max: 1e6, integer: false },
   readyMaxExpectedWaitS: { min: 0, max: 1e7, integer: false },
   readyRiskWeight: { min: 0, max: 1e6, integer: false },
+  readySpareQuantile: { min: -1, max: 1, integer: false },
+  readySpareSlackS: { min: 0, max: 1e7, integer: false },
+  readySpareMaxWaitS: { min: 0, max: 1e7, integer: false },
 };
 
 export const policyKeys = Object.keys(RULES) as (keyof Policy)[];

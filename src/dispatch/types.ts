@@ -263,4 +263,15 @@ export interface Policy {
    * on top of the route's planned cost. 0 = plan with the aimed-at quantile alone.
    */
   readonly readyRiskWeight: number;
+  /**
+   * Uncertain ready times, per courier: a matched courier whose work another free, unmatched courier could
+   * take over (a spare one as near the pickup, within readySpareSlackS) is idle anyway, so its waiting is
+   * cheap: it aims at this earlier quantile, with readySpareMaxWaitS as its wait limit (spare-couriers.ts).
+   * < 0 = off (every courier aims at readyQuantile).
+   */
+  readonly readySpareQuantile: number;
+  /** How much later than the matched courier a spare one may reach the pickup and still back it (s). */
+  readonly readySpareSlackS: number;
+  /** The longest expected wait a spare-backed courier may be locked into (s). */
+  readonly readySpareMaxWaitS: number;
 }

@@ -382,3 +382,37 @@ export function censoredShrunkMean(
   }
   return m;
 }
+
+/**
+ * censoredShrunkMean with a weight per observation (e.g. nearness in time of day: prep times drift by
+ * hour). `doneSum` = Σ weight × duration of the finished ones, `doneWeight` = Σ their weights; `running`:
+ * the still-running ones' elapsed times and weights. With every weight 1 it equals censoredShrunkMean.
+ */
+export function weightedCensoredShrunkMean(
+  doneSum: number,
+  doneWeight: number,
+  running: readonly { readonly elapsed: number; readonly weight: number }[],
+  priorMean: number,
+  priorWeight: number,
+  sd: number,
+  iterations = 8,
+): number {
+  let runningWeight = 0;
+  for (const r of running) runningWeight += r.weight;
+  const n = doneWeight + runningWeight;
+  if (!(n > 0)) return priorMean;
+  let m = doneSum + priorWeight * priorMean;
+  for (const r of running) m += r.weight * Math.max(r.elapsed, priorMean);
+  m /= n + priorWeight;
+  for (let it = 0; it < iterations && running.length > 0; it++) {
+    let sum = doneSum + priorWeight * priorMean;
+    for (const r of running) sum += r.weight * normalMeanAbove(m, sd, r.elapsed);
+    const next = sum / (n + priorWeight);
+    if (Math.abs(next - m) < 1e-6) {
+      m = next;
+      break;
+    }
+    m = next;
+  }
+  return m;
+}

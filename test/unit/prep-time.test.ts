@@ -1,6 +1,6 @@
 import t from 'tap';
 import { normalCdf, normalQuantile } from '../../src/domain/normal-distribution.js';
-import { censoredShrunkMean, givenNotReadyBy, localHour, normalMeanAbove, PrepTimeModel, readyView, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
+import { censoredShrunkMean, weightedCensoredShrunkMean, givenNotReadyBy, localHour, normalMeanAbove, PrepTimeModel, readyView, RingBuffer, Z75, type PrepSample } from '../../src/domain/prep-time.js';
 import { seededRandom } from '../../src/domain/random.js';
 
 const DAY0 = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
@@ -198,4 +198,19 @@ t.test('censoredShrunkMean: recovers the mean of a history where the slow orders
   t.ok(Math.abs(censoredShrunkMean(60, 2, [], 15, 2, 5) - (60 + 30) / 4) < 1e-9);
   // one order 30 min in the kitchen (the restaurant mean, shrunk: not necessarily above 30)
   t.ok(censoredShrunkMean(0, 0, [30], 15, 0.5, 8) > 25, "the restaurant mean moves well above the prior");
+});
+
+t.test('weightedCensoredShrunkMean: unit weights give censoredShrunkMean; a down-weighted order moves the mean less', async (t) => {
+  const running = [12, 25, 31];
+  const plain = censoredShrunkMean(10 + 20 + 14, 3, running, 15, 0.5, 6);
+  const ones = weightedCensoredShrunkMean(10 + 20 + 14, 3, running.map((elapsed) => ({ elapsed, weight: 1 })), 15, 0.5, 6);
+  t.ok(Math.abs(plain - ones) < 1e-9, `${plain} vs ${ones}`);
+  // Finished only: the weighted mean with the prior, exactly. A 40-min order at weight 0.25 next to a 10-min one at 1.
+  t.ok(Math.abs(weightedCensoredShrunkMean(10 + 0.25 * 40, 1.25, [], 15, 1, 5) - (10 + 10 + 15) / 2.25) < 1e-9);
+  // An old slow order counts less than a recent one: the estimate is nearer the recent one.
+  const recentFast = weightedCensoredShrunkMean(1 * 10 + 0.2 * 30, 1.2, [], 15, 0.5, 5);
+  t.ok(recentFast < 15 && recentFast > 10, `${recentFast}`);
+  // No weight at all: the prior.
+  t.equal(weightedCensoredShrunkMean(0, 0, [], 15, 2, 5), 15);
+  t.equal(weightedCensoredShrunkMean(0, 0, [{ elapsed: 30, weight: 0 }], 15, 2, 5), 15);
 });

@@ -50,16 +50,21 @@ t.test('learned estimator: an order still in the kitchen raises its restaurant\'
   t.ok(a > b + 7, `with a 40-min running order ${a} vs ${b}`);
 });
 
-t.test('learned estimator: finished orders shrink towards the day mean with shrinkOrders', async (t) => {
+t.test('learned estimator: finished orders, weighted by nearness in time of day, shrink towards the day mean with shrinkOrders', async (t) => {
   const base = tinyInstance();
   const mk = (id: string, rid: string, placed: number, prep: number): MdrpOrder => ({ ...base.orders[0]!, id, restaurantId: rid, placementTime: placed, readyTime: placed + prep });
   const orders = [mk('a', 'r1', 0, 30), mk('b', 'r1', 1, 30), mk('c', 'r2', 2, 10), mk('d', 'r2', 3, 10)];
   const target = mk('x', 'r1', 100, 20);
   // (the target is asked about without being in the instance, so the day's orders are all finished)
   const e = makeReadyEstimator('learned', withOrders(base, orders), opts);
-  // Everything ready by 100: day mean = (80 + 5 × 15) / 9; r1 = (60 + 3 × day) / 5.
+  // Everything ready by 100: day mean = (80 + 5 × 15) / 9; r1's orders (placed 100 and 99 min before the
+  // target) weigh exp(−Δ / 240) each: r1 = (Σ w × 30 + 3 × day) / (Σ w + 3).
   const day = (80 + 5 * 15) / 9;
-  t.ok(Math.abs(e.estimate(target, 100).readyMin - (100 + (60 + 3 * day) / 5)) < 1e-9);
+  const w = Math.exp(-100 / 240) + Math.exp(-99 / 240);
+  t.ok(Math.abs(e.estimate(target, 100).readyMin - (100 + (30 * w + 3 * day) / (w + 3))) < 1e-9);
+  // The same history placed just before the target pulls the estimate further from the day mean.
+  const recent = makeReadyEstimator('learned', withOrders(base, [mk('a', 'r1', 60, 30), mk('b', 'r1', 61, 30), ...orders.slice(2)]), opts);
+  t.ok(recent.estimate(target, 100).readyMin > e.estimate(target, 100).readyMin);
 });
 
 t.test('restaurant-mean estimator: placement + the restaurant mean of the day, its spread', async (t) => {
