@@ -4,8 +4,7 @@
  * CPU time per round (process.cpuUsage) is its own.
  */
 import { planRound } from '../dispatch/plan-round.js';
-import { defaultPolicy, withOverrides } from '../dispatch/policy.js';
-import { runInstance, splitSettings } from '../sim/mdrp/run.js';
+import { mdrpPolicy, runInstance, splitSettings } from '../sim/mdrp/run.js';
 import type { MdrpMetrics } from '../sim/mdrp/metrics.js';
 
 export interface WorkerJob {
@@ -25,7 +24,7 @@ function handle(job: WorkerJob): WorkerReply {
       instanceDir: job.instanceDir,
       outDir: job.outDir,
       planner: planRound,
-      policy: withOverrides(defaultPolicy, policy),
+      policy: mdrpPolicy(policy),
       sim,
     });
     return { ok: true, metrics };

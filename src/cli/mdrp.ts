@@ -10,9 +10,9 @@
  */
 import { parseArgs } from 'node:util';
 import { planRound } from '../dispatch/plan-round.js';
-import { defaultPolicy, parseOverrides, withOverrides } from '../dispatch/policy.js';
+import { parseOverrides } from '../dispatch/policy.js';
 import { requireInstanceDir } from '../sim/mdrp/data-dir.js';
-import { runInstance, simSettingKeys, splitSettings } from '../sim/mdrp/run.js';
+import { mdrpPolicy, runInstance, simSettingKeys, splitSettings } from '../sim/mdrp/run.js';
 
 const USAGE = 'usage: npm run mdrp -- --instance DIR --out DIR [--set key=value …] [--ready-late | --ready-estimate global|restaurant-mean|learned]';
 
@@ -43,7 +43,7 @@ function main(): void {
     instanceDir: values.instance,
     outDir: values.out,
     planner: planRound,
-    policy: withOverrides(defaultPolicy, policy),
+    policy: mdrpPolicy(policy),
     sim,
   });
   console.log(JSON.stringify(metrics, null, 2));

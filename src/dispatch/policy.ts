@@ -39,7 +39,7 @@ export const defaultPolicy: Policy = Object.freeze({
   readyMaxExpectedWaitS: 600,
   readyScarcityWait: 0,
   readyRiskWeight: 1,
-  readySpareQuantile: 0,
+  readySpareQuantile: -1,
   readySpareSlackS: 900,
   readySpareMaxWaitS: 900,
 });

@@ -6,6 +6,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Policy } from '../../dispatch/types.js';
+import { defaultPolicy, withOverrides } from '../../dispatch/policy.js';
 import { checkSolutionDir, type Violation } from './checker.js';
 import { readInstance } from './instance.js';
 import { isReadyEstimateMode, READY_ESTIMATES } from './ready-estimates.js';
@@ -38,6 +39,19 @@ export class InfeasibleSolutionError extends Error {
     );
     this.name = 'InfeasibleSolutionError';
   }
+}
+
+/**
+ * The MDRP harness's policy: the service's defaults plus the per-courier price of waiting for uncertain
+ * ready times (`readySpareQuantile` 0, src/dispatch/spare-couriers.ts), tuned on the 144 shared instances
+ * (docs/mdrp-findings.md "third pass"). It is off in the live service: sending an idle courier to wait up
+ * to 15 min at a store is a change the service's operators should opt into (test/integration/prep-times).
+ * Known mode never reaches it (no uncertain ready times). `--set` overrides win.
+ */
+export const MDRP_POLICY_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ readySpareQuantile: '0' });
+
+export function mdrpPolicy(overrides: Readonly<Record<string, string>>): Policy {
+  return withOverrides(defaultPolicy, { ...MDRP_POLICY_DEFAULTS, ...overrides });
 }
 
 /**
