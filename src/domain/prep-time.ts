@@ -367,20 +367,8 @@ export function censoredShrunkMean(
   sd: number,
   iterations = 8,
 ): number {
-  const n = doneCount + running.length;
-  if (n === 0) return priorMean;
-  let m = (doneSum + priorWeight * priorMean + running.reduce((s, c) => s + Math.max(c, priorMean), 0)) / (n + priorWeight);
-  for (let it = 0; it < iterations && running.length > 0; it++) {
-    let sum = doneSum + priorWeight * priorMean;
-    for (const c of running) sum += normalMeanAbove(m, sd, c);
-    const next = sum / (n + priorWeight);
-    if (Math.abs(next - m) < 1e-6) {
-      m = next;
-      break;
-    }
-    m = next;
-  }
-  return m;
+  // every observation weighs 1: the same arithmetic, in the same order, as the weighted form
+  return weightedCensoredShrunkMean(doneSum, doneCount, running.map((elapsed) => ({ elapsed, weight: 1 })), priorMean, priorWeight, sd, iterations);
 }
 
 /**
