@@ -1,18 +1,8 @@
 /** Talking to one node of a private Redis Cluster directly (fault tests): its view of the topology. */
-import { Redis } from 'ioredis';
+import { onNode } from '../../src/store/embedded/redis-cluster.js';
 import type { RedisNode } from '../../src/store/redis-url.js';
 
-/** A one-off plain connection to `node` (no retries, no offline queue), closed after `fn`. */
-export async function onNode<T>(node: RedisNode, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 500 });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+export { onNode };
 
 export interface ClusterNodeLine {
   id: string;

@@ -89,17 +89,21 @@ export async function startPrivateRedisCluster(opts: {
   return { ...svc, nodes, processes };
 }
 
-async function withNode<T>(node: RedisNode, fn: (r: Redis) => Promise<T>, fallback: T): Promise<T> {
+/** A one-off plain connection to `node` (no retries, no offline queue), closed after `fn`; errors propagate. */
+export async function onNode<T>(node: RedisNode, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 500 });
   r.on('error', () => {});
   try {
     await r.connect();
     return await fn(r);
-  } catch {
-    return fallback;
   } finally {
     r.disconnect();
   }
+}
+
+/** onNode, answering `fallback` when the node cannot be reached or the command fails (start-up polling). */
+function withNode<T>(node: RedisNode, fn: (r: Redis) => Promise<T>, fallback: T): Promise<T> {
+  return onNode(node, fn).catch(() => fallback);
 }
 
 function pingNode(node: RedisNode): Promise<boolean> {
