@@ -9,7 +9,7 @@
  *                          day (wall clock) after the last `shift` frame: a shift is never longer.
  */
 import type { Redis } from 'ioredis';
-import { batchValues } from './batch.js';
+import { batchValues, execChecked } from './batch.js';
 import { redisKeys } from './keys.js';
 
 export const pausedKey = redisKeys.courierPaused;
@@ -51,7 +51,7 @@ export class CourierAvailabilityStore {
     const fields: Record<string, string> = { endsAt: String(shift.endsAt) };
     const multi = this.redis.multi().del(key);
     if (shift.capacity !== undefined) fields.capacity = String(shift.capacity);
-    await multi.hset(key, fields).pexpire(key, SHIFT_TTL_MS).exec();
+    await execChecked(multi.hset(key, fields).pexpire(key, SHIFT_TTL_MS));
   }
 
   /** Declared shifts of `ids` (couriers without one are absent from the map). */

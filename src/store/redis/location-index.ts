@@ -22,7 +22,7 @@
  */
 import type { Redis } from 'ioredis';
 import { FLUSH_LOCATIONS_LUA, PRUNE_CELL_MEMBERS_LUA, UPDATE_COURIER_LUA, ZONE_CELLS_LUA } from './location-scripts.js';
-import { batch, batchValues, RedisScript, type BatchCommand } from './batch.js';
+import { batch, batchValues, execChecked, RedisScript, type BatchCommand } from './batch.js';
 import { isCluster, scanKeys } from './client.js';
 import { redisKeys, tagOf } from './keys.js';
 import { historyStreamIndex, historyStreamKeys, registerHistoryStreams, resolveHistoryStreams } from './history-streams.js';
@@ -302,7 +302,7 @@ export class LocationIndex {
   async ensureStatus(courierId: string, status = 'idle'): Promise<void> {
     const key = courierKey(courierId);
     // A hash created here (no point yet) expires too; one with a TTL keeps it.
-    await this.redis.multi().hsetnx(key, 'status', status).pexpire(key, this.ttlMs, 'NX').exec();
+    await execChecked(this.redis.multi().hsetnx(key, 'status', status).pexpire(key, this.ttlMs, 'NX'));
   }
 
   async get(courierId: string): Promise<CourierLocation | null> {

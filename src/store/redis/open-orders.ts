@@ -9,6 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { redisKeys } from './keys.js';
+import { execChecked } from './batch.js';
 import type { OrderRequest } from '../../dispatch/types.js';
 import type { Order } from '../../domain/order.js';
 import { OPEN_STATUSES } from '../../domain/order.js';
@@ -170,6 +171,6 @@ export class OpenOrderPool {
   /** Takes an order out no matter its version (it no longer exists in the durable record). */
   async drop(zone: string, orderId: string): Promise<void> {
     const [entries, versions] = this.keys(zone);
-    await this.redis.multi().hdel(entries, orderId).hdel(versions, orderId).exec();
+    await execChecked(this.redis.multi().hdel(entries, orderId).hdel(versions, orderId));
   }
 }
