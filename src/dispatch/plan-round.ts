@@ -19,8 +19,8 @@ import { routeCost } from './cost.js';
 import { reasonWithoutCourier, runnerUpOf, usableCouriers } from './explain.js';
 import { freedCourierValue, mergeLeftovers, mergeMatched, type ImproveContext, type Leftover, type Matched } from './improve.js';
 import { planRoute, startTime, stopsOf, type Route, type RouteContext } from './route.js';
-import { courierTimePrice } from './scarcity.js';
-import { aimQuantile, anticipate, expectedCourierWaitS, expectedPickupS, isUncertain, readySlices, SLICES, maxExpectedWaitS } from './ready-estimate.js';
+import { courierTimePrice, type CourierTimePrice } from './scarcity.js';
+import { aimQuantile, anticipate, expectedCourierWaitS, expectedExtraWaitS, expectedPickupS, isUncertain, readySlices, SLICES, maxExpectedWaitS } from './ready-estimate.js';
 import type {
   Assignment,
   CostBreakdown,
@@ -105,7 +105,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const maxCapacity = pool.reduce((m, c) => Math.max(m, c.capacity), 0);
   const bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
   const courierTime = courierTimePrice(inHorizon, pool, now, policy);
-  const risk = estimates.size > 0 && policy.readyRiskWeight > 0 ? routeRisk(estimates, now, snapshot.service, policy) : undefined;
+  const risk = estimates.size > 0 && policy.readyRiskWeight > 0 ? routeRisk(estimates, now, snapshot.service, policy, courierTime) : undefined;
   const candidateCache = new Map<string, Candidate<P>[]>();
   const candidatesOf = (b: Bundle<P>): Candidate<P>[] => {
     const key = b.orders.map((o) => o.id).join('\u0000');
@@ -253,16 +253,20 @@ function tooEarlyToLock<P>(
 }
 
 /**
- * The expected click-to-door a route adds beyond its plan when some of its ready times are uncertain
- * (ready-estimate.ts expectedPickupS), per order carried, in cost units × readyRiskWeight.
+ * What a route's uncertain ready times add beyond its plan: the expected extra click-to-door
+ * (ready-estimate.ts expectedPickupS), per order carried, in cost units × readyRiskWeight; and when
+ * couriers are short this round, the courier's expected extra wait at the counter (expectedExtraWaitS) at
+ * the busy-second price × readyBusyRiskWeight — a courier aimed early looks cheap in the plan but waits.
  */
 function routeRisk<P>(
   estimates: ReadonlyMap<string, OrderRequest<P>>,
   now: number,
   service: ServiceTimes,
   policy: Policy,
+  courierTime: CourierTimePrice,
 ): RouteRisk<P> {
   const perSecond = policy.readyRiskWeight * policy.timeWeight * policy.clickToDoorWeight;
+  const busyPerSecond = policy.readyBusyRiskWeight * courierTime.busyS;
   const slices = new Map<string, Float64Array>();
   for (const [id, o] of estimates) slices.set(id, readySlices(o, now));
   const certain = new Map<string, Float64Array>();
@@ -279,7 +283,8 @@ function routeRisk<P>(
       return fixed;
     });
     if (!uncertain) return 0;
-    return perSecond * route.orders.length * (expectedPickupS(told, route, service.pickupS / 2) - route.pickupAt);
+    const food = perSecond * route.orders.length * (expectedPickupS(told, route, service.pickupS / 2) - route.pickupAt);
+    return busyPerSecond > 0 ? food + busyPerSecond * expectedExtraWaitS(told, route) : food;
   };
 }
 

@@ -106,29 +106,17 @@ export function readySlices<P>(o: OrderRequest<P>, now: number): Float64Array {
 }
 
 /**
- * The expected pickup instant of a route whose orders' ready times are uncertain, under the dispatch rule
- * the round follows: the courier sets off when it must (`startAt + waitS`, to be there at the aimed-at
- * quantile) unless the food turns out ready before that, in which case it sets off then (no earlier than
- * it is free). So pickup = max(R, startAt) + drive + half the service when R comes before the set-off,
- * else max(planned pickup, R). `slices` are the orders' readySlices, sorted (a known order: its ready time
- * in every slice); a bundle's ready time is the latest of its orders', drawn independently.
- * A near courier loses little when the food is early; a far one, sent early, loses its whole drive.
+ * E[f(R)] where R is the ready time of a bundle: the latest of its orders' ready times, drawn
+ * independently. `slices` are the orders' readySlices, sorted (a known order: its ready time in every
+ * slice). P(max ≤ v) = Π_i F_i(v), walking the orders' sorted slices together in increasing order (no
+ * allocation beyond the cursors).
  */
-export function expectedPickupS(
-  slices: readonly Float64Array[],
-  route: { readonly startAt: number; readonly arriveAt: number; readonly pickupAt: number; readonly waitS: number },
-  halfPickupS: number,
-): number {
-  const setOff = route.startAt + route.waitS;
-  const drive = route.arriveAt - route.startAt + halfPickupS;
-  const pickupGiven = (r: number): number => (r < setOff ? Math.max(r, route.startAt) + drive : Math.max(route.pickupAt, r));
+function expectedOverLatest(slices: readonly Float64Array[], f: (r: number) => number): number {
   if (slices.length === 1) {
     let sum = 0;
-    for (const r of slices[0]!) sum += pickupGiven(r);
+    for (const r of slices[0]!) sum += f(r);
     return sum / SLICES;
   }
-  // Several orders, ready independently: the bundle's ready time is the latest. P(max ≤ v) = Π_i F_i(v),
-  // walking the orders' sorted slices together in increasing order (no allocation beyond the cursors).
   const n = slices.length;
   const at = new Int32Array(n);
   let prevCdf = 0;
@@ -145,8 +133,41 @@ export function expectedPickupS(
       at[i] = j;
       cdf *= j / SLICES;
     }
-    sum += (cdf - prevCdf) * pickupGiven(v);
+    sum += (cdf - prevCdf) * f(v);
     prevCdf = cdf;
   }
   return sum;
+}
+
+/**
+ * The expected pickup instant of a route whose orders' ready times are uncertain, under the dispatch rule
+ * the round follows: the courier sets off when it must (`startAt + waitS`, to be there at the aimed-at
+ * quantile) unless the food turns out ready before that, in which case it sets off then (no earlier than
+ * it is free). So pickup = max(R, startAt) + drive + half the service when R comes before the set-off,
+ * else max(planned pickup, R). `slices` are the orders' readySlices, sorted; a bundle's ready time is the
+ * latest of its orders', drawn independently.
+ * A near courier loses little when the food is early; a far one, sent early, loses its whole drive.
+ */
+export function expectedPickupS(slices: readonly Float64Array[], route: RouteTimes, halfPickupS: number): number {
+  const setOff = route.startAt + route.waitS;
+  const drive = route.arriveAt - route.startAt + halfPickupS;
+  return expectedOverLatest(slices, (r) => (r < setOff ? Math.max(r, route.startAt) + drive : Math.max(route.pickupAt, r)));
+}
+
+/**
+ * The courier time a route is expected to hold beyond its plan under the same dispatch rule: food ready
+ * after the planned pickup keeps the courier at the counter, E[(R − pickupAt)+]. (Food ready early moves
+ * the courier's whole trip earlier, not longer.) A courier that is short this round pays for that wait
+ * at the round's busy-second price, which the planned route, aimed at a quantile, does not show.
+ */
+export function expectedExtraWaitS(slices: readonly Float64Array[], route: Pick<RouteTimes, 'pickupAt'>): number {
+  return expectedOverLatest(slices, (r) => Math.max(0, r - route.pickupAt));
+}
+
+/** The times of a planned route these expectations need. */
+export interface RouteTimes {
+  readonly startAt: number;
+  readonly arriveAt: number;
+  readonly pickupAt: number;
+  readonly waitS: number;
 }

@@ -264,6 +264,12 @@ export interface Policy {
    */
   readonly readyRiskWeight: number;
   /**
+   * Uncertain ready times, when couriers are short: weight of the courier's expected extra wait at the
+   * counter (ready-estimate.ts expectedExtraWaitS), priced at the round's busy-second price (scarcity.ts).
+   * 0 = a route's courier time is what its plan shows.
+   */
+  readonly readyBusyRiskWeight: number;
+  /**
    * Uncertain ready times, per courier: a matched courier whose work another free, unmatched courier could
    * take over (a spare one as near the pickup, within readySpareSlackS) is idle anyway, so its waiting is
    * cheap: it aims at this earlier quantile, with readySpareMaxWaitS as its wait limit (spare-couriers.ts).

@@ -5,6 +5,7 @@ import {
   aimQuantile,
   anticipate,
   expectedCourierWaitS,
+  expectedExtraWaitS,
   expectedPickupS,
   expectedWaitAfter,
   readyQuantile,
@@ -83,6 +84,26 @@ t.test('planRound: a wide estimate does not lock a courier that would expect to 
   t.equal(planRound(snapshot([soon], [c], 0), strict).assignments.length, 1);
 });
 
+t.test('planRound: when couriers are short, a courier aimed early pays for its expected wait at the counter', async (t) => {
+  // Courier at the restaurant, food expected in 20 min ± 10, aimed at the 1 % quantile: sent now, and
+  // it expects to wait ~20 min. Unlike the plan's aim, that wait costs something only when couriers are short.
+  const o = uncertain(1200, 600);
+  const c = courier('c1', { x: 0, y: 0 });
+  const costOf = (orders: ReturnType<typeof order>[], w: number) => {
+    const p = withOverrides(defaultPolicy, { readyQuantile: 0.01, readyMaxExpectedWaitS: 1e6, readyBusyRiskWeight: w });
+    const plan = planRound(snapshot(orders, [c], 0), p);
+    const a = plan.assignments.find((x) => x.orderIds.includes('o1'));
+    t.ok(a, 'o1 is sent');
+    return a!.cost.total;
+  };
+  // Plentiful: the weight changes nothing.
+  t.equal(costOf([o], 1), costOf([o], 0));
+  // Short: three ready orders out of every courier's reach count towards the queue; the same route now
+  // costs more by the busy-second price × its expected extra wait.
+  const queued = [2, 3, 4].map((k) => order(`q${k}`, `r${k}`, { x: 2e6, y: 0 }, { x: 2e6 + 1000, y: 0 }, 0));
+  t.ok(costOf([o, ...queued], 1) > costOf([o, ...queued], 0) + 1);
+});
+
 t.test('planRound: known ready times are planned exactly as before (no spread, no change)', async (t) => {
   const o = order('o1', 'r1', { x: 0, y: 0 }, { x: 3200, y: 0 }, 60);
   const c = courier('c1', { x: 0, y: 0 });
@@ -126,6 +147,15 @@ t.test('expected pickup of a bundle: the latest of independent ready times', asy
   t.equal(expectedPickupS([one, slicesOf(0, 600)], route, 120), 0.25 * 120 + 0.75 * 600);
   // With a certain partner ready at 300 s: max is 300 or 600.
   t.equal(expectedPickupS([one, slicesOf(300, 300)], route, 120), 0.5 * 300 + 0.5 * 600);
+});
+
+t.test('expected extra courier wait: food later than the planned pickup keeps the courier at the counter', async (t) => {
+  // Food ready at 100 s or 1200 s, even odds; planned pickup 1020 s: only the late half waits, 180 s.
+  t.equal(expectedExtraWaitS([slicesOf(100, 1200)], { pickupAt: 1020 }), 0.5 * 180);
+  // Early food never lengthens the courier's trip (it only starts earlier).
+  t.equal(expectedExtraWaitS([slicesOf(100, 900)], { pickupAt: 1020 }), 0);
+  // A bundle waits for the latest of its orders: two orders each late with odds 1/2 → late 3 times in 4.
+  t.equal(expectedExtraWaitS([slicesOf(0, 600), slicesOf(0, 600)], { pickupAt: 120 }), 0.75 * 480);
 });
 
 t.test('ready slices: the conditional quantiles, sorted and never before now; a certain order is its ready time', async (t) => {
