@@ -6,6 +6,7 @@
 
 import { availableParallelism } from 'node:os';
 import { parseRedisUrl } from './store/redis-url.js';
+import { defaultPolicy, parseOverrides, PolicyError, withOverrides } from './dispatch/policy.js';
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
@@ -405,6 +406,24 @@ const spec = {
   }),
   dispatchZoneResolution: intKey('DISPATCH_ZONE_RESOLUTION', 5, 'H3 resolution of dispatch zones (one round and one lease per zone); must be ≤ H3_RESOLUTION.', { min: 0, max: 15 }),
   dispatchRoundBudgetMs: intKey('DISPATCH_ROUND_BUDGET_MS', 500, 'Wall-clock ms the optimizer may spend on one round; a longer solve is cut short and logged.', { min: 1, max: 600_000 }),
+  dispatchPolicy: {
+    key: 'DISPATCH_POLICY',
+    default: undefined,
+    description:
+      'Optimizer policy overrides, comma-separated `key=value` (keys and meanings: docs/optimizer.md), e.g. `readySpareQuantile=0` to send couriers who are idle anyway early to food whose ready time is uncertain. Unset: the defaults. The round budget is DISPATCH_ROUND_BUDGET_MS, not `maxMs` here.',
+    parse(raw) {
+      if (raw === undefined || raw.trim() === '') return {};
+      try {
+        const overrides = parseOverrides(raw.split(',').map((p) => p.trim()).filter((p) => p !== ''));
+        if ('maxMs' in overrides) throw new ConfigError('DISPATCH_POLICY', 'must not set maxMs: the round budget is DISPATCH_ROUND_BUDGET_MS');
+        withOverrides(defaultPolicy, overrides); // refuse an unknown key or a bad value at start-up, not in the first round
+        return overrides;
+      } catch (err) {
+        if (err instanceof PolicyError) throw new ConfigError('DISPATCH_POLICY', `is invalid: ${err.message}`);
+        throw err;
+      }
+    },
+  } satisfies KeySpec<Readonly<Record<string, string>>>,
   courierCapacity: intKey('COURIER_CAPACITY', 4, 'Capacity units (order size) a courier carries at once unless its `shift` frame says otherwise.', { min: 1, max: 1000 }),
   clockSpeed: numberKey('CLOCK_SPEED', 1, 'Service clock speed: N runs every timer (rounds, offer expiry, staleness, tracking grace) N times faster than the wall clock (replays, demos).', { min: 0 }),
   clockStart: {

@@ -33,7 +33,7 @@ import { decideFleet, ownOptionOf, wantsQuote, type FleetCandidate, type FleetRe
 import type { ServiceTimes, TravelModel } from '../dispatch/types.js';
 import type { PgOrderRepository } from '../store/pg/order-repository.js';
 import { channels, type MessageBus } from '../store/redis/pubsub.js';
-import { defaultPolicy } from '../dispatch/policy.js';
+import { servicePolicy } from './service-policy.js';
 import { haversineTravelModel } from '../dispatch/travel.js';
 import { CarrierRegistry, type CarrierEntry } from './carriers.js';
 import { coarsen, type TrackPositionMessage } from './courier-tasks.js';
@@ -399,7 +399,7 @@ export const carrierServices = fp(
       return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     };
     const carriers = new CarrierDispatch(registry, app.zones, app.orders.repo, app.orders.lifecycle, app.orders.bus, app.redis, app.clock, app.log.child({ feature: 'carriers' }), {
-      timeWeight: defaultPolicy.timeWeight,
+      timeWeight: servicePolicy(config).timeWeight,
       ownCostPerHour: config.carrierOwnCostPerHour,
       travel: haversineTravelModel(config.courierSpeedMps),
       service: { pickupS: config.pickupServiceS, dropoffS: config.dropoffServiceS },

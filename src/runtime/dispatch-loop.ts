@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { defaultPolicy } from '../dispatch/policy.js';
+import { servicePolicy } from './service-policy.js';
 import type { Policy } from '../dispatch/types.js';
 import { serviceTravel } from './travel-times.js';
 import { CourierAvailabilityStore } from '../store/redis/courier-availability.js';
@@ -33,7 +33,7 @@ export const COURIER_RADIUS_M = 15_000;
 export function snapshotWiring(app: FastifyInstance): { sources: SnapshotSources; options: SnapshotOptions; policy: Policy } {
   const { config } = app;
   const { pool, repo } = app.orders;
-  const policy = { ...defaultPolicy, maxMs: config.dispatchRoundBudgetMs };
+  const policy = servicePolicy(config);
   return {
     sources: { pool, index: app.locationIndex, availability: new CourierAvailabilityStore(app.redis), repo },
     options: {

@@ -92,3 +92,31 @@ t.test('a round plans with the store’s learned prep time', async (t) => {
   await http(app.baseUrl, 'POST', `/v1/orders/${learned}/ready`, app.token('store', 'store-1'), {});
   t.equal(app.app.prepTimes.current().samplesOf('store-1'), 9, 'a second ready (a correction) is not a second sample');
 });
+
+t.test('DISPATCH_POLICY readySpareQuantile=0: a courier who is idle anyway is sent at once to food not ready yet', async (t) => {
+  // The same situation twice — a store whose orders are ready ~10 min after placement, two free couriers
+  // near it, one new order — once with the defaults, once with the operator's override: the defaults send
+  // a courier only around the likely ready time; the override sends one at once, because the other free
+  // courier covers whatever comes next (src/dispatch/spare-couriers.ts).
+  const firstRound = async (env: Record<string, string>) => {
+    const ctx = await createTestContext(t, { STALE_AFTER_MS: '7200000', WEBHOOK_SENDER: 'off', OFFER_TTL_MS: '30000', PREP_MIN_SAMPLES: '5', ...env });
+    const clock = new ManualClock(Date.now());
+    const app = await buildTestApp(ctx, { clock });
+    const c = city(app, clock, { lat: 48.137, lng: 11.575 }, t.teardown.bind(t));
+    const elsewhere = offset(c.centre, 0, 200_000);
+    for (const [i, prep] of [10, 11, 9, 10, 12, 10, 9, 11].entries()) {
+      const placedAt = clock.now() - (i + 1) * DAY;
+      const id = await c.order(`hist-${i}`, { placedAt, pickup: { ...elsewhere, address: 'Elsewhere' } }, 'store-1');
+      t.equal((await http(app.baseUrl, 'POST', `/v1/orders/${id}/ready`, app.token('store', 'store-1'), { readyAt: placedAt + prep * MIN })).status, 200);
+    }
+    await app.app.prepTimes.refresh();
+    await c.courier('p-one', 300, 0);
+    await c.courier('p-two', 400, 0);
+    const id = await c.order('new-1', {}, 'store-1');
+    await app.app.dispatcher.runRound(c.zone);
+    const res = await http(app.baseUrl, 'GET', `/v1/orders/${id}/dispatch`, app.token('dispatcher', 'd1'));
+    return (res.body.decisions as DispatchDecision[])[0]!;
+  };
+  t.match(await firstRound({}), { decision: 'waiting', reason: 'not_ready_soon_enough', ready: { source: 'learned' } }, 'defaults: not sent yet');
+  t.match(await firstRound({ DISPATCH_POLICY: 'readySpareQuantile=0' }), { decision: 'assigned', ready: { source: 'learned' } }, 'override: sent at once');
+});

@@ -2,6 +2,8 @@
 import t from 'tap';
 import { acceleratedClock, ManualClock, serviceClock } from '../../src/clock.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { defaultPolicy } from '../../src/dispatch/policy.js';
+import { servicePolicy } from '../../src/runtime/service-policy.js';
 
 t.test('dispatch loop defaults', async (t) => {
   const c = loadConfig({});
@@ -37,9 +39,28 @@ t.test('dispatch loop values and refusals', async (t) => {
   refused({ DISPATCH_INTERVAL_MS: '0' }, 'DISPATCH_INTERVAL_MS');
   refused({ DISPATCH_ROUND_BUDGET_MS: 'fast' }, 'DISPATCH_ROUND_BUDGET_MS');
   refused({ COURIER_CAPACITY: '0' }, 'COURIER_CAPACITY');
+  refused({ DISPATCH_POLICY: 'readySpareQuantile' }, 'DISPATCH_POLICY');
+  refused({ DISPATCH_POLICY: 'noSuchKey=1' }, 'DISPATCH_POLICY');
+  refused({ DISPATCH_POLICY: 'timeWeight=2' }, 'DISPATCH_POLICY');
+  refused({ DISPATCH_POLICY: 'maxMs=10' }, 'DISPATCH_POLICY');
   refused({ CLOCK_SPEED: '0' }, 'CLOCK_SPEED');
   refused({ CLOCK_SPEED: '-2' }, 'CLOCK_SPEED');
   refused({ CLOCK_START: 'tomorrow' }, 'CLOCK_START');
+});
+
+t.test('DISPATCH_POLICY: the rounds run the defaults, the operator overrides and the round budget', async (t) => {
+  t.same(servicePolicy(loadConfig({})), { ...defaultPolicy, maxMs: 500 });
+  const p = servicePolicy(loadConfig({ DISPATCH_POLICY: 'readySpareQuantile=0, timeWeight=0.8', DISPATCH_ROUND_BUDGET_MS: '200' }));
+  t.equal(p.readySpareQuantile, 0);
+  t.equal(p.timeWeight, 0.8);
+  t.equal(p.maxMs, 200);
+  t.equal(p.readyQuantile, defaultPolicy.readyQuantile, 'keys not named keep their defaults');
+  try {
+    loadConfig({ DISPATCH_POLICY: 'timeWeight=fast' });
+    t.fail('accepted');
+  } catch (err) {
+    t.match((err as Error).message, /DISPATCH_POLICY is invalid: policy timeWeight=fast is invalid: expected a number in \[0, 1\]/);
+  }
 });
 
 t.test('serviceClock: the wall clock unless a speed or a start is configured', async (t) => {
