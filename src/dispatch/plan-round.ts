@@ -105,7 +105,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
   const maxCapacity = pool.reduce((m, c) => Math.max(m, c.capacity), 0);
   const bundles = formBundles(inHorizon, targetBundleSize(inHorizon.length, pool.length, policy), policy, maxCapacity);
   const courierTime = courierTimePrice(inHorizon, pool, now, policy);
-  const risk = estimates.size > 0 && policy.readyRiskWeight > 0 ? routeRisk(estimates, now, snapshot.service, policy, courierTime) : undefined;
+  const risk = estimates.size > 0 && (policy.readyRiskWeight > 0 || policy.readyBusyRiskWeight > 0) ? routeRisk(estimates, now, snapshot.service, policy, courierTime) : undefined;
   const candidateCache = new Map<string, Candidate<P>[]>();
   const candidatesOf = (b: Bundle<P>): Candidate<P>[] => {
     const key = b.orders.map((o) => o.id).join('\u0000');

@@ -89,8 +89,8 @@ t.test('planRound: when couriers are short, a courier aimed early pays for its e
   // it expects to wait ~20 min. Unlike the plan's aim, that wait costs something only when couriers are short.
   const o = uncertain(1200, 600);
   const c = courier('c1', { x: 0, y: 0 });
-  const costOf = (orders: ReturnType<typeof order>[], w: number) => {
-    const p = withOverrides(defaultPolicy, { readyQuantile: 0.01, readyMaxExpectedWaitS: 1e6, readyBusyRiskWeight: w });
+  const costOf = (orders: ReturnType<typeof order>[], w: number, riskWeight = 1) => {
+    const p = withOverrides(defaultPolicy, { readyQuantile: 0.01, readyMaxExpectedWaitS: 1e6, readyBusyRiskWeight: w, readyRiskWeight: riskWeight });
     const plan = planRound(snapshot(orders, [c], 0), p);
     const a = plan.assignments.find((x) => x.orderIds.includes('o1'));
     t.ok(a, 'o1 is sent');
@@ -102,6 +102,8 @@ t.test('planRound: when couriers are short, a courier aimed early pays for its e
   // costs more by the busy-second price × its expected extra wait.
   const queued = [2, 3, 4].map((k) => order(`q${k}`, `r${k}`, { x: 2e6, y: 0 }, { x: 2e6 + 1000, y: 0 }, 0));
   t.ok(costOf([o, ...queued], 1) > costOf([o, ...queued], 0) + 1);
+  // It is its own term: it applies with the click-to-door risk weight at 0 too.
+  t.ok(costOf([o, ...queued], 1, 0) > costOf([o, ...queued], 0, 0) + 1);
 });
 
 t.test('planRound: known ready times are planned exactly as before (no spread, no change)', async (t) => {
