@@ -13,6 +13,20 @@ import type { CostBreakdown, CourierState, PayRules, PlanarPoint, Policy } from 
 /** Extra cost of a route beyond routeCost (uncertain ready times: plan-round.ts). */
 export type RouteRisk<P> = (route: Route<P>) => number;
 
+/** What a planned route costs the round: routeCost plus its risk, the one price every route is compared by. */
+export function pricedRouteCost<P>(
+  route: Route<P>,
+  courier: CourierState<P>,
+  pay: PayRules,
+  policy: Policy,
+  courierTime: CourierTimePrice,
+  risk: RouteRisk<P> | undefined,
+): CostBreakdown {
+  const cost = routeCost(route, courier, pay, policy, courierTime);
+  const extra = risk ? risk(route) : 0;
+  return extra !== 0 ? { ...cost, total: cost.total + extra } : cost;
+}
+
 export interface Candidate<P> {
   /** Index into the usable couriers array. */
   readonly courier: number;
@@ -154,9 +168,7 @@ export function candidatesFor<P>(
     const route = planRoute(couriers[i], bundle.orders, ctx);
     if (!route) continue;
     if (route.startAt - ctx.now + ctx.travel.seconds(couriers[i].position, bundle.pickup) > policy.candidateRadiusS) continue;
-    const cost = routeCost(route, couriers[i], pay, policy, courierTime);
-    const extra = risk ? risk(route) : 0;
-    out.push({ courier: i, route, cost: extra !== 0 ? { ...cost, total: cost.total + extra } : cost });
+    out.push({ courier: i, route, cost: pricedRouteCost(route, couriers[i], pay, policy, courierTime, risk) });
   }
   out.sort((a, b) => a.cost.total - b.cost.total || a.courier - b.courier);
   return out.slice(0, policy.candidatesPerBundle);

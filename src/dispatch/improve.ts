@@ -9,8 +9,7 @@
  * Both mutate `matched` in place and are deterministic (fixed scan order, ties on position).
  */
 import { makeBundle, type Bundle } from './bundling.js';
-import type { Candidate, RouteRisk } from './candidates.js';
-import { routeCost } from './cost.js';
+import { pricedRouteCost, type Candidate, type RouteRisk } from './candidates.js';
 import { planRoute, type RouteContext } from './route.js';
 import type { CourierTimePrice } from './scarcity.js';
 import type { CourierState, PayRules, Policy } from './types.js';
@@ -75,9 +74,7 @@ function mergedOn<P>(
   for (const o of bundle.orders) earliestReady = Math.min(earliestReady, o.readyAt);
   const earliestPickup = route.arriveAt + ic.ctx.service.pickupS / 2;
   if (route.pickupAt - Math.max(earliestReady, earliestPickup) > policy.bundleReadyGapS) return null;
-  const cost = routeCost(route, courier, ic.pay, policy, ic.courierTime);
-  const extra = ic.risk ? ic.risk(route) : 0;
-  return { bundle, chosen: { courier: courierIndex, route, cost: extra !== 0 ? { ...cost, total: cost.total + extra } : cost } };
+  return { bundle, chosen: { courier: courierIndex, route, cost: pricedRouteCost(route, courier, ic.pay, policy, ic.courierTime, ic.risk) } };
 }
 
 function byPickup<P>(matched: readonly Matched<P>[]): Map<string, Matched<P>[]> {

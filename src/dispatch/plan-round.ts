@@ -12,7 +12,7 @@
 import { matchingProblem } from './matching.js';
 import { solveAssignment } from './assignment.js';
 import { byId, formBundles, makeBundle, targetBundleSize, type Bundle } from './bundling.js';
-import { candidatesFor, CourierGrid, type Candidate, type RouteRisk } from './candidates.js';
+import { candidatesFor, CourierGrid, pricedRouteCost, type Candidate, type RouteRisk } from './candidates.js';
 import { commitDecision, commitsNow } from './commitment.js';
 import { spareBacking } from './spare-couriers.js';
 import { routeCost } from './cost.js';
@@ -206,7 +206,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
       courierId: courier.id,
       orderIds: route.orders.map((o) => o.id),
       stops: stopsOf(route, snapshot.service),
-      cost: early ? routeCost(early, courier, snapshot.pay, policy, courierTime) : m.chosen.cost,
+      cost: early ? pricedRouteCost(early, courier, snapshot.pay, policy, courierTime, risk) : m.chosen.cost,
       ...(runnerUp ? { runnerUp } : {}),
       pinned: false,
     });
