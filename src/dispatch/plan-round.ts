@@ -165,7 +165,7 @@ export function planRound<P>(snapshot: Snapshot<P>, policy: Policy): Plan<P> {
     });
     if (asking.length > 0) {
       const backed = spareBacking(
-        asking.map((k) => ({ courier: matched[k]!.chosen.courier, pickup: matched[k]!.chosen.route.pickup, arriveAt: matched[k]!.chosen.route.arriveAt })),
+        asking.map((k) => ({ pickup: matched[k]!.chosen.route.pickup, arriveAt: matched[k]!.chosen.route.arriveAt })),
         pool,
         new Set(matched.map((m) => m.chosen.courier)),
         now,

@@ -17,9 +17,8 @@ import type { CourierState, Policy, TravelModel } from './types.js';
 /** A spare courier must stay on shift this long after the matched courier's arrival to back it (s). */
 export const SPARE_ON_SHIFT_S = 900;
 
-/** A matched courier asking to aim early: its index in the pool, the pickup and when it would be there. */
+/** A matched courier asking to aim early: the pickup and when it would be there. */
 export interface SpareNeed<P> {
-  readonly courier: number;
   readonly pickup: P;
   readonly arriveAt: number;
 }

@@ -15,12 +15,12 @@ t.test('spareBacking: a free unmatched courier about as near backs one matched c
     courier('m2', { x: 0, y: 100 }), // matched
   ];
   const matched = new Set([0, 3]);
-  const need = { courier: 0, pickup: { x: 0, y: 0 }, arriveAt: 0 };
+  const need = { pickup: { x: 0, y: 0 }, arriveAt: 0 };
   // Two matched couriers asking: s2 (3 min ≤ 5 min slack) backs the first; s1 (10 min) is too far for the second.
-  t.same(spareBacking([need, { ...need, courier: 3 }], pool, matched, 0, travel, policy), [true, false]);
+  t.same(spareBacking([need, need], pool, matched, 0, travel, policy), [true, false]);
   // With a 15-min slack s1 backs the second one too; each spare backs one courier only.
   const wide = { ...policy, readySpareSlackS: 900 };
-  t.same(spareBacking([need, { ...need, courier: 3 }, need], pool, matched, 0, travel, wide), [true, true, false]);
+  t.same(spareBacking([need, need, need], pool, matched, 0, travel, wide), [true, true, false]);
   // A busy spare (free only after the commitment horizon) or one leaving its shift soon backs nobody.
   const busy = [pool[0]!, { ...pool[2]!, freeAt: 600, status: 'busy' as const }];
   t.same(spareBacking([need], busy, new Set([0]), 0, travel, policy), [false]);
