@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { parseRedisUrl } from './store/redis-url.js';
 import { defaultPolicy, parseOverrides, PolicyError, withOverrides } from './dispatch/policy.js';
+import type { Policy } from './dispatch/types.js';
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
@@ -412,18 +413,18 @@ const spec = {
     description:
       'Optimizer policy overrides, comma-separated `key=value` (keys and meanings: docs/optimizer.md), e.g. `readySpareQuantile=0` to send couriers who are idle anyway early to food whose ready time is uncertain. Unset: the defaults. The round budget is DISPATCH_ROUND_BUDGET_MS, not `maxMs` here.',
     parse(raw) {
-      if (raw === undefined || raw.trim() === '') return {};
+      if (raw === undefined || raw.trim() === '') return defaultPolicy;
       try {
         const overrides = parseOverrides(raw.split(',').map((p) => p.trim()).filter((p) => p !== ''));
         if ('maxMs' in overrides) throw new ConfigError('DISPATCH_POLICY', 'must not set maxMs: the round budget is DISPATCH_ROUND_BUDGET_MS');
-        withOverrides(defaultPolicy, overrides); // refuse an unknown key or a bad value at start-up, not in the first round
-        return overrides;
+        // resolved (and so refused on an unknown key or a bad value) at start-up, not in the first round
+        return withOverrides(defaultPolicy, overrides);
       } catch (err) {
         if (err instanceof PolicyError) throw new ConfigError('DISPATCH_POLICY', `is invalid: ${err.message}`);
         throw err;
       }
     },
-  } satisfies KeySpec<Readonly<Record<string, string>>>,
+  } satisfies KeySpec<Policy>,
   courierCapacity: intKey('COURIER_CAPACITY', 4, 'Capacity units (order size) a courier carries at once unless its `shift` frame says otherwise.', { min: 1, max: 1000 }),
   clockSpeed: numberKey('CLOCK_SPEED', 1, 'Service clock speed: N runs every timer (rounds, offer expiry, staleness, tracking grace) N times faster than the wall clock (replays, demos).', { min: 0 }),
   clockStart: {

@@ -3,10 +3,10 @@
  * round budget DISPATCH_ROUND_BUDGET_MS. One place, so the dispatch rounds, the assign preview and the
  * carrier comparison price with the same knob.
  */
-import { defaultPolicy, withOverrides } from '../dispatch/policy.js';
 import type { Policy } from '../dispatch/types.js';
 import type { Config } from '../config.js';
 
+/** config.dispatchPolicy is already resolved and validated at start-up; only the budget is added here. */
 export function servicePolicy(config: Pick<Config, 'dispatchPolicy' | 'dispatchRoundBudgetMs'>): Policy {
-  return withOverrides(defaultPolicy, { ...config.dispatchPolicy, maxMs: config.dispatchRoundBudgetMs });
+  return Object.freeze({ ...config.dispatchPolicy, maxMs: config.dispatchRoundBudgetMs });
 }
