@@ -762,9 +762,8 @@ async function runRate(gen: LoadGenerator, service: Service, redisPid: number | 
       ? round(redisEnd.reduce((a, n, i) => a + n.us - (redisStart[i]?.us ?? n.us) - (redisIdleUsPerS[i] ?? 0) * wallSecs, 0) / sum.acked, 2)
       : null,
     // process CPU (all threads) per accepted point: far less sensitive to the neighbours than the latencies
-    service_us_per_accepted: sum.acked ? round((cpuEnd.service !== null && cpuStart.service !== null ? cpuEnd.service - cpuStart.service : NaN) / sum.acked * 1e6) : null,
-    service_us_per_frame:
-      sum.acked + sum.shed ? round((cpuEnd.service !== null && cpuStart.service !== null ? cpuEnd.service - cpuStart.service : NaN) / (sum.acked + sum.shed) * 1e6) : null,
+    service_us_per_accepted: perUpdate(cpuStart.service, cpuEnd.service, sum.acked),
+    service_us_per_frame: perUpdate(cpuStart.service, cpuEnd.service, sum.acked + sum.shed),
     load_average_1m: round(loadavg()[0], 2),
     generator_loop_delay_p99_ms: loopDelayP99Ms,
     timeline,
