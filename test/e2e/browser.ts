@@ -58,3 +58,26 @@ export async function webTestApp(t: Teardownable, env: Record<string, string> = 
   const ctx = await createTestContext(t, { WEBHOOK_SENDER: 'off', DISPATCH: 'off', ...env });
   return { ctx, app: await buildTestApp(ctx) };
 }
+
+/** One feature MapLibre drew: its properties and, for a point, its [lng, lat]. */
+export interface DrawnFeature {
+  readonly properties: Record<string, any>;
+  readonly point: [number, number] | null;
+}
+
+/**
+ * What a page's map drew for `layers`, read back from the renderer (not from our own data); `handle` is
+ * the page's window handle (the console's, or `dispatchdTrack` on the tracking page). A page still loading
+ * — no handle, no map or none of the layers yet — has drawn nothing: polling callers simply poll again.
+ */
+export function renderedFeatures(page: Page, layers: readonly string[], handle = 'dispatchdConsole'): Promise<DrawnFeature[]> {
+  return page.evaluate(([ls, h]) => {
+    const map = (window as any)[h]?.map;
+    const present = map ? ls.filter((l: string) => map.getLayer(l)) : [];
+    if (present.length === 0) return [];
+    return map.queryRenderedFeatures({ layers: present }).map((f: any) => ({
+      properties: { ...f.properties },
+      point: f.geometry?.type === 'Point' ? [f.geometry.coordinates[0], f.geometry.coordinates[1]] : null,
+    }));
+  }, [[...layers], handle] as const);
+}

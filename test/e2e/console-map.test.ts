@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { http, orderBody, PICKUP, until, WsClient } from '../integration/orders-helpers.js';
-import { launchChromium, openPage, screenshot, webTestApp } from './browser.js';
+import { launchChromium, openPage, screenshot, webTestApp, renderedFeatures } from './browser.js';
 import { startStyleServer, streetGrid, writePmtiles } from './tiles.js';
 
 async function courierOnline(wsUrl: string, token: string, lat: number, lng: number) {
@@ -21,13 +21,8 @@ async function courierOnline(wsUrl: string, token: string, lat: number, lng: num
 }
 
 /** Features MapLibre drew for the given layers, read back from the renderer. */
-function rendered(page: Page, layers: string[]): Promise<number> {
-  return page.evaluate((ls) => {
-    const map = (window as any).dispatchdConsole?.map;
-    if (!map) return 0; // still loading: nothing drawn yet
-    const present = ls.filter((l: string) => map.getLayer(l));
-    return present.length ? map.queryRenderedFeatures({ layers: present }).length : 0;
-  }, layers);
+async function rendered(page: Page, layers: string[]): Promise<number> {
+  return (await renderedFeatures(page, layers)).length;
 }
 
 /** Pixels of the map canvas close to `rgb` (the streets' colour), counted in the browser. */

@@ -8,7 +8,7 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { DROPOFF, http, orderBody, PICKUP, until, WsClient } from '../integration/orders-helpers.js';
-import { launchChromium, openPage, screenshot, webTestApp } from './browser.js';
+import { launchChromium, openPage, screenshot, webTestApp, renderedFeatures } from './browser.js';
 
 async function courierOnline(wsUrl: string, token: string, lat: number, lng: number) {
   const ws = await WsClient.connect(`${wsUrl}/v1/courier`, token);
@@ -17,11 +17,8 @@ async function courierOnline(wsUrl: string, token: string, lat: number, lng: num
   return ws;
 }
 
-function renderedCount(page: Page, layer: string): Promise<number> {
-  return page.evaluate((l) => {
-    const map = (window as any).dispatchdConsole?.map;
-    return map?.getLayer(l) ? map.queryRenderedFeatures({ layers: [l] }).length : 0; // still loading: nothing drawn yet
-  }, layer);
+async function renderedCount(page: Page, layer: string): Promise<number> {
+  return (await renderedFeatures(page, [layer])).length;
 }
 
 t.test('order detail, a late alert that opens the order and clears on delivery, the courier route, search, zh-CN', async (t) => {

@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { http, PICKUP, until } from '../integration/orders-helpers.js';
 import { polygonZone, zoneSettingsFixture } from '../support/zones.js';
-import { launchChromium, openPage, screenshot, webTestApp } from './browser.js';
+import { launchChromium, openPage, screenshot, webTestApp, renderedFeatures } from './browser.js';
 
 interface DrawnZone {
   id: string;
@@ -18,17 +18,12 @@ interface DrawnZone {
 }
 
 /** Zone polygons MapLibre drew (fill layer), one entry per zone id. */
-function drawnZones(page: Page): Promise<DrawnZone[]> {
-  return page.evaluate(() => {
-    // the page may still be loading: no handle or no map yet is nothing drawn yet
-    const map = (window as any).dispatchdConsole?.map;
-    if (!map?.getLayer('zones-fill')) return [];
-    const byId = new Map<string, DrawnZone>();
-    for (const f of map.queryRenderedFeatures({ layers: ['zones-fill'] })) {
-      byId.set(f.properties.id, { id: f.properties.id, name: f.properties.name, fleet: f.properties.fleet, servedBy: f.properties.servedBy });
-    }
-    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-  });
+async function drawnZones(page: Page): Promise<DrawnZone[]> {
+  const byId = new Map<string, DrawnZone>();
+  for (const { properties: p } of await renderedFeatures(page, ['zones-fill'])) {
+    byId.set(p.id, { id: p.id, name: p.name, fleet: p.fleet, servedBy: p.servedBy });
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 const zoneLabels = (page: Page) => page.$$eval('#labels .ml-zone:not([hidden])', (nodes) => nodes.map((n) => n.textContent).sort());

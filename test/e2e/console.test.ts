@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { http, orderBody, PICKUP, until, WsClient } from '../integration/orders-helpers.js';
-import { launchChromium, openPage, screenshot, webTestApp } from './browser.js';
+import { launchChromium, openPage, screenshot, webTestApp, renderedFeatures } from './browser.js';
 
 interface Rendered {
   id: string;
@@ -16,17 +16,8 @@ interface Rendered {
 }
 
 /** Courier circles MapLibre actually drew (read back from the rendered layer, not from our own data). */
-function renderedCouriers(page: Page): Promise<Rendered[]> {
-  return page.evaluate(() => {
-    const map = (window as any).dispatchdConsole?.map;
-    if (!map?.getLayer('couriers')) return []; // still loading: nothing drawn yet
-    return map.queryRenderedFeatures({ layers: ['couriers'] }).map((f: any) => ({
-      id: f.properties.id,
-      status: f.properties.status,
-      lng: f.geometry.coordinates[0],
-      lat: f.geometry.coordinates[1],
-    }));
-  });
+async function renderedCouriers(page: Page): Promise<Rendered[]> {
+  return (await renderedFeatures(page, ['couriers'])).map(({ properties: p, point }) => ({ id: p.id, status: p.status, lng: point![0], lat: point![1] }));
 }
 
 async function courierOnline(wsUrl: string, token: string, lat: number, lng: number) {

@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { http, orderBody, PICKUP, DROPOFF, until, WsClient } from '../integration/orders-helpers.js';
-import { launchChromium, openPage, screenshot, webTestApp } from './browser.js';
+import { launchChromium, openPage, screenshot, webTestApp, renderedFeatures } from './browser.js';
 
 const PHONE = { width: 390, height: 844 };
 
@@ -15,11 +15,8 @@ function pageState(page: Page): Promise<{ status: string; eta: number | null; co
 }
 
 /** What MapLibre drew on the tracking map, by layer. */
-function drawn(page: Page, layer: string): Promise<{ lng: number; lat: number; props: Record<string, unknown> }[]> {
-  return page.evaluate((layer) => {
-    const map = (window as any).dispatchdTrack.map;
-    return map.queryRenderedFeatures({ layers: [layer] }).map((f: any) => ({ lng: f.geometry.coordinates[0], lat: f.geometry.coordinates[1], props: f.properties }));
-  }, layer);
+async function drawn(page: Page, layer: string): Promise<{ lng: number; lat: number; props: Record<string, unknown> }[]> {
+  return (await renderedFeatures(page, [layer], 'dispatchdTrack')).map(({ properties, point }) => ({ lng: point![0], lat: point![1], props: properties }));
 }
 
 t.test('the tracking page follows the order from placement to delivery', async (t) => {
