@@ -415,7 +415,10 @@ const spec = {
     parse(raw) {
       if (raw === undefined || raw.trim() === '') return defaultPolicy;
       try {
-        const overrides = parseOverrides(raw.split(',').map((p) => p.trim()).filter((p) => p !== ''));
+        const pairs = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+        const overrides = parseOverrides(pairs);
+        // an operator's typo must not silently lose to a later pair
+        if (Object.keys(overrides).length < pairs.length) throw new ConfigError('DISPATCH_POLICY', `names a key twice: ${JSON.stringify(raw)}`);
         if ('maxMs' in overrides) throw new ConfigError('DISPATCH_POLICY', 'must not set maxMs: the round budget is DISPATCH_ROUND_BUDGET_MS');
         // resolved (and so refused on an unknown key or a bad value) at start-up, not in the first round
         return withOverrides(defaultPolicy, overrides);

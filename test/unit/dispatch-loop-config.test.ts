@@ -43,6 +43,7 @@ t.test('dispatch loop values and refusals', async (t) => {
   refused({ DISPATCH_POLICY: 'noSuchKey=1' }, 'DISPATCH_POLICY');
   refused({ DISPATCH_POLICY: 'timeWeight=2' }, 'DISPATCH_POLICY');
   refused({ DISPATCH_POLICY: 'maxMs=10' }, 'DISPATCH_POLICY');
+  refused({ DISPATCH_POLICY: 'timeWeight=0.8,timeWeight=0.9' }, 'DISPATCH_POLICY');
   refused({ CLOCK_SPEED: '0' }, 'CLOCK_SPEED');
   refused({ CLOCK_SPEED: '-2' }, 'CLOCK_SPEED');
   refused({ CLOCK_START: 'tomorrow' }, 'CLOCK_START');
