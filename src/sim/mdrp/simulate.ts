@@ -5,7 +5,8 @@
  * (and, with `eventRounds`, also in any minute where an order is placed or becomes ready) whenever some
  * order is open. The round's snapshot holds the placed, unassigned orders and the couriers who can still
  * pick up before their shift ends; a busy courier appears where and when its committed work ends, so a
- * new assignment is queued after it. Every assignment the planner returns is validated and then executed
+ * new assignment is queued after it (ready times hidden: when it ends by the estimates the planner is told,
+ * not by the hidden ready times). Every assignment the planner returns is validated and then executed
  * by the README rules (rules.ts); couriers are never diverted, they wait at their last drop-off.
  */
 import { performance } from 'node:perf_hooks';
@@ -14,6 +15,7 @@ import type { CourierState, OrderRequest, Plan, Policy, Snapshot, UnassignedReas
 import type { MdrpCourier, MdrpInstance, MdrpOrder, MdrpPlace } from './instance.js';
 import { makeReadyEstimator, type ReadyEstimateMode } from './ready-estimates.js';
 import { mdrpTravelModel, timeRoute, type Move, type RouteTiming } from './rules.js';
+import { readyQuantile } from '../../dispatch/ready-estimate.js';
 import { carrierDelivery, shouldHandOff, type CarrierDelivery, type CarrierModel } from './carrier.js';
 
 export type Planner<P> = (snapshot: Snapshot<P>, policy: Policy) => Plan<P>;
@@ -135,6 +137,16 @@ interface CourierRun {
   freeAt: number;
   committedOrders: number;
   readonly moves: Move[];
+  /** Committed routes not yet finished (ready-late modes: what the planner may believe about them). */
+  readonly pending: PendingRoute[];
+}
+
+interface PendingRoute {
+  readonly assignedAt: number;
+  readonly from: MdrpPlace;
+  readonly restaurant: MdrpPlace;
+  readonly orders: readonly MdrpOrder[];
+  readonly timing: RouteTiming;
 }
 
 interface OrderRun {
@@ -162,6 +174,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     freeAt: courier.onTime,
     committedOrders: 0,
     moves: [],
+    pending: [],
   }));
   const courierById = new Map(couriers.map((c) => [c.courier.id, c]));
   const lastOffTime = Math.max(...instance.couriers.map((c) => c.offTime));
@@ -203,7 +216,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     if (!scheduled && !eventful) continue;
 
     const available = couriers.filter(
-      (c) => c.courier.onTime <= now + opts.courierLookaheadMin && Math.max(c.freeAt, now) < c.courier.offTime,
+      (c) => c.courier.onTime <= now + opts.courierLookaheadMin && Math.max(believedFreeAt(c, now), now) < c.courier.offTime,
     );
     if (available.length === 0) continue;
 
@@ -247,8 +260,32 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     };
   }
 
+  /**
+   * When the planner may believe the courier is free. Ready times known: the rules' time. Ready times hidden:
+   * a committed route whose food is not ready yet ends when the estimate says (the conditional median the
+   * planner sees for the order), not when the hidden ready time will make it end — the planner learns
+   * the courier is late only as the world would tell it (the food is ready, or the estimate moves).
+   */
+  function believedFreeAt(run: CourierRun, now: number): number {
+    while (run.pending.length > 0 && run.pending[0]!.timing.freeAt <= now) run.pending.shift();
+    if (opts.readyKnown || run.pending.every((r) => r.orders.every((o) => o.readyTime <= now))) return run.freeAt;
+    let freeAt = now;
+    run.pending.forEach((r, i) => {
+      const departAt = i === 0 ? r.timing.departAt : Math.max(r.assignedAt, freeAt);
+      const readyTimes = r.orders.map((o) => (o.readyTime <= now ? o.readyTime : believedReadyMin(o, now)));
+      freeAt = timeRoute(params, r.from, departAt, r.restaurant, readyTimes, r.orders.map((o) => o.customer)).freeAt;
+    });
+    return freeAt;
+  }
+
+  /** The median of the ready time the planner is told for an order still in the kitchen (whole minutes). */
+  function believedReadyMin(order: MdrpOrder, now: number): number {
+    const request = orderRequest({ order, restaurant: instance.restaurants.get(order.restaurantId)!, declinedBy: [] }, now);
+    return Math.max(now + 1, Math.round(readyQuantile(request, now * 60, 0.5) / 60));
+  }
+
   function courierState(run: CourierRun, now: number): CourierState<MdrpPlace> {
-    const freeAt = Math.max(run.freeAt, now);
+    const freeAt = Math.max(believedFreeAt(run, now), now);
     return {
       id: run.courier.id,
       position: run.at,
@@ -317,6 +354,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
       }
 
       for (const o of orders) open.delete(o.order.id);
+      courier.pending.push({ assignedAt: now, from: courier.at, restaurant, orders: orders.map((o) => o.order), timing });
       courier.moves.push(...timing.moves);
       courier.at = orders[orders.length - 1]!.order.customer;
       courier.freeAt = timing.freeAt;

@@ -174,3 +174,23 @@ t.test('ready-late estimate: conditional median of observed prep times given the
   t.equal(estimates.get(145), 146, 'past every observed prep: a minute from now');
   t.notOk(estimates.has(150), 'revealed once ready');
 });
+
+t.test('ready-late mode: a courier waiting for hidden food is shown free when the estimate says, not when the hidden ready time will make it', async (t) => {
+  // o1 is ready at 40 but estimated at 15 (the 15-min default): c1 takes it at minute 0 and will really be free at 51.
+  const inst = tinyInstance((f) => ({
+    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t300\t400\t0\tr1\t40\no3\t1000\t800\t5\tr2\t50\n',
+    couriers: f.couriers.split('\n').slice(0, 2).join('\n') + '\n',
+  }));
+  const freeAt = new Map<number, number>();
+  const onlyO1: Planner<MdrpPlace> = (s, p) => {
+    const c1 = s.couriers.find((c) => c.id === 'c1');
+    if (c1) freeAt.set(s.now / 60, c1.freeAt / 60);
+    return greedyPlanner({ ...s, orders: s.orders.filter((o) => o.id === 'o1') }, p);
+  };
+  const result = simulate(inst, { ...defaultSimOptions, planner: onlyO1, policy, readyKnown: false });
+  t.equal(result.outcomes.get('o1')?.pickupAt, 40, 'the hidden ready time still gates the pickup');
+  // estimate 15: pickup at 15, leave 17, 5 min to the customer, drop 22 + 2, free 24 + 2 = 26
+  t.equal(freeAt.get(5), 26, 'believed: the food is ready at the estimate');
+  t.equal(freeAt.get(20), 32, 'estimate passed, food still not ready: a minute from now (21), free at 32');
+  t.equal(freeAt.get(40), 51, 'the food is ready: the rules\' time');
+});
