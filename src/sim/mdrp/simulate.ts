@@ -119,7 +119,10 @@ export interface SimResult {
    * inflated when other processes share the cores. Meaningful when the process runs one simulation.
    */
   readonly solveCpuMs: readonly number[];
-  /** Ready-late mode: assignments refused because the real ready time pushed the pickup past off_time. */
+  /**
+   * Ready-late mode: assignments the courier could not complete because the real ready time pushed the pickup
+   * past its off_time (it waited at the counter until then; the orders went back to the pool).
+   */
   readonly rejectedAssignments: number;
   /** Plan stop times that differed from the rules' times (only counted when not strict). */
   readonly etaMismatches: number;
@@ -166,6 +169,8 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
 
   const byPlacement = [...instance.orders].sort((a, b) => a.placementTime - b.placementTime);
   const open = new Map<string, OrderRun>();
+  /** Orders with a courier who will not get them (its shift ends first): back in the pool at `releaseAt`. */
+  const held: { run: OrderRun; releaseAt: number }[] = [];
   const readyMinutes = new Set(instance.orders.map((o) => o.readyTime));
   const placementMinutes = new Set(instance.orders.map((o) => o.placementTime));
   const couriers = instance.couriers.map<CourierRun>((courier) => ({
@@ -206,9 +211,14 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
       const order = byPlacement[nextPlacement++]!;
       open.set(order.id, { order, restaurant: instance.restaurants.get(order.restaurantId)!, declinedBy: [] });
     }
+    for (let i = held.length - 1; i >= 0; i--) {
+      if (held[i]!.releaseAt > now) continue;
+      open.set(held[i]!.run.order.id, held[i]!.run);
+      held.splice(i, 1);
+    }
     if (opts.carrier && open.size > 0) handOff(now, couriers.some((c) => Math.max(c.freeAt, now) < c.courier.offTime));
     if (open.size === 0) {
-      if (nextPlacement >= byPlacement.length) break;
+      if (nextPlacement >= byPlacement.length && held.length === 0) break;
       continue;
     }
     const scheduled = (now - start) % opts.roundEveryMin === 0;
@@ -339,10 +349,27 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
       );
       if (timing.pickupAt > courier.courier.offTime) {
         if (opts.readyKnown) fail(`pickup at ${timing.pickupAt} is after ${a.courierId}'s off_time ${courier.courier.offTime}`);
-        // The estimate was too early: in the world, the courier would not take it. Never offer it again.
+        // An estimate was too early; nobody knows it yet. If the courier's earlier work runs late, it cannot
+        // reach the counter in time: that is plain once that work's food is ready, and the orders go back
+        // then, the courier untouched. Otherwise it is this food: the courier goes to the counter and waits;
+        // at its off_time it may no longer pick up and leaves without it (its last minutes spent), and only
+        // then do the orders go back to the pool. Never to this courier again.
         rejectedAssignments++;
-        for (const o of orders) o.declinedBy.push(a.courierId);
-        log.debug({ courierId: a.courierId, orderIds: a.orderIds, minute: now }, 'assignment refused: pickup after shift end');
+        const offTime = courier.courier.offTime;
+        let releaseAt = offTime;
+        if (timing.arriveRestaurantAt + params.pickupServiceMin / 2 > offTime) {
+          releaseAt = Math.min(offTime, Math.max(0, ...courier.pending.flatMap((r) => r.orders.map((o) => o.readyTime))));
+        } else {
+          courier.moves.push(timing.moves[0]!);
+          courier.at = restaurant;
+          courier.freeAt = offTime;
+        }
+        for (const o of orders) {
+          o.declinedBy.push(a.courierId);
+          open.delete(o.order.id);
+          held.push({ run: o, releaseAt: Math.max(releaseAt, now + 1) });
+        }
+        log.debug({ courierId: a.courierId, orderIds: a.orderIds, minute: now }, 'pickup would be after the courier\'s shift end: orders back to the pool when that shows');
         continue;
       }
       if (opts.readyKnown) {

@@ -194,3 +194,41 @@ t.test('ready-late mode: a courier waiting for hidden food is shown free when th
   t.equal(freeAt.get(20), 32, 'estimate passed, food still not ready: a minute from now (21), free at 32');
   t.equal(freeAt.get(40), 51, 'the food is ready: the rules\' time');
 });
+
+t.test('ready-late mode: food not ready before the courier\'s shift ends keeps the courier waiting and the order out of the pool until its off_time', async (t) => {
+  // o1 is ready at 40, estimated at 15: c1 (off at 30) takes it, drives to r1 and waits in vain.
+  const inst = tinyInstance(() => ({
+    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t300\t400\t0\tr1\t40\n',
+    couriers: 'courier\tx\ty\ton_time\toff_time\nc1\t100\t100\t0\t30\nc2\t100\t-100\t20\t90\n',
+  }));
+  const offeredAt: number[] = [];
+  const result = simulate(inst, {
+    ...defaultSimOptions,
+    planner: (s, p) => {
+      if (s.orders.some((o) => o.id === 'o1')) offeredAt.push(s.now / 60);
+      return greedyPlanner(s, p);
+    },
+    policy,
+    readyKnown: false,
+  });
+  t.equal(result.rejectedAssignments, 1);
+  t.same(offeredAt.slice(0, 2), [0, 30], 'back in the pool only when c1 has to leave');
+  t.match(result.outcomes.get('o1'), { courierId: 'c2', assignedAt: 30, pickupAt: 40 });
+  t.same(result.moves.get('c1')!.map((m) => [m.to.id, m.departAt, m.arriveAt]), [['r1', 0, 2]], 'c1 drove to the counter');
+  t.same(checkSolution(result.instance, formatSolution(result)), []);
+});
+
+t.test('ready-late mode: a queued route the courier cannot start in time goes back when its earlier food is ready', async (t) => {
+  // c1 takes o1 (ready 25, estimated 15), then o2 queued behind it: by the estimate c1 is free at 22 and picks
+  // o2 up at 25, but o1's real ready time frees it at 32, past its off_time. That shows at 25, when o1 is ready.
+  const inst = tinyInstance(() => ({
+    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t100\t0\tr1\t25\no2\t0\t200\t3\tr1\t14\n',
+    couriers: 'courier\tx\ty\ton_time\toff_time\nc1\t100\t100\t0\t30\nc2\t100\t-100\t20\t90\n',
+  }));
+  const result = simulate(inst, { ...defaultSimOptions, planner: greedyPlanner, policy, readyKnown: false });
+  t.equal(result.rejectedAssignments, 1);
+  t.match(result.outcomes.get('o1'), { courierId: 'c1', pickupAt: 25 });
+  t.match(result.outcomes.get('o2'), { courierId: 'c2', assignedAt: 25 });
+  t.same(result.moves.get('c1')!.map((m) => m.to.id), ['r1', 'o1'], 'c1 never set off for o2');
+  t.same(checkSolution(result.instance, formatSolution(result)), []);
+});
