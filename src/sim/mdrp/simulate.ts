@@ -296,9 +296,11 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
 
   function courierState(run: CourierRun, now: number): CourierState<MdrpPlace> {
     const freeAt = Math.max(believedFreeAt(run, now), now);
+    // Where its committed work ends as the planner believes it: a route that will fail still shows its last customer.
+    const last = run.pending[run.pending.length - 1];
     return {
       id: run.courier.id,
-      position: run.at,
+      position: last ? last.orders[last.orders.length - 1]!.customer : run.at,
       freeAt: freeAt * 60,
       shiftStart: run.courier.onTime * 60,
       shiftEnd: run.courier.offTime * 60,
@@ -360,6 +362,8 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
         if (timing.arriveRestaurantAt + params.pickupServiceMin / 2 > offTime) {
           releaseAt = Math.min(offTime, Math.max(0, ...courier.pending.flatMap((r) => r.orders.map((o) => o.readyTime))));
         } else {
+          // Until then the planner believes the route runs as estimated (it may even queue work behind it).
+          courier.pending.push({ assignedAt: now, from: courier.at, restaurant, orders: orders.map((o) => o.order), timing: { ...timing, freeAt: offTime } });
           courier.moves.push(timing.moves[0]!);
           courier.at = restaurant;
           courier.freeAt = offTime;

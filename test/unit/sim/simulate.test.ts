@@ -198,14 +198,17 @@ t.test('ready-late mode: a courier waiting for hidden food is shown free when th
 t.test('ready-late mode: food not ready before the courier\'s shift ends keeps the courier waiting and the order out of the pool until its off_time', async (t) => {
   // o1 is ready at 40, estimated at 15: c1 (off at 30) takes it, drives to r1 and waits in vain.
   const inst = tinyInstance(() => ({
-    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t300\t400\t0\tr1\t40\n',
+    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t300\t400\t0\tr1\t40\no2\t1000\t800\t5\tr2\t20\n',
     couriers: 'courier\tx\ty\ton_time\toff_time\nc1\t100\t100\t0\t30\nc2\t100\t-100\t20\t90\n',
   }));
   const offeredAt: number[] = [];
+  const c1Seen = new Map<number, { freeAt: number; at: string }>();
   const result = simulate(inst, {
     ...defaultSimOptions,
     planner: (s, p) => {
       if (s.orders.some((o) => o.id === 'o1')) offeredAt.push(s.now / 60);
+      const c1 = s.couriers.find((c) => c.id === 'c1');
+      if (c1) c1Seen.set(s.now / 60, { freeAt: c1.freeAt / 60, at: c1.position.id });
       return greedyPlanner(s, p);
     },
     policy,
@@ -215,6 +218,9 @@ t.test('ready-late mode: food not ready before the courier\'s shift ends keeps t
   t.same(offeredAt.slice(0, 2), [0, 30], 'back in the pool only when c1 has to leave');
   t.match(result.outcomes.get('o1'), { courierId: 'c2', assignedAt: 30, pickupAt: 40 });
   t.same(result.moves.get('c1')!.map((m) => [m.to.id, m.departAt, m.arriveAt]), [['r1', 0, 2]], 'c1 drove to the counter');
+  // Meanwhile the planner believes the estimate: c1 delivers o1 and is free at 26 at o1's customer.
+  t.same(c1Seen.get(5), { freeAt: 26, at: 'o1' }, 'the failure does not show before c1\'s off_time');
+  t.notOk(c1Seen.has(30), 'gone at its off_time');
   t.same(checkSolution(result.instance, formatSolution(result)), []);
 });
 
