@@ -216,7 +216,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
       open.set(held[i]!.run.order.id, held[i]!.run);
       held.splice(i, 1);
     }
-    if (opts.carrier && open.size > 0) handOff(now, couriers.some((c) => Math.max(c.freeAt, now) < c.courier.offTime));
+    if (opts.carrier && open.size > 0) handOff(now, couriers.some((c) => Math.max(believedFreeAt(c, now), now) < c.courier.offTime));
     if (open.size === 0) {
       if (nextPlacement >= byPlacement.length && held.length === 0) break;
       continue;
