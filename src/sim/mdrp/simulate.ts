@@ -140,16 +140,26 @@ interface CourierRun {
   freeAt: number;
   committedOrders: number;
   readonly moves: Move[];
-  /** Committed routes not yet finished (ready-late modes: what the planner may believe about them). */
+  /** Committed routes not yet over (ready times hidden: the planner's belief about the courier is built from them). */
   readonly pending: PendingRoute[];
 }
 
+/** A committed route as the planner could re-time it: where and when it starts, what it carries. */
 interface PendingRoute {
   readonly assignedAt: number;
   readonly from: MdrpPlace;
+  readonly departAt: number;
   readonly restaurant: MdrpPlace;
+  /** In delivery sequence. */
   readonly orders: readonly MdrpOrder[];
-  readonly timing: RouteTiming;
+  /** When the route is over in the world (the courier free, or gone at its off_time): dropped from then on. */
+  readonly endsAt: number;
+}
+
+/** Where and when a courier's committed work ends, as the planner may believe it. */
+interface CourierEnd {
+  readonly freeAt: number;
+  readonly at: MdrpPlace;
 }
 
 interface OrderRun {
@@ -171,6 +181,8 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   const open = new Map<string, OrderRun>();
   /** Orders with a courier who will not get them (its shift ends first): back in the pool at `releaseAt`. */
   const held: { run: OrderRun; releaseAt: number }[] = [];
+  /** believedEnd's answers in the current minute. */
+  const believedThisMinute = new Map<CourierRun, CourierEnd>();
   const readyMinutes = new Set(instance.orders.map((o) => o.readyTime));
   const placementMinutes = new Set(instance.orders.map((o) => o.placementTime));
   const couriers = instance.couriers.map<CourierRun>((courier) => ({
@@ -216,7 +228,8 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
       open.set(held[i]!.run.order.id, held[i]!.run);
       held.splice(i, 1);
     }
-    if (opts.carrier && open.size > 0) handOff(now, couriers.some((c) => Math.max(believedFreeAt(c, now), now) < c.courier.offTime));
+    believedThisMinute.clear();
+    if (opts.carrier && open.size > 0) handOff(now, couriers.some((c) => Math.max(believedEnd(c, now).freeAt, now) < c.courier.offTime));
     if (open.size === 0) {
       if (nextPlacement >= byPlacement.length && held.length === 0) break;
       continue;
@@ -226,7 +239,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
     if (!scheduled && !eventful) continue;
 
     const available = couriers.filter(
-      (c) => c.courier.onTime <= now + opts.courierLookaheadMin && Math.max(believedFreeAt(c, now), now) < c.courier.offTime,
+      (c) => c.courier.onTime <= now + opts.courierLookaheadMin && Math.max(believedEnd(c, now).freeAt, now) < c.courier.offTime,
     );
     if (available.length === 0) continue;
 
@@ -271,21 +284,30 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   }
 
   /**
-   * When the planner may believe the courier is free. Ready times known: the rules' time. Ready times hidden:
-   * a committed route whose food is not ready yet ends when the estimate says (the conditional median the
-   * planner sees for the order), not when the hidden ready time will make it end — the planner learns
-   * the courier is late only as the world would tell it (the food is ready, or the estimate moves).
+   * Where and when the planner may believe the courier's committed work ends. Ready times known: the rules'
+   * time and place. Ready times hidden: a committed route whose food is not ready yet ends when the estimate
+   * says (the conditional median the planner sees for the order), not when the hidden ready time will make
+   * it end, and at its last customer even if it will fail at the counter — the planner learns the courier is
+   * late only as the world would tell it (the food is ready, the estimate moves, the courier's off_time).
+   * Once per courier per minute (the carrier check, the round's filter and its snapshot all ask).
    */
-  function believedFreeAt(run: CourierRun, now: number): number {
-    while (run.pending.length > 0 && run.pending[0]!.timing.freeAt <= now) run.pending.shift();
-    if (opts.readyKnown || run.pending.every((r) => r.orders.every((o) => o.readyTime <= now))) return run.freeAt;
-    let freeAt = now;
-    run.pending.forEach((r, i) => {
-      const departAt = i === 0 ? r.timing.departAt : Math.max(r.assignedAt, freeAt);
-      const readyTimes = r.orders.map((o) => (o.readyTime <= now ? o.readyTime : believedReadyMin(o, now)));
-      freeAt = timeRoute(params, r.from, departAt, r.restaurant, readyTimes, r.orders.map((o) => o.customer)).freeAt;
-    });
-    return freeAt;
+  function believedEnd(run: CourierRun, now: number): CourierEnd {
+    let end = believedThisMinute.get(run);
+    if (end) return end;
+    while (run.pending.length > 0 && run.pending[0]!.endsAt <= now) run.pending.shift();
+    const last = run.pending[run.pending.length - 1];
+    end = { freeAt: run.freeAt, at: last ? last.orders[last.orders.length - 1]!.customer : run.at };
+    if (!opts.readyKnown && run.pending.some((r) => r.orders.some((o) => o.readyTime > now))) {
+      let freeAt = now;
+      run.pending.forEach((r, i) => {
+        const departAt = i === 0 ? r.departAt : Math.max(r.assignedAt, freeAt);
+        const readyTimes = r.orders.map((o) => (o.readyTime <= now ? o.readyTime : believedReadyMin(o, now)));
+        freeAt = timeRoute(params, r.from, departAt, r.restaurant, readyTimes, r.orders.map((o) => o.customer)).freeAt;
+      });
+      end = { ...end, freeAt };
+    }
+    believedThisMinute.set(run, end);
+    return end;
   }
 
   /** The median of the ready time the planner is told for an order still in the kitchen (whole minutes). */
@@ -295,12 +317,11 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
   }
 
   function courierState(run: CourierRun, now: number): CourierState<MdrpPlace> {
-    const freeAt = Math.max(believedFreeAt(run, now), now);
-    // Where its committed work ends as the planner believes it: a route that will fail still shows its last customer.
-    const last = run.pending[run.pending.length - 1];
+    const end = believedEnd(run, now);
+    const freeAt = Math.max(end.freeAt, now);
     return {
       id: run.courier.id,
-      position: last ? last.orders[last.orders.length - 1]!.customer : run.at,
+      position: end.at,
       freeAt: freeAt * 60,
       shiftStart: run.courier.onTime * 60,
       shiftEnd: run.courier.offTime * 60,
@@ -363,7 +384,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
           releaseAt = Math.min(offTime, Math.max(0, ...courier.pending.flatMap((r) => r.orders.map((o) => o.readyTime))));
         } else {
           // Until then the planner believes the route runs as estimated (it may even queue work behind it).
-          courier.pending.push({ assignedAt: now, from: courier.at, restaurant, orders: orders.map((o) => o.order), timing: { ...timing, freeAt: offTime } });
+          courier.pending.push({ assignedAt: now, from: courier.at, departAt: timing.departAt, restaurant, orders: orders.map((o) => o.order), endsAt: offTime });
           courier.moves.push(timing.moves[0]!);
           courier.at = restaurant;
           courier.freeAt = offTime;
@@ -385,7 +406,7 @@ export function simulate(instance: MdrpInstance, options: SimOptions): SimResult
       }
 
       for (const o of orders) open.delete(o.order.id);
-      courier.pending.push({ assignedAt: now, from: courier.at, restaurant, orders: orders.map((o) => o.order), timing });
+      courier.pending.push({ assignedAt: now, from: courier.at, departAt: timing.departAt, restaurant, orders: orders.map((o) => o.order), endsAt: timing.freeAt });
       courier.moves.push(...timing.moves);
       courier.at = orders[orders.length - 1]!.order.customer;
       courier.freeAt = timing.freeAt;
