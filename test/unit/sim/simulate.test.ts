@@ -175,11 +175,16 @@ t.test('ready-late estimate: conditional median of observed prep times given the
   t.notOk(estimates.has(150), 'revealed once ready');
 });
 
+/** An instance file from space-separated rows. */
+const tsvFile = (header: string, rows: string[]) => [header, ...rows].join('\n').replace(/ /g, '\t') + '\n';
+const ordersFile = (...rows: string[]) => tsvFile('order x y placement_time restaurant ready_time', rows);
+const couriersFile = (...rows: string[]) => tsvFile('courier x y on_time off_time', rows);
+
 t.test('ready-late mode: a courier waiting for hidden food is shown free when the estimate says, not when the hidden ready time will make it', async (t) => {
   // o1 is ready at 40 but estimated at 15 (the 15-min default): c1 takes it at minute 0 and will really be free at 51.
-  const inst = tinyInstance((f) => ({
-    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t300\t400\t0\tr1\t40\no3\t1000\t800\t5\tr2\t50\n',
-    couriers: f.couriers.split('\n').slice(0, 2).join('\n') + '\n',
+  const inst = tinyInstance(() => ({
+    orders: ordersFile('o1 300 400 0 r1 40', 'o3 1000 800 5 r2 50'),
+    couriers: couriersFile('c1 100 100 0 120'),
   }));
   const freeAt = new Map<number, number>();
   const onlyO1: Planner<MdrpPlace> = (s, p) => {
@@ -198,8 +203,8 @@ t.test('ready-late mode: a courier waiting for hidden food is shown free when th
 t.test('ready-late mode: food not ready before the courier\'s shift ends keeps the courier waiting and the order out of the pool until its off_time', async (t) => {
   // o1 is ready at 40, estimated at 15: c1 (off at 30) takes it, drives to r1 and waits in vain.
   const inst = tinyInstance(() => ({
-    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t300\t400\t0\tr1\t40\no2\t1000\t800\t5\tr2\t20\n',
-    couriers: 'courier\tx\ty\ton_time\toff_time\nc1\t100\t100\t0\t30\nc2\t100\t-100\t20\t90\n',
+    orders: ordersFile('o1 300 400 0 r1 40', 'o2 1000 800 5 r2 20'),
+    couriers: couriersFile('c1 100 100 0 30', 'c2 100 -100 20 90'),
   }));
   const offeredAt: number[] = [];
   const c1Seen = new Map<number, { freeAt: number; at: string }>();
@@ -228,8 +233,8 @@ t.test('ready-late mode: a queued route the courier cannot start in time goes ba
   // c1 takes o1 (ready 25, estimated 15), then o2 queued behind it: by the estimate c1 is free at 22 and picks
   // o2 up at 25, but o1's real ready time frees it at 32, past its off_time. That shows at 25, when o1 is ready.
   const inst = tinyInstance(() => ({
-    orders: 'order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t100\t0\tr1\t25\no2\t0\t200\t3\tr1\t14\n',
-    couriers: 'courier\tx\ty\ton_time\toff_time\nc1\t100\t100\t0\t30\nc2\t100\t-100\t20\t90\n',
+    orders: ordersFile('o1 0 100 0 r1 25', 'o2 0 200 3 r1 14'),
+    couriers: couriersFile('c1 100 100 0 30', 'c2 100 -100 20 90'),
   }));
   const result = simulate(inst, { ...defaultSimOptions, planner: greedyPlanner, policy, readyKnown: false });
   t.equal(result.rejectedAssignments, 1);
